@@ -1,0 +1,117 @@
+#include "cli/app.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/interrupt.h"
+#include "core/log.h"
+#include "pipeline/pipeline.h"
+#include "version.h"
+
+namespace gate::cli {
+namespace {
+
+// Which shared options a subcommand takes.
+enum Flags : unsigned {
+  kConfig = 1u << 0,
+  kReportDir = 1u << 1,
+  kCacheDir = 1u << 2,
+  kCandidate = 1u << 3,
+  kDryRun = 1u << 4,
+};
+
+struct Command {
+  const char* name;
+  const char* summary;
+  unsigned flags;
+  ExitCode (*handler)(const pipeline::Options&);
+  const char* candidate_help;
+};
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> table{
+      {"run", "the whole gate: build and push the candidate, check out consumers, test, decide, publish",
+       kConfig | kReportDir | kCacheDir | kCandidate | kDryRun, pipeline::run,
+       "skip the build and gate this image already in the registry (REPO:TAG or REPO@sha256:...)"},
+      {"build", "build the candidate and push it; prints repository:tag@sha256:... on stdout",
+       kConfig | kReportDir, pipeline::build, nullptr},
+      {"checkout", "check out every consumer into the cache; prints each consumer's name and exact commit",
+       kConfig | kCacheDir, pipeline::checkout, nullptr},
+      {"test", "run every consumer's tests against --candidate and decide (never publishes)",
+       kConfig | kReportDir | kCacheDir | kCandidate, pipeline::test, "the image to test (REPO:TAG or REPO@sha256:...)"},
+      {"publish", "move the publish tags to --candidate's exact digest", kConfig | kCandidate | kDryRun,
+       pipeline::publish, "the tested image, by digest: REPO@sha256:..."},
+      {"validate", "check a gate.yaml and exit 2 naming file:line:column of the first problem", kConfig,
+       pipeline::validate, nullptr},
+  };
+  return table;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  interrupt::install_handlers();
+  CLI::App app{"gate: a pre-publish compatibility gate for container images.\n"
+               "Builds a candidate image, runs each consumer's integration subset against it, and\n"
+               "moves the release tags to the tested digest only when every consumer is green.\n\n"
+               "Exit codes: 0 passed (published unless --dry-run), 1 blocked (a consumer test regressed),\n"
+               "2 usage or configuration error, 3 infrastructure error, 130 interrupted.",
+               "gate"};
+  app.set_version_flag("--version", std::string(kGateVersion));
+  app.require_subcommand(1);
+  bool quiet = false;
+  app.add_flag("-q,--quiet", quiet, "print only errors and machine-readable answers");
+
+  pipeline::Options options;
+  const Command* selected = nullptr;
+  for (const auto& command : commands()) {
+    CLI::App* sub = app.add_subcommand(command.name, command.summary);
+    if (command.flags & kConfig) {
+      sub->add_option("-c,--config", options.config_file, "the gate.yaml to read")->required();
+    }
+    if (command.flags & kReportDir) {
+      sub->add_option("--report-dir", options.report_dir, "where verdict.json, junit.xml, summary.md and logs go")
+          ->capture_default_str();
+    }
+    if (command.flags & kCacheDir) {
+      sub->add_option("--cache-dir", options.cache_dir, "consumer checkout cache (default $XDG_CACHE_HOME/gate)");
+    }
+    if (command.flags & kCandidate) {
+      auto* opt = sub->add_option("--candidate", options.candidate, command.candidate_help);
+      if (command.handler == pipeline::test || command.handler == pipeline::publish) opt->required();
+    }
+    if (command.flags & kDryRun) {
+      sub->add_flag("--dry-run", options.dry_run, "do everything but move any tag");
+    }
+    sub->callback([&selected, &command] { selected = &command; });
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);  // prints help/version or the parse error
+    return code == 0 ? 0 : static_cast<int>(ExitCode::usage);
+  }
+  log::set_quiet(quiet);
+
+  try {
+    ExitCode code = selected->handler(options);
+    return static_cast<int>(code);
+  } catch (const Interrupted&) {
+    log::error("interrupted: children stopped, nothing published");
+    return static_cast<int>(ExitCode::interrupted);
+  } catch (const Error& e) {
+    log::error(e.what());
+    return static_cast<int>(e.code());
+  } catch (const std::exception& e) {
+    log::error(fmt::format("internal error: {}", e.what()));
+    return static_cast<int>(ExitCode::infrastructure);
+  }
+}
+
+}  // namespace gate::cli

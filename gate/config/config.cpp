@@ -1,0 +1,316 @@
+#include "config/config.h"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "core/duration.h"
+#include "core/error.h"
+#include "registry/reference.h"
+
+namespace gate::config {
+namespace {
+
+using Names = std::set<std::string, std::less<>>;
+
+// Which of gate's placeholders each kind of field may use.
+const Names kEnvOnly{};
+const Names kBuildTime{std::string(kGitSha)};
+const Names kTestTime{std::string(kCandidate), std::string(kCandidateRef), std::string(kCandidateDigest),
+                      std::string(kCandidateTag), std::string(kGitSha)};
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// Reads one YAML document and turns every problem into "file:line:col: reason".
+class Reader {
+ public:
+  explicit Reader(std::filesystem::path file) : file_(std::move(file)) {}
+
+  [[noreturn]] void fail(const YAML::Mark& mark, const std::string& reason) const {
+    throw UsageError(fmt::format("{}:{}:{}: {}", file_.string(), mark.line + 1, mark.column + 1, reason));
+  }
+  [[noreturn]] void fail(const SourceMark& mark, const std::string& reason) const {
+    throw UsageError(fmt::format("{}:{}:{}: {}", file_.string(), mark.line, mark.column, reason));
+  }
+
+  static SourceMark mark_of(const YAML::Node& node) {
+    return SourceMark{node.Mark().line + 1, node.Mark().column + 1};
+  }
+
+  static const char* kind(const YAML::Node& node) {
+    switch (node.Type()) {
+      case YAML::NodeType::Map: return "a mapping";
+      case YAML::NodeType::Sequence: return "a list";
+      case YAML::NodeType::Scalar: return "a scalar";
+      case YAML::NodeType::Null: return "empty";
+      default: return "undefined";
+    }
+  }
+
+  void expect_map(const YAML::Node& node, std::string_view what) const {
+    if (!node.IsMap()) fail(node.Mark(), fmt::format("{} must be a mapping, found {}", what, kind(node)));
+  }
+
+  // Rejects keys outside `known`, suggesting the closest known key.
+  void check_keys(const YAML::Node& map, std::string_view what, std::initializer_list<std::string_view> known) const {
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      if (!it->first.IsScalar()) fail(it->first.Mark(), fmt::format("{}: keys must be plain names", what));
+      std::string key = it->first.Scalar();
+      bool found = false;
+      std::string_view closest;
+      size_t best = 3;
+      for (auto k : known) {
+        if (k == key) found = true;
+        size_t d = edit_distance(key, k);
+        if (d < best) {
+          best = d;
+          closest = k;
+        }
+      }
+      if (!found) {
+        std::string known_list;
+        for (auto k : known) known_list += (known_list.empty() ? "" : ", ") + std::string(k);
+        std::string hint = closest.empty() ? fmt::format(" (known keys: {})", known_list)
+                                           : fmt::format(" (did you mean '{}'?)", closest);
+        fail(it->first.Mark(), fmt::format("unknown key '{}' in {}{}", key, what, hint));
+      }
+    }
+  }
+
+  YAML::Node required(const YAML::Node& map, const char* key, std::string_view what) const {
+    YAML::Node node = map[key];
+    if (!node.IsDefined() || node.IsNull()) {
+      fail(map.Mark(), fmt::format("{} is missing the required key '{}'", what, key));
+    }
+    return node;
+  }
+
+  std::string scalar(const YAML::Node& node, std::string_view what) const {
+    if (!node.IsScalar()) fail(node.Mark(), fmt::format("{} must be a string, found {}", what, kind(node)));
+    return node.Scalar();
+  }
+
+  Template template_of(const YAML::Node& node, std::string_view what, const Names& allowed) const {
+    Template tmpl{scalar(node, what), mark_of(node)};
+    if (auto problem = check_template(tmpl.text, allowed)) {
+      // Point at the placeholder itself when the scalar sits on one line.
+      int column = tmpl.mark.column + static_cast<int>(problem->offset);
+      if (node.Tag() == "!" ) column += 1;  // quoted scalar: skip the opening quote
+      fail(SourceMark{tmpl.mark.line, column}, fmt::format("{}: {}", what, problem->message));
+    }
+    return tmpl;
+  }
+
+  // Expands a field that may only use environment placeholders, now.
+  std::string env_string(const YAML::Node& node, std::string_view what) const {
+    Template tmpl = template_of(node, what, kEnvOnly);
+    return expand(tmpl, {}, file_.string());
+  }
+
+  Command command(const YAML::Node& node, std::string_view what, bool list_is_argv) const {
+    Command cmd;
+    cmd.mark = mark_of(node);
+    if (node.IsScalar()) {
+      cmd.shell = true;
+      cmd.argv.push_back(template_of(node, what, kTestTime));
+      if (cmd.argv.front().text.empty()) fail(node.Mark(), fmt::format("{} is an empty command", what));
+      return cmd;
+    }
+    if (node.IsSequence() && list_is_argv) {
+      if (node.size() == 0) fail(node.Mark(), fmt::format("{} is an empty argv list", what));
+      for (const auto& item : node) cmd.argv.push_back(template_of(item, what, kTestTime));
+      return cmd;
+    }
+    fail(node.Mark(), fmt::format("{} must be a string (a shell command){}, found {}", what,
+                                  list_is_argv ? " or a list (an argv)" : "", kind(node)));
+  }
+
+  std::filesystem::path file_;
+};
+
+bool looks_like_url(std::string_view repo) {
+  if (repo.find("://") != std::string_view::npos) return true;
+  // scp-like "git@host:org/repo"
+  static const std::regex scp(R"(^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:.+)");
+  return std::regex_match(repo.begin(), repo.end(), scp);
+}
+
+Image read_image(const Reader& r, const YAML::Node& node, const std::filesystem::path& dir) {
+  r.expect_map(node, "image");
+  r.check_keys(node, "image",
+               {"repository", "context", "dockerfile", "build_args", "candidate_tag", "publish_tags"});
+  Image image;
+  YAML::Node repo_node = r.required(node, "repository", "image");
+  image.repository = r.env_string(repo_node, "image.repository");
+  if (auto problem = registry::reference_problem(image.repository)) {
+    r.fail(repo_node.Mark(), fmt::format("image.repository '{}' is not a valid repository: {}",
+                                         image.repository, *problem));
+  }
+  auto ref = registry::parse_reference(image.repository);
+  if (!ref.tag.empty() || !ref.digest.empty()) {
+    r.fail(repo_node.Mark(), fmt::format("image.repository '{}' must not carry a tag or digest; "
+                                         "use candidate_tag and publish_tags",
+                                         image.repository));
+  }
+  image.repository = ref.name();
+
+  std::string context = ".";
+  if (YAML::Node n = node["context"]; n.IsDefined() && !n.IsNull()) context = r.env_string(n, "image.context");
+  image.context = (dir / context).lexically_normal();
+  if (YAML::Node n = node["dockerfile"]; n.IsDefined() && !n.IsNull()) {
+    image.dockerfile = r.env_string(n, "image.dockerfile");
+  }
+  if (YAML::Node n = node["build_args"]; n.IsDefined() && !n.IsNull()) {
+    r.expect_map(n, "image.build_args");
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      std::string key = r.scalar(it->first, "a build_args key");
+      image.build_args[key] = r.env_string(it->second, fmt::format("image.build_args.{}", key));
+    }
+  }
+  if (YAML::Node n = node["candidate_tag"]; n.IsDefined() && !n.IsNull()) {
+    image.candidate_tag = r.template_of(n, "image.candidate_tag", kBuildTime);
+    // Checked again after expansion; a tag made only of placeholders is checked then.
+    std::string probe = std::regex_replace(image.candidate_tag->text, std::regex(R"(\$\{[A-Za-z0-9_]+\})"), "x");
+    if (!registry::is_valid_tag(probe)) {
+      r.fail(n.Mark(), fmt::format("image.candidate_tag '{}' cannot make a valid tag "
+                                   "(letters, digits, '_', '.', '-', at most 128)",
+                                   image.candidate_tag->text));
+    }
+  }
+  if (YAML::Node n = node["publish_tags"]; n.IsDefined() && !n.IsNull()) {
+    if (!n.IsSequence()) r.fail(n.Mark(), fmt::format("image.publish_tags must be a list, found {}", Reader::kind(n)));
+    for (const auto& item : n) {
+      std::string tag = r.env_string(item, "image.publish_tags");
+      if (!registry::is_valid_tag(tag)) r.fail(item.Mark(), fmt::format("image.publish_tags: '{}' is not a valid tag", tag));
+      image.publish_tags.push_back(tag);
+    }
+  } else {
+    image.publish_tags = {"latest"};
+  }
+  return image;
+}
+
+Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::filesystem::path& dir, size_t index) {
+  std::string what = fmt::format("consumers[{}]", index);
+  r.expect_map(node, what);
+  r.check_keys(node, what, {"name", "repo", "ref", "setup", "run", "env", "timeout", "junit"});
+  Consumer c;
+  c.mark = Reader::mark_of(node);
+  YAML::Node name_node = r.required(node, "name", what);
+  c.name = r.scalar(name_node, what + ".name");
+  static const std::regex name_re(R"(^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$)");
+  if (!std::regex_match(c.name, name_re)) {
+    r.fail(name_node.Mark(), fmt::format("{}.name '{}' must be letters, digits, '.', '_', '-' (at most 64)", what, c.name));
+  }
+  what = fmt::format("consumer '{}'", c.name);
+  YAML::Node repo_node = r.required(node, "repo", what);
+  c.repo = r.env_string(repo_node, what + " repo");
+  if (c.repo.empty()) r.fail(repo_node.Mark(), what + ": repo is empty");
+  if (!looks_like_url(c.repo)) {
+    std::filesystem::path path = c.repo;
+    c.repo = (path.is_absolute() ? path : dir / path).lexically_normal().string();
+  }
+  if (YAML::Node n = node["ref"]; n.IsDefined() && !n.IsNull()) c.ref = r.env_string(n, what + " ref");
+  if (YAML::Node n = node["setup"]; n.IsDefined() && !n.IsNull()) {
+    if (n.IsSequence()) {
+      for (const auto& item : n) c.setup.push_back(r.command(item, what + " setup", false));
+    } else {
+      c.setup.push_back(r.command(n, what + " setup", false));
+    }
+  }
+  c.run = r.command(r.required(node, "run", what), what + " run", true);
+  if (YAML::Node n = node["env"]; n.IsDefined() && !n.IsNull()) {
+    r.expect_map(n, what + " env");
+    static const std::regex env_re(R"(^[A-Za-z_][A-Za-z0-9_]*$)");
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      std::string key = r.scalar(it->first, what + " env key");
+      if (!std::regex_match(key, env_re)) {
+        r.fail(it->first.Mark(), fmt::format("{} env: '{}' is not a valid variable name", what, key));
+      }
+      c.env.emplace_back(key, r.template_of(it->second, fmt::format("{} env {}", what, key), kTestTime));
+    }
+  }
+  if (YAML::Node n = node["timeout"]; n.IsDefined() && !n.IsNull()) {
+    std::string text = r.scalar(n, what + " timeout");
+    auto duration = parse_duration(text);
+    if (!duration) {
+      r.fail(n.Mark(), fmt::format("{} timeout '{}' is not a duration (examples: 90s, 15m, 1h30m)", what, text));
+    }
+    c.timeout = *duration;
+  }
+  if (YAML::Node n = node["junit"]; n.IsDefined() && !n.IsNull()) {
+    c.junit = r.env_string(n, what + " junit");
+    if (c.junit->empty() || std::filesystem::path(*c.junit).is_absolute()) {
+      r.fail(n.Mark(), fmt::format("{} junit must be a glob relative to the checkout", what));
+    }
+  }
+  return c;
+}
+
+}  // namespace
+
+Config parse_config(const std::string& text, const std::filesystem::path& file) {
+  Reader r(file);
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    r.fail(e.mark, fmt::format("not valid YAML: {}", e.msg));
+  }
+  if (!root.IsMap()) r.fail(root.Mark(), fmt::format("the file must be a mapping, found {}", Reader::kind(root)));
+  Config config;
+  config.file = file;
+  config.dir = std::filesystem::absolute(file).parent_path();
+  try {
+    r.check_keys(root, "the top level", {"version", "image", "consumers"});
+    YAML::Node version = r.required(root, "version", "the top level");
+    if (!version.IsScalar() || version.Scalar() != "1") {
+      r.fail(version.Mark(), "version must be 1 (the only configuration version this gate reads)");
+    }
+    config.image = read_image(r, r.required(root, "image", "the top level"), config.dir);
+    YAML::Node consumers = r.required(root, "consumers", "the top level");
+    if (!consumers.IsSequence()) {
+      r.fail(consumers.Mark(), fmt::format("consumers must be a list, found {}", Reader::kind(consumers)));
+    }
+    if (consumers.size() == 0) r.fail(consumers.Mark(), "consumers is empty: a gate with no consumer verifies nothing");
+    std::set<std::string> names;
+    for (size_t i = 0; i < consumers.size(); ++i) {
+      Consumer c = read_consumer(r, consumers[i], config.dir, i);
+      if (!names.insert(c.name).second) {
+        r.fail(consumers[i]["name"].Mark(), fmt::format("consumer name '{}' is used twice", c.name));
+      }
+      config.consumers.push_back(std::move(c));
+    }
+  } catch (const YAML::Exception& e) {
+    r.fail(e.mark, e.msg);
+  }
+  return config;
+}
+
+Config load_config(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    throw UsageError(fmt::format("cannot read config '{}': {}", file.string(), std::strerror(errno)));
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return parse_config(buffer.str(), file);
+}
+
+}  // namespace gate::config

@@ -1,0 +1,56 @@
+#pragma once
+// gate.yaml, version 1: the configuration contract (see README "Configuration").
+// load_config() checks everything that can be checked before any work starts;
+// every problem is a UsageError naming file:line:column.
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/placeholders.h"
+
+namespace gate::config {
+
+// An argv to execute, or one shell script run with /bin/sh -c.
+struct Command {
+  std::vector<Template> argv;
+  bool shell = false;
+  SourceMark mark;
+};
+
+struct Image {
+  std::string repository;  // "host[:port]/path", no tag or digest
+  std::filesystem::path context;
+  std::string dockerfile;  // relative to context unless absolute; empty = default
+  std::map<std::string, std::string> build_args;
+  std::optional<Template> candidate_tag;  // may use ${GIT_SHA}
+  std::vector<std::string> publish_tags;
+};
+
+struct Consumer {
+  std::string name;
+  std::string repo;  // URL, or an absolute path to a local repository
+  std::string ref;   // branch, tag or commit; empty = the remote's default branch
+  std::vector<Command> setup;
+  Command run;
+  std::vector<std::pair<std::string, Template>> env;
+  std::chrono::milliseconds timeout{std::chrono::minutes(30)};
+  std::optional<std::string> junit;  // glob relative to the checkout
+  SourceMark mark;
+};
+
+struct Config {
+  std::filesystem::path file;  // as given on the command line
+  std::filesystem::path dir;   // directory relative paths are resolved against
+  Image image;
+  std::vector<Consumer> consumers;
+};
+
+Config load_config(const std::filesystem::path& file);
+
+// Parses YAML text as if it were read from `file` (used by tests).
+Config parse_config(const std::string& text, const std::filesystem::path& file);
+
+}  // namespace gate::config

@@ -1,0 +1,130 @@
+#include "engine/engine.h"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "process/runner.h"
+
+namespace gate::engine {
+namespace {
+
+std::string last_lines(const std::string& output, size_t count) {
+  size_t pos = output.size();
+  while (pos > 0 && (output[pos - 1] == '\n' || output[pos - 1] == '\r')) --pos;
+  size_t end = pos;
+  for (size_t n = 0; n < count && pos > 0; ++n) {
+    pos = output.rfind('\n', pos - 1);
+    if (pos == std::string::npos) {
+      pos = 0;
+      break;
+    }
+  }
+  std::string text = output.substr(pos, end - pos);
+  while (!text.empty() && text.front() == '\n') text.erase(0, 1);
+  return text;
+}
+
+std::string trim(std::string text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.erase(0, 1);
+  return text;
+}
+
+}  // namespace
+
+std::string engine_address() {
+  if (const char* host = std::getenv("DOCKER_HOST"); host && *host) return host;
+  return "unix:///var/run/docker.sock";
+}
+
+void Engine::check_reachable() const {
+  process::Result result;
+  try {
+    result = process::capture({"docker", "version", "--format", "{{.Server.Version}}"}, std::chrono::seconds(20));
+  } catch (const InfraError& e) {
+    throw InfraError(fmt::format("container engine: {}; install the docker CLI (apt-get install docker.io)", e.what()));
+  }
+  if (result.interrupted) throw Interrupted();
+  if (!result.ok() || trim(result.output).empty()) {
+    throw InfraError(fmt::format(
+        "container engine not reachable at {} ({}): {}\n"
+        "  start one with scripts/bootstrap (starts dockerd), or run: dockerd >/var/log/dockerd.log 2>&1 &",
+        engine_address(), result.describe(), last_lines(result.output, 2)));
+  }
+}
+
+void Engine::build(const BuildRequest& request) const {
+  std::vector<std::string> argv{"docker", "build", "--tag", request.tag};
+  if (!request.dockerfile.empty()) {
+    std::filesystem::path dockerfile = request.dockerfile;
+    if (dockerfile.is_relative()) dockerfile = request.context / dockerfile;
+    argv.insert(argv.end(), {"--file", dockerfile.string()});
+  }
+  for (const auto& [key, value] : request.build_args) {
+    argv.insert(argv.end(), {"--build-arg", key + "=" + value});
+  }
+  argv.push_back(request.context.string());
+  process::Spec spec;
+  spec.argv = argv;
+  spec.log_file = request.log_file;
+  spec.on_line = [](std::string_view line) { log::child_line("build", line); };
+  auto result = process::run(spec);
+  if (result.interrupted) throw Interrupted();
+  if (!result.ok()) {
+    throw InfraError(fmt::format("build {} from {} failed ({}):\n{}", request.tag, request.context.string(),
+                                 result.describe(), last_lines(result.output, 8)));
+  }
+}
+
+void Engine::push(const std::string& tag, const std::filesystem::path& log_file) const {
+  process::Spec spec;
+  spec.argv = {"docker", "push", tag};
+  spec.log_file = log_file;
+  spec.on_line = [](std::string_view line) { log::child_line("push", line); };
+  auto result = process::run(spec);
+  if (result.interrupted) throw Interrupted();
+  if (!result.ok()) {
+    throw InfraError(fmt::format("push {} failed ({}): {}", tag, result.describe(), last_lines(result.output, 4)));
+  }
+}
+
+std::string Engine::image_id(const std::string& reference) const {
+  auto result = process::capture({"docker", "image", "inspect", "--format", "{{.Id}}", reference},
+                                 std::chrono::seconds(30), /*ignore_interrupt=*/true);
+  if (!result.ok()) return "";
+  return trim(result.output);
+}
+
+std::vector<std::string> Engine::remove_containers_from(const std::vector<std::string>& image_ids) const {
+  std::vector<std::string> removed;
+  for (const auto& id : image_ids) {
+    if (id.empty()) continue;
+    auto listed = process::capture({"docker", "ps", "--all", "--quiet", "--no-trunc", "--filter", "ancestor=" + id},
+                                   std::chrono::seconds(30), /*ignore_interrupt=*/true);
+    if (!listed.ok()) {
+      log::warn(fmt::format("could not list containers of image {}: {}", id, last_lines(listed.output, 2)));
+      continue;
+    }
+    std::istringstream lines(listed.output);
+    std::vector<std::string> argv{"docker", "rm", "--force", "--volumes"};
+    size_t base = argv.size();
+    for (std::string line; std::getline(lines, line);) {
+      line = trim(line);
+      if (!line.empty()) argv.push_back(line);
+    }
+    if (argv.size() == base) continue;
+    auto result = process::capture(argv, std::chrono::seconds(60), /*ignore_interrupt=*/true);
+    if (!result.ok()) {
+      log::warn(fmt::format("could not remove containers of image {}: {}", id, last_lines(result.output, 2)));
+      continue;
+    }
+    removed.insert(removed.end(), argv.begin() + static_cast<long>(base), argv.end());
+  }
+  return removed;
+}
+
+}  // namespace gate::engine

@@ -1,0 +1,39 @@
+#pragma once
+// The container engine, reached through the docker CLI (which honours
+// DOCKER_HOST and docker contexts exactly as the user's own commands do).
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gate::engine {
+
+struct BuildRequest {
+  std::filesystem::path context;
+  std::string dockerfile;  // empty = <context>/Dockerfile
+  std::map<std::string, std::string> build_args;
+  std::string tag;         // full "registry/repo:tag"
+  std::filesystem::path log_file;
+};
+
+class Engine {
+ public:
+  // Throws InfraError saying the engine is not reachable and how to start it.
+  void check_reachable() const;
+  // Builds and tags the image; throws InfraError with the build's last output.
+  void build(const BuildRequest& request) const;
+  // Pushes a tag; throws InfraError on failure.
+  void push(const std::string& tag, const std::filesystem::path& log_file) const;
+  // Local image ID ("sha256:..."), or empty when the engine does not have it.
+  std::string image_id(const std::string& reference) const;
+  // Removes (force) every container created from any of these images. Runs
+  // even during an interrupt. Returns the IDs removed.
+  std::vector<std::string> remove_containers_from(const std::vector<std::string>& image_ids) const;
+};
+
+// Where the engine is, for messages: DOCKER_HOST or the default socket.
+std::string engine_address();
+
+}  // namespace gate::engine

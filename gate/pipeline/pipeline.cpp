@@ -1,0 +1,366 @@
+#include "pipeline/pipeline.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <future>
+#include <mutex>
+
+#include "config/config.h"
+#include "core/error.h"
+#include "core/interrupt.h"
+#include "core/log.h"
+#include "engine/engine.h"
+#include "git/checkout.h"
+#include "pipeline/publish.h"
+#include "registry/client.h"
+#include "registry/reference.h"
+#include "report/renderers.h"
+#include "suite/consumer_run.h"
+#include "version.h"
+
+namespace gate::pipeline {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string utc_now(const char* format) {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buffer[64];
+  std::strftime(buffer, sizeof buffer, format, &tm);
+  return buffer;
+}
+
+// Records stage timings relative to the start of the run; thread-safe since
+// build and checkout run at the same time.
+class StageClock {
+ public:
+  explicit StageClock(report::Verdict& verdict) : verdict_(verdict), origin_(Clock::now()) {}
+
+  template <typename F>
+  auto measure(const std::string& name, F&& body) {
+    auto start = Clock::now();
+    struct Record {
+      StageClock* self;
+      std::string name;
+      Clock::time_point start;
+      ~Record() { self->add(name, start, Clock::now()); }
+    } record{this, name, start};
+    return body();
+  }
+
+  double elapsed() const { return std::chrono::duration<double>(Clock::now() - origin_).count(); }
+
+ private:
+  void add(const std::string& name, Clock::time_point start, Clock::time_point end) {
+    std::lock_guard lock(mutex_);
+    verdict_.stages.push_back({name, std::chrono::duration<double>(start - origin_).count(),
+                               std::chrono::duration<double>(end - start).count()});
+  }
+  report::Verdict& verdict_;
+  Clock::time_point origin_;
+  std::mutex mutex_;
+};
+
+std::filesystem::path cache_dir_of(const Options& options) {
+  return options.cache_dir.empty() ? git::default_cache_dir() : options.cache_dir;
+}
+
+registry::Reference repository_of(const config::Config& config) {
+  return registry::parse_reference(config.image.repository);
+}
+
+// GIT_SHA: the short commit of the repository holding the build context.
+std::optional<std::string> git_sha_of(const config::Config& config) {
+  auto commit = git::head_commit(config.image.context);
+  if (!commit) return std::nullopt;
+  return commit->substr(0, 12);
+}
+
+std::string candidate_tag_of(const config::Config& config) {
+  auto sha = git_sha_of(config);
+  if (!config.image.candidate_tag) {
+    return sha ? "pr-" + *sha : "pr-" + utc_now("%Y%m%dT%H%M%SZ");
+  }
+  config::Values values;
+  if (sha) values.emplace(std::string(config::kGitSha), *sha);
+  std::string tag = config::expand(*config.image.candidate_tag, values, config.file.string());
+  if (!registry::is_valid_tag(tag)) {
+    throw UsageError(fmt::format("{}: image.candidate_tag expands to '{}', which is not a valid tag",
+                                 config.file.string(), tag));
+  }
+  return tag;
+}
+
+report::Candidate build_candidate(const config::Config& config, const engine::Engine& engine,
+                                  const registry::Client& registry, const std::filesystem::path& report_dir,
+                                  StageClock& clock) {
+  report::Candidate candidate;
+  candidate.repository = config.image.repository;
+  candidate.tag = candidate_tag_of(config);
+  const std::string tagged = candidate.repository + ":" + candidate.tag;
+  log::info(fmt::format("building {} from {}", tagged, config.image.context.string()));
+  clock.measure("build", [&] {
+    engine.build({config.image.context, config.image.dockerfile, config.image.build_args, tagged,
+                  report_dir / "logs" / "build.log"});
+  });
+  interrupt::throw_if_requested();
+  clock.measure("push", [&] { engine.push(tagged, report_dir / "logs" / "build.log"); });
+  // The digest is read back from the registry, not from the engine's output:
+  // it is what consumers will pull.
+  auto ref = repository_of(config);
+  auto manifest = registry.get_manifest(ref.repository, candidate.tag);
+  if (!manifest) throw InfraError(fmt::format("push {}: the registry has no such tag after the push", tagged));
+  candidate.digest = manifest->digest;
+  log::info(fmt::format("candidate {}@{}", tagged, candidate.digest));
+  return candidate;
+}
+
+// --candidate REF: an image already in the registry, in the configured repository.
+report::Candidate resolve_candidate(const config::Config& config, const registry::Client& registry,
+                                    const std::string& text) {
+  registry::Reference ref = registry::parse_reference(text);
+  if (ref.name() != config.image.repository) {
+    throw UsageError(fmt::format("--candidate {} is not in the configured repository {} ({})", text,
+                                 config.image.repository, config.file.string()));
+  }
+  report::Candidate candidate;
+  candidate.repository = ref.name();
+  candidate.tag = ref.tag;
+  auto manifest = registry.get_manifest(ref.repository, ref.digest.empty() ? ref.tag : ref.digest);
+  if (!manifest) throw InfraError(fmt::format("candidate {}: not found in the registry", text));
+  candidate.digest = manifest->digest;
+  return candidate;
+}
+
+config::Values placeholders_of(const config::Config& config, const report::Candidate& candidate) {
+  config::Values values;
+  values.emplace(std::string(config::kCandidate),
+                 candidate.tag.empty() ? candidate.repository + "@" + candidate.digest
+                                       : candidate.repository + ":" + candidate.tag);
+  values.emplace(std::string(config::kCandidateRef), candidate.repository + "@" + candidate.digest);
+  values.emplace(std::string(config::kCandidateDigest), candidate.digest);
+  values.emplace(std::string(config::kCandidateTag), candidate.tag);
+  if (auto sha = git_sha_of(config)) values.emplace(std::string(config::kGitSha), *sha);
+  return values;
+}
+
+std::vector<git::Checkout> checkout_all(const config::Config& config, const std::filesystem::path& cache_dir,
+                                        StageClock& clock) {
+  std::vector<git::Checkout> checkouts;
+  for (const auto& consumer : config.consumers) {
+    interrupt::throw_if_requested();
+    checkouts.push_back(clock.measure("checkout:" + consumer.name, [&] {
+      auto result = git::checkout({consumer.name, consumer.repo, consumer.ref, cache_dir});
+      log::info(fmt::format("{}: checked out {} at {}", consumer.name, consumer.ref.empty() ? "default branch" : consumer.ref,
+                            result.commit));
+      return result;
+    }));
+  }
+  return checkouts;
+}
+
+void test_consumers(const config::Config& config, const std::vector<git::Checkout>& checkouts,
+                    const engine::Engine& engine, const std::filesystem::path& report_dir,
+                    report::Verdict& verdict, StageClock& clock) {
+  suite::RunContext context;
+  context.placeholders = placeholders_of(config, verdict.candidate);
+  context.report_dir = report_dir;
+  context.engine = &engine;
+  context.candidate_refs = {verdict.candidate.repository + "@" + verdict.candidate.digest};
+  if (!verdict.candidate.tag.empty()) context.candidate_refs.push_back(verdict.candidate.repository + ":" + verdict.candidate.tag);
+  for (size_t i = 0; i < config.consumers.size(); ++i) {
+    interrupt::throw_if_requested();
+    verdict.consumers.push_back(clock.measure("test:" + config.consumers[i].name, [&] {
+      return suite::run_consumer(config.consumers[i], checkouts[i], context);
+    }));
+  }
+}
+
+void decide(report::Verdict& verdict) {
+  verdict.reasons.clear();
+  size_t passed = 0;
+  for (const auto& consumer : verdict.consumers) {
+    if (consumer.passed()) {
+      ++passed;
+      continue;
+    }
+    for (const auto& reason : consumer.reasons) verdict.reasons.push_back(fmt::format("{}: {}", consumer.name, reason));
+    if (consumer.reasons.empty()) {
+      verdict.reasons.push_back(fmt::format("{}: {}", consumer.name, report::consumer_status_name(consumer.status)));
+    }
+  }
+  if (passed == verdict.consumers.size() && passed > 0) {
+    verdict.exit_code = ExitCode::passed;
+    verdict.reasons.push_back(fmt::format("all {} consumer(s) passed against {}", passed, verdict.candidate.digest));
+  } else {
+    verdict.exit_code = ExitCode::blocked;
+  }
+}
+
+report::Verdict new_verdict(const Options& options, const char* command) {
+  report::Verdict verdict;
+  verdict.gate_version = kGateVersion;
+  verdict.config_file = options.config_file.string();
+  verdict.command = command;
+  verdict.dry_run = options.dry_run;
+  verdict.started_at = utc_now("%Y-%m-%dT%H:%M:%SZ");
+  return verdict;
+}
+
+// Runs `body`, then writes the reports whatever happened; errors are
+// recorded in the verdict and passed on to the CLI.
+ExitCode with_reports(const Options& options, report::Verdict& verdict, StageClock& clock,
+                      const std::function<void()>& body) {
+  try {
+    body();
+  } catch (const Error& e) {
+    verdict.exit_code = e.code();
+    verdict.error = e.what();
+    verdict.reasons.push_back(e.what());
+    verdict.seconds = clock.elapsed();
+    report::write_reports(verdict, options.report_dir);
+    throw;
+  }
+  verdict.seconds = clock.elapsed();
+  report::write_reports(verdict, options.report_dir);
+  log::info(fmt::format("verdict: {} ({}); reports in {}", exit_code_name(verdict.exit_code),
+                        verdict.reasons.empty() ? "" : verdict.reasons.front(), options.report_dir.string()));
+  return verdict.exit_code;
+}
+
+void log_reasons(const report::Verdict& verdict) {
+  if (verdict.exit_code != ExitCode::blocked) return;
+  for (const auto& reason : verdict.reasons) log::error(fmt::format("blocked: {}", reason));
+}
+
+}  // namespace
+
+ExitCode run(const Options& options) {
+  config::Config config = config::load_config(options.config_file);
+  report::Verdict verdict = new_verdict(options, "run");
+  StageClock clock(verdict);
+  engine::Engine engine;
+  registry::Client registry(repository_of(config).registry);
+  return with_reports(options, verdict, clock, [&] {
+    registry.check_reachable();
+    engine.check_reachable();
+    // Build and checkout do not depend on each other: run them at once.
+    auto checkouts_future = std::async(std::launch::async, [&] { return checkout_all(config, cache_dir_of(options), clock); });
+    try {
+      if (options.candidate.empty()) {
+        verdict.candidate = build_candidate(config, engine, registry, options.report_dir, clock);
+      } else {
+        verdict.candidate = resolve_candidate(config, registry, options.candidate);
+      }
+    } catch (...) {
+      try {
+        checkouts_future.get();
+      } catch (...) {
+      }
+      throw;
+    }
+    std::vector<git::Checkout> checkouts = checkouts_future.get();
+    test_consumers(config, checkouts, engine, options.report_dir, verdict, clock);
+    decide(verdict);
+    log_reasons(verdict);
+    if (verdict.exit_code == ExitCode::passed) {
+      if (options.dry_run) {
+        log::info("dry run: nothing published");
+      } else {
+        interrupt::throw_if_requested();
+        verdict.published = clock.measure("publish", [&] {
+          return publish_tags(registry, repository_of(config).repository, verdict.candidate.digest,
+                              config.image.publish_tags);
+        });
+      }
+    }
+  });
+}
+
+ExitCode build(const Options& options) {
+  config::Config config = config::load_config(options.config_file);
+  report::Verdict verdict = new_verdict(options, "build");
+  StageClock clock(verdict);
+  engine::Engine engine;
+  registry::Client registry(repository_of(config).registry);
+  registry.check_reachable();
+  engine.check_reachable();
+  auto candidate = build_candidate(config, engine, registry, options.report_dir, clock);
+  std::printf("%s:%s@%s\n", candidate.repository.c_str(), candidate.tag.c_str(), candidate.digest.c_str());
+  std::fflush(stdout);
+  return ExitCode::passed;
+}
+
+ExitCode checkout(const Options& options) {
+  config::Config config = config::load_config(options.config_file);
+  report::Verdict verdict = new_verdict(options, "checkout");
+  StageClock clock(verdict);
+  auto checkouts = checkout_all(config, cache_dir_of(options), clock);
+  for (size_t i = 0; i < checkouts.size(); ++i) {
+    std::printf("%s %s\n", config.consumers[i].name.c_str(), checkouts[i].commit.c_str());
+  }
+  std::fflush(stdout);
+  return ExitCode::passed;
+}
+
+ExitCode test(const Options& options) {
+  if (options.candidate.empty()) throw UsageError("test needs --candidate REF (the image to test)");
+  config::Config config = config::load_config(options.config_file);
+  report::Verdict verdict = new_verdict(options, "test");
+  verdict.dry_run = true;
+  StageClock clock(verdict);
+  engine::Engine engine;
+  registry::Client registry(repository_of(config).registry);
+  return with_reports(options, verdict, clock, [&] {
+    registry.check_reachable();
+    engine.check_reachable();
+    verdict.candidate = resolve_candidate(config, registry, options.candidate);
+    auto checkouts = checkout_all(config, cache_dir_of(options), clock);
+    test_consumers(config, checkouts, engine, options.report_dir, verdict, clock);
+    decide(verdict);
+    log_reasons(verdict);
+  });
+}
+
+ExitCode publish(const Options& options) {
+  config::Config config = config::load_config(options.config_file);
+  if (options.candidate.empty()) throw UsageError("publish needs --candidate REPOSITORY@sha256:... (the tested digest)");
+  registry::Reference ref = registry::parse_reference(options.candidate);
+  if (ref.digest.empty()) {
+    throw UsageError(fmt::format("publish {}: give the tested digest (REPOSITORY@sha256:...); "
+                                 "a tag could have moved since it was tested",
+                                 options.candidate));
+  }
+  if (ref.name() != config.image.repository) {
+    throw UsageError(fmt::format("publish {}: not in the configured repository {}", options.candidate,
+                                 config.image.repository));
+  }
+  registry::Client registry(ref.registry);
+  registry.check_reachable();
+  if (options.dry_run) {
+    log::info(fmt::format("dry run: would move {} to {}", fmt::join(config.image.publish_tags, ", "), ref.digest));
+    return ExitCode::passed;
+  }
+  auto published = publish_tags(registry, ref.repository, ref.digest, config.image.publish_tags);
+  for (const auto& p : published) {
+    std::printf("%s:%s %s (was %s)\n", ref.name().c_str(), p.tag.c_str(), p.digest.c_str(),
+                p.previous_digest.empty() ? "new" : p.previous_digest.c_str());
+  }
+  std::fflush(stdout);
+  return ExitCode::passed;
+}
+
+ExitCode validate(const Options& options) {
+  config::Config config = config::load_config(options.config_file);
+  std::printf("%s: valid (%zu consumer%s, image %s, publish tags %s)\n", options.config_file.c_str(),
+              config.consumers.size(), config.consumers.size() == 1 ? "" : "s", config.image.repository.c_str(),
+              fmt::format("{}", fmt::join(config.image.publish_tags, ", ")).c_str());
+  return ExitCode::passed;
+}
+
+}  // namespace gate::pipeline

@@ -1,0 +1,27 @@
+#pragma once
+// The gate's stages and the commands built from them:
+//   run      = build | checkout (concurrently) -> test -> decide -> publish
+//   build, checkout, test, publish: one stage each, for workflows that split them.
+#include <filesystem>
+#include <string>
+
+#include "core/exit_code.h"
+
+namespace gate::pipeline {
+
+struct Options {
+  std::filesystem::path config_file;
+  std::filesystem::path report_dir = "gate-report";
+  std::filesystem::path cache_dir;  // empty = git::default_cache_dir()
+  std::string candidate;            // --candidate REF: skip the build, use this image
+  bool dry_run = false;
+};
+
+ExitCode run(const Options& options);
+ExitCode build(const Options& options);     // prints repository:tag@digest
+ExitCode checkout(const Options& options);  // prints "<consumer> <commit>" lines
+ExitCode test(const Options& options);      // needs options.candidate
+ExitCode publish(const Options& options);   // needs options.candidate with a digest
+ExitCode validate(const Options& options);
+
+}  // namespace gate::pipeline

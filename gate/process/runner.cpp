@@ -1,0 +1,276 @@
+// The only translation unit that includes Boost.Process (it is slow to compile).
+#include "process/runner.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/process.hpp>
+#include <boost/process/extend.hpp>
+#include <cerrno>
+#include <cstring>
+#include <fmt/format.h>
+#include <fstream>
+#include <thread>
+
+#include "core/duration.h"
+#include "core/error.h"
+#include "core/interrupt.h"
+
+extern char** environ;
+
+namespace gate::process {
+namespace bp = boost::process;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Runs in the child between fork and exec: a process group of its own (so the
+// whole tree can be killed at once), default signal dispositions (gate ignores
+// SIGPIPE; children must not inherit that), and stdout+stderr onto our pipe.
+struct ChildSetup : bp::extend::handler {
+  int output_fd;
+  explicit ChildSetup(int fd) : output_fd(fd) {}
+
+  template <typename Executor>
+  void on_exec_setup(Executor&) const {
+    ::setpgid(0, 0);
+    ::signal(SIGPIPE, SIG_DFL);
+    ::signal(SIGINT, SIG_DFL);
+    ::signal(SIGTERM, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::dup2(output_fd, STDOUT_FILENO);
+    ::dup2(output_fd, STDERR_FILENO);
+  }
+};
+
+class FdGuard {
+ public:
+  explicit FdGuard(int fd = -1) : fd_(fd) {}
+  FdGuard(const FdGuard&) = delete;
+  FdGuard& operator=(const FdGuard&) = delete;
+  ~FdGuard() { reset(); }
+  int get() const { return fd_; }
+  void reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_;
+};
+
+// Splits the child's output into lines for the callback, writes the log and
+// keeps a bounded tail.
+class OutputSink {
+ public:
+  explicit OutputSink(const Spec& spec) : spec_(spec) {
+    if (!spec.log_file.empty()) {
+      std::filesystem::create_directories(spec.log_file.parent_path());
+      log_.open(spec.log_file, std::ios::binary | std::ios::app);
+    }
+  }
+
+  void add(const char* data, size_t size) {
+    if (log_) log_.write(data, static_cast<std::streamsize>(size));
+    tail_.append(data, size);
+    if (tail_.size() > 2 * spec_.keep_tail) {
+      tail_.erase(0, tail_.size() - spec_.keep_tail);
+      truncated_ = true;
+    }
+    if (!spec_.on_line) return;
+    pending_.append(data, size);
+    size_t start = 0;
+    for (size_t nl = pending_.find('\n'); nl != std::string::npos; nl = pending_.find('\n', start)) {
+      spec_.on_line(std::string_view(pending_).substr(start, nl - start));
+      start = nl + 1;
+    }
+    pending_.erase(0, start);
+    if (pending_.size() > 64 * 1024) {  // a huge line without newline: flush it in pieces
+      spec_.on_line(pending_);
+      pending_.clear();
+    }
+  }
+
+  void finish(Result& result) {
+    if (spec_.on_line && !pending_.empty()) spec_.on_line(pending_);
+    pending_.clear();
+    if (log_) log_.flush();
+    if (tail_.size() > spec_.keep_tail) {
+      tail_.erase(0, tail_.size() - spec_.keep_tail);
+      truncated_ = true;
+    }
+    result.output = std::move(tail_);
+    result.output_truncated = truncated_;
+  }
+
+ private:
+  const Spec& spec_;
+  std::ofstream log_;
+  std::string tail_;
+  std::string pending_;
+  bool truncated_ = false;
+};
+
+bool group_alive(pid_t pgid) { return ::kill(-pgid, 0) == 0 || errno == EPERM; }
+
+}  // namespace
+
+Environment current_environment() {
+  Environment env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view entry(*e);
+    auto eq = entry.find('=');
+    if (eq == std::string_view::npos) continue;
+    env.emplace(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
+  }
+  return env;
+}
+
+std::string Result::describe() const {
+  if (interrupted) return "interrupted";
+  if (timed_out) return fmt::format("timed out after {}", format_duration(elapsed));
+  if (signal != 0) return fmt::format("killed by signal {} ({})", signal, ::strsignal(signal));
+  return fmt::format("exit {}", exit_code);
+}
+
+Result run(const Spec& spec) {
+  if (spec.argv.empty()) throw InfraError("internal: empty command");
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw InfraError(fmt::format("pipe: {}", std::strerror(errno)));
+  FdGuard read_end(fds[0]);
+  FdGuard write_end(fds[1]);
+
+  boost::filesystem::path exe = spec.argv[0];
+  if (spec.argv[0].find('/') == std::string::npos) {
+    boost::filesystem::path found;
+    if (spec.env && spec.env->count("PATH")) {
+      std::vector<boost::filesystem::path> dirs;
+      std::string path = spec.env->at("PATH");
+      for (size_t start = 0;;) {
+        auto colon = path.find(':', start);
+        dirs.emplace_back(path.substr(start, colon == std::string::npos ? std::string::npos : colon - start));
+        if (colon == std::string::npos) break;
+        start = colon + 1;
+      }
+      found = bp::search_path(spec.argv[0], dirs);
+    } else {
+      found = bp::search_path(spec.argv[0]);
+    }
+    if (found.empty()) {
+      throw InfraError(fmt::format("cannot run '{}': not found in PATH", spec.argv[0]));
+    }
+    exe = found;
+  }
+  std::vector<std::string> args(spec.argv.begin() + 1, spec.argv.end());
+
+  bp::environment env;
+  for (const auto& [key, value] : spec.env ? *spec.env : current_environment()) env[key] = value;
+  boost::filesystem::path cwd = spec.cwd.empty() ? boost::filesystem::current_path()
+                                                 : boost::filesystem::path(spec.cwd.string());
+
+  OutputSink sink(spec);
+  Result result;
+  auto started = Clock::now();
+  std::error_code launch_error;
+  bp::child child;
+  try {
+    child = bp::child(exe, bp::args(args), env, bp::start_dir(cwd), bp::std_in < bp::null,
+                      ChildSetup(write_end.get()));
+  } catch (const bp::process_error& e) {
+    throw InfraError(fmt::format("cannot run '{}': {}", spec.argv[0], e.what()));
+  }
+  write_end.reset();  // only the child (and its descendants) hold the write end now
+  const pid_t pgid = child.id();
+  ::setpgid(pgid, pgid);  // also from the parent, so the group exists before we might kill it
+
+  bool child_done = false;
+  bool output_done = false;
+  bool terminating = false;
+  Clock::time_point kill_at{};
+  auto deadline = spec.timeout.count() > 0 ? started + spec.timeout : Clock::time_point::max();
+
+  auto start_termination = [&] {
+    if (terminating) return;
+    terminating = true;
+    ::kill(-pgid, SIGTERM);
+    kill_at = Clock::now() + spec.grace;
+  };
+
+  char buffer[64 * 1024];
+  while (!child_done || !output_done) {
+    auto now = Clock::now();
+    if (!terminating && now >= deadline) {
+      result.timed_out = true;
+      start_termination();
+    }
+    if (!terminating && !spec.ignore_interrupt && interrupt::requested()) {
+      result.interrupted = true;
+      start_termination();
+    }
+    if (terminating && now >= kill_at) ::kill(-pgid, SIGKILL);
+
+    pollfd fds_to_poll[2] = {{read_end.get(), POLLIN, 0}, {interrupt::wait_fd(), POLLIN, 0}};
+    nfds_t count = (output_done ? 0 : 1);
+    pollfd* first = output_done ? &fds_to_poll[1] : &fds_to_poll[0];
+    if (!spec.ignore_interrupt && !terminating) count += 1;
+    int wait_ms = 100;
+    if (!terminating && deadline != Clock::time_point::max()) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
+      wait_ms = static_cast<int>(std::clamp<long long>(left, 0, 100));
+    }
+    int ready = count > 0 ? ::poll(first, count, wait_ms) : (std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms)), 0);
+    if (ready < 0 && errno != EINTR) throw InfraError(fmt::format("poll: {}", std::strerror(errno)));
+    if (!output_done && ready > 0 && (fds_to_poll[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+      ssize_t n = ::read(read_end.get(), buffer, sizeof buffer);
+      if (n > 0) sink.add(buffer, static_cast<size_t>(n));
+      else if (n == 0 || (errno != EINTR && errno != EAGAIN)) output_done = true;
+    }
+    if (!child_done) {
+      std::error_code ec;
+      if (!child.running(ec)) {
+        child_done = true;
+        // The main process is gone; anything it left in its group would keep
+        // the pipe open and outlive the gate. Stop them.
+        if (group_alive(pgid)) {
+          ::kill(-pgid, SIGTERM);
+          if (!terminating) {
+            terminating = true;
+            kill_at = Clock::now() + std::min(spec.grace, std::chrono::milliseconds(2000));
+          }
+        }
+      }
+    }
+    if (child_done && !output_done && terminating && Clock::now() >= kill_at + std::chrono::seconds(5)) {
+      // Something outside the group still holds the pipe: give up on it.
+      output_done = true;
+    }
+  }
+  if (group_alive(pgid)) ::kill(-pgid, SIGKILL);
+
+  int status = child.native_exit_code();
+  if (WIFSIGNALED(status)) {
+    result.signal = WTERMSIG(status);
+  } else if (WIFEXITED(status)) {
+    result.exit_code = WEXITSTATUS(status);
+  }
+  result.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+  sink.finish(result);
+  return result;
+}
+
+Result capture(std::vector<std::string> argv, std::chrono::milliseconds timeout, bool ignore_interrupt) {
+  Spec spec;
+  spec.argv = std::move(argv);
+  spec.timeout = timeout;
+  spec.ignore_interrupt = ignore_interrupt;
+  spec.grace = std::chrono::seconds(2);
+  return run(spec);
+}
+
+}  // namespace gate::process

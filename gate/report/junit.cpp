@@ -1,0 +1,178 @@
+#include "report/junit.h"
+
+#include <fmt/format.h>
+#include <pugixml.hpp>
+
+#include <sstream>
+
+#include "core/error.h"
+
+namespace gate::report {
+namespace {
+
+constexpr size_t kMaxDetails = 8 * 1024;
+
+std::string bounded(std::string text) {
+  if (text.size() > kMaxDetails) text = text.substr(0, kMaxDetails) + "\n[... truncated by gate]";
+  return text;
+}
+
+void collect(const pugi::xml_node& suite, std::vector<TestCase>& out) {
+  std::string suite_name = suite.attribute("name").as_string();
+  for (pugi::xml_node child : suite.children()) {
+    std::string_view tag = child.name();
+    if (tag == "testsuite") {
+      collect(child, out);
+    } else if (tag == "testcase") {
+      TestCase test;
+      test.suite = suite_name;
+      test.classname = child.attribute("classname").as_string();
+      test.name = child.attribute("name").as_string();
+      test.seconds = child.attribute("time").as_double(0.0);
+      test.status = TestStatus::passed;
+      for (pugi::xml_node result : child.children()) {
+        std::string_view kind = result.name();
+        TestStatus status;
+        if (kind == "failure") status = TestStatus::failed;
+        else if (kind == "error") status = TestStatus::error;
+        else if (kind == "skipped") status = TestStatus::skipped;
+        else continue;
+        // An error outranks a failure, which outranks a skip.
+        auto rank = [](TestStatus s) {
+          return s == TestStatus::error ? 3 : s == TestStatus::failed ? 2 : s == TestStatus::skipped ? 1 : 0;
+        };
+        if (rank(status) <= rank(test.status)) continue;
+        test.status = status;
+        test.message = result.attribute("message").as_string();
+        test.details = bounded(result.text().as_string());
+      }
+      out.push_back(std::move(test));
+    }
+  }
+}
+
+std::vector<TestCase> parse_document(const pugi::xml_document& doc) {
+  std::vector<TestCase> out;
+  pugi::xml_node root = doc.document_element();
+  std::string_view name = root.name();
+  if (name == "testsuites") {
+    for (pugi::xml_node suite : root.children("testsuite")) collect(suite, out);
+  } else {
+    collect(root, out);
+  }
+  return out;
+}
+
+void check_root(const pugi::xml_document& doc, const std::string& source) {
+  std::string_view name = doc.document_element().name();
+  if (name != "testsuites" && name != "testsuite") {
+    throw InfraError(fmt::format("{}: not a JUnit report (root element <{}>, expected <testsuites> or <testsuite>)",
+                                 source, name));
+  }
+}
+
+std::string seconds_text(double seconds) { return fmt::format("{:.3f}", seconds < 0 ? 0.0 : seconds); }
+
+}  // namespace
+
+std::vector<TestCase> parse_junit_file(const std::filesystem::path& file) {
+  pugi::xml_document doc;
+  pugi::xml_parse_result parsed = doc.load_file(file.c_str());
+  if (!parsed) {
+    throw InfraError(fmt::format("{}: not valid XML at offset {}: {}", file.string(), parsed.offset,
+                                 parsed.description()));
+  }
+  check_root(doc, file.string());
+  return parse_document(doc);
+}
+
+std::vector<TestCase> parse_junit_text(const std::string& text, const std::string& source_name) {
+  pugi::xml_document doc;
+  pugi::xml_parse_result parsed = doc.load_buffer(text.data(), text.size());
+  if (!parsed) {
+    throw InfraError(fmt::format("{}: not valid XML at offset {}: {}", source_name, parsed.offset,
+                                 parsed.description()));
+  }
+  check_root(doc, source_name);
+  return parse_document(doc);
+}
+
+std::string render_junit(const Verdict& verdict) {
+  pugi::xml_document doc;
+  auto decl = doc.append_child(pugi::node_declaration);
+  decl.append_attribute("version") = "1.0";
+  decl.append_attribute("encoding") = "UTF-8";
+  pugi::xml_node suites = doc.append_child("testsuites");
+  suites.append_attribute("name") = fmt::format("gate {}", verdict.candidate.ref()).c_str();
+  size_t total = 0, failures = 0, errors = 0;
+  double total_seconds = 0;
+  for (const auto& consumer : verdict.consumers) {
+    pugi::xml_node suite = suites.append_child("testsuite");
+    size_t tests = 0, suite_failures = 0, suite_errors = 0, skipped = 0;
+    suite.append_attribute("name") = consumer.name.c_str();
+    pugi::xml_node properties = suite.append_child("properties");
+    auto property = [&](const char* name, const std::string& value) {
+      pugi::xml_node p = properties.append_child("property");
+      p.append_attribute("name") = name;
+      p.append_attribute("value") = value.c_str();
+    };
+    property("repo", consumer.repo);
+    property("ref", consumer.ref);
+    property("commit", consumer.commit);
+    property("candidate", verdict.candidate.ref());
+    auto add_case = [&](const std::string& classname, const std::string& name, double seconds) {
+      pugi::xml_node tc = suite.append_child("testcase");
+      tc.append_attribute("name") = name.c_str();
+      tc.append_attribute("classname") = classname.c_str();
+      tc.append_attribute("time") = seconds_text(seconds).c_str();
+      ++tests;
+      return tc;
+    };
+    for (const auto& test : consumer.tests) {
+      pugi::xml_node tc = add_case(test.classname.empty() ? consumer.name : test.classname, test.name, test.seconds);
+      if (test.status == TestStatus::failed || test.status == TestStatus::error) {
+        pugi::xml_node f = tc.append_child(test.status == TestStatus::failed ? "failure" : "error");
+        f.append_attribute("message") = test.message.c_str();
+        f.text().set(test.details.c_str());
+        (test.status == TestStatus::failed ? suite_failures : suite_errors)++;
+      } else if (test.status == TestStatus::skipped) {
+        pugi::xml_node s = tc.append_child("skipped");
+        s.append_attribute("message") = test.message.c_str();
+        ++skipped;
+      }
+    }
+    // A consumer that failed without a failing test case (no JUnit, timeout,
+    // setup failure, wrong exit code) still shows up as one failed case.
+    bool failing_case = suite_failures + suite_errors > 0;
+    if (!consumer.passed() && !failing_case) {
+      pugi::xml_node tc = add_case(consumer.name, std::string("gate: ") + std::string(consumer_status_name(consumer.status)),
+                                   consumer.seconds);
+      pugi::xml_node f = tc.append_child("failure");
+      std::string reasons;
+      for (const auto& r : consumer.reasons) reasons += (reasons.empty() ? "" : "; ") + r;
+      f.append_attribute("message") = reasons.c_str();
+      f.text().set(consumer.output_tail.c_str());
+      ++suite_failures;
+    } else if (consumer.tests.empty() && consumer.passed()) {
+      add_case(consumer.name, "gate: run", consumer.seconds);
+    }
+    suite.append_attribute("tests") = std::to_string(tests).c_str();
+    suite.append_attribute("failures") = std::to_string(suite_failures).c_str();
+    suite.append_attribute("errors") = std::to_string(suite_errors).c_str();
+    suite.append_attribute("skipped") = std::to_string(skipped).c_str();
+    suite.append_attribute("time") = seconds_text(consumer.seconds).c_str();
+    total += tests;
+    failures += suite_failures;
+    errors += suite_errors;
+    total_seconds += consumer.seconds;
+  }
+  suites.append_attribute("tests") = std::to_string(total).c_str();
+  suites.append_attribute("failures") = std::to_string(failures).c_str();
+  suites.append_attribute("errors") = std::to_string(errors).c_str();
+  suites.append_attribute("time") = seconds_text(total_seconds).c_str();
+  std::ostringstream out;
+  doc.save(out, "  ", pugi::format_default, pugi::encoding_utf8);
+  return out.str();
+}
+
+}  // namespace gate::report

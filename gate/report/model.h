@@ -1,0 +1,83 @@
+#pragma once
+// The one results model of a gate run. Every renderer (verdict.json,
+// junit.xml, summary.md, the terminal) reads this structure and nothing else.
+#include <string>
+#include <vector>
+
+#include "core/exit_code.h"
+
+namespace gate::report {
+
+enum class TestStatus { passed, failed, error, skipped };
+std::string_view test_status_name(TestStatus status);
+
+struct TestCase {
+  std::string suite;
+  std::string classname;
+  std::string name;
+  TestStatus status = TestStatus::passed;
+  double seconds = 0;
+  std::string message;  // failure/error message attribute
+  std::string details;  // failure/error text (trace), bounded
+
+  std::string id() const { return classname.empty() ? name : classname + "::" + name; }
+};
+
+// What happened to one consumer.
+enum class ConsumerStatus { passed, failed, timed_out, setup_failed, not_run, error };
+std::string_view consumer_status_name(ConsumerStatus status);
+
+struct ConsumerResult {
+  std::string name;
+  std::string repo;
+  std::string ref;
+  std::string commit;
+  ConsumerStatus status = ConsumerStatus::not_run;
+  std::string process_status;  // "exit 0", "timed out after 3.0s", ...
+  int exit_code = -1;
+  double seconds = 0;
+  std::vector<TestCase> tests;  // from JUnit, when configured
+  std::vector<std::string> reasons;  // why it did not pass
+  std::string log_file;              // relative to the report directory
+  std::string output_tail;           // end of the output, for failures
+  std::vector<std::string> containers_removed;
+
+  bool passed() const { return status == ConsumerStatus::passed; }
+};
+
+struct Candidate {
+  std::string repository;  // "127.0.0.1:5000/acme/emulator"
+  std::string tag;
+  std::string digest;
+  std::string ref() const { return digest.empty() ? repository + ":" + tag : repository + "@" + digest; }
+};
+
+struct PublishedTag {
+  std::string tag;
+  std::string previous_digest;  // empty when the tag did not exist
+  std::string digest;
+};
+
+struct Stage {
+  std::string name;
+  double start_seconds = 0;  // since the run started
+  double seconds = 0;
+};
+
+struct Verdict {
+  std::string gate_version;
+  std::string config_file;
+  std::string command;  // "run", "test", "publish"
+  bool dry_run = false;
+  std::string started_at;  // UTC, ISO 8601
+  double seconds = 0;
+  Candidate candidate;
+  std::vector<ConsumerResult> consumers;
+  std::vector<PublishedTag> published;
+  std::vector<Stage> stages;
+  ExitCode exit_code = ExitCode::infrastructure;
+  std::vector<std::string> reasons;  // why the decision is what it is
+  std::string error;                 // the error that stopped the run, if any
+};
+
+}  // namespace gate::report

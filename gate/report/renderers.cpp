@@ -1,0 +1,162 @@
+#include "report/renderers.h"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/log.h"
+#include "report/junit.h"
+
+namespace gate::report {
+namespace {
+
+std::string one_line(std::string text, size_t max = 160) {
+  for (auto& c : text) {
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  }
+  if (text.size() > max) text = text.substr(0, max - 3) + "...";
+  return text;
+}
+
+std::string md_cell(const std::string& text) {
+  std::string out;
+  for (char c : one_line(text)) out += (c == '|') ? std::string("\\|") : std::string(1, c);
+  return out;
+}
+
+bool write_file(const std::filesystem::path& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << log::redact(content);
+  out.close();
+  if (!out) {
+    log::warn(fmt::format("could not write report {}", path.string()));
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+nlohmann::json to_json(const Verdict& v) {
+  using nlohmann::json;
+  json consumers = json::array();
+  for (const auto& c : v.consumers) {
+    json tests = json::array();
+    for (const auto& t : c.tests) {
+      json test = {{"id", t.id()}, {"classname", t.classname}, {"name", t.name},
+                   {"status", test_status_name(t.status)}, {"seconds", t.seconds}};
+      if (!t.message.empty()) test["message"] = t.message;
+      tests.push_back(std::move(test));
+    }
+    size_t failed = 0, passed = 0, skipped = 0;
+    for (const auto& t : c.tests) {
+      if (t.status == TestStatus::passed) ++passed;
+      else if (t.status == TestStatus::skipped) ++skipped;
+      else ++failed;
+    }
+    consumers.push_back({{"name", c.name},
+                         {"repo", c.repo},
+                         {"ref", c.ref},
+                         {"commit", c.commit},
+                         {"status", consumer_status_name(c.status)},
+                         {"process_status", c.process_status},
+                         {"exit_status", c.exit_code},
+                         {"seconds", c.seconds},
+                         {"counts", {{"tests", c.tests.size()}, {"passed", passed}, {"failed", failed}, {"skipped", skipped}}},
+                         {"tests", std::move(tests)},
+                         {"reasons", c.reasons},
+                         {"log", c.log_file},
+                         {"containers_removed", c.containers_removed}});
+  }
+  json published = json::array();
+  for (const auto& p : v.published) {
+    published.push_back({{"tag", p.tag},
+                         {"previous_digest", p.previous_digest.empty() ? json(nullptr) : json(p.previous_digest)},
+                         {"digest", p.digest}});
+  }
+  json stages = json::array();
+  for (const auto& s : v.stages) stages.push_back({{"name", s.name}, {"start_seconds", s.start_seconds}, {"seconds", s.seconds}});
+  json out = {{"schema", "gate.verdict/v1"},
+              {"gate_version", v.gate_version},
+              {"command", v.command},
+              {"config", v.config_file},
+              {"dry_run", v.dry_run},
+              {"started_at", v.started_at},
+              {"seconds", v.seconds},
+              {"candidate", {{"repository", v.candidate.repository}, {"tag", v.candidate.tag}, {"digest", v.candidate.digest}}},
+              {"consumers", std::move(consumers)},
+              {"decision", {{"verdict", exit_code_name(v.exit_code)}, {"exit_code", static_cast<int>(v.exit_code)}, {"reasons", v.reasons}}},
+              {"published", std::move(published)},
+              {"stages", std::move(stages)},
+              {"exit_code", static_cast<int>(v.exit_code)}};
+  if (!v.error.empty()) out["error"] = v.error;
+  return out;
+}
+
+std::string render_summary_markdown(const Verdict& v) {
+  std::string out;
+  std::string banner = v.exit_code == ExitCode::passed ? (v.dry_run ? "PASSED (dry run, nothing published)" : "PASSED")
+                                                       : fmt::format("{}", exit_code_name(v.exit_code));
+  for (auto& c : banner) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  out += fmt::format("## gate: {}\n\n", banner);
+  if (!v.candidate.repository.empty()) {
+    out += fmt::format("Candidate `{}:{}`", v.candidate.repository, v.candidate.tag);
+    if (!v.candidate.digest.empty()) out += fmt::format(" at `{}`", v.candidate.digest);
+    out += "\n\n";
+  }
+  for (const auto& r : v.reasons) out += fmt::format("- {}\n", md_cell(r));
+  if (!v.reasons.empty()) out += "\n";
+  if (!v.consumers.empty()) {
+    out += "| consumer | commit | result | tests | failed | time |\n|---|---|---|---|---|---|\n";
+    for (const auto& c : v.consumers) {
+      size_t failed = 0;
+      for (const auto& t : c.tests) failed += (t.status == TestStatus::failed || t.status == TestStatus::error);
+      out += fmt::format("| {} | `{}` | {} | {} | {} | {:.1f}s |\n", md_cell(c.name), c.commit.substr(0, 12),
+                         consumer_status_name(c.status), c.tests.size(), failed, c.seconds);
+    }
+    out += "\n";
+  }
+  bool any_failed_test = false;
+  for (const auto& c : v.consumers) {
+    for (const auto& t : c.tests) {
+      if (t.status != TestStatus::failed && t.status != TestStatus::error) continue;
+      if (!any_failed_test) out += "### Failed tests\n\n| consumer | test | message |\n|---|---|---|\n";
+      any_failed_test = true;
+      out += fmt::format("| {} | `{}` | {} |\n", md_cell(c.name), md_cell(t.id()), md_cell(t.message));
+    }
+  }
+  if (any_failed_test) out += "\n";
+  if (!v.published.empty()) {
+    out += "### Published\n\n| tag | previous digest | new digest |\n|---|---|---|\n";
+    for (const auto& p : v.published) {
+      out += fmt::format("| `{}` | `{}` | `{}` |\n", p.tag, p.previous_digest.empty() ? "(new)" : p.previous_digest, p.digest);
+    }
+    out += "\n";
+  }
+  if (!v.stages.empty()) {
+    out += "<details><summary>Stage timings</summary>\n\n| stage | start | duration |\n|---|---|---|\n";
+    for (const auto& s : v.stages) out += fmt::format("| {} | {:.2f}s | {:.2f}s |\n", s.name, s.start_seconds, s.seconds);
+    out += "\n</details>\n";
+  }
+  return out;
+}
+
+void write_reports(const Verdict& verdict, const std::filesystem::path& dir) {
+  try {
+    std::filesystem::create_directories(dir);
+    write_file(dir / "verdict.json", to_json(verdict).dump(2) + "\n");
+    write_file(dir / "junit.xml", render_junit(verdict));
+    std::string summary = render_summary_markdown(verdict);
+    write_file(dir / "summary.md", summary);
+    if (const char* step_summary = std::getenv("GITHUB_STEP_SUMMARY"); step_summary && *step_summary) {
+      std::ofstream out(step_summary, std::ios::app);
+      out << log::redact(summary) << "\n";
+    }
+  } catch (const std::exception& e) {
+    log::warn(fmt::format("could not write reports to {}: {}", dir.string(), e.what()));
+  }
+}
+
+}  // namespace gate::report

@@ -1,0 +1,20 @@
+#pragma once
+// Renderers of the results model, and writing the report directory.
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "report/model.h"
+
+namespace gate::report {
+
+nlohmann::json to_json(const Verdict& verdict);
+std::string render_summary_markdown(const Verdict& verdict);
+
+// Writes verdict.json, junit.xml and summary.md into `dir` (created if
+// needed) and appends the summary to $GITHUB_STEP_SUMMARY when set.
+// Never throws: a report that cannot be written is a warning.
+void write_reports(const Verdict& verdict, const std::filesystem::path& dir);
+
+}  // namespace gate::report

@@ -1,0 +1,182 @@
+#include "suite/consumer_run.h"
+
+#include <glob.h>
+
+#include <fmt/format.h>
+
+#include "core/duration.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "process/runner.h"
+#include "report/junit.h"
+
+namespace gate::suite {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::vector<std::filesystem::path> glob_files(const std::filesystem::path& base, const std::string& pattern) {
+  std::string full = (base / pattern).string();
+  glob_t matches{};
+  std::vector<std::filesystem::path> out;
+  if (::glob(full.c_str(), 0, nullptr, &matches) == 0) {
+    for (size_t i = 0; i < matches.gl_pathc; ++i) out.emplace_back(matches.gl_pathv[i]);
+  }
+  ::globfree(&matches);
+  return out;
+}
+
+std::vector<std::string> argv_of(const config::Command& command, const config::Values& values,
+                                 const std::string& where) {
+  std::vector<std::string> argv;
+  for (const auto& part : command.argv) argv.push_back(config::expand(part, values, where));
+  if (command.shell) return {"/bin/sh", "-c", argv.front()};
+  return argv;
+}
+
+std::string shorten(const std::string& text, size_t max) {
+  return text.size() <= max ? text : text.substr(0, max) + "...";
+}
+
+}  // namespace
+
+Judgement judge(int exit_code, bool junit_configured, const std::vector<report::TestCase>& tests) {
+  Judgement j{report::ConsumerStatus::passed, {}};
+  size_t executed = 0;
+  for (const auto& test : tests) {
+    if (test.status == report::TestStatus::skipped) continue;
+    ++executed;
+    if (test.status == report::TestStatus::failed || test.status == report::TestStatus::error) {
+      std::string message = test.message.empty() ? std::string(report::test_status_name(test.status)) : test.message;
+      j.reasons.push_back(fmt::format("test {} {}: {}", test.id(),
+                                      test.status == report::TestStatus::failed ? "failed" : "errored",
+                                      shorten(message, 200)));
+    }
+  }
+  if (!j.reasons.empty()) j.status = report::ConsumerStatus::failed;
+  if (exit_code != 0) {
+    j.status = report::ConsumerStatus::failed;
+    if (j.reasons.empty()) {
+      j.reasons.push_back(junit_configured
+                              ? fmt::format("run exited {} although its JUnit report shows no failed test", exit_code)
+                              : fmt::format("run exited {}", exit_code));
+    }
+  }
+  if (junit_configured && executed == 0) {
+    j.status = report::ConsumerStatus::failed;
+    j.reasons.push_back("no test executed: a run that tests nothing never passes");
+  }
+  return j;
+}
+
+report::ConsumerResult run_consumer(const config::Consumer& consumer, const git::Checkout& checkout,
+                                    const RunContext& context) {
+  report::ConsumerResult result;
+  result.name = consumer.name;
+  result.repo = log::redact(consumer.repo);
+  result.ref = consumer.ref;
+  result.commit = checkout.commit;
+  result.log_file = fmt::format("logs/{}.log", consumer.name);
+  const std::filesystem::path log_path = context.report_dir / result.log_file;
+  std::error_code ec;
+  std::filesystem::remove(log_path, ec);
+
+  const std::string where = fmt::format("consumer '{}'", consumer.name);
+  process::Environment env = process::current_environment();
+  for (const auto& [name, value] : context.placeholders) env["GATE_" + name] = value;
+  for (const auto& [name, tmpl] : consumer.env) env[name] = config::expand(tmpl, context.placeholders, where);
+
+  const auto started = Clock::now();
+  const auto deadline = started + consumer.timeout;
+  bool interrupted = false;
+
+  auto run_step = [&](const config::Command& command, const char* step) -> process::Result {
+    process::Spec spec;
+    spec.argv = argv_of(command, context.placeholders, where);
+    spec.cwd = checkout.worktree;
+    spec.env = env;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    spec.timeout = std::max(left, std::chrono::milliseconds(1));
+    spec.log_file = log_path;
+    spec.on_line = [&](std::string_view line) { log::child_line(consumer.name, line); };
+    log::info(fmt::format("{}: {} {}", consumer.name, step, log::redact(fmt::format("{}", fmt::join(spec.argv, " ")))));
+    return process::run(spec);
+  };
+
+  try {
+    for (const auto& command : consumer.setup) {
+      process::Result setup = run_step(command, "setup");
+      result.output_tail = setup.output;
+      if (setup.interrupted) {
+        interrupted = true;
+        break;
+      }
+      if (!setup.ok()) {
+        result.status = setup.timed_out ? report::ConsumerStatus::timed_out : report::ConsumerStatus::setup_failed;
+        result.process_status = setup.describe();
+        result.reasons.push_back(setup.timed_out
+                                     ? fmt::format("setup killed at the consumer timeout ({})", format_duration(consumer.timeout))
+                                     : fmt::format("setup failed ({})", setup.describe()));
+        break;
+      }
+    }
+    if (!interrupted && result.reasons.empty()) {
+      process::Result run = run_step(consumer.run, "run");
+      result.output_tail = run.output;
+      result.process_status = run.describe();
+      result.exit_code = run.signal == 0 ? run.exit_code : 128 + run.signal;
+      if (run.interrupted) {
+        interrupted = true;
+      } else if (run.timed_out) {
+        result.status = report::ConsumerStatus::timed_out;
+        result.reasons.push_back(
+            fmt::format("killed at the consumer timeout ({}) with its process group", format_duration(consumer.timeout)));
+      } else {
+        if (consumer.junit) {
+          auto files = glob_files(checkout.worktree, *consumer.junit);
+          if (files.empty()) {
+            result.reasons.push_back(fmt::format("no JUnit report matched '{}'", *consumer.junit));
+          }
+          for (const auto& file : files) {
+            try {
+              auto tests = report::parse_junit_file(file);
+              result.tests.insert(result.tests.end(), tests.begin(), tests.end());
+            } catch (const InfraError& e) {
+              result.reasons.push_back(e.what());
+            }
+          }
+        }
+        Judgement judgement = judge(result.exit_code, consumer.junit.has_value(), result.tests);
+        result.status = judgement.status;
+        if (!result.reasons.empty()) result.status = report::ConsumerStatus::failed;
+        result.reasons.insert(result.reasons.end(), judgement.reasons.begin(), judgement.reasons.end());
+      }
+    }
+  } catch (const UsageError&) {
+    throw;
+  } catch (const InfraError& e) {
+    result.status = report::ConsumerStatus::error;
+    result.reasons.push_back(e.what());
+  }
+  result.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+
+  // Whatever happened, no container started from the candidate outlives the run.
+  if (context.engine) {
+    std::vector<std::string> ids;
+    for (const auto& ref : context.candidate_refs) {
+      std::string id = context.engine->image_id(ref);
+      if (!id.empty() && std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+    }
+    result.containers_removed = context.engine->remove_containers_from(ids);
+    if (!result.containers_removed.empty()) {
+      log::info(fmt::format("{}: removed {} container(s) left from the candidate image", consumer.name,
+                            result.containers_removed.size()));
+    }
+  }
+  if (interrupted) throw Interrupted();
+  log::info(fmt::format("{}: {} in {:.1f}s{}", consumer.name, report::consumer_status_name(result.status),
+                        result.seconds, result.reasons.empty() ? "" : " - " + result.reasons.front()));
+  return result;
+}
+
+}  // namespace gate::suite
