@@ -34,8 +34,10 @@ std::vector<std::string> argv_of(const config::Command& command, const config::V
   return argv;
 }
 
+// The first line of a message, bounded: reasons are one line each.
 std::string shorten(const std::string& text, size_t max) {
-  return text.size() <= max ? text : text.substr(0, max) + "...";
+  std::string line = text.substr(0, text.find('\n'));
+  return line.size() <= max ? line : line.substr(0, max) + "...";
 }
 
 }  // namespace
