@@ -209,7 +209,6 @@ Image read_image(const Reader& r, const YAML::Node& node, const std::filesystem:
 Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::filesystem::path& dir, size_t index) {
   std::string what = fmt::format("consumers[{}]", index);
   r.expect_map(node, what);
-  r.check_keys(node, what, {"name", "repo", "ref", "setup", "run", "env", "timeout", "junit"});
   Consumer c;
   c.mark = Reader::mark_of(node);
   YAML::Node name_node = r.required(node, "name", what);
@@ -219,6 +218,7 @@ Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::files
     r.fail(name_node.Mark(), fmt::format("{}.name '{}' must be letters, digits, '.', '_', '-' (at most 64)", what, c.name));
   }
   what = fmt::format("consumer '{}'", c.name);
+  r.check_keys(node, what, {"name", "repo", "ref", "setup", "run", "env", "timeout", "junit"});
   YAML::Node repo_node = r.required(node, "repo", what);
   c.repo = r.env_string(repo_node, what + " repo");
   if (c.repo.empty()) r.fail(repo_node.Mark(), what + ": repo is empty");

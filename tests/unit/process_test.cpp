@@ -1,0 +1,89 @@
+#include "process/runner.h"
+
+#include <signal.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+
+using namespace std::chrono_literals;
+using gate::process::run;
+using gate::process::Spec;
+
+TEST(Process, ExitCodeAndOutputLines) {
+  Spec spec;
+  spec.argv = {"/bin/sh", "-c", "echo one; echo two >&2; exit 3"};
+  std::vector<std::string> lines;
+  spec.on_line = [&](std::string_view line) { lines.emplace_back(line); };
+  auto result = run(spec);
+  EXPECT_EQ(result.exit_code, 3);
+  EXPECT_FALSE(result.ok());
+  EXPECT_EQ(lines, (std::vector<std::string>{"one", "two"}));
+  EXPECT_EQ(result.describe(), "exit 3");
+}
+
+TEST(Process, SignalDeathIsReportedAsSuch) {
+  Spec spec;
+  spec.argv = {"/bin/sh", "-c", "kill -9 $$"};
+  auto result = run(spec);
+  EXPECT_EQ(result.signal, SIGKILL);
+  EXPECT_FALSE(result.ok());
+}
+
+TEST(Process, TimeoutKillsTheWholeGroupIncludingBackgroundChildren) {
+  auto marker = std::filesystem::temp_directory_path() / ("gate-process-test-" + std::to_string(::getpid()));
+  std::filesystem::remove(marker);
+  Spec spec;
+  // The background child would create the marker after 3 s if it survived.
+  spec.argv = {"/bin/sh", "-c", "(sleep 3; touch " + marker.string() + ") & sleep 60"};
+  spec.timeout = 300ms;
+  spec.grace = 200ms;
+  auto start = std::chrono::steady_clock::now();
+  auto result = run(spec);
+  EXPECT_TRUE(result.timed_out);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  std::this_thread::sleep_for(3500ms);
+  EXPECT_FALSE(std::filesystem::exists(marker)) << "a background child outlived the timeout";
+}
+
+TEST(Process, TermIgnoringChildIsKilledAfterGrace) {
+  Spec spec;
+  spec.argv = {"/bin/sh", "-c", "trap '' TERM; sleep 30"};
+  spec.timeout = 200ms;
+  spec.grace = 300ms;
+  auto start = std::chrono::steady_clock::now();
+  auto result = run(spec);
+  EXPECT_TRUE(result.timed_out);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+}
+
+TEST(Process, HugeOutputNeverBlocksAndOnlyTheTailIsKept) {
+  Spec spec;
+  spec.argv = {"/bin/sh", "-c", "head -c 50000000 /dev/zero | tr '\\0' 'x'; echo; echo END"};
+  spec.keep_tail = 1024;
+  spec.timeout = 60s;
+  auto result = run(spec);
+  EXPECT_TRUE(result.ok()) << result.describe();
+  EXPECT_TRUE(result.output_truncated);
+  EXPECT_LE(result.output.size(), 1024u);
+  EXPECT_NE(result.output.find("END"), std::string::npos);
+}
+
+TEST(Process, MissingProgramIsAnInfrastructureError) {
+  Spec spec;
+  spec.argv = {"gate-no-such-program-xyz"};
+  EXPECT_THROW(run(spec), gate::InfraError);
+}
+
+TEST(Process, ChildrenDoNotInheritIgnoredSigpipe) {
+  ::signal(SIGPIPE, SIG_IGN);  // as gate itself runs
+  Spec spec;
+  spec.argv = {"/bin/sh", "-c", "yes | head -n 1 >/dev/null; echo done"};
+  spec.timeout = 10s;
+  auto result = run(spec);
+  EXPECT_TRUE(result.ok());
+  EXPECT_NE(result.output.find("done"), std::string::npos);
+}
