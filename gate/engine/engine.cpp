@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cstdlib>
+#include <algorithm>
 #include <sstream>
 
 #include "core/error.h"
@@ -99,8 +100,8 @@ std::string Engine::image_id(const std::string& reference) const {
   return trim(result.output);
 }
 
-std::vector<std::string> Engine::remove_containers_from(const std::vector<std::string>& image_ids) const {
-  std::vector<std::string> removed;
+std::vector<std::string> Engine::containers_from(const std::vector<std::string>& image_ids) const {
+  std::vector<std::string> containers;
   for (const auto& id : image_ids) {
     if (id.empty()) continue;
     auto listed = process::capture({"docker", "ps", "--all", "--quiet", "--no-trunc", "--filter", "ancestor=" + id},
@@ -110,21 +111,22 @@ std::vector<std::string> Engine::remove_containers_from(const std::vector<std::s
       continue;
     }
     std::istringstream lines(listed.output);
-    std::vector<std::string> argv{"docker", "rm", "--force", "--volumes"};
-    size_t base = argv.size();
     for (std::string line; std::getline(lines, line);) {
       line = trim(line);
-      if (!line.empty()) argv.push_back(line);
+      if (!line.empty() && std::find(containers.begin(), containers.end(), line) == containers.end()) {
+        containers.push_back(line);
+      }
     }
-    if (argv.size() == base) continue;
-    auto result = process::capture(argv, std::chrono::seconds(60), /*ignore_interrupt=*/true);
-    if (!result.ok()) {
-      log::warn(fmt::format("could not remove containers of image {}: {}", id, last_lines(result.output, 2)));
-      continue;
-    }
-    removed.insert(removed.end(), argv.begin() + static_cast<long>(base), argv.end());
   }
-  return removed;
+  return containers;
+}
+
+void Engine::remove_containers(const std::vector<std::string>& container_ids) const {
+  if (container_ids.empty()) return;
+  std::vector<std::string> argv{"docker", "rm", "--force", "--volumes"};
+  argv.insert(argv.end(), container_ids.begin(), container_ids.end());
+  auto result = process::capture(argv, std::chrono::seconds(60), /*ignore_interrupt=*/true);
+  if (!result.ok()) log::warn(fmt::format("could not remove containers: {}", last_lines(result.output, 2)));
 }
 
 }  // namespace gate::engine

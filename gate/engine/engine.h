@@ -28,9 +28,10 @@ class Engine {
   void push(const std::string& tag, const std::filesystem::path& log_file) const;
   // Local image ID ("sha256:..."), or empty when the engine does not have it.
   std::string image_id(const std::string& reference) const;
-  // Removes (force) every container created from any of these images. Runs
-  // even during an interrupt. Returns the IDs removed.
-  std::vector<std::string> remove_containers_from(const std::vector<std::string>& image_ids) const;
+  // IDs of every container (any state) created from any of these images.
+  std::vector<std::string> containers_from(const std::vector<std::string>& image_ids) const;
+  // Removes (force) these containers. Runs even during an interrupt.
+  void remove_containers(const std::vector<std::string>& container_ids) const;
 };
 
 // Where the engine is, for messages: DOCKER_HOST or the default socket.

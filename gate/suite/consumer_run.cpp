@@ -2,6 +2,8 @@
 
 #include <glob.h>
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "core/duration.h"
@@ -88,6 +90,19 @@ report::ConsumerResult run_consumer(const config::Consumer& consumer, const git:
   for (const auto& [name, value] : context.placeholders) env["GATE_" + name] = value;
   for (const auto& [name, tmpl] : consumer.env) env[name] = config::expand(tmpl, context.placeholders, where);
 
+  // Containers of the candidate that exist before the consumer runs are not
+  // its own (another run, or the user's): only new ones are cleaned up.
+  auto candidate_containers = [&] {
+    std::vector<std::string> ids;
+    for (const auto& ref : context.candidate_refs) {
+      std::string id = context.engine->image_id(ref);
+      if (!id.empty() && std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+    }
+    return context.engine->containers_from(ids);
+  };
+  const std::vector<std::string> containers_before =
+      context.engine ? candidate_containers() : std::vector<std::string>{};
+
   const auto started = Clock::now();
   const auto deadline = started + consumer.timeout;
   bool interrupted = false;
@@ -162,16 +177,16 @@ report::ConsumerResult run_consumer(const config::Consumer& consumer, const git:
   }
   result.seconds = std::chrono::duration<double>(Clock::now() - started).count();
 
-  // Whatever happened, no container started from the candidate outlives the run.
+  // Whatever happened, no container the consumer started from the candidate outlives the run.
   if (context.engine) {
-    std::vector<std::string> ids;
-    for (const auto& ref : context.candidate_refs) {
-      std::string id = context.engine->image_id(ref);
-      if (!id.empty() && std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+    for (const auto& id : candidate_containers()) {
+      if (std::find(containers_before.begin(), containers_before.end(), id) == containers_before.end()) {
+        result.containers_removed.push_back(id);
+      }
     }
-    result.containers_removed = context.engine->remove_containers_from(ids);
+    context.engine->remove_containers(result.containers_removed);
     if (!result.containers_removed.empty()) {
-      log::info(fmt::format("{}: removed {} container(s) left from the candidate image", consumer.name,
+      log::info(fmt::format("{}: removed {} container(s) it left from the candidate image", consumer.name,
                             result.containers_removed.size()));
     }
   }

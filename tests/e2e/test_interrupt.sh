@@ -1,0 +1,27 @@
+# SIGINT or SIGTERM while consumers run: children and containers stopped,
+# nothing published, exit 130.
+source "$(dirname "$0")/lib.sh"
+
+for signal in INT TERM; do
+  nap="200$$"
+  marker="gate-e2e-int-$signal-$$"
+  run="\"docker run --detach --name $marker \$EMULATOR_IMAGE >/dev/null; echo ready; sleep $nap\""
+  write_demo_config v1 "$run" "    junit: \"reports/*.xml\""
+  "$GATE_BIN" run --config "$scratch/gate.yaml" --report-dir "$scratch/report-$signal" >"$scratch/out" 2>"$scratch/err" &
+  gate_pid=$!
+  for _ in $(seq 1 300); do
+    grep -q '\[emucli\] ready' "$scratch/err" && break
+    sleep 0.1
+  done
+  grep -q '\[emucli\] ready' "$scratch/err" || fail "the consumer never started"
+  kill -"$signal" "$gate_pid"
+  wait "$gate_pid"
+  expect_eq "$?" 130 "exit code after SIG$signal"
+  expect_file_contains "$scratch/err" "interrupted" "says it was interrupted"
+  sleep 1
+  if pgrep -f "sleep $nap" >/dev/null; then fail "SIG$signal: processes left behind: $(pgrep -af "sleep $nap")"; fi
+  left=$(docker ps --all --quiet --filter "name=$marker")
+  [ -z "$left" ] || fail "SIG$signal: container left behind: $left"
+  expect_eq "$(tag_digest "$repository" latest)" none "SIG$signal: nothing published"
+  expect_eq "$(json_get "$scratch/report-$signal/verdict.json" 'v["exit_code"]')" 130 "SIG$signal: verdict exit code"
+done
