@@ -93,29 +93,22 @@ void Engine::push(const std::string& tag, const std::filesystem::path& log_file)
   }
 }
 
-std::string Engine::image_id(const std::string& reference) const {
-  auto result = process::capture({"docker", "image", "inspect", "--format", "{{.Id}}", reference},
-                                 std::chrono::seconds(30), /*ignore_interrupt=*/true);
-  if (!result.ok()) return "";
-  return trim(result.output);
-}
-
-std::vector<std::string> Engine::containers_from(const std::vector<std::string>& image_ids) const {
+std::vector<std::string> Engine::containers_from(const std::vector<std::string>& images) const {
   std::vector<std::string> containers;
-  for (const auto& id : image_ids) {
-    if (id.empty()) continue;
-    auto listed = process::capture({"docker", "ps", "--all", "--quiet", "--no-trunc", "--filter", "ancestor=" + id},
-                                   std::chrono::seconds(30), /*ignore_interrupt=*/true);
-    if (!listed.ok()) {
-      log::warn(fmt::format("could not list containers of image {}: {}", id, last_lines(listed.output, 2)));
-      continue;
-    }
-    std::istringstream lines(listed.output);
-    for (std::string line; std::getline(lines, line);) {
-      line = trim(line);
-      if (!line.empty() && std::find(containers.begin(), containers.end(), line) == containers.end()) {
-        containers.push_back(line);
-      }
+  if (images.empty()) return containers;
+  // Several ancestor filters are OR'ed: one engine call for all references.
+  std::vector<std::string> argv{"docker", "ps", "--all", "--quiet", "--no-trunc"};
+  for (const auto& image : images) argv.insert(argv.end(), {"--filter", "ancestor=" + image});
+  auto listed = process::capture(argv, std::chrono::seconds(30), /*ignore_interrupt=*/true);
+  if (!listed.ok()) {
+    log::warn(fmt::format("could not list containers of {}: {}", images.front(), last_lines(listed.output, 2)));
+    return containers;
+  }
+  std::istringstream lines(listed.output);
+  for (std::string line; std::getline(lines, line);) {
+    line = trim(line);
+    if (!line.empty() && std::find(containers.begin(), containers.end(), line) == containers.end()) {
+      containers.push_back(line);
     }
   }
   return containers;

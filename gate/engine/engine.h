@@ -26,10 +26,9 @@ class Engine {
   void build(const BuildRequest& request) const;
   // Pushes a tag; throws InfraError on failure.
   void push(const std::string& tag, const std::filesystem::path& log_file) const;
-  // Local image ID ("sha256:..."), or empty when the engine does not have it.
-  std::string image_id(const std::string& reference) const;
-  // IDs of every container (any state) created from any of these images.
-  std::vector<std::string> containers_from(const std::vector<std::string>& image_ids) const;
+  // IDs of every container (any state) created from any of these images
+  // (references or IDs; ones the engine does not have match nothing).
+  std::vector<std::string> containers_from(const std::vector<std::string>& images) const;
   // Removes (force) these containers. Runs even during an interrupt.
   void remove_containers(const std::vector<std::string>& container_ids) const;
 };

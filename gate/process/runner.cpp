@@ -193,6 +193,7 @@ Result run(const Spec& spec) {
   bool output_done = false;
   bool terminating = false;
   Clock::time_point kill_at{};
+  Clock::time_point output_done_at{};
   auto deadline = spec.timeout.count() > 0 ? started + spec.timeout : Clock::time_point::max();
 
   auto start_termination = [&] {
@@ -220,7 +221,12 @@ Result run(const Spec& spec) {
     pollfd* first = output_done ? &fds_to_poll[1] : &fds_to_poll[0];
     if (!spec.ignore_interrupt && !terminating) count += 1;
     int wait_ms = 100;
-    if (!terminating && deadline != Clock::time_point::max()) {
+    if (output_done && !child_done) {
+      // The child closed its output and is about to exit: look again soon
+      // (a child that closed its output early and goes on is looked at less often).
+      if (output_done_at == Clock::time_point{}) output_done_at = now;
+      wait_ms = now - output_done_at < std::chrono::milliseconds(200) ? 1 : 20;
+    } else if (!terminating && deadline != Clock::time_point::max()) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
       wait_ms = static_cast<int>(std::clamp<long long>(left, 0, 100));
     }

@@ -92,14 +92,7 @@ report::ConsumerResult run_consumer(const config::Consumer& consumer, const git:
 
   // Containers of the candidate that exist before the consumer runs are not
   // its own (another run, or the user's): only new ones are cleaned up.
-  auto candidate_containers = [&] {
-    std::vector<std::string> ids;
-    for (const auto& ref : context.candidate_refs) {
-      std::string id = context.engine->image_id(ref);
-      if (!id.empty() && std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
-    }
-    return context.engine->containers_from(ids);
-  };
+  auto candidate_containers = [&] { return context.engine->containers_from(context.candidate_refs); };
   const std::vector<std::string> containers_before =
       context.engine ? candidate_containers() : std::vector<std::string>{};
 
