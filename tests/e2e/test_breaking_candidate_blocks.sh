@@ -8,7 +8,7 @@ expect_eq "$?" 0 "good candidate"
 before=$(tag_digest "$repository" latest)
 
 write_demo_config v2
-"$GATE_BIN" run --config "$scratch/gate.yaml" --report-dir "$scratch/report" >"$scratch/out" 2>"$scratch/err"
+GITHUB_STEP_SUMMARY="$scratch/step-summary.md" "$GATE_BIN" run --config "$scratch/gate.yaml" --report-dir "$scratch/report" >"$scratch/out" 2>"$scratch/err"
 expect_eq "$?" 1 "breaking candidate exit code"
 expect_eq "$(tag_digest "$repository" latest)" "$before" "latest digest after a blocked run"
 expect_eq "$(tag_digest "$repository" stable)" "$before" "stable digest after a blocked run"
@@ -24,3 +24,4 @@ expect_eq "$(json_get "$scratch/report/verdict.json" 'v["published"]')" "[]" "no
 expect_eq "$(json_get "$scratch/report/verdict.json" 'v["consumers"][0]["counts"]["failed"]')" 2 "failed count"
 xmllint --noout --schema "$GATE_SCHEMA_DIR/junit-10.xsd" "$scratch/report/junit.xml" 2>/dev/null || fail "junit.xml invalid"
 grep -q '<failure' "$scratch/report/junit.xml" || fail "junit.xml has no <failure>"
+expect_file_contains "$scratch/step-summary.md" "test_create_item_returns_201" "GitHub step summary gets the summary"
