@@ -212,24 +212,50 @@ report::Verdict new_verdict(const Options& options, const char* command) {
   return verdict;
 }
 
+// Everything one command works with: the config, the verdict being filled
+// in, its stage clock, and the two outside worlds.
+struct Session {
+  Session(const Options& options, const char* command)
+      : options(options),
+        config(config::load_config(options.config_file)),
+        verdict(new_verdict(options, command)),
+        clock(verdict),
+        registry(repository_of(config).registry) {}
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Fail fast, naming what is missing, before any work starts.
+  void preflight() const {
+    registry.check_reachable();
+    engine.check_reachable();
+  }
+
+  const Options& options;
+  config::Config config;
+  report::Verdict verdict;
+  StageClock clock;
+  engine::Engine engine;
+  registry::Client registry;
+};
+
 // Runs `body`, then writes the reports whatever happened; errors are
 // recorded in the verdict and passed on to the CLI.
-ExitCode with_reports(const Options& options, report::Verdict& verdict, StageClock& clock,
-                      const std::function<void()>& body) {
+ExitCode with_reports(Session& session, const std::function<void()>& body) {
+  report::Verdict& verdict = session.verdict;
   try {
     body();
   } catch (const Error& e) {
     verdict.exit_code = e.code();
     verdict.error = e.what();
     verdict.reasons.push_back(e.what());
-    verdict.seconds = clock.elapsed();
-    report::write_reports(verdict, options.report_dir);
+    verdict.seconds = session.clock.elapsed();
+    report::write_reports(verdict, session.options.report_dir);
     throw;
   }
-  verdict.seconds = clock.elapsed();
-  report::write_reports(verdict, options.report_dir);
+  verdict.seconds = session.clock.elapsed();
+  report::write_reports(verdict, session.options.report_dir);
   log::info(fmt::format("verdict: {} ({}); reports in {}", exit_code_name(verdict.exit_code),
-                        verdict.reasons.empty() ? "" : verdict.reasons.front(), options.report_dir.string()));
+                        verdict.reasons.empty() ? "" : verdict.reasons.front(), session.options.report_dir.string()));
   return verdict.exit_code;
 }
 
@@ -241,56 +267,49 @@ void log_reasons(const report::Verdict& verdict) {
 }  // namespace
 
 ExitCode run(const Options& options) {
-  config::Config config = config::load_config(options.config_file);
-  report::Verdict verdict = new_verdict(options, "run");
-  StageClock clock(verdict);
-  engine::Engine engine;
-  registry::Client registry(repository_of(config).registry);
-  return with_reports(options, verdict, clock, [&] {
-    registry.check_reachable();
-    engine.check_reachable();
+  Session session(options, "run");
+  auto& config = session.config;
+  auto& verdict = session.verdict;
+  auto& clock = session.clock;
+  auto& registry = session.registry;
+  return with_reports(session, [&] {
+    session.preflight();
     // Build and checkout do not depend on each other: run them at once.
     auto checkouts_future = std::async(std::launch::async, [&] { return checkout_all(config, cache_dir_of(options), clock); });
     try {
       if (options.candidate.empty()) {
-        verdict.candidate = build_candidate(config, engine, registry, options.report_dir, clock);
+        verdict.candidate = build_candidate(config, session.engine, registry, options.report_dir, clock);
       } else {
         verdict.candidate = resolve_candidate(config, registry, options.candidate);
       }
     } catch (...) {
       try {
-        checkouts_future.get();
+        checkouts_future.get();  // let the checkout finish or fail; its error is secondary
       } catch (...) {
       }
       throw;
     }
     std::vector<git::Checkout> checkouts = checkouts_future.get();
-    test_consumers(config, checkouts, engine, options.report_dir, verdict, clock);
+    test_consumers(config, checkouts, session.engine, options.report_dir, verdict, clock);
     decide(verdict);
     log_reasons(verdict);
-    if (verdict.exit_code == ExitCode::passed) {
-      if (options.dry_run) {
-        log::info("dry run: nothing published");
-      } else {
-        interrupt::throw_if_requested();
-        verdict.published = clock.measure("publish", [&] {
-          return publish_tags(registry, repository_of(config).repository, verdict.candidate.digest,
-                              config.image.publish_tags);
-        });
-      }
+    if (verdict.exit_code != ExitCode::passed) return;
+    if (options.dry_run) {
+      log::info("dry run: nothing published");
+      return;
     }
+    interrupt::throw_if_requested();
+    verdict.published = clock.measure("publish", [&] {
+      return publish_tags(registry, repository_of(config).repository, verdict.candidate.digest,
+                          config.image.publish_tags);
+    });
   });
 }
 
 ExitCode build(const Options& options) {
-  config::Config config = config::load_config(options.config_file);
-  report::Verdict verdict = new_verdict(options, "build");
-  StageClock clock(verdict);
-  engine::Engine engine;
-  registry::Client registry(repository_of(config).registry);
-  registry.check_reachable();
-  engine.check_reachable();
-  auto candidate = build_candidate(config, engine, registry, options.report_dir, clock);
+  Session session(options, "build");
+  session.preflight();
+  auto candidate = build_candidate(session.config, session.engine, session.registry, options.report_dir, session.clock);
   std::printf("%s:%s@%s\n", candidate.repository.c_str(), candidate.tag.c_str(), candidate.digest.c_str());
   std::fflush(stdout);
   return ExitCode::passed;
@@ -310,20 +329,15 @@ ExitCode checkout(const Options& options) {
 
 ExitCode test(const Options& options) {
   if (options.candidate.empty()) throw UsageError("test needs --candidate REF (the image to test)");
-  config::Config config = config::load_config(options.config_file);
-  report::Verdict verdict = new_verdict(options, "test");
-  verdict.dry_run = true;
-  StageClock clock(verdict);
-  engine::Engine engine;
-  registry::Client registry(repository_of(config).registry);
-  return with_reports(options, verdict, clock, [&] {
-    registry.check_reachable();
-    engine.check_reachable();
-    verdict.candidate = resolve_candidate(config, registry, options.candidate);
-    auto checkouts = checkout_all(config, cache_dir_of(options), clock);
-    test_consumers(config, checkouts, engine, options.report_dir, verdict, clock);
-    decide(verdict);
-    log_reasons(verdict);
+  Session session(options, "test");
+  session.verdict.dry_run = true;
+  return with_reports(session, [&] {
+    session.preflight();
+    session.verdict.candidate = resolve_candidate(session.config, session.registry, options.candidate);
+    auto checkouts = checkout_all(session.config, cache_dir_of(options), session.clock);
+    test_consumers(session.config, checkouts, session.engine, options.report_dir, session.verdict, session.clock);
+    decide(session.verdict);
+    log_reasons(session.verdict);
   });
 }
 
