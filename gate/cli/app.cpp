@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/duration.h"
 #include "core/error.h"
 #include "core/interrupt.h"
 #include "core/log.h"
@@ -23,6 +24,9 @@ enum Flags : unsigned {
   kCacheDir = 1u << 2,
   kCandidate = 1u << 3,
   kDryRun = 1u << 4,
+  kRegistry = 1u << 5,  // --registry-timeout, --insecure-registry
+  kExpect = 1u << 6,    // --expect-current
+  kVerdict = 1u << 7,   // --verdict
 };
 
 struct Command {
@@ -36,16 +40,18 @@ struct Command {
 const std::vector<Command>& commands() {
   static const std::vector<Command> table{
       {"run", "the whole gate: build and push the candidate, check out consumers, test, decide, publish",
-       kConfig | kReportDir | kCacheDir | kCandidate | kDryRun, pipeline::run,
+       kConfig | kReportDir | kCacheDir | kCandidate | kDryRun | kRegistry | kExpect, pipeline::run,
        "skip the build and gate this image already in the registry (REPO:TAG or REPO@sha256:...)"},
       {"build", "build the candidate and push it; prints repository:tag@sha256:... on stdout",
-       kConfig | kReportDir, pipeline::build, nullptr},
+       kConfig | kReportDir | kRegistry, pipeline::build, nullptr},
       {"checkout", "check out every consumer into the cache; prints each consumer's name and exact commit",
        kConfig | kCacheDir, pipeline::checkout, nullptr},
       {"test", "run every consumer's tests against --candidate and decide (never publishes)",
-       kConfig | kReportDir | kCacheDir | kCandidate, pipeline::test, "the image to test (REPO:TAG or REPO@sha256:...)"},
-      {"publish", "move the publish tags to --candidate's exact digest", kConfig | kCandidate | kDryRun,
-       pipeline::publish, "the tested image, by digest: REPO@sha256:..."},
+       kConfig | kReportDir | kCacheDir | kCandidate | kRegistry, pipeline::test,
+       "the image to test (REPO:TAG or REPO@sha256:...)"},
+      {"publish", "move the publish tags to the tested digest (of --verdict, or --candidate REPO@sha256:...)",
+       kConfig | kCandidate | kDryRun | kRegistry | kExpect | kVerdict, pipeline::publish,
+       "the tested image, by digest: REPO@sha256:..."},
       {"validate", "check a gate.yaml and exit 2 naming file:line:column of the first problem", kConfig,
        pipeline::validate, nullptr},
   };
@@ -83,7 +89,28 @@ int main(int argc, char** argv) {
     }
     if (command.flags & kCandidate) {
       auto* opt = sub->add_option("--candidate", options.candidate, command.candidate_help);
-      if (command.handler == pipeline::test || command.handler == pipeline::publish) opt->required();
+      if (command.handler == pipeline::test) opt->required();
+    }
+    if (command.flags & kRegistry) {
+      sub->add_option_function<std::string>(
+             "--registry-timeout",
+             [&options](const std::string& text) {
+               auto duration = parse_duration(text);
+               if (!duration) throw CLI::ValidationError("--registry-timeout", "'" + text + "' is not a duration (e.g. 30s, 2m)");
+               options.registry_timeout = *duration;
+             },
+             "deadline of each registry operation, retries included (default 2m)");
+      sub->add_option("--insecure-registry", options.insecure_registries,
+                      "reach this registry (host:port) over plain HTTP; repeatable");
+    }
+    if (command.flags & kExpect) {
+      sub->add_option("--expect-current", options.expect_current,
+                      "publish only if the tags still point at DIGEST ('none': unset); TAG=DIGEST for one tag; "
+                      "repeatable. Default with compare_and_swap: where they pointed before testing");
+    }
+    if (command.flags & kVerdict) {
+      sub->add_option("--verdict", options.verdict_file,
+                      "publish the digest of this verdict.json, only if it passed for this config's repository");
     }
     if (command.flags & kDryRun) {
       sub->add_flag("--dry-run", options.dry_run, "do everything but move any tag");

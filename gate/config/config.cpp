@@ -154,7 +154,8 @@ bool looks_like_url(std::string_view repo) {
 Image read_image(const Reader& r, const YAML::Node& node, const std::filesystem::path& dir) {
   r.expect_map(node, "image");
   r.check_keys(node, "image",
-               {"repository", "context", "dockerfile", "build_args", "candidate_tag", "publish_tags"});
+               {"repository", "context", "dockerfile", "build_args", "candidate_tag", "publish_tags",
+                "publish_repository", "compare_and_swap"});
   Image image;
   YAML::Node repo_node = r.required(node, "repository", "image");
   image.repository = r.env_string(repo_node, "image.repository");
@@ -202,6 +203,27 @@ Image read_image(const Reader& r, const YAML::Node& node, const std::filesystem:
     }
   } else {
     image.publish_tags = {"latest"};
+  }
+  if (YAML::Node n = node["publish_repository"]; n.IsDefined() && !n.IsNull()) {
+    std::string text = r.env_string(n, "image.publish_repository");
+    auto problem = registry::reference_problem(text);
+    if (problem) r.fail(n.Mark(), fmt::format("image.publish_repository '{}' is not a valid repository: {}", text, *problem));
+    auto target = registry::parse_reference(text);
+    if (!target.tag.empty() || !target.digest.empty()) {
+      r.fail(n.Mark(), fmt::format("image.publish_repository '{}' must not carry a tag or digest", text));
+    }
+    if (target.registry != ref.registry) {
+      r.fail(n.Mark(), fmt::format("image.publish_repository '{}' is in registry {}, the candidate in {}: "
+                                   "gate publishes within one registry",
+                                   text, target.registry, ref.registry));
+    }
+    image.publish_repository = target.name();
+  }
+  if (YAML::Node n = node["compare_and_swap"]; n.IsDefined() && !n.IsNull()) {
+    std::string text = r.scalar(n, "image.compare_and_swap");
+    if (text == "true") image.compare_and_swap = true;
+    else if (text == "false") image.compare_and_swap = false;
+    else r.fail(n.Mark(), fmt::format("image.compare_and_swap must be true or false, found '{}'", text));
   }
   return image;
 }
@@ -278,12 +300,16 @@ Config parse_config(const std::string& text, const std::filesystem::path& file) 
   config.file = file;
   config.dir = std::filesystem::absolute(file).parent_path();
   try {
-    r.check_keys(root, "the top level", {"version", "image", "consumers"});
+    r.check_keys(root, "the top level", {"version", "image", "consumers", "insecure_registries"});
     YAML::Node version = r.required(root, "version", "the top level");
     if (!version.IsScalar() || version.Scalar() != "1") {
       r.fail(version.Mark(), "version must be 1 (the only configuration version this gate reads)");
     }
     config.image = read_image(r, r.required(root, "image", "the top level"), config.dir);
+    if (YAML::Node n = root["insecure_registries"]; n.IsDefined() && !n.IsNull()) {
+      if (!n.IsSequence()) r.fail(n.Mark(), fmt::format("insecure_registries must be a list, found {}", Reader::kind(n)));
+      for (const auto& item : n) config.insecure_registries.push_back(r.env_string(item, "insecure_registries"));
+    }
     YAML::Node consumers = r.required(root, "consumers", "the top level");
     if (!consumers.IsSequence()) {
       r.fail(consumers.Mark(), fmt::format("consumers must be a list, found {}", Reader::kind(consumers)));

@@ -27,6 +27,13 @@ struct Image {
   std::map<std::string, std::string> build_args;
   std::optional<Template> candidate_tag;  // may use ${GIT_SHA}
   std::vector<std::string> publish_tags;
+  // Where publish tags go: "host[:port]/path" in the same registry; empty =
+  // the candidate's repository.
+  std::string publish_repository;
+  // Refuse to move a publish tag that moved since the gate first looked.
+  bool compare_and_swap = true;
+
+  const std::string& release_repository() const { return publish_repository.empty() ? repository : publish_repository; }
 };
 
 struct Consumer {
@@ -46,6 +53,8 @@ struct Config {
   std::filesystem::path dir;   // directory relative paths are resolved against
   Image image;
   std::vector<Consumer> consumers;
+  // Registries reached over plain HTTP although not on a loopback address.
+  std::vector<std::string> insecure_registries;
 };
 
 Config load_config(const std::filesystem::path& file);

@@ -7,6 +7,8 @@
 #include <ctime>
 #include <future>
 #include <mutex>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "config/config.h"
 #include "core/error.h"
@@ -97,7 +99,7 @@ std::string candidate_tag_of(const config::Config& config) {
 }
 
 report::Candidate build_candidate(const config::Config& config, const engine::Engine& engine,
-                                  const registry::Client& registry, const std::filesystem::path& report_dir,
+                                  registry::Client& registry, const std::filesystem::path& report_dir,
                                   StageClock& clock) {
   report::Candidate candidate;
   candidate.repository = config.image.repository;
@@ -121,7 +123,7 @@ report::Candidate build_candidate(const config::Config& config, const engine::En
 }
 
 // --candidate REF: an image already in the registry, in the configured repository.
-report::Candidate resolve_candidate(const config::Config& config, const registry::Client& registry,
+report::Candidate resolve_candidate(const config::Config& config, registry::Client& registry,
                                     const std::string& text) {
   registry::Reference ref = registry::parse_reference(text);
   if (ref.name() != config.image.repository) {
@@ -212,6 +214,67 @@ report::Verdict new_verdict(const Options& options, const char* command) {
   return verdict;
 }
 
+registry::ClientOptions client_options(const Options& options, const config::Config& config) {
+  registry::ClientOptions client;
+  client.deadline = options.registry_timeout;
+  std::string host = repository_of(config).registry;
+  for (const auto& list : {options.insecure_registries, config.insecure_registries}) {
+    if (std::find(list.begin(), list.end(), host) != list.end()) client.insecure = true;
+  }
+  return client;
+}
+
+std::string release_path(const config::Config& config) {
+  return registry::parse_reference(config.image.release_repository()).repository;
+}
+
+// Compare-and-swap expectations: --expect-current wins; else, with
+// compare_and_swap on, what the gate saw before testing.
+std::map<std::string, std::string> expectations(const Options& options, const config::Config& config,
+                                                const std::map<std::string, std::string>& seen) {
+  std::map<std::string, std::string> expect;
+  for (const auto& text : options.expect_current) {
+    auto eq = text.find('=');
+    std::string tag = eq == std::string::npos ? "" : text.substr(0, eq);
+    std::string digest = eq == std::string::npos ? text : text.substr(eq + 1);
+    if (digest == "none") digest.clear();
+    if (!digest.empty() && !registry::is_valid_digest(digest)) {
+      throw UsageError(fmt::format("--expect-current {}: '{}' is not a digest (sha256:...) or 'none'", text, digest));
+    }
+    if (!tag.empty() && std::find(config.image.publish_tags.begin(), config.image.publish_tags.end(), tag) ==
+                            config.image.publish_tags.end()) {
+      throw UsageError(fmt::format("--expect-current {}: '{}' is not one of the publish tags", text, tag));
+    }
+    for (const auto& t : config.image.publish_tags) {
+      if (tag.empty() || tag == t) expect[t] = digest;
+    }
+  }
+  if (expect.empty() && config.image.compare_and_swap) expect = seen;
+  return expect;
+}
+
+std::vector<report::PublishedTag> publish_candidate(registry::Client& registry, const config::Config& config,
+                                                    const std::string& digest,
+                                                    const std::map<std::string, std::string>& expect,
+                                                    std::string* requests) {
+  PublishRequest request;
+  request.source_repository = repository_of(config).repository;
+  request.target_repository = release_path(config);
+  request.digest = digest;
+  request.tags = config.image.publish_tags;
+  request.expect = expect;
+  auto before = registry.stats();
+  auto published = publish(registry, request);
+  auto after = registry.stats();
+  registry::HttpStats cost;
+  for (const auto& [method, count] : after.requests) cost.requests[method] = count - before.requests[method];
+  cost.bytes_sent = after.bytes_sent - before.bytes_sent;
+  cost.bytes_received = after.bytes_received - before.bytes_received;
+  *requests = cost.describe();
+  log::info(fmt::format("publish cost {}", *requests));
+  return published;
+}
+
 // Everything one command works with: the config, the verdict being filled
 // in, its stage clock, and the two outside worlds.
 struct Session {
@@ -220,12 +283,14 @@ struct Session {
         config(config::load_config(options.config_file)),
         verdict(new_verdict(options, command)),
         clock(verdict),
-        registry(repository_of(config).registry) {}
+        registry(repository_of(config).registry, client_options(options, config)) {
+    verdict.publish_repository = config.image.release_repository();
+  }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
   // Fail fast, naming what is missing, before any work starts.
-  void preflight() const {
+  void preflight() {
     registry.check_reachable();
     engine.check_reachable();
   }
@@ -274,6 +339,8 @@ ExitCode run(const Options& options) {
   auto& registry = session.registry;
   return with_reports(session, [&] {
     session.preflight();
+    // Where the publish tags point now: compare-and-swap expects them there at the end.
+    verdict.tags_seen = observe_tags(registry, release_path(config), config.image.publish_tags);
     // Build and checkout do not depend on each other: run them at once.
     auto checkouts_future = std::async(std::launch::async, [&] { return checkout_all(config, cache_dir_of(options), clock); });
     try {
@@ -299,9 +366,9 @@ ExitCode run(const Options& options) {
       return;
     }
     interrupt::throw_if_requested();
+    auto expect = expectations(options, config, verdict.tags_seen);
     verdict.published = clock.measure("publish", [&] {
-      return publish_tags(registry, repository_of(config).repository, verdict.candidate.digest,
-                          config.image.publish_tags);
+      return publish_candidate(registry, config, verdict.candidate.digest, expect, &verdict.publish_requests);
     });
   });
 }
@@ -341,28 +408,87 @@ ExitCode test(const Options& options) {
   });
 }
 
+namespace {
+
+// What `publish --verdict` may publish: the digest of a verdict that passed,
+// for this config's candidate repository. Anything else is exit 1.
+struct VerdictClaim {
+  std::string digest;
+  std::map<std::string, std::string> tags_seen;
+};
+
+VerdictClaim read_verdict(const std::filesystem::path& file, const config::Config& config) {
+  std::ifstream in(file);
+  if (!in) throw UsageError(fmt::format("cannot read verdict '{}': {}", file.string(), std::strerror(errno)));
+  nlohmann::json v;
+  try {
+    v = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw UsageError(fmt::format("verdict '{}' is not JSON: {}", file.string(), e.what()));
+  }
+  auto refuse = [&](const std::string& why) {
+    return Error(ExitCode::blocked, fmt::format("publish refused: verdict {} {}", file.string(), why));
+  };
+  if (v.value("schema", "") != "gate.verdict/v1") throw refuse("is not a gate verdict (schema gate.verdict/v1)");
+  if (!v.contains("exit_code") || v["exit_code"] != 0) {
+    throw refuse(fmt::format("did not pass (exit code {})", v.contains("exit_code") ? v["exit_code"].dump() : "missing"));
+  }
+  std::string repository = v["candidate"].value("repository", "");
+  std::string digest = v["candidate"].value("digest", "");
+  if (!registry::is_valid_digest(digest)) throw refuse("names no tested digest");
+  if (repository != config.image.repository) {
+    throw refuse(fmt::format("is for {}, not this config's {}", repository, config.image.repository));
+  }
+  if (!v.contains("consumers") || v["consumers"].empty()) throw refuse("tested no consumer");
+  VerdictClaim claim{digest, {}};
+  if (v.contains("publish_tags_seen") && v["publish_tags_seen"].is_object()) {
+    for (const auto& [tag, seen] : v["publish_tags_seen"].items()) claim.tags_seen[tag] = seen.is_string() ? seen.get<std::string>() : "";
+  }
+  return claim;
+}
+
+}  // namespace
+
 ExitCode publish(const Options& options) {
   config::Config config = config::load_config(options.config_file);
-  if (options.candidate.empty()) throw UsageError("publish needs --candidate REPOSITORY@sha256:... (the tested digest)");
-  registry::Reference ref = registry::parse_reference(options.candidate);
-  if (ref.digest.empty()) {
-    throw UsageError(fmt::format("publish {}: give the tested digest (REPOSITORY@sha256:...); "
-                                 "a tag could have moved since it was tested",
-                                 options.candidate));
+  if (options.candidate.empty() && options.verdict_file.empty()) {
+    throw UsageError("publish needs --verdict verdict.json (of a passing run) or --candidate REPOSITORY@sha256:...");
   }
-  if (ref.name() != config.image.repository) {
-    throw UsageError(fmt::format("publish {}: not in the configured repository {}", options.candidate,
-                                 config.image.repository));
+  std::string digest;
+  std::map<std::string, std::string> seen;
+  if (!options.verdict_file.empty()) {
+    VerdictClaim claim = read_verdict(options.verdict_file, config);
+    digest = claim.digest;
+    seen = claim.tags_seen;
   }
-  registry::Client registry(ref.registry);
+  if (!options.candidate.empty()) {
+    registry::Reference ref = registry::parse_reference(options.candidate);
+    if (ref.digest.empty()) {
+      throw UsageError(fmt::format("publish {}: give the tested digest (REPOSITORY@sha256:...); "
+                                   "a tag could have moved since it was tested",
+                                   options.candidate));
+    }
+    if (ref.name() != config.image.repository) {
+      throw UsageError(fmt::format("publish {}: not in the configured repository {}", options.candidate,
+                                   config.image.repository));
+    }
+    if (!digest.empty() && digest != ref.digest) {
+      throw Error(ExitCode::blocked, fmt::format("publish refused: --candidate {} is not the digest {} the verdict passed",
+                                                 options.candidate, digest));
+    }
+    digest = ref.digest;
+  }
+  auto expect = expectations(options, config, seen);
+  registry::Client registry(repository_of(config).registry, client_options(options, config));
   registry.check_reachable();
   if (options.dry_run) {
-    log::info(fmt::format("dry run: would move {} to {}", fmt::join(config.image.publish_tags, ", "), ref.digest));
+    log::info(fmt::format("dry run: would move {} to {}", fmt::join(config.image.publish_tags, ", "), digest));
     return ExitCode::passed;
   }
-  auto published = publish_tags(registry, ref.repository, ref.digest, config.image.publish_tags);
+  std::string requests;
+  auto published = publish_candidate(registry, config, digest, expect, &requests);
   for (const auto& p : published) {
-    std::printf("%s:%s %s (was %s)\n", ref.name().c_str(), p.tag.c_str(), p.digest.c_str(),
+    std::printf("%s:%s %s (was %s)\n", config.image.release_repository().c_str(), p.tag.c_str(), p.digest.c_str(),
                 p.previous_digest.empty() ? "new" : p.previous_digest.c_str());
   }
   std::fflush(stdout);

@@ -3,7 +3,9 @@
 //   run      = build | checkout (concurrently) -> test -> decide -> publish
 //   build, checkout, test, publish: one stage each, for workflows that split them.
 #include <filesystem>
+#include <chrono>
 #include <string>
+#include <vector>
 
 #include "core/exit_code.h"
 
@@ -15,6 +17,11 @@ struct Options {
   std::filesystem::path cache_dir;  // empty = git::default_cache_dir()
   std::string candidate;            // --candidate REF: skip the build, use this image
   bool dry_run = false;
+  // --expect-current: "DIGEST", "TAG=DIGEST", "none" or "TAG=none" (repeatable).
+  std::vector<std::string> expect_current;
+  std::filesystem::path verdict_file;  // publish --verdict
+  std::chrono::milliseconds registry_timeout{std::chrono::minutes(2)};
+  std::vector<std::string> insecure_registries;
 };
 
 ExitCode run(const Options& options);

@@ -33,7 +33,8 @@ using Clock = std::chrono::steady_clock;
 // SIGPIPE; children must not inherit that), and stdout+stderr onto our pipe.
 struct ChildSetup : bp::extend::handler {
   int output_fd;
-  explicit ChildSetup(int fd) : output_fd(fd) {}
+  int input_fd;  // -1: stdin stays /dev/null
+  ChildSetup(int output, int input) : output_fd(output), input_fd(input) {}
 
   template <typename Executor>
   void on_exec_setup(Executor&) const {
@@ -44,6 +45,7 @@ struct ChildSetup : bp::extend::handler {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (input_fd >= 0) ::dup2(input_fd, STDIN_FILENO);
     ::dup2(output_fd, STDOUT_FILENO);
     ::dup2(output_fd, STDERR_FILENO);
   }
@@ -56,9 +58,9 @@ class FdGuard {
   FdGuard& operator=(const FdGuard&) = delete;
   ~FdGuard() { reset(); }
   int get() const { return fd_; }
-  void reset() {
+  void reset(int fd = -1) {
     if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
+    fd_ = fd;
   }
 
  private:
@@ -145,6 +147,14 @@ Result run(const Spec& spec) {
   if (::pipe2(fds, O_CLOEXEC) != 0) throw InfraError(fmt::format("pipe: {}", std::strerror(errno)));
   FdGuard read_end(fds[0]);
   FdGuard write_end(fds[1]);
+  FdGuard input_read, input_write;
+  if (!spec.input.empty()) {
+    if (spec.input.size() > 64 * 1024) throw InfraError("internal: child input larger than a pipe buffer");
+    int in_fds[2];
+    if (::pipe2(in_fds, O_CLOEXEC) != 0) throw InfraError(fmt::format("pipe: {}", std::strerror(errno)));
+    input_read.reset(in_fds[0]);
+    input_write.reset(in_fds[1]);
+  }
 
   boost::filesystem::path exe = spec.argv[0];
   if (spec.argv[0].find('/') == std::string::npos) {
@@ -181,11 +191,17 @@ Result run(const Spec& spec) {
   bp::child child;
   try {
     child = bp::child(exe, bp::args(args), env, bp::start_dir(cwd), bp::std_in < bp::null,
-                      ChildSetup(write_end.get()));
+                      ChildSetup(write_end.get(), input_read.get()));
   } catch (const bp::process_error& e) {
     throw InfraError(fmt::format("cannot run '{}': {}", spec.argv[0], e.what()));
   }
   write_end.reset();  // only the child (and its descendants) hold the write end now
+  if (input_write.get() >= 0) {
+    input_read.reset();
+    // Fits in the pipe buffer: never blocks, even if the child does not read.
+    [[maybe_unused]] auto written = ::write(input_write.get(), spec.input.data(), spec.input.size());
+    input_write.reset();
+  }
   const pid_t pgid = child.id();
   ::setpgid(pgid, pgid);  // also from the parent, so the group exists before we might kill it
 

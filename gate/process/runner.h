@@ -34,6 +34,9 @@ struct Spec {
   std::filesystem::path log_file;
   // Keep at most this many bytes of the output's end in Result::output.
   size_t keep_tail = 64 * 1024;
+  // Written to the child's stdin (then closed); empty = stdin from /dev/null.
+  // At most 64 KiB (one pipe buffer): meant for credential helpers and the like.
+  std::string input;
   // Cleanup commands must run even while gate is being interrupted.
   bool ignore_interrupt = false;
 };

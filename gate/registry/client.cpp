@@ -1,13 +1,16 @@
 #include "registry/client.h"
 
-#include <curl/curl.h>
+#include <poll.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <cstdlib>
-#include <memory>
-#include <vector>
+#include <cstdio>
+#include <map>
+#include <random>
+#include <thread>
 
+#include "core/interrupt.h"
 #include "core/log.h"
 #include "registry/digest.h"
 #include "registry/reference.h"
@@ -15,164 +18,216 @@
 namespace gate::registry {
 namespace {
 
-struct CurlDeleter {
-  void operator()(CURL* curl) const { curl_easy_cleanup(curl); }
-};
-struct SlistDeleter {
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-};
-using CurlHandle = std::unique_ptr<CURL, CurlDeleter>;
-using Headers = std::unique_ptr<curl_slist, SlistDeleter>;
+using Clock = std::chrono::steady_clock;
 
-struct Response {
-  long status = 0;
-  std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;  // lower-case names
-
-  std::string header(std::string_view name) const {
-    for (const auto& [key, value] : headers) {
-      if (key == name) return value;
-    }
-    return "";
-  }
-};
-
-size_t on_body(char* data, size_t size, size_t count, void* user) {
-  static_cast<Response*>(user)->body.append(data, size * count);
-  return size * count;
+bool retryable_status(long status) {
+  return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
 }
 
-size_t on_header(char* data, size_t size, size_t count, void* user) {
-  std::string_view line(data, size * count);
-  auto colon = line.find(':');
-  if (colon != std::string_view::npos) {
-    std::string key(line.substr(0, colon));
-    std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
-    std::string value(line.substr(colon + 1));
-    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) value.pop_back();
-    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.front()))) value.erase(0, 1);
-    static_cast<Response*>(user)->headers.emplace_back(std::move(key), std::move(value));
-  } else if (line.rfind("HTTP/", 0) == 0) {
-    static_cast<Response*>(user)->headers.clear();  // a new response (after 100-continue or redirect)
-  }
-  return size * count;
-}
-
-struct Request {
-  std::string method = "GET";
-  std::string url;
-  std::vector<std::string> headers;
-  const std::string* body = nullptr;
-};
-
-Response perform(const Request& request, const std::string& what) {
-  CurlHandle curl(curl_easy_init());
-  if (!curl) throw RegistryError(Failure::connection, what + ": cannot initialise libcurl");
-  Response response;
-  char error_buffer[CURL_ERROR_SIZE] = {0};
-  curl_slist* list = nullptr;
-  for (const auto& h : request.headers) list = curl_slist_append(list, h.c_str());
-  Headers headers(list);
-  CURL* c = curl.get();
-  curl_easy_setopt(c, CURLOPT_URL, request.url.c_str());
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error_buffer);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10'000L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 120'000L);
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &response);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &response);
-  if (request.method == "HEAD") {
-    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-  } else if (request.method != "GET") {
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, request.method.c_str());
-  }
-  if (request.body) {
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.body->data());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body->size()));
-  }
-  // Credentials for registries that ask for Basic auth; never printed (log::add_secret).
-  const char* user = std::getenv("GATE_REGISTRY_USER");
-  const char* password = std::getenv("GATE_REGISTRY_PASSWORD");
-  if (user && password) {
-    curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-    curl_easy_setopt(c, CURLOPT_USERNAME, user);
-    curl_easy_setopt(c, CURLOPT_PASSWORD, password);
-  }
-  CURLcode code = curl_easy_perform(c);
-  if (code != CURLE_OK) {
-    std::string reason = error_buffer[0] ? error_buffer : curl_easy_strerror(code);
-    Failure failure = code == CURLE_OPERATION_TIMEDOUT ? Failure::timeout : Failure::connection;
-    throw RegistryError(failure, log::redact(fmt::format("{}: {}", what, reason)));
-  }
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
-  return response;
+// Retry-After in seconds (the HTTP-date form is rare for registries: ignored).
+std::optional<std::chrono::milliseconds> retry_after(const HttpResponse& response) {
+  std::string value = response.header("retry-after");
+  if (value.empty() || !std::all_of(value.begin(), value.end(), ::isdigit)) return std::nullopt;
+  return std::chrono::seconds(std::atol(value.c_str()));
 }
 
 // The registry's own error text ({"errors":[{"code":..,"message":..}]}), short.
-std::string registry_says(const Response& response) {
+std::string registry_says(const HttpResponse& response) {
   std::string body = response.body.substr(0, 300);
   while (!body.empty() && std::isspace(static_cast<unsigned char>(body.back()))) body.pop_back();
   return body.empty() ? "" : ": " + body;
 }
 
-[[noreturn]] void fail_status(const Response& response, const std::string& what) {
+}  // namespace
+
+struct Client::Auth {
+  bool credentials_loaded = false;
+  Credentials credentials;
+  std::string scheme;  // learnt from the first challenge: "basic" or "bearer"
+  std::map<std::string, Token> tokens;  // by scope
+
+  const Credentials& creds(const std::string& registry) {
+    if (!credentials_loaded) {
+      credentials = find_credentials(registry);
+      credentials_loaded = true;
+    }
+    return credentials;
+  }
+};
+
+std::string pull_scope(const std::string& repository) { return fmt::format("repository:{}:pull", repository); }
+std::string push_scope(const std::string& repository) { return fmt::format("repository:{}:pull,push", repository); }
+
+Client::Client(std::string registry, ClientOptions options)
+    : registry_(std::move(registry)), options_(options), auth_(std::make_unique<Auth>()) {
+  host_ = registry_ == "docker.io" ? "registry-1.docker.io" : registry_;
+  scheme_ = (options_.insecure || is_loopback_registry(registry_)) ? "http" : "https";
+}
+
+Client::~Client() = default;
+
+void Client::set_interruptible(bool interruptible) { interruptible_ = interruptible; }
+
+HttpStats Client::stats() const { return http_.stats(); }
+
+std::string Client::url(const std::string& path) const { return fmt::format("{}://{}{}", scheme_, host_, path); }
+
+void Client::fail_status(const HttpResponse& response, const std::string& what) const {
   Failure failure = Failure::server;
   std::string kind = "server error";
   if (response.status == 401 || response.status == 403) {
     failure = Failure::auth;
-    kind = "auth; set GATE_REGISTRY_USER and GATE_REGISTRY_PASSWORD";
+    kind = "auth: credentials missing or refused (GATE_REGISTRY_USER/GATE_REGISTRY_PASSWORD or docker login)";
   } else if (response.status == 404) {
     failure = Failure::not_found;
     kind = "not found";
+  } else if (response.status == 429) {
+    failure = Failure::server;
+    kind = "too many requests";
   } else if (response.status < 500) {
     failure = Failure::protocol;
     kind = "rejected";
   }
-  throw RegistryError(failure, fmt::format("{}: registry answered {} ({}){}", what, response.status, kind,
-                                           registry_says(response)));
+  throw RegistryError(failure, log::redact(fmt::format("{}: registry answered {} ({}){}", what, response.status, kind,
+                                                       registry_says(response))));
 }
 
-}  // namespace
-
-Client::Client(std::string registry) : registry_(std::move(registry)) {
-  static const bool initialised = [] {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    return true;
-  }();
-  (void)initialised;
-  if (const char* password = std::getenv("GATE_REGISTRY_PASSWORD")) log::add_secret(password);
+void Client::authenticate(const HttpResponse& response, const std::string& scope, const std::string& what) {
+  auto challenge = parse_challenge(response.header("www-authenticate"));
+  if (!challenge) fail_status(response, what);
+  auth_->scheme = challenge->scheme;
+  const Credentials& creds = auth_->creds(registry_);
+  if (challenge->scheme == "basic") {
+    if (creds.empty()) {
+      throw RegistryError(Failure::auth, fmt::format("{}: the registry asks for credentials and none are set "
+                                                     "(GATE_REGISTRY_USER/GATE_REGISTRY_PASSWORD or docker login)",
+                                                     what));
+    }
+    return;
+  }
+  std::string realm = challenge->param("realm");
+  if (realm.empty()) throw RegistryError(Failure::auth, fmt::format("{}: bearer challenge without a realm", what));
+  std::string token_url = realm + (realm.find('?') == std::string::npos ? "?" : "&");
+  token_url += "service=" + url_encode(challenge->param("service"));
+  auto scopes = challenge->scopes();
+  if (scopes.empty()) scopes.push_back(scope);
+  for (const auto& s : scopes) token_url += "&scope=" + url_encode(s);
+  HttpRequest request;
+  request.url = token_url;
+  if (!creds.empty()) {
+    std::string basic = base64_encode(creds.username + ":" + creds.password);
+    log::add_secret(basic);
+    request.headers.push_back("Authorization: Basic " + basic);
+  }
+  TransportError error{};
+  HttpResponse answer = http_.send(request, Clock::now() + std::min(options_.deadline, std::chrono::milliseconds(30'000)), &error);
+  if (answer.status == 0) {
+    throw RegistryError(Failure::auth, fmt::format("{}: token endpoint {} not reachable: {}", what, realm, error.message));
+  }
+  if (answer.status != 200) {
+    throw RegistryError(Failure::auth, log::redact(fmt::format("{}: token endpoint {} answered {}{}{}", what, realm,
+                                                               answer.status, creds.empty() ? " (no credentials set)" : "",
+                                                               registry_says(answer))));
+  }
+  auth_->tokens[scope] = parse_token_response(answer.body, Clock::now());
 }
 
-std::string Client::base_url() const {
-  return fmt::format("{}://{}", is_loopback_registry(registry_) ? "http" : "https", registry_);
+HttpResponse Client::execute(HttpRequest request, const std::string& scope, const std::string& what) {
+  const auto deadline = Clock::now() + options_.deadline;
+  const std::vector<std::string> base_headers = request.headers;
+  std::mt19937 jitter(std::random_device{}());
+  int attempt = 0;
+  bool authenticated_once = false;
+  std::string last_problem;
+  while (true) {
+    ++attempt;
+    request.headers = base_headers;
+    if (auth_->scheme == "basic") {
+      const auto& creds = auth_->creds(registry_);
+      if (!creds.empty()) {
+        std::string basic = base64_encode(creds.username + ":" + creds.password);
+        log::add_secret(basic);
+        request.headers.push_back("Authorization: Basic " + basic);
+      }
+    } else if (auto it = auth_->tokens.find(scope); it != auth_->tokens.end() && it->second.expires > Clock::now()) {
+      request.headers.push_back("Authorization: Bearer " + it->second.value);
+    }
+    if (request.body_file) std::rewind(request.body_file);
+    if (request.before_attempt) request.before_attempt();
+
+    TransportError error{};
+    HttpResponse response = http_.send(request, deadline, &error);
+    std::optional<std::chrono::milliseconds> wait;
+    if (response.status == 0) {
+      if (error.failure == TransportFailure::tls) {
+        throw RegistryError(Failure::connection, fmt::format("{}: TLS failed: {}", what, error.message));
+      }
+      last_problem = error.message;
+      if (error.failure == TransportFailure::timeout && Clock::now() >= deadline) {
+        throw RegistryError(Failure::timeout, fmt::format("{}: no answer within the {} deadline ({})", what,
+                                                          fmt::format("{}ms", options_.deadline.count()), error.message));
+      }
+    } else if (response.status == 401 && !authenticated_once) {
+      authenticated_once = true;
+      authenticate(response, scope, what);
+      --attempt;  // answering a challenge is not a retry
+      continue;
+    } else if (retryable_status(response.status)) {
+      last_problem = fmt::format("registry answered {}", response.status);
+      if (response.status == 429) wait = retry_after(response);
+      if (attempt >= options_.max_attempts) fail_status(response, fmt::format("{} (after {} attempts)", what, attempt));
+    } else {
+      return response;
+    }
+    if (attempt >= options_.max_attempts) {
+      throw RegistryError(Failure::connection,
+                          fmt::format("{}: {} (after {} attempts)", what, last_problem, attempt));
+    }
+    // Exponential backoff with full jitter, unless the registry said how long.
+    if (!wait) {
+      auto ceiling = std::min(options_.max_backoff, options_.first_backoff * (1 << std::min(attempt - 1, 10)));
+      wait = std::chrono::milliseconds(std::uniform_int_distribution<long long>(ceiling.count() / 2, ceiling.count())(jitter));
+    }
+    if (Clock::now() + *wait >= deadline) {
+      throw RegistryError(Failure::timeout, fmt::format("{}: {}; the next try would pass the {}ms deadline", what,
+                                                        last_problem, options_.deadline.count()));
+    }
+    log::warn(fmt::format("{}: {}; retrying in {}ms (attempt {} of {})", what, last_problem, wait->count(),
+                          attempt + 1, options_.max_attempts));
+    if (interruptible_) {
+      pollfd fd{interrupt::wait_fd(), POLLIN, 0};
+      ::poll(&fd, 1, static_cast<int>(wait->count()));
+      interrupt::throw_if_requested();
+    } else {
+      std::this_thread::sleep_for(*wait);
+    }
+  }
 }
 
-void Client::check_reachable() const {
-  Response response;
-  try {
-    response = perform({"GET", base_url() + "/v2/", {}, nullptr}, fmt::format("registry {}", registry_));
-  } catch (const RegistryError& e) {
-    throw RegistryError(e.failure(), fmt::format("registry not reachable: {}\n"
-                                                 "  start one with scripts/bootstrap, or run: "
-                                                 "docker-registry serve CONFIG.yml (http.addr: {})",
-                                                 e.what(), registry_));
+void Client::check_reachable() {
+  HttpRequest request;
+  request.url = url("/v2/");
+  TransportError error{};
+  // One quick try: this is a preflight, its message must come fast.
+  HttpResponse response = http_.send(request, Clock::now() + std::chrono::seconds(10), &error);
+  if (response.status == 0) {
+    throw RegistryError(Failure::connection,
+                        fmt::format("registry not reachable: {} ({}://{}/v2/)\n"
+                                    "  start one with scripts/bootstrap, or run: "
+                                    "docker-registry serve CONFIG.yml (http.addr: {})",
+                                    error.message, scheme_, host_, registry_));
   }
   // 401 means "reachable, wants credentials": the request that needs them says so.
-  if (response.status != 200 && response.status != 401) {
-    fail_status(response, fmt::format("registry {}", registry_));
-  }
+  if (response.status != 200 && response.status != 401) fail_status(response, fmt::format("registry {}", registry_));
 }
 
-std::optional<Manifest> Client::get_manifest(const std::string& repository, const std::string& reference) const {
+std::optional<Manifest> Client::get_manifest(const std::string& repository, const std::string& reference) {
   std::string what = fmt::format("get manifest {}/{}{}{}", registry_, repository,
                                  reference.rfind("sha256:", 0) == 0 ? "@" : ":", reference);
-  Response response = perform(
-      {"GET", fmt::format("{}/v2/{}/manifests/{}", base_url(), repository, reference),
-       {std::string("Accept: ") + kManifestAccept}, nullptr},
-      what);
+  HttpRequest request;
+  request.url = url(fmt::format("/v2/{}/manifests/{}", repository, reference));
+  request.headers = {std::string("Accept: ") + kManifestAccept};
+  HttpResponse response = execute(request, pull_scope(repository), what);
   if (response.status == 404) return std::nullopt;
   if (response.status != 200) fail_status(response, what);
   Manifest manifest;
@@ -191,13 +246,97 @@ std::optional<Manifest> Client::get_manifest(const std::string& repository, cons
   return manifest;
 }
 
-std::string Client::put_manifest(const std::string& repository, const std::string& tag, const Manifest& manifest) const {
-  std::string what = fmt::format("put manifest {}/{}:{}", registry_, repository, tag);
-  Response response = perform({"PUT", fmt::format("{}/v2/{}/manifests/{}", base_url(), repository, tag),
-                               {"Content-Type: " + manifest.media_type}, &manifest.body},
-                              what);
+std::optional<std::string> Client::head_manifest(const std::string& repository, const std::string& reference) {
+  std::string what = fmt::format("head manifest {}/{}:{}", registry_, repository, reference);
+  HttpRequest request;
+  request.method = "HEAD";
+  request.url = url(fmt::format("/v2/{}/manifests/{}", repository, reference));
+  request.headers = {std::string("Accept: ") + kManifestAccept};
+  HttpResponse response = execute(request, pull_scope(repository), what);
+  if (response.status == 404) return std::nullopt;
+  if (response.status != 200) fail_status(response, what);
+  std::string digest = response.header("docker-content-digest");
+  if (!is_valid_digest(digest)) {
+    // Without the header the only way to know is to hash the bytes.
+    auto manifest = get_manifest(repository, reference);
+    if (!manifest) return std::nullopt;
+    return manifest->digest;
+  }
+  return digest;
+}
+
+std::string Client::put_manifest(const std::string& repository, const std::string& reference, const Manifest& manifest) {
+  std::string what = fmt::format("put manifest {}/{}{}{}", registry_, repository,
+                                 reference.rfind("sha256:", 0) == 0 ? "@" : ":", reference);
+  HttpRequest request;
+  request.method = "PUT";
+  request.url = url(fmt::format("/v2/{}/manifests/{}", repository, reference));
+  request.headers = {"Content-Type: " + manifest.media_type};
+  request.body = manifest.body;
+  HttpResponse response = execute(request, push_scope(repository), what);
   if (response.status != 201 && response.status != 200) fail_status(response, what);
   return response.header("docker-content-digest");
+}
+
+bool Client::has_blob(const std::string& repository, const std::string& digest) {
+  std::string what = fmt::format("head blob {}/{}@{}", registry_, repository, digest);
+  HttpRequest request;
+  request.method = "HEAD";
+  request.url = url(fmt::format("/v2/{}/blobs/{}", repository, digest));
+  HttpResponse response = execute(request, pull_scope(repository), what);
+  if (response.status == 200) return true;
+  if (response.status == 404) return false;
+  fail_status(response, what);
+}
+
+Client::BlobCopy Client::mount_blob(const std::string& repository, const std::string& from, const std::string& digest) {
+  if (has_blob(repository, digest)) return BlobCopy::present;
+  std::string what = fmt::format("mount blob {} from {} into {}/{}", digest, from, registry_, repository);
+  std::string scope = push_scope(repository) + " " + pull_scope(from);
+  HttpRequest mount;
+  mount.method = "POST";
+  mount.url = url(fmt::format("/v2/{}/blobs/uploads/?mount={}&from={}", repository, url_encode(digest), url_encode(from)));
+  HttpResponse response = execute(mount, scope, what);
+  if (response.status == 201) return BlobCopy::mounted;
+  if (response.status != 202) fail_status(response, what);
+
+  // The registry refused the mount and opened an upload session instead:
+  // copy the blob through a temporary file (memory stays small whatever its size).
+  std::string location = response.header("location");
+  if (location.empty()) throw RegistryError(Failure::protocol, what + ": upload session without a Location");
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::tmpfile(), std::fclose);
+  if (!file) throw InfraError(what + ": cannot create a temporary file");
+  HttpRequest download;
+  download.url = url(fmt::format("/v2/{}/blobs/{}", from, digest));
+  long long size = 0;
+  download.on_body = [&](const char* data, size_t n) {
+    std::fwrite(data, 1, n, file.get());
+    size += static_cast<long long>(n);
+  };
+  download.before_attempt = [&] {
+    std::rewind(file.get());
+    if (::ftruncate(::fileno(file.get()), 0) != 0) throw InfraError(what + ": cannot truncate the temporary file");
+    size = 0;
+  };
+  HttpResponse got = execute(download, scope, what + " (download)");
+  if (got.status != 200) fail_status(got, what + " (download)");
+  std::fflush(file.get());
+  // Verify what was downloaded before it is uploaded under its digest.
+  std::rewind(file.get());
+  if (std::string hashed = sha256_file(file.get()); hashed != digest) {
+    throw RegistryError(Failure::protocol, fmt::format("{}: downloaded bytes hash to {}", what, hashed));
+  }
+  std::string put_url = location.rfind("http", 0) == 0 ? location : url(location);
+  put_url += (put_url.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + url_encode(digest);
+  HttpRequest upload;
+  upload.method = "PUT";
+  upload.url = put_url;
+  upload.headers = {"Content-Type: application/octet-stream"};
+  upload.body_file = file.get();
+  upload.body_file_size = size;
+  HttpResponse put = execute(upload, scope, what + " (upload)");
+  if (put.status != 201) fail_status(put, what + " (upload)");
+  return BlobCopy::uploaded;
 }
 
 }  // namespace gate::registry

@@ -1,11 +1,16 @@
 #pragma once
-// The registry's HTTP API (OCI distribution), over libcurl. Only client.cpp
-// includes curl. Manifests are kept byte-exact: a digest is the sha256 of
-// the exact bytes, so re-serialising one would publish a different image.
+// The registry's HTTP API (OCI distribution): manifests and blobs, with auth,
+// retries and a deadline per operation. Manifests are kept byte-exact: a
+// digest is the sha256 of the exact bytes, so re-serialising one would
+// publish a different image.
+#include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "core/error.h"
+#include "registry/auth.h"
+#include "registry/http.h"
 
 namespace gate::registry {
 
@@ -32,28 +37,69 @@ class RegistryError : public InfraError {
 struct Manifest {
   std::string media_type;
   std::string body;    // exact bytes as served
-  std::string digest;  // sha256 of body, verified against Docker-Content-Digest
+  std::string digest;  // sha256 of body, checked against Docker-Content-Digest
+};
+
+struct ClientOptions {
+  // Each operation (with its retries) must finish within this.
+  std::chrono::milliseconds deadline{std::chrono::minutes(2)};
+  int max_attempts = 5;  // per operation: the first try and 4 retries
+  std::chrono::milliseconds first_backoff{200};
+  std::chrono::milliseconds max_backoff{std::chrono::seconds(5)};
+  // Plain HTTP; implied for loopback registries.
+  bool insecure = false;
 };
 
 class Client {
  public:
-  // registry: "host[:port]"; loopback registries are reached over plain HTTP.
-  explicit Client(std::string registry);
+  explicit Client(std::string registry, ClientOptions options = {});
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
 
   // GET /v2/. Throws RegistryError(connection) saying how to start one.
-  void check_reachable() const;
+  void check_reachable();
 
   // The manifest for a tag or digest; nullopt when the registry has none.
-  std::optional<Manifest> get_manifest(const std::string& repository, const std::string& reference) const;
+  std::optional<Manifest> get_manifest(const std::string& repository, const std::string& reference);
+  // The digest a tag or digest resolves to (HEAD); nullopt when there is none.
+  std::optional<std::string> head_manifest(const std::string& repository, const std::string& reference);
+  // PUTs the exact bytes under `reference` (a tag or the manifest's digest);
+  // returns the registry's Docker-Content-Digest.
+  std::string put_manifest(const std::string& repository, const std::string& reference, const Manifest& manifest);
 
-  // PUTs the exact bytes under `tag`; returns the registry's Docker-Content-Digest.
-  std::string put_manifest(const std::string& repository, const std::string& tag, const Manifest& manifest) const;
+  bool has_blob(const std::string& repository, const std::string& digest);
+  enum class BlobCopy { present, mounted, uploaded };
+  // Makes blob `digest` of repository `from` exist in `repository` of the
+  // same registry: a cross-repository mount, or, when the registry refuses
+  // the mount, an upload streamed through a temporary file.
+  BlobCopy mount_blob(const std::string& repository, const std::string& from, const std::string& digest);
+
+  // Failures while interrupted are not retried; set false for clean-up work
+  // (a rollback) that must run even then.
+  void set_interruptible(bool interruptible);
 
   const std::string& registry() const { return registry_; }
+  HttpStats stats() const;
 
  private:
-  std::string base_url() const;
+  struct Auth;
+  HttpResponse execute(HttpRequest request, const std::string& scope, const std::string& what);
+  void authenticate(const HttpResponse& challenge_response, const std::string& scope, const std::string& what);
+  std::string url(const std::string& path) const;
+  [[noreturn]] void fail_status(const HttpResponse& response, const std::string& what) const;
+
   std::string registry_;
+  std::string host_;    // where requests go (docker.io -> registry-1.docker.io)
+  std::string scheme_;  // http or https
+  ClientOptions options_;
+  Http http_;
+  std::unique_ptr<Auth> auth_;
+  bool interruptible_ = true;
 };
+
+// "repository:NAME:pull" / "repository:NAME:pull,push": a token's scope.
+std::string pull_scope(const std::string& repository);
+std::string push_scope(const std::string& repository);
 
 }  // namespace gate::registry

@@ -8,3 +8,9 @@ namespace gate::registry {
 std::string sha256_digest(std::string_view bytes);
 
 }  // namespace gate::registry
+
+#include <cstdio>
+namespace gate::registry {
+// "sha256:<hex>" of a file's contents from its current position to the end.
+std::string sha256_file(std::FILE* file);
+}  // namespace gate::registry

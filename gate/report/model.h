@@ -1,6 +1,7 @@
 #pragma once
 // The one results model of a gate run. Every renderer (verdict.json,
 // junit.xml, summary.md, the terminal) reads this structure and nothing else.
+#include <map>
 #include <string>
 #include <vector>
 
@@ -73,7 +74,12 @@ struct Verdict {
   double seconds = 0;
   Candidate candidate;
   std::vector<ConsumerResult> consumers;
+  std::string publish_repository;  // where the publish tags live
+  // The digest each publish tag pointed to when the run started ("" = unset):
+  // what compare-and-swap expects them to still point to when publishing.
+  std::map<std::string, std::string> tags_seen;
   std::vector<PublishedTag> published;
+  std::string publish_requests;  // what publishing cost on the wire
   std::vector<Stage> stages;
   ExitCode exit_code = ExitCode::infrastructure;
   std::vector<std::string> reasons;  // why the decision is what it is

@@ -76,6 +76,8 @@ nlohmann::json to_json(const Verdict& v) {
                          {"previous_digest", p.previous_digest.empty() ? json(nullptr) : json(p.previous_digest)},
                          {"digest", p.digest}});
   }
+  json seen = json::object();
+  for (const auto& [tag, digest] : v.tags_seen) seen[tag] = digest.empty() ? json(nullptr) : json(digest);
   json stages = json::array();
   for (const auto& s : v.stages) stages.push_back({{"name", s.name}, {"start_seconds", s.start_seconds}, {"seconds", s.seconds}});
   json out = {{"schema", "gate.verdict/v1"},
@@ -88,7 +90,10 @@ nlohmann::json to_json(const Verdict& v) {
               {"candidate", {{"repository", v.candidate.repository}, {"tag", v.candidate.tag}, {"digest", v.candidate.digest}}},
               {"consumers", std::move(consumers)},
               {"decision", {{"verdict", exit_code_name(v.exit_code)}, {"exit_code", static_cast<int>(v.exit_code)}, {"reasons", v.reasons}}},
+              {"publish_repository", v.publish_repository},
+              {"publish_tags_seen", std::move(seen)},
               {"published", std::move(published)},
+              {"publish_requests", v.publish_requests},
               {"stages", std::move(stages)},
               {"exit_code", static_cast<int>(v.exit_code)}};
   if (!v.error.empty()) out["error"] = v.error;
