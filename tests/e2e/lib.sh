@@ -83,3 +83,128 @@ containers_of_repository() {
   ids=$(docker images --quiet --no-trunc "$repository" 2>/dev/null | sort -u)
   for id in $ids; do docker ps --all --quiet --filter "ancestor=$id"; done | sort -u
 }
+
+# ---- Helpers for registry tests: extra registries, a fault proxy, a token realm.
+tools="$(dirname "${BASH_SOURCE[0]}")/../tools"
+background_pids=()
+stop_background() {
+  for pid in "${background_pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+}
+trap 'rc=$?; stop_background; (exit $rc); finish' EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+wait_for_file() {  # file
+  for _ in $(seq 1 100); do [ -s "$1" ] && return 0; sleep 0.05; done
+  fail "timed out waiting for $1"
+  return 1
+}
+
+# Starts another docker-registry with its own storage; AUTH_YAML is the
+# indented body of an "auth:" section, or empty. Sets $address to host:port.
+# (The start_* helpers set $address rather than print it: a server started
+# inside $(...) would not be stopped at the end.)
+start_registry() {  # name [auth-yaml]
+  local name=$1 auth=${2:-} port
+  port=$(free_port)
+  mkdir -p "$scratch/$name/storage"
+  {
+    echo "version: 0.1"
+    echo "log: {level: error}"
+    echo "storage:"
+    echo "  filesystem: {rootdirectory: $scratch/$name/storage}"
+    echo "  delete: {enabled: true}"
+    echo "http: {addr: 127.0.0.1:$port}"
+    if [ -n "$auth" ]; then printf 'auth:\n%s\n' "$auth"; fi
+  } >"$scratch/$name/config.yml"
+  docker-registry serve "$scratch/$name/config.yml" >"$scratch/$name/log" 2>&1 &
+  background_pids+=($!)
+  for _ in $(seq 1 100); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v2/")
+    [ "$code" = 200 ] || [ "$code" = 401 ] && break
+    sleep 0.05
+  done
+  address="127.0.0.1:$port"
+}
+
+# Starts the fault proxy in front of UPSTREAM; rules in $scratch/rules.json,
+# request log in $scratch/proxy.jsonl. Sets $address.
+start_fault_proxy() {  # upstream
+  rm -f "$scratch/proxy.port"
+  python3 "$tools/fault_proxy.py" "$1" "$scratch/rules.json" "$scratch/proxy.jsonl" "$scratch/proxy.port" \
+    >"$scratch/proxy.out" 2>&1 &
+  background_pids+=($!)
+  wait_for_file "$scratch/proxy.port"
+  address="127.0.0.1:$(cat "$scratch/proxy.port")"
+}
+
+# Requests the proxy logged matching METHOD and a path regex.
+proxy_count() {  # method path-regex
+  python3 -c '
+import json, re, sys
+n = 0
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e["method"] == sys.argv[2] and re.search(sys.argv[3], e["path"]):
+        n += 1
+print(n)' "$scratch/proxy.jsonl" "$1" "$2" 2>/dev/null || echo 0
+}
+
+# Starts a token realm (user gate-bot / password $2) and a registry that
+# trusts it. Sets $address to the registry's host:port; tokens issued go to $scratch/tokens.log.
+start_token_registry() {  # name password
+  local name=$1 password=$2 tport
+  mkdir -p "$scratch/$name"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$scratch/$name/key.pem" -out "$scratch/$name/cert.pem" \
+    -days 2 -subj "/CN=gate-test-token-issuer" >/dev/null 2>&1
+  rm -f "$scratch/$name/token.port"
+  python3 "$tools/token_server.py" "$scratch/$name/key.pem" gate-bot "$password" gate-test-issuer \
+    "$scratch/tokens.log" "$scratch/$name/token.port" >"$scratch/$name/token.out" 2>&1 &
+  background_pids+=($!)
+  wait_for_file "$scratch/$name/token.port"
+  tport=$(cat "$scratch/$name/token.port")
+  start_registry "$name" "  token:
+    realm: http://127.0.0.1:$tport/token
+    service: gate-test
+    issuer: gate-test-issuer
+    rootcertbundle: $scratch/$name/cert.pem"
+}
+
+# A registry with htpasswd basic auth for user gate-bot.
+start_htpasswd_registry() {  # name password
+  mkdir -p "$scratch/$1"
+  htpasswd -Bbn gate-bot "$2" >"$scratch/$1/htpasswd"
+  start_registry "$1" "  htpasswd:
+    realm: gate-test
+    path: $scratch/$1/htpasswd"
+}
+
+# Copies an image (all platforms, digests kept) between registries with skopeo.
+copy_image() {  # src-ref dst-ref [dest-creds]
+  local creds=()
+  [ -n "${3:-}" ] && creds=(--dest-creds "$3")
+  skopeo copy -q --all --preserve-digests --src-tls-verify=false --dest-tls-verify=false "${creds[@]}" \
+    "docker://$1" "docker://$2" >/dev/null
+}
+
+raw_manifest() {  # ref [creds]
+  local creds=()
+  [ -n "${2:-}" ] && creds=(--creds "$2")
+  skopeo inspect --raw --tls-verify=false "${creds[@]}" "docker://$1"
+}
+
+# Writes $scratch/publish.yaml: candidate repository $1, publish tags $2
+# (YAML list), extra image keys $3.
+write_publish_config() {  # repository tags [extra]
+  cat >"$scratch/publish.yaml" <<YAML
+version: 1
+image:
+  repository: $1
+  publish_tags: $2
+${3:-}
+consumers:
+  - {name: none, repo: /nonexistent, run: "true"}
+YAML
+}

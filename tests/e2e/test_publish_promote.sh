@@ -1,0 +1,61 @@
+# Promotion moves exactly the tested bytes: single-platform (OCI and Docker
+# v2) and 2-platform OCI index images, within one repository and into
+# another; `skopeo inspect --raw` shows byte-identical manifests.
+source "$(dirname "$0")/lib.sh"
+
+src="$GATE_REGISTRY/e2e/promote-$$"
+release="$GATE_REGISTRY/e2e/promote-release-$$"
+
+# Three candidates: an OCI image, a 2-platform OCI index (both with unusual
+# JSON formatting, so a re-serialised copy would differ), and a docker-built image.
+oci_digest=$(python3 "$tools/oci.py" push-image "$GATE_REGISTRY" "e2e/promote-$$" oci) || fail "push oci image"
+index_digest=$(python3 "$tools/oci.py" push-index "$GATE_REGISTRY" "e2e/promote-$$" index) || fail "push index"
+mkdir -p "$scratch/ctx" && head -c 100000 /dev/urandom >"$scratch/ctx/data" &&
+  printf 'FROM scratch\nCOPY data /data\n' >"$scratch/ctx/Dockerfile"
+docker build -q -t "$src:docker" "$scratch/ctx" >/dev/null && docker push -q "$src:docker" >/dev/null || fail "docker push"
+docker_digest=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$src:docker")
+
+for kind in oci index docker; do
+  digest_var="${kind}_digest"
+  digest=${!digest_var}
+  raw_manifest "$src@$digest" >"$scratch/$kind.raw"
+
+  # Within one repository: GET once, then per tag a HEAD (previous digest) and a PUT.
+  write_publish_config "$src" "[latest-$kind, stable-$kind, v1-$kind]"
+  "$GATE_BIN" publish --config "$scratch/publish.yaml" --candidate "$src@$digest" >"$scratch/out" 2>"$scratch/err"
+  expect_eq "$?" 0 "$kind: same-repository publish"
+  for tag in latest-$kind stable-$kind v1-$kind; do
+    raw_manifest "$src:$tag" >"$scratch/$kind.$tag.raw"
+    cmp -s "$scratch/$kind.raw" "$scratch/$kind.$tag.raw" || fail "$kind: $src:$tag is not byte-identical to the tested manifest"
+    expect_eq "$(tag_digest "$src" "$tag")" "$digest" "$kind: digest of $tag"
+  done
+  expect_file_contains "$scratch/err" "publish cost 7 requests (GET 1, HEAD 3, PUT 3)" "$kind: request count"
+  expect_file_contains "$scratch/out" "$src:latest-$kind $digest (was new)" "$kind: publish output"
+
+  # Into another repository: blobs mounted, children before the index, same digests.
+  write_publish_config "$src" "[latest-$kind, stable-$kind]" "  publish_repository: $release"
+  "$GATE_BIN" publish --config "$scratch/publish.yaml" --candidate "$src@$digest" >"$scratch/out" 2>"$scratch/err"
+  expect_eq "$?" 0 "$kind: cross-repository publish"
+  for tag in latest-$kind stable-$kind; do
+    raw_manifest "$release:$tag" >"$scratch/$kind.release.$tag.raw"
+    cmp -s "$scratch/$kind.raw" "$scratch/$kind.release.$tag.raw" || fail "$kind: $release:$tag differs from the tested manifest"
+  done
+  expect_eq "$(tag_digest "$release" "latest-$kind")" "$digest" "$kind: release digest"
+  grep -q "blob(s) mounted, 0 uploaded" "$scratch/err" || fail "$kind: blobs were not mounted: $(grep copied "$scratch/err")"
+  # Every platform's config blob is readable in the release repository.
+  if [ "$kind" = index ]; then
+    for arch in amd64 arm64; do
+      got=$(skopeo inspect --tls-verify=false --override-arch "$arch" --format '{{.Architecture}}' "docker://$release:latest-$kind" 2>&1)
+      expect_eq "$got" "$arch" "index: platform $arch readable in the release repository"
+    done
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["mediaType"].endswith("index.v1+json") and len(d["manifests"])==2' \
+      "$scratch/$kind.release.latest-$kind.raw" || fail "index: the release tag is not the 2-platform index"
+  else
+    skopeo inspect --tls-verify=false "docker://$release:latest-$kind" >/dev/null 2>&1 || fail "$kind: release image not readable"
+  fi
+done
+
+# Publishing again where the tags already are: idempotent, previous digest reported.
+write_publish_config "$src" "[latest-oci]"
+out=$("$GATE_BIN" publish --config "$scratch/publish.yaml" --candidate "$src@$oci_digest" 2>/dev/null)
+expect_eq "$out" "$src:latest-oci $oci_digest (was $oci_digest)" "republish output"

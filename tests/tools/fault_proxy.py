@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Test helper: an HTTP proxy in front of a real registry that injects faults.
+
+  fault_proxy.py UPSTREAM_HOST:PORT RULES.json LOG.jsonl PORT_FILE
+
+Forwards every request to the upstream registry (keeping the Host header, so
+Location headers point back at the proxy). Before each request it reads
+RULES.json (a list; missing or empty = no faults). A rule:
+  {"method": "PUT", "path": "regex", "fault": F, "times": N, "retry_after": S}
+matches a request by method and a regex search on the path, for its first N
+matches (default: all). Faults, for what a real registry cannot be made to do:
+  "500", "503"     answer that status without forwarding
+  "429"            answer 429 with Retry-After: S (default 1)
+  "reset"          forward, then send half of the answer and reset the connection
+  "stall"          read the request, then never answer
+  "wrong-digest"   forward, but replace Docker-Content-Digest with another digest
+Every request is logged to LOG.jsonl: method, path, status or fault, bytes.
+The chosen port is written to PORT_FILE. Standard library only.
+"""
+import http.client
+import http.server
+import json
+import os
+import re
+import socket
+import socketserver
+import struct
+import sys
+import threading
+import time
+
+UPSTREAM, RULES, LOG, PORT_FILE = sys.argv[1:5]
+lock = threading.Lock()
+state = {"mtime": None, "rules": [], "counts": []}
+HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authorization"}
+
+
+def current_rules():
+    try:
+        mtime = os.stat(RULES).st_mtime_ns
+    except FileNotFoundError:
+        mtime = None
+    if mtime != state["mtime"]:
+        state["mtime"] = mtime
+        rules = []
+        if mtime is not None:
+            with open(RULES) as f:
+                text = f.read().strip()
+                rules = json.loads(text) if text else []
+        state["rules"] = rules
+        state["counts"] = [0] * len(rules)
+    return state["rules"]
+
+
+def match(method, path):
+    with lock:
+        rules = current_rules()
+        for i, rule in enumerate(rules):
+            if rule.get("method", method) != method or not re.search(rule.get("path", ""), path):
+                continue
+            times = rule.get("times")
+            if times is not None and state["counts"][i] >= times:
+                continue
+            state["counts"][i] += 1
+            return rule
+    return None
+
+
+def log(entry):
+    with lock:
+        with open(LOG, "a") as f:
+            f.write(json.dumps(entry) + "\n")
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def handle_any(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        rule = match(self.command, self.path)
+        fault = rule["fault"] if rule else None
+        entry = {"method": self.command, "path": self.path, "sent": len(body), "fault": fault}
+        if fault in ("500", "503"):
+            self.reply(int(fault), {"Content-Type": "application/json"},
+                       b'{"errors":[{"code":"UNKNOWN","message":"injected fault"}]}')
+            entry["status"] = int(fault)
+            log(entry)
+            return
+        if fault == "429":
+            self.reply(429, {"Retry-After": str(rule.get("retry_after", 1)), "Content-Type": "application/json"},
+                       b'{"errors":[{"code":"TOOMANYREQUESTS","message":"injected"}]}')
+            entry["status"] = 429
+            log(entry)
+            return
+        if fault == "stall":
+            log(entry)
+            time.sleep(rule.get("seconds", 600))
+            self.close_connection = True
+            return
+        conn = http.client.HTTPConnection(UPSTREAM, timeout=120)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
+        conn.request(self.command, self.path, body=body if (body or self.command in ("PUT", "POST", "PATCH")) else None,
+                     headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        conn.close()
+        out = {k: v for k, v in resp.getheaders() if k.lower() not in HOP and k.lower() != "content-length"}
+        if fault == "wrong-digest" and any(k.lower() == "docker-content-digest" for k in out):
+            for k in list(out):
+                if k.lower() == "docker-content-digest":
+                    out[k] = "sha256:" + "e" * 64
+        entry.update(status=resp.status, received=len(data))
+        log(entry)
+        if fault == "reset":
+            head = "HTTP/1.1 %d %s\r\n" % (resp.status, resp.reason)
+            for k, v in out.items():
+                head += "%s: %s\r\n" % (k, v)
+            head += "Content-Length: %d\r\n\r\n" % max(len(data), 64)
+            self.wfile.write(head.encode() + data[: len(data) // 2])
+            self.wfile.flush()
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            return
+        self.reply(resp.status, out, data, head_only=self.command == "HEAD",
+                   length=int(resp.getheader("Content-Length") or len(data)))
+
+    def reply(self, status, headers, data, head_only=False, length=None):
+        self.send_response_only(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(length if length is not None else len(data)))
+        self.end_headers()
+        if not head_only:
+            self.wfile.write(data)
+
+    do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = handle_any
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+server = Server(("127.0.0.1", 0), Handler)
+with open(PORT_FILE + ".tmp", "w") as f:
+    f.write(str(server.server_address[1]))
+os.rename(PORT_FILE + ".tmp", PORT_FILE)
+server.serve_forever()
