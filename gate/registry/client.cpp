@@ -77,7 +77,11 @@ void Client::fail_status(const HttpResponse& response, const std::string& what) 
   std::string kind = "server error";
   if (response.status == 401 || response.status == 403) {
     failure = Failure::auth;
-    kind = "auth: credentials missing or refused (GATE_REGISTRY_USER/GATE_REGISTRY_PASSWORD or docker login)";
+    if (auth_->credentials_loaded && !auth_->credentials.empty()) {
+      kind = fmt::format("auth: the credentials from {} were refused", auth_->credentials.source);
+    } else {
+      kind = "auth: no credentials set (GATE_REGISTRY_USER/GATE_REGISTRY_PASSWORD or docker login)";
+    }
   } else if (response.status == 404) {
     failure = Failure::not_found;
     kind = "not found";
@@ -125,8 +129,10 @@ void Client::authenticate(const HttpResponse& response, const std::string& scope
     throw RegistryError(Failure::auth, fmt::format("{}: token endpoint {} not reachable: {}", what, realm, error.message));
   }
   if (answer.status != 200) {
+    std::string why = creds.empty() ? " (no credentials set: GATE_REGISTRY_USER/GATE_REGISTRY_PASSWORD or docker login)"
+                                    : fmt::format(" (the credentials from {} were refused)", creds.source);
     throw RegistryError(Failure::auth, log::redact(fmt::format("{}: token endpoint {} answered {}{}{}", what, realm,
-                                                               answer.status, creds.empty() ? " (no credentials set)" : "",
+                                                               answer.status, answer.status == 401 ? why : "",
                                                                registry_says(answer))));
   }
   auth_->tokens[scope] = parse_token_response(answer.body, Clock::now());
