@@ -60,6 +60,22 @@ std::vector<std::string> roll_back(registry::Client& registry, const PublishRequ
   registry.set_interruptible(false);  // a rollback must finish, even after Ctrl-C
   std::vector<std::string> lines;
   for (auto it = moved.rbegin(); it != moved.rend(); ++it) {
+    // Look first: a PUT that failed may or may not have landed, and a tag
+    // someone else moved since is theirs now.
+    std::string now;
+    try {
+      now = registry.head_manifest(request.target_repository, it->tag).value_or("");
+    } catch (const Error&) {
+      now = request.digest;  // unknown: assume ours landed and try to restore
+    }
+    if (now == it->previous) {
+      lines.push_back(fmt::format("{}: unchanged at {}", it->tag, shown(it->previous)));
+      continue;
+    }
+    if (now != request.digest) {
+      lines.push_back(fmt::format("{}: now at {}, moved by someone else; left alone", it->tag, shown(now)));
+      continue;
+    }
     if (it->previous.empty()) {
       // Distribution cannot delete a tag without deleting the manifest (and
       // every other tag of it): the new tag stays on the tested digest.

@@ -9,7 +9,7 @@ RULES.json (a list; missing or empty = no faults). A rule:
   {"method": "PUT", "path": "regex", "fault": F, "times": N, "retry_after": S}
 matches a request by method and a regex search on the path, for its first N
 matches (default: all). Faults, for what a real registry cannot be made to do:
-  "500", "503"     answer that status without forwarding
+  "500", "503", "404"  answer that status without forwarding
   "429"            answer 429 with Retry-After: S (default 1)
   "reset"          forward, then send half of the answer and reset the connection
   "stall"          read the request, then never answer
@@ -84,7 +84,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         rule = match(self.command, self.path)
         fault = rule["fault"] if rule else None
         entry = {"method": self.command, "path": self.path, "sent": len(body), "fault": fault}
-        if fault in ("500", "503"):
+        if fault in ("500", "503", "404"):
             self.reply(int(fault), {"Content-Type": "application/json"},
                        b'{"errors":[{"code":"UNKNOWN","message":"injected fault"}]}')
             entry["status"] = int(fault)
