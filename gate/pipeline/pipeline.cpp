@@ -400,6 +400,9 @@ ExitCode test(const Options& options) {
   session.verdict.dry_run = true;
   return with_reports(session, [&] {
     session.preflight();
+    // Recorded for `publish --verdict`: compare-and-swap expects the tags there.
+    session.verdict.tags_seen =
+        observe_tags(session.registry, release_path(session.config), session.config.image.publish_tags);
     session.verdict.candidate = resolve_candidate(session.config, session.registry, options.candidate);
     auto checkouts = checkout_all(session.config, cache_dir_of(options), session.clock);
     test_consumers(session.config, checkouts, session.engine, options.report_dir, session.verdict, session.clock);
