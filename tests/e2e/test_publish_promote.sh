@@ -59,3 +59,19 @@ done
 write_publish_config "$src" "[latest-oci]"
 out=$("$GATE_BIN" publish --config "$scratch/publish.yaml" --candidate "$src@$oci_digest" 2>/dev/null)
 expect_eq "$out" "$src:latest-oci $oci_digest (was $oci_digest)" "republish output"
+
+# A registry that refuses the mount: the blobs are uploaded (streamed through
+# a temporary file, digest checked), and the copy is still byte-identical.
+start_fault_proxy "$GATE_REGISTRY"; proxy=$address
+echo '[{"method":"POST","path":"mount=","fault":"refuse-mount"}]' >"$scratch/rules.json"
+write_publish_config "$proxy/e2e/promote-$$" "[uploaded]" "  publish_repository: $proxy/e2e/promote-upload-$$"
+"$GATE_BIN" publish --config "$scratch/publish.yaml" --candidate "$proxy/e2e/promote-$$@$index_digest" >/dev/null 2>"$scratch/err"
+expect_eq "$?" 0 "publish with refused mounts"
+grep -q "0 blob(s) mounted, 4 uploaded" "$scratch/err" || fail "refused mounts were not uploaded: $(grep copied "$scratch/err")"
+raw_manifest "$GATE_REGISTRY/e2e/promote-upload-$$:uploaded" >"$scratch/uploaded.raw"
+cmp -s "$scratch/index.raw" "$scratch/uploaded.raw" || fail "the uploaded copy is not byte-identical"
+for arch in amd64 arm64; do
+  got=$(skopeo inspect --tls-verify=false --override-arch "$arch" --format '{{.Architecture}}' "docker://$GATE_REGISTRY/e2e/promote-upload-$$:uploaded" 2>&1)
+  expect_eq "$got" "$arch" "uploaded copy: platform $arch readable"
+done
+expect_eq "$(proxy_count PUT '/blobs/uploads/')" 4 "one upload PUT per blob"

@@ -14,6 +14,8 @@ matches (default: all). Faults, for what a real registry cannot be made to do:
   "reset"          forward, then send half of the answer and reset the connection
   "stall"          read the request, then never answer
   "wrong-digest"   forward, but replace Docker-Content-Digest with another digest
+  "refuse-mount"   forward a cross-repository mount as a plain upload start, as
+                   a registry does when it refuses the mount (202 + session)
 Every request is logged to LOG.jsonl: method, path, status or fault, bytes.
 The chosen port is written to PORT_FILE. Standard library only.
 """
@@ -81,6 +83,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def handle_any(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            body = b"".join(chunks)
         rule = match(self.command, self.path)
         fault = rule["fault"] if rule else None
         entry = {"method": self.command, "path": self.path, "sent": len(body), "fault": fault}
@@ -101,9 +114,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             time.sleep(rule.get("seconds", 600))
             self.close_connection = True
             return
+        path = self.path
+        if fault == "refuse-mount":
+            path = re.sub(r"[?&](mount|from)=[^&]*", "", path)
+            path = path if "?" in path or "&" not in path else path.replace("&", "?", 1)
         conn = http.client.HTTPConnection(UPSTREAM, timeout=120)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
-        conn.request(self.command, self.path, body=body if (body or self.command in ("PUT", "POST", "PATCH")) else None,
+        conn.request(self.command, path, body=body if (body or self.command in ("PUT", "POST", "PATCH")) else None,
                      headers=headers)
         resp = conn.getresponse()
         data = resp.read()
