@@ -4,7 +4,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
-#include <regex>
+#include <algorithm>
+#include <cctype>
 #include <sstream>
 
 #include "core/duration.h"
@@ -147,8 +148,16 @@ class Reader {
 bool looks_like_url(std::string_view repo) {
   if (repo.find("://") != std::string_view::npos) return true;
   // scp-like "git@host:org/repo"
-  static const std::regex scp(R"(^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:.+)");
-  return std::regex_match(repo.begin(), repo.end(), scp);
+  auto at = repo.find('@');
+  auto colon = repo.find(':');
+  if (at == std::string_view::npos || at == 0 || colon == std::string_view::npos || colon < at + 2 ||
+      colon + 1 >= repo.size()) {
+    return false;
+  }
+  auto user_ok = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-'; };
+  auto host_ok = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-'; };
+  return std::all_of(repo.begin(), repo.begin() + static_cast<long>(at), user_ok) &&
+         std::all_of(repo.begin() + static_cast<long>(at) + 1, repo.begin() + static_cast<long>(colon), host_ok);
 }
 
 Image read_image(const Reader& r, const YAML::Node& node, const std::filesystem::path& dir) {
@@ -187,7 +196,20 @@ Image read_image(const Reader& r, const YAML::Node& node, const std::filesystem:
   if (YAML::Node n = node["candidate_tag"]; n.IsDefined() && !n.IsNull()) {
     image.candidate_tag = r.template_of(n, "image.candidate_tag", kBuildTime);
     // Checked again after expansion; a tag made only of placeholders is checked then.
-    std::string probe = std::regex_replace(image.candidate_tag->text, std::regex(R"(\$\{[A-Za-z0-9_]+\})"), "x");
+    // Each placeholder stands for some valid text: "x".
+    std::string probe;
+    const std::string& text = image.candidate_tag->text;
+    for (size_t i = 0; i < text.size(); ++i) {
+      if (text.compare(i, 2, "${") == 0) {
+        auto close = text.find('}', i);
+        if (close != std::string::npos) {
+          probe += 'x';
+          i = close;
+          continue;
+        }
+      }
+      probe += text[i];
+    }
     if (!registry::is_valid_tag(probe)) {
       r.fail(n.Mark(), fmt::format("image.candidate_tag '{}' cannot make a valid tag "
                                    "(letters, digits, '_', '.', '-', at most 128)",
@@ -235,8 +257,11 @@ Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::files
   c.mark = Reader::mark_of(node);
   YAML::Node name_node = r.required(node, "name", what);
   c.name = r.scalar(name_node, what + ".name");
-  static const std::regex name_re(R"(^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$)");
-  if (!std::regex_match(c.name, name_re)) {
+  bool name_ok = !c.name.empty() && c.name.size() <= 64 && std::isalnum(static_cast<unsigned char>(c.name.front())) &&
+                 std::all_of(c.name.begin(), c.name.end(), [](char ch) {
+                   return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-';
+                 });
+  if (!name_ok) {
     r.fail(name_node.Mark(), fmt::format("{}.name '{}' must be letters, digits, '.', '_', '-' (at most 64)", what, c.name));
   }
   what = fmt::format("consumer '{}'", c.name);
@@ -259,10 +284,11 @@ Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::files
   c.run = r.command(r.required(node, "run", what), what + " run", true);
   if (YAML::Node n = node["env"]; n.IsDefined() && !n.IsNull()) {
     r.expect_map(n, what + " env");
-    static const std::regex env_re(R"(^[A-Za-z_][A-Za-z0-9_]*$)");
     for (auto it = n.begin(); it != n.end(); ++it) {
       std::string key = r.scalar(it->first, what + " env key");
-      if (!std::regex_match(key, env_re)) {
+      bool key_ok = !key.empty() && !std::isdigit(static_cast<unsigned char>(key.front())) &&
+                    std::all_of(key.begin(), key.end(), [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_'; });
+      if (!key_ok) {
         r.fail(it->first.Mark(), fmt::format("{} env: '{}' is not a valid variable name", what, key));
       }
       c.env.emplace_back(key, r.template_of(it->second, fmt::format("{} env {}", what, key), kTestTime));

@@ -482,8 +482,9 @@ ExitCode publish(const Options& options) {
     digest = ref.digest;
   }
   auto expect = expectations(options, config, seen);
+  // No preflight here: the first request says if the registry is not there,
+  // and publishing stays 1 GET + a HEAD and a PUT per tag.
   registry::Client registry(repository_of(config).registry, client_options(options, config));
-  registry.check_reachable();
   if (options.dry_run) {
     log::info(fmt::format("dry run: would move {} to {}", fmt::join(config.image.publish_tags, ", "), digest));
     return ExitCode::passed;

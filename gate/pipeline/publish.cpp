@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <future>
+#include <mutex>
 #include <thread>
 
 #include "core/interrupt.h"
@@ -116,10 +119,16 @@ std::vector<report::PublishedTag> publish(registry::Client& registry, const Publ
   }
   if (request.target_repository != request.source_repository) copy_content(registry, request, *manifest);
 
-  // Look at every tag before moving any: a conflict moves nothing.
-  std::vector<Moved> plan;
+  // Look at every tag before moving any (all at once): a conflict moves nothing.
+  std::vector<std::future<std::string>> looks;
   for (const auto& tag : request.tags) {
-    std::string current = registry.head_manifest(request.target_repository, tag).value_or("");
+    looks.push_back(std::async(std::launch::async, [&registry, &request, tag] {
+      return registry.head_manifest(request.target_repository, tag).value_or("");
+    }));
+  }
+  std::vector<Moved> plan;
+  for (size_t i = 0; i < request.tags.size(); ++i) plan.push_back({request.tags[i], looks[i].get()});
+  for (const auto& [tag, current] : plan) {
     if (auto it = request.expect.find(tag); it != request.expect.end() && it->second != current &&
                                              current != request.digest) {
       throw PublishConflict(fmt::format(
@@ -127,42 +136,67 @@ std::vector<report::PublishedTag> publish(registry::Client& registry, const Publ
           "another release was published meanwhile, so this candidate is not published over it",
           image, tag, shown(current), shown(it->second)));
     }
-    plan.push_back({tag, current});
   }
   const bool compare_and_swap = !request.expect.empty();
 
   std::vector<Moved> moved;
   std::vector<report::PublishedTag> published;
+  std::mutex mutex;
   auto move = [&](const Moved& entry) {
     interrupt::throw_if_requested();
-    moved.push_back(entry);  // counted as moved before the PUT: a failed PUT may still have landed
+    {
+      std::lock_guard lock(mutex);
+      moved.push_back(entry);  // counted as moved before the PUT: a failed PUT may still have landed
+    }
     std::string stored = registry.put_manifest(request.target_repository, entry.tag, *manifest);
     if (stored != request.digest) {
       throw InfraError(fmt::format("publish {}:{}: the registry answered digest '{}', not the tested {}", image,
                                    entry.tag, stored, request.digest));
     }
+    std::lock_guard lock(mutex);
     published.push_back({entry.tag, entry.previous, request.digest});
     log::info(fmt::format("published {}:{} -> {} (was {})", image, entry.tag, request.digest, shown(entry.previous)));
   };
   try {
-    for (size_t i = 0; i < plan.size(); ++i) {
-      move(plan[i]);
-      if (i == 0 && compare_and_swap && plan[0].previous != request.digest) {
-        // The claim: another gate that passed its check at the same moment
-        // writes this tag too; after the settle window, the last writer's
-        // digest is what both read back, and only that one goes on.
-        std::this_thread::sleep_for(request.settle);
-        std::string now = registry.head_manifest(request.target_repository, plan[0].tag).value_or("");
-        if (now != request.digest) {
-          published.clear();
-          moved.clear();  // our write was overwritten: nothing of ours to undo
-          throw PublishConflict(fmt::format(
-              "publish {}:{}: another run published {} at the same moment and its claim stands; "
-              "this candidate is not published over it",
-              image, plan[0].tag, shown(now)));
-        }
+    size_t first_parallel = 0;
+    if (compare_and_swap && !plan.empty() && plan[0].previous != request.digest) {
+      // The claim: another gate that passed its check at the same moment
+      // writes this tag too; after the settle window, the last writer's
+      // digest is what both read back, and only that one goes on.
+      move(plan[0]);
+      std::this_thread::sleep_for(request.settle);
+      std::string now = registry.head_manifest(request.target_repository, plan[0].tag).value_or("");
+      if (now != request.digest) {
+        published.clear();
+        moved.clear();  // our write was overwritten: nothing of ours to undo
+        throw PublishConflict(fmt::format(
+            "publish {}:{}: another run published {} at the same moment and its claim stands; "
+            "this candidate is not published over it",
+            image, plan[0].tag, shown(now)));
+      }
+      first_parallel = 1;
+    }
+    // The remaining tags at once; every failure is collected, then rolled back together.
+    std::vector<std::future<void>> puts;
+    for (size_t i = first_parallel; i < plan.size(); ++i) {
+      puts.push_back(std::async(std::launch::async, [&move, entry = plan[i]] { move(entry); }));
+    }
+    std::exception_ptr first_error;
+    for (auto& put : puts) {
+      try {
+        put.get();
+      } catch (...) {
+        if (!first_error) first_error = std::current_exception();
       }
     }
+    if (first_error) std::rethrow_exception(first_error);
+    // Report in the order the tags were configured.
+    std::sort(published.begin(), published.end(), [&](const auto& a, const auto& b) {
+      auto index = [&](const std::string& tag) {
+        return std::find(request.tags.begin(), request.tags.end(), tag) - request.tags.begin();
+      };
+      return index(a.tag) < index(b.tag);
+    });
   } catch (const PublishConflict&) {
     throw;
   } catch (const Error& e) {

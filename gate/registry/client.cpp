@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <map>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -40,7 +41,31 @@ std::string registry_says(const HttpResponse& response) {
 
 }  // namespace
 
+// Connections (curl handles) kept alive between requests; one per request
+// in flight.
+struct Client::Pool {
+  std::mutex mutex;
+  std::vector<std::unique_ptr<Http>> all;
+  std::vector<Http*> idle;
+
+  Http* acquire() {
+    std::lock_guard lock(mutex);
+    if (idle.empty()) {
+      all.push_back(std::make_unique<Http>());
+      return all.back().get();
+    }
+    Http* http = idle.back();
+    idle.pop_back();
+    return http;
+  }
+  void release(Http* http) {
+    std::lock_guard lock(mutex);
+    idle.push_back(http);
+  }
+};
+
 struct Client::Auth {
+  std::mutex mutex;  // guards everything below
   bool credentials_loaded = false;
   Credentials credentials;
   std::string scheme;  // learnt from the first challenge: "basic" or "bearer"
@@ -59,7 +84,10 @@ std::string pull_scope(const std::string& repository) { return fmt::format("repo
 std::string push_scope(const std::string& repository) { return fmt::format("repository:{}:pull,push", repository); }
 
 Client::Client(std::string registry, ClientOptions options)
-    : registry_(std::move(registry)), options_(options), auth_(std::make_unique<Auth>()) {
+    : registry_(std::move(registry)),
+      options_(options),
+      pool_(std::make_unique<Pool>()),
+      auth_(std::make_unique<Auth>()) {
   host_ = registry_ == "docker.io" ? "registry-1.docker.io" : registry_;
   scheme_ = (options_.insecure || is_loopback_registry(registry_)) ? "http" : "https";
 }
@@ -68,7 +96,28 @@ Client::~Client() = default;
 
 void Client::set_interruptible(bool interruptible) { interruptible_ = interruptible; }
 
-HttpStats Client::stats() const { return http_.stats(); }
+HttpStats Client::stats() const {
+  std::lock_guard lock(pool_->mutex);
+  HttpStats total;
+  for (const auto& http : pool_->all) {
+    HttpStats one = http->stats();
+    for (const auto& [method, count] : one.requests) total.requests[method] += count;
+    total.bytes_sent += one.bytes_sent;
+    total.bytes_received += one.bytes_received;
+  }
+  return total;
+}
+
+HttpResponse Client::send(const HttpRequest& request, std::chrono::steady_clock::time_point deadline,
+                          TransportError* error) {
+  Http* http = pool_->acquire();
+  struct Release {
+    Pool* pool;
+    Http* http;
+    ~Release() { pool->release(http); }
+  } release{pool_.get(), http};
+  return http->send(request, deadline, error);
+}
 
 std::string Client::url(const std::string& path) const { return fmt::format("{}://{}{}", scheme_, host_, path); }
 
@@ -77,6 +126,7 @@ void Client::fail_status(const HttpResponse& response, const std::string& what) 
   std::string kind = "server error";
   if (response.status == 401 || response.status == 403) {
     failure = Failure::auth;
+    std::lock_guard lock(auth_->mutex);
     if (auth_->credentials_loaded && !auth_->credentials.empty()) {
       kind = fmt::format("auth: the credentials from {} were refused", auth_->credentials.source);
     } else {
@@ -99,6 +149,11 @@ void Client::fail_status(const HttpResponse& response, const std::string& what) 
 void Client::authenticate(const HttpResponse& response, const std::string& scope, const std::string& what) {
   auto challenge = parse_challenge(response.header("www-authenticate"));
   if (!challenge) fail_status(response, what);
+  std::lock_guard lock(auth_->mutex);  // one token request at a time; the others then reuse it
+  if (auto it = auth_->tokens.find(scope); it != auth_->tokens.end() && it->second.expires > Clock::now() &&
+                                           challenge->scheme == "bearer" && auth_->scheme == "bearer") {
+    return;  // another request fetched it meanwhile
+  }
   auth_->scheme = challenge->scheme;
   const Credentials& creds = auth_->creds(registry_);
   if (challenge->scheme == "basic") {
@@ -124,7 +179,7 @@ void Client::authenticate(const HttpResponse& response, const std::string& scope
     request.headers.push_back("Authorization: Basic " + basic);
   }
   TransportError error{};
-  HttpResponse answer = http_.send(request, Clock::now() + std::min(options_.deadline, std::chrono::milliseconds(30'000)), &error);
+  HttpResponse answer = send(request, Clock::now() + std::min(options_.deadline, std::chrono::milliseconds(30'000)), &error);
   if (answer.status == 0) {
     throw RegistryError(Failure::auth, fmt::format("{}: token endpoint {} not reachable: {}", what, realm, error.message));
   }
@@ -148,6 +203,7 @@ HttpResponse Client::execute(HttpRequest request, const std::string& scope, cons
   while (true) {
     ++attempt;
     request.headers = base_headers;
+    std::unique_lock auth_lock(auth_->mutex);
     if (auth_->scheme == "basic") {
       const auto& creds = auth_->creds(registry_);
       if (!creds.empty()) {
@@ -158,11 +214,12 @@ HttpResponse Client::execute(HttpRequest request, const std::string& scope, cons
     } else if (auto it = auth_->tokens.find(scope); it != auth_->tokens.end() && it->second.expires > Clock::now()) {
       request.headers.push_back("Authorization: Bearer " + it->second.value);
     }
+    auth_lock.unlock();
     if (request.body_file) std::rewind(request.body_file);
     if (request.before_attempt) request.before_attempt();
 
     TransportError error{};
-    HttpResponse response = http_.send(request, deadline, &error);
+    HttpResponse response = send(request, deadline, &error);
     std::optional<std::chrono::milliseconds> wait;
     if (response.status == 0) {
       if (error.failure == TransportFailure::tls) {
@@ -186,8 +243,11 @@ HttpResponse Client::execute(HttpRequest request, const std::string& scope, cons
       return response;
     }
     if (attempt >= options_.max_attempts) {
+      std::string hint = response.status == 0 && error.failure == TransportFailure::connect
+                             ? fmt::format("; is the registry at {} running?", registry_)
+                             : "";
       throw RegistryError(Failure::connection,
-                          fmt::format("{}: {} (after {} attempts)", what, last_problem, attempt));
+                          fmt::format("{}: {} (after {} attempts){}", what, last_problem, attempt, hint));
     }
     // Exponential backoff with full jitter, unless the registry said how long.
     if (!wait) {
@@ -215,7 +275,7 @@ void Client::check_reachable() {
   request.url = url("/v2/");
   TransportError error{};
   // One quick try: this is a preflight, its message must come fast.
-  HttpResponse response = http_.send(request, Clock::now() + std::chrono::seconds(10), &error);
+  HttpResponse response = send(request, Clock::now() + std::chrono::seconds(10), &error);
   if (response.status == 0) {
     throw RegistryError(Failure::connection,
                         fmt::format("registry not reachable: {} ({}://{}/v2/)\n"

@@ -50,6 +50,7 @@ struct ClientOptions {
   bool insecure = false;
 };
 
+// Thread-safe: publishing several tags runs their requests at once.
 class Client {
  public:
   explicit Client(std::string registry, ClientOptions options = {});
@@ -84,6 +85,9 @@ class Client {
 
  private:
   struct Auth;
+  struct Pool;
+  // One exchange on a connection of the pool (several may run at once).
+  HttpResponse send(const HttpRequest& request, std::chrono::steady_clock::time_point deadline, TransportError* error);
   HttpResponse execute(HttpRequest request, const std::string& scope, const std::string& what);
   void authenticate(const HttpResponse& challenge_response, const std::string& scope, const std::string& what);
   std::string url(const std::string& path) const;
@@ -93,7 +97,7 @@ class Client {
   std::string host_;    // where requests go (docker.io -> registry-1.docker.io)
   std::string scheme_;  // http or https
   ClientOptions options_;
-  Http http_;
+  std::unique_ptr<Pool> pool_;
   std::unique_ptr<Auth> auth_;
   bool interruptible_ = true;
 };

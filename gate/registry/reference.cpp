@@ -2,23 +2,65 @@
 
 #include <fmt/format.h>
 
-#include <regex>
+#include <algorithm>
+#include <cctype>
 
 #include "core/error.h"
 
 namespace gate::registry {
 namespace {
 
-const std::regex& domain_regex() {
-  static const std::regex re(
-      R"(^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*(?::[0-9]+)?$|^\[[0-9a-fA-F:]+\](?::[0-9]+)?$)");
-  return re;
+// Hand-written matchers for the distribution grammar (std::regex costs
+// milliseconds to compile, on every start of a short command).
+bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+// domain-component ("." domain-component)* [":" port], or "[ipv6]" [":" port]
+bool is_domain(std::string_view text) {
+  auto colon = text.rfind(':');
+  std::string_view host = text;
+  if (colon != std::string_view::npos && text.find(']', colon) == std::string_view::npos) {
+    std::string_view port = text.substr(colon + 1);
+    if (port.empty() || !std::all_of(port.begin(), port.end(), ::isdigit)) return false;
+    host = text.substr(0, colon);
+  }
+  if (!host.empty() && host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return false;
+    return std::all_of(host.begin() + 1, host.end() - 1, [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) || c == ':'; });
+  }
+  if (host.empty()) return false;
+  size_t start = 0;
+  while (true) {
+    size_t dot = host.find('.', start);
+    std::string_view part = host.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    if (part.empty() || !is_alnum(part.front()) || !is_alnum(part.back())) return false;
+    if (!std::all_of(part.begin(), part.end(), [](char c) { return is_alnum(c) || c == '-'; })) return false;
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
 }
 
-const std::regex& path_component_regex() {
-  static const std::regex re(R"(^[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*$)");
-  return re;
+// [a-z0-9]+ ((\.|_|__|-+) [a-z0-9]+)*
+bool is_path_component(std::string_view text) {
+  if (text.empty() || !is_lower_alnum(text.front()) || !is_lower_alnum(text.back())) return false;
+  for (size_t i = 0; i < text.size();) {
+    if (is_lower_alnum(text[i])) {
+      ++i;
+      continue;
+    }
+    size_t run = i;
+    while (run < text.size() && !is_lower_alnum(text[run])) ++run;
+    std::string_view separator = text.substr(i, run - i);
+    bool dashes = std::all_of(separator.begin(), separator.end(), [](char c) { return c == '-'; });
+    if (!(separator == "." || separator == "_" || separator == "__" || dashes)) return false;
+    i = run;
+  }
+  return true;
 }
+
+}  // namespace
+
+namespace {
 
 struct Parsed {
   Reference ref;
@@ -57,7 +99,7 @@ Parsed parse(std::string_view text) {
     std::string first = rest.substr(0, first_slash);
     if (first.find('.') != std::string::npos || first.find(':') != std::string::npos ||
         first == "localhost" || first.front() == '[') {
-      if (!std::regex_match(first, domain_regex())) {
+      if (!is_domain(first)) {
         out.problem = fmt::format("'{}' is not a valid registry host", first);
         return out;
       }
@@ -77,7 +119,7 @@ Parsed parse(std::string_view text) {
   while (true) {
     auto slash = path.find('/', start);
     std::string component = path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
-    if (!std::regex_match(component, path_component_regex())) {
+    if (!is_path_component(component)) {
       out.problem = fmt::format(
           "'{}' is not a valid repository path component (lowercase letters, digits, "
           "separated by '.', '_', '__' or '-')",
@@ -121,13 +163,13 @@ std::optional<std::string> reference_problem(std::string_view text) {
 }
 
 bool is_valid_tag(std::string_view tag) {
-  static const std::regex re(R"(^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$)");
-  return std::regex_match(tag.begin(), tag.end(), re);
+  if (tag.empty() || tag.size() > 128 || !(is_alnum(tag.front()) || tag.front() == '_')) return false;
+  return std::all_of(tag.begin(), tag.end(), [](char c) { return is_alnum(c) || c == '_' || c == '.' || c == '-'; });
 }
 
 bool is_valid_digest(std::string_view digest) {
-  static const std::regex re(R"(^sha256:[a-f0-9]{64}$)");
-  return std::regex_match(digest.begin(), digest.end(), re);
+  if (digest.size() != 71 || digest.substr(0, 7) != "sha256:") return false;
+  return std::all_of(digest.begin() + 7, digest.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 bool is_loopback_registry(std::string_view registry) {

@@ -47,3 +47,20 @@ TEST(Reference, LoopbackRegistries) {
   EXPECT_FALSE(gate::registry::is_loopback_registry("registry.example.com"));
   EXPECT_FALSE(gate::registry::is_loopback_registry("10.0.0.1:5000"));
 }
+
+TEST(Reference, GrammarEdgeCases) {
+  using gate::registry::reference_problem;
+  EXPECT_FALSE(reference_problem("[::1]:5000/acme/emu"));
+  EXPECT_FALSE(reference_problem("my-registry.example.com:5000/a/b-c__d.e--f"));
+  EXPECT_FALSE(reference_problem("acme/emu:v1.2.3-rc_1"));
+  EXPECT_TRUE(reference_problem("-bad.example.com/acme/emu"));
+  EXPECT_TRUE(reference_problem("bad-.example.com/acme/emu"));
+  EXPECT_TRUE(reference_problem("registry.example.com:port/acme/emu"));
+  EXPECT_TRUE(reference_problem("acme/emu___x"));
+  EXPECT_TRUE(reference_problem("acme/-emu"));
+  EXPECT_TRUE(reference_problem("acme/emu.:tag"));
+  EXPECT_TRUE(reference_problem("acme/emu:.tag"));
+  EXPECT_TRUE(reference_problem("acme/emu:" + std::string(129, 'a')));
+  EXPECT_FALSE(reference_problem("acme/emu:" + std::string(128, 'a')));
+  EXPECT_TRUE(reference_problem("acme/emu@sha256:" + std::string(64, 'A')));
+}
