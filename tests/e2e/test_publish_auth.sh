@@ -36,6 +36,24 @@ for reg in "$basic" "$bearer"; do
   got=$(skopeo inspect --raw --tls-verify=false --creds "gate-bot:$password" "docker://$reg/acme/emu:latest" | sha256sum | cut -d' ' -f1)
   expect_eq "sha256:$got" "$oci_digest" "$reg: latest is the tested index, byte for byte"
 
+  # Into another repository of the authenticated registry: the mount needs
+  # a token for two scopes (push on the target, pull on the source).
+  write_publish_config "$reg/acme/emu" "[latest]" "  publish_repository: $reg/acme/release"
+  GATE_REGISTRY_USER=gate-bot GATE_REGISTRY_PASSWORD="$password" \
+    "$GATE_BIN" publish --config "$scratch/publish.yaml" --candidate "$reg/acme/emu@$oci_digest" >>"$all_output" 2>"$scratch/err"
+  expect_eq "$?" 0 "$reg: cross-repository publish"
+  cat "$scratch/err" >>"$all_output"
+  grep -q "blob(s) mounted, 0 uploaded" "$scratch/err" || fail "$reg: blobs not mounted: $(grep -E 'copied|error' "$scratch/err")"
+  raw_manifest "$reg/acme/emu@$oci_digest" "gate-bot:$password" >"$scratch/src.raw"
+  raw_manifest "$reg/acme/release:latest" "gate-bot:$password" >"$scratch/dst.raw"
+  cmp -s "$scratch/src.raw" "$scratch/dst.raw" || fail "$reg: the release manifest is not byte-identical"
+  for arch in amd64 arm64; do
+    got=$(skopeo inspect --tls-verify=false --creds "gate-bot:$password" --override-arch "$arch" \
+      --format '{{.Architecture}}' "docker://$reg/acme/release:latest" 2>&1)
+    expect_eq "$got" "$arch" "$reg: platform $arch readable in the release repository"
+  done
+  write_publish_config "$reg/acme/emu" "[latest, stable]"
+
   # From docker's config.json (auths.<host>.auth), as after `docker login`.
   mkdir -p "$scratch/docker-config"
   printf '{"auths": {"%s": {"auth": "%s"}}}\n' "$reg" "$(printf 'gate-bot:%s' "$password" | base64 -w0)" \
@@ -44,6 +62,25 @@ for reg in "$basic" "$bearer"; do
   DOCKER_CONFIG="$scratch/docker-config" \
     "$GATE_BIN" publish --config "$scratch/publish.yaml" --candidate "$reg/acme/emu@$oci_digest" >>"$all_output" 2>>"$all_output"
   expect_eq "$?" 0 "$reg: publish with docker config.json credentials"
+
+  # From a credential helper named in config.json (credHelpers), the
+  # protocol docker uses: `docker-credential-NAME get`, host on stdin.
+  mkdir -p "$scratch/bin"
+  cat >"$scratch/bin/docker-credential-gatetest" <<HELPER
+#!/bin/sh
+read host
+[ "\$1" = get ] && [ "\$host" = "$reg" ] || { echo "credentials not found in native keychain"; exit 1; }
+printf '{"ServerURL":"%s","Username":"gate-bot","Secret":"%s"}\n' "\$host" "$password"
+HELPER
+  chmod +x "$scratch/bin/docker-credential-gatetest"
+  printf '{"credHelpers": {"%s": "gatetest"}}\n' "$reg" >"$scratch/docker-config/config.json"
+  write_publish_config "$reg/acme/emu" "[from-helper]"
+  PATH="$scratch/bin:$PATH" DOCKER_CONFIG="$scratch/docker-config" \
+    "$GATE_BIN" publish --config "$scratch/publish.yaml" --candidate "$reg/acme/emu@$oci_digest" >>"$all_output" 2>"$scratch/err"
+  expect_eq "$?" 0 "$reg: publish with a credential helper ($(tail -n 2 "$scratch/err"))"
+  cat "$scratch/err" >>"$all_output"
+  expect_eq "$(skopeo inspect --tls-verify=false --creds "gate-bot:$password" --format '{{.Digest}}' "docker://$reg/acme/emu:from-helper")" \
+    "$oci_digest" "$reg: tag published with helper credentials"
 
   # A full run's reports too (dry run against the authenticated registry, candidate given).
   cat >"$scratch/run.yaml" <<YAML
