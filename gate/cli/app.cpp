@@ -11,6 +11,8 @@
 #include "core/error.h"
 #include "core/interrupt.h"
 #include "core/log.h"
+#include "git/checkout.h"
+#include "git/mirror.h"
 #include "pipeline/pipeline.h"
 #include "version.h"
 
@@ -118,6 +120,16 @@ int main(int argc, char** argv) {
     sub->callback([&selected, &command] { selected = &command; });
   }
 
+  // Internal: the fetch of a consumer mirror, run as a child process so the
+  // parent can stop it at its deadline (libgit2 1.5 has no network timeouts).
+  git::FetchRequest fetch;
+  CLI::App* fetch_command = app.add_subcommand("__fetch", "")->group("");
+  fetch_command->add_option("--mirror", fetch.mirror)->required();
+  fetch_command->add_option("--url", fetch.url)->required();
+  fetch_command->add_option("--token-env", fetch.token_env);
+  fetch_command->add_option("--token-user", fetch.token_user);
+  fetch_command->add_flag("--default-branch", fetch.want_default_branch);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -125,6 +137,8 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : static_cast<int>(ExitCode::usage);
   }
   log::set_quiet(quiet);
+  if (fetch_command->parsed()) return static_cast<int>(git::fetch_mirror(fetch));
+  git::set_fetch_program("/proc/self/exe");
 
   try {
     ExitCode code = selected->handler(options);

@@ -265,7 +265,8 @@ Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::files
     r.fail(name_node.Mark(), fmt::format("{}.name '{}' must be letters, digits, '.', '_', '-' (at most 64)", what, c.name));
   }
   what = fmt::format("consumer '{}'", c.name);
-  r.check_keys(node, what, {"name", "repo", "ref", "setup", "run", "env", "timeout", "junit"});
+  r.check_keys(node, what, {"name", "repo", "ref", "setup", "run", "env", "timeout", "junit", "submodules",
+                            "token_env", "token_user", "checkout_timeout"});
   YAML::Node repo_node = r.required(node, "repo", what);
   c.repo = r.env_string(repo_node, what + " repo");
   if (c.repo.empty()) r.fail(repo_node.Mark(), what + ": repo is empty");
@@ -301,6 +302,25 @@ Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::files
       r.fail(n.Mark(), fmt::format("{} timeout '{}' is not a duration (examples: 90s, 15m, 1h30m)", what, text));
     }
     c.timeout = *duration;
+  }
+  if (YAML::Node n = node["submodules"]; n.IsDefined() && !n.IsNull()) {
+    std::string text = r.scalar(n, what + " submodules");
+    if (text != "true" && text != "false") r.fail(n.Mark(), fmt::format("{} submodules must be true or false, found '{}'", what, text));
+    c.submodules = text == "true";
+  }
+  if (YAML::Node n = node["token_env"]; n.IsDefined() && !n.IsNull()) {
+    c.token_env = r.scalar(n, what + " token_env");
+    bool ok = !c.token_env.empty() && !std::isdigit(static_cast<unsigned char>(c.token_env.front())) &&
+              std::all_of(c.token_env.begin(), c.token_env.end(),
+                          [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_'; });
+    if (!ok) r.fail(n.Mark(), fmt::format("{} token_env '{}' is not an environment variable name", what, c.token_env));
+  }
+  if (YAML::Node n = node["token_user"]; n.IsDefined() && !n.IsNull()) c.token_user = r.scalar(n, what + " token_user");
+  if (YAML::Node n = node["checkout_timeout"]; n.IsDefined() && !n.IsNull()) {
+    std::string text = r.scalar(n, what + " checkout_timeout");
+    auto duration = parse_duration(text);
+    if (!duration) r.fail(n.Mark(), fmt::format("{} checkout_timeout '{}' is not a duration (examples: 90s, 5m)", what, text));
+    c.checkout_timeout = *duration;
   }
   if (YAML::Node n = node["junit"]; n.IsDefined() && !n.IsNull()) {
     c.junit = r.env_string(n, what + " junit");

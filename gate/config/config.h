@@ -45,6 +45,10 @@ struct Consumer {
   std::vector<std::pair<std::string, Template>> env;
   std::chrono::milliseconds timeout{std::chrono::minutes(30)};
   std::optional<std::string> junit;  // glob relative to the checkout
+  bool submodules = false;
+  std::string token_env;   // environment variable holding a token for the repository
+  std::string token_user = "x-access-token";
+  std::chrono::milliseconds checkout_timeout{std::chrono::minutes(10)};
   SourceMark mark;
 };
 

@@ -1,44 +1,35 @@
 #include "git/checkout.h"
 
 #include <fcntl.h>
-#include <git2.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <cstdlib>
-#include <memory>
+#include <fstream>
+#include <map>
 
 #include "core/error.h"
 #include "core/interrupt.h"
 #include "core/log.h"
+#include "git/libgit2.h"
+#include "git/mirror.h"
+#include "process/runner.h"
 #include "registry/digest.h"
 
 namespace gate::git {
 namespace {
 
-void ensure_initialised() {
-  static const int initialised = git_libgit2_init();
-  (void)initialised;
-}
+using namespace detail;
 
-template <typename T, void (*Free)(T*)>
-struct Deleter {
-  void operator()(T* p) const { Free(p); }
-};
-using RepositoryPtr = std::unique_ptr<git_repository, Deleter<git_repository, git_repository_free>>;
-using RemotePtr = std::unique_ptr<git_remote, Deleter<git_remote, git_remote_free>>;
-using ObjectPtr = std::unique_ptr<git_object, Deleter<git_object, git_object_free>>;
-using ReferencePtr = std::unique_ptr<git_reference, Deleter<git_reference, git_reference_free>>;
+std::filesystem::path g_fetch_program = "/proc/self/exe";
+std::atomic<int> g_worktree_counter{0};
 
-std::string last_error() {
-  const git_error* error = git_error_last();
-  return error && error->message ? error->message : "unknown libgit2 error";
-}
-
-// An exclusive advisory lock on the mirror, so two gates sharing a cache
-// never fetch into the same repository at once.
+// An exclusive advisory lock on a mirror: two gates sharing a cache never
+// fetch into the same repository at once.
 class FileLock {
  public:
   explicit FileLock(const std::filesystem::path& path) {
@@ -59,16 +50,228 @@ class FileLock {
   int fd_ = -1;
 };
 
-int on_transfer(const git_indexer_progress*, void*) { return interrupt::requested() ? -1 : 0; }
-int on_sideband(const char*, int, void*) { return interrupt::requested() ? -1 : 0; }
-
 std::string sanitize(std::string_view name) {
   std::string out;
   for (char c : name) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '_';
   return out;
 }
 
+// A password in a URL's userinfo ("https://user:secret@host/...") is a secret.
+void register_url_secret(const std::string& url) {
+  auto scheme = url.find("://");
+  if (scheme == std::string::npos) return;
+  auto at = url.find('@', scheme + 3);
+  auto slash = url.find('/', scheme + 3);
+  if (at == std::string::npos || (slash != std::string::npos && at > slash)) return;
+  std::string userinfo = url.substr(scheme + 3, at - scheme - 3);
+  auto colon = userinfo.find(':');
+  if (colon != std::string::npos) log::add_secret(userinfo.substr(colon + 1));
+}
+
+std::filesystem::path mirror_path(const std::filesystem::path& cache_dir, const std::string& name, const std::string& url) {
+  std::string key = registry::sha256_digest(url).substr(7, 12);
+  return cache_dir / "mirrors" / fmt::format("{}-{}.git", sanitize(name), key);
+}
+
+// Worktrees left by runs that were killed: their process is gone.
+void remove_stale_worktrees(const std::filesystem::path& dir) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    std::string name = entry.path().filename().string();
+    auto last = name.rfind('-');
+    if (last == std::string::npos || last == 0) continue;
+    auto before = name.rfind('-', last - 1);
+    if (before == std::string::npos) continue;
+    pid_t pid = std::atoi(name.substr(before + 1, last - before - 1).c_str());
+    if (pid > 0 && pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH) {
+      std::filesystem::remove_all(entry.path(), ec);
+    }
+  }
+}
+
+// Fetches into the mirror in a child process that is killed at the deadline.
+// Returns the remote's default branch when asked for it.
+std::string update_mirror(const CheckoutRequest& request, const std::string& url, const std::filesystem::path& mirror,
+                          bool want_default_branch, const std::string& what) {
+  for (int attempt = 1;; ++attempt) {
+    process::Spec spec;
+    spec.argv = {g_fetch_program.string(), "__fetch", "--mirror", mirror.string(), "--url", url};
+    if (!request.token_env.empty()) {
+      spec.argv.insert(spec.argv.end(), {"--token-env", request.token_env, "--token-user", request.token_user});
+    }
+    if (want_default_branch) spec.argv.push_back("--default-branch");
+    spec.timeout = request.timeout;
+    spec.grace = std::chrono::seconds(1);
+    std::string default_branch;
+    std::string last_line;
+    spec.on_line = [&](std::string_view line) {
+      if (line.rfind("default-branch ", 0) == 0) default_branch = line.substr(15);
+      else if (!line.empty()) last_line = line;
+    };
+    auto result = process::run(spec);
+    if (result.interrupted) throw Interrupted();
+    if (result.timed_out) {
+      throw InfraError(fmt::format("{}: no answer within {}s (server stalled or unreachable); "
+                                   "the fetch was stopped",
+                                   what, std::chrono::duration_cast<std::chrono::seconds>(request.timeout).count()));
+    }
+    if (result.ok()) return default_branch;
+    auto status = static_cast<FetchStatus>(result.signal == 0 ? result.exit_code : 3);
+    if (status == FetchStatus::corrupt && attempt == 1) {
+      log::warn(fmt::format("{}: the cached mirror {} is damaged ({}); discarding it and cloning again", what,
+                            mirror.string(), log::redact(last_line)));
+      std::error_code ec;
+      std::filesystem::remove_all(mirror, ec);
+      continue;
+    }
+    if (status == FetchStatus::rejected) {
+      throw InfraError(fmt::format("{}: the server refused the token from ${} (asked once, not retried)", what,
+                                   request.token_env));
+    }
+    throw InfraError(fmt::format("{}: {}", what, log::redact(last_line.empty() ? result.describe() : last_line)));
+  }
+}
+
+RepositoryPtr open_mirror(const std::filesystem::path& mirror, const std::string& what) {
+  git_repository* raw = nullptr;
+  if (git_repository_open_bare(&raw, mirror.c_str()) != 0) {
+    throw InfraError(fmt::format("{}: cannot open mirror {}: {}", what, mirror.string(), last_error()));
+  }
+  return RepositoryPtr(raw);
+}
+
+// Branch, tag, full ref name, then any revision (full or abbreviated commit).
+ObjectPtr resolve(git_repository* repo, const std::string& ref) {
+  for (const std::string& candidate :
+       {"refs/heads/" + ref, "refs/tags/" + ref, ref.rfind("refs/", 0) == 0 ? ref : std::string(), ref}) {
+    if (candidate.empty()) continue;
+    git_object* raw = nullptr;
+    if (git_revparse_single(&raw, repo, candidate.c_str()) != 0) continue;
+    ObjectPtr object(raw);
+    git_object* commit = nullptr;
+    if (git_object_peel(&commit, object.get(), GIT_OBJECT_COMMIT) == 0) return ObjectPtr(commit);
+  }
+  return nullptr;
+}
+
+void checkout_tree(git_repository* repo, git_object* commit, const std::filesystem::path& dir, const std::string& what) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw InfraError(fmt::format("{}: cannot create {}: {}", what, dir.string(), ec.message()));
+  git_checkout_options options;
+  git_checkout_options_init(&options, GIT_CHECKOUT_OPTIONS_VERSION);
+  options.checkout_strategy = GIT_CHECKOUT_FORCE | GIT_CHECKOUT_DONT_UPDATE_INDEX;
+  std::string target = dir.string();
+  options.target_directory = target.c_str();
+  if (git_checkout_tree(repo, commit, &options) != 0) {
+    throw InfraError(fmt::format("{}: checkout into {} failed: {}", what, target, last_error()));
+  }
+}
+
+// "../lib.git" relative to "git://host/org/app.git" is "git://host/org/lib.git".
+std::string resolve_submodule_url(const std::string& parent, const std::string& url) {
+  if (url.rfind("./", 0) != 0 && url.rfind("../", 0) != 0) return url;
+  std::string base = parent;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  std::string rest = url;
+  while (true) {
+    if (rest.rfind("./", 0) == 0) {
+      rest = rest.substr(2);
+    } else if (rest.rfind("../", 0) == 0) {
+      rest = rest.substr(3);
+      auto slash = base.rfind('/');
+      if (slash != std::string::npos) base.resize(slash);
+    } else {
+      break;
+    }
+  }
+  return base + "/" + rest;
+}
+
+struct ConfigEntries {
+  std::vector<std::pair<std::string, std::string>> entries;
+};
+
+int collect_entry(const git_config_entry* entry, void* payload) {
+  static_cast<ConfigEntries*>(payload)->entries.emplace_back(entry->name, entry->value);
+  return 0;
+}
+
+void checkout_submodules(const CheckoutRequest& request, git_repository* repo, git_object* commit,
+                         const std::string& parent_url, const std::filesystem::path& dir, const std::string& prefix,
+                         int depth, std::vector<Submodule>& out) {
+  const std::string what = fmt::format("checkout of consumer '{}' submodules", request.name);
+  if (depth > 8) throw InfraError(what + ": nested more than 8 levels");
+  git_tree* raw_tree = nullptr;
+  if (git_commit_tree(&raw_tree, reinterpret_cast<git_commit*>(commit)) != 0) {
+    throw InfraError(fmt::format("{}: {}", what, last_error()));
+  }
+  TreePtr tree(raw_tree);
+  git_tree_entry* raw_entry = nullptr;
+  if (git_tree_entry_bypath(&raw_entry, tree.get(), ".gitmodules") != 0) return;  // none
+  TreeEntryPtr gitmodules(raw_entry);
+  git_object* raw_blob = nullptr;
+  if (git_tree_entry_to_object(&raw_blob, repo, gitmodules.get()) != 0) throw InfraError(what + ": " + last_error());
+  ObjectPtr blob(raw_blob);
+  // libgit2 reads config files from disk: the blob goes through a temporary file.
+  auto temp = std::filesystem::temp_directory_path() / fmt::format("gate-gitmodules-{}-{}", ::getpid(), g_worktree_counter++);
+  {
+    std::ofstream file(temp, std::ios::binary);
+    auto* b = reinterpret_cast<git_blob*>(blob.get());
+    file.write(static_cast<const char*>(git_blob_rawcontent(b)), static_cast<std::streamsize>(git_blob_rawsize(b)));
+  }
+  git_config* raw_config = nullptr;
+  int opened = git_config_open_ondisk(&raw_config, temp.c_str());
+  ConfigEntries entries;
+  if (opened == 0) {
+    ConfigPtr config(raw_config);
+    git_config_foreach_match(config.get(), "^submodule\\..*\\.(path|url)$", collect_entry, &entries);
+  }
+  std::filesystem::remove(temp);
+  if (opened != 0) throw InfraError(fmt::format("{}: .gitmodules is unreadable: {}", what, last_error()));
+
+  std::map<std::string, std::pair<std::string, std::string>> by_name;  // name -> (path, url)
+  for (const auto& [key, value] : entries.entries) {
+    auto last_dot = key.rfind('.');
+    std::string name = key.substr(10, last_dot - 10);  // after "submodule."
+    (key.substr(last_dot + 1) == "path" ? by_name[name].first : by_name[name].second) = value;
+  }
+  for (const auto& [name, path_url] : by_name) {
+    const auto& [path, relative_url] = path_url;
+    if (path.empty() || relative_url.empty()) continue;
+    git_tree_entry* raw_link = nullptr;
+    if (git_tree_entry_bypath(&raw_link, tree.get(), path.c_str()) != 0) continue;  // declared but not in the tree
+    TreeEntryPtr link(raw_link);
+    if (git_tree_entry_filemode(link.get()) != GIT_FILEMODE_COMMIT) continue;
+    Submodule sub{prefix + path, resolve_submodule_url(parent_url, relative_url), oid_hex(git_tree_entry_id(link.get()))};
+    register_url_secret(sub.url);
+    std::string sub_what = fmt::format("checkout of consumer '{}' submodule {} ({} at {})", request.name, sub.path,
+                                       log::redact(sub.url), sub.commit);
+    auto mirror = mirror_path(request.cache_dir, request.name + "-sub", sub.url);
+    FileLock lock(mirror.string() + ".lock");
+    RepositoryPtr sub_repo;
+    ObjectPtr sub_commit;
+    // Fetch only when the mirror lacks the commit: pinned submodules rarely move.
+    if (std::filesystem::exists(mirror)) {
+      sub_repo = open_mirror(mirror, sub_what);
+      sub_commit = resolve(sub_repo.get(), sub.commit);
+    }
+    if (!sub_commit) {
+      sub_repo.reset();
+      update_mirror(request, sub.url, mirror, false, sub_what);
+      sub_repo = open_mirror(mirror, sub_what);
+      sub_commit = resolve(sub_repo.get(), sub.commit);
+      if (!sub_commit) throw InfraError(fmt::format("{}: the commit is not in the submodule's repository", sub_what));
+    }
+    checkout_tree(sub_repo.get(), sub_commit.get(), dir / path, sub_what);
+    out.push_back(sub);
+    checkout_submodules(request, sub_repo.get(), sub_commit.get(), sub.url, dir / path, sub.path + "/", depth + 1, out);
+  }
+}
+
 }  // namespace
+
+void set_fetch_program(std::filesystem::path program) { g_fetch_program = std::move(program); }
 
 std::filesystem::path default_cache_dir() {
   if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::filesystem::path(xdg) / "gate";
@@ -78,110 +281,42 @@ std::filesystem::path default_cache_dir() {
 
 Checkout checkout(const CheckoutRequest& request) {
   ensure_initialised();
-  const std::string ref_text = request.ref.empty() ? "(default branch)" : request.ref;
-  auto fail = [&](const std::string& what) -> InfraError {
-    return InfraError(fmt::format("checkout of consumer '{}' ({} at {}): {}", request.name,
-                                  log::redact(request.url), ref_text, what));
-  };
-
-  std::string key = registry::sha256_digest(request.url).substr(7, 12);
-  std::filesystem::path mirrors = request.cache_dir / "mirrors";
-  std::filesystem::path mirror = mirrors / fmt::format("{}-{}.git", sanitize(request.name), key);
+  register_url_secret(request.url);
+  const std::string what = fmt::format("checkout of consumer '{}' ({} at {})", request.name, log::redact(request.url),
+                                       request.ref.empty() ? "its default branch" : request.ref);
   std::error_code ec;
-  std::filesystem::create_directories(mirrors, ec);
-  if (ec) throw fail(fmt::format("cannot create cache directory {}: {}", mirrors.string(), ec.message()));
+  std::filesystem::create_directories(request.cache_dir / "mirrors", ec);
+  std::filesystem::create_directories(request.cache_dir / "worktrees", ec);
+  if (ec) throw InfraError(fmt::format("{}: cannot create cache directory {}: {}", what, request.cache_dir.string(), ec.message()));
+  remove_stale_worktrees(request.cache_dir / "worktrees");
+
+  const auto mirror = mirror_path(request.cache_dir, request.name, request.url);
   FileLock lock(mirror.string() + ".lock");
-
-  RepositoryPtr repo;
-  {
-    git_repository* raw = nullptr;
-    if (git_repository_open_bare(&raw, mirror.c_str()) != 0) {
-      if (std::filesystem::exists(mirror)) {
-        log::warn(fmt::format("cache mirror {} is unreadable ({}); discarding it", mirror.string(), last_error()));
-        std::filesystem::remove_all(mirror, ec);
-      }
-      if (git_repository_init(&raw, mirror.c_str(), /*is_bare=*/1) != 0) {
-        throw fail(fmt::format("cannot create mirror {}: {}", mirror.string(), last_error()));
-      }
-    }
-    repo.reset(raw);
-  }
-
-  RemotePtr remote;
-  {
-    git_remote* raw = nullptr;
-    if (git_remote_lookup(&raw, repo.get(), "origin") != 0) {
-      if (git_remote_create_with_fetchspec(&raw, repo.get(), "origin", request.url.c_str(), "+refs/*:refs/*") != 0) {
-        throw fail(fmt::format("cannot configure remote: {}", last_error()));
-      }
-    }
-    remote.reset(raw);
-  }
-
-  git_fetch_options fetch_options;
-  git_fetch_options_init(&fetch_options, GIT_FETCH_OPTIONS_VERSION);
-  fetch_options.prune = GIT_FETCH_PRUNE;
-  fetch_options.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL;
-  fetch_options.callbacks.transfer_progress = on_transfer;
-  fetch_options.callbacks.sideband_progress = on_sideband;
-
   std::string ref = request.ref;
+  std::string default_branch = update_mirror(request, request.url, mirror, ref.empty(), what);
   if (ref.empty()) {
-    // The remote's default branch is only known while connected.
-    if (git_remote_connect(remote.get(), GIT_DIRECTION_FETCH, &fetch_options.callbacks, nullptr, nullptr) != 0) {
-      interrupt::throw_if_requested();
-      throw fail(fmt::format("cannot reach the repository: {}", last_error()));
-    }
-    git_buf branch = GIT_BUF_INIT;
-    if (git_remote_default_branch(&branch, remote.get()) == 0) {
-      ref = branch.ptr;
-      git_buf_dispose(&branch);
-    }
-    git_remote_disconnect(remote.get());
-    if (ref.empty()) throw fail("the repository has no default branch; set ref");
+    if (default_branch.empty()) throw InfraError(what + ": the repository has no default branch; set ref");
+    ref = default_branch;
   }
-
-  if (git_remote_fetch(remote.get(), nullptr, &fetch_options, "gate: fetch") != 0) {
-    interrupt::throw_if_requested();
-    throw fail(fmt::format("fetch failed: {}", last_error()));
-  }
-
-  // Resolve: branch, tag, full ref name, then any revision (full or abbreviated commit).
-  ObjectPtr target;
-  for (const std::string& candidate :
-       {"refs/heads/" + ref, "refs/tags/" + ref, ref.rfind("refs/", 0) == 0 ? ref : std::string(), ref}) {
-    if (candidate.empty()) continue;
-    git_object* raw = nullptr;
-    if (git_revparse_single(&raw, repo.get(), candidate.c_str()) == 0) {
-      git_object* commit = nullptr;
-      int peeled = git_object_peel(&commit, raw, GIT_OBJECT_COMMIT);
-      git_object_free(raw);
-      if (peeled == 0) {
-        target.reset(commit);
-        break;
-      }
-    }
-  }
-  if (!target) throw fail(fmt::format("ref '{}' not found (no such branch, tag or commit)", ref));
+  RepositoryPtr repo = open_mirror(mirror, what);
+  ObjectPtr target = resolve(repo.get(), ref);
+  if (!target) throw InfraError(fmt::format("{}: ref '{}' not found (no such branch, tag or commit)", what, ref));
 
   Checkout result;
-  char hex[GIT_OID_HEXSZ + 1] = {0};
-  git_oid_tostr(hex, sizeof hex, git_object_id(target.get()));
-  result.commit = hex;
-  result.worktree = request.cache_dir / "worktrees" / sanitize(request.name);
+  result.commit = oid_hex(git_object_id(target.get()));
+  result.worktree = request.cache_dir / "worktrees" /
+                    fmt::format("{}-{}-{}", sanitize(request.name), ::getpid(), g_worktree_counter++);
   std::filesystem::remove_all(result.worktree, ec);
-  std::filesystem::create_directories(result.worktree, ec);
-  if (ec) throw fail(fmt::format("cannot create worktree {}: {}", result.worktree.string(), ec.message()));
-
-  git_checkout_options checkout_options;
-  git_checkout_options_init(&checkout_options, GIT_CHECKOUT_OPTIONS_VERSION);
-  checkout_options.checkout_strategy = GIT_CHECKOUT_FORCE | GIT_CHECKOUT_DONT_UPDATE_INDEX;
-  std::string target_dir = result.worktree.string();
-  checkout_options.target_directory = target_dir.c_str();
-  if (git_checkout_tree(repo.get(), target.get(), &checkout_options) != 0) {
-    throw fail(fmt::format("checkout into {} failed: {}", target_dir, last_error()));
+  checkout_tree(repo.get(), target.get(), result.worktree, what);
+  if (request.submodules) {
+    checkout_submodules(request, repo.get(), target.get(), request.url, result.worktree, "", 1, result.submodules);
   }
   return result;
+}
+
+void remove_worktree(const Checkout& checkout) {
+  std::error_code ec;
+  if (!checkout.worktree.empty()) std::filesystem::remove_all(checkout.worktree, ec);
 }
 
 std::optional<std::string> head_commit(const std::filesystem::path& path) {
@@ -191,9 +326,7 @@ std::optional<std::string> head_commit(const std::filesystem::path& path) {
   RepositoryPtr repo(raw);
   git_oid oid;
   if (git_reference_name_to_id(&oid, repo.get(), "HEAD") != 0) return std::nullopt;
-  char hex[GIT_OID_HEXSZ + 1] = {0};
-  git_oid_tostr(hex, sizeof hex, &oid);
-  return std::string(hex);
+  return oid_hex(&oid);
 }
 
 }  // namespace gate::git

@@ -1,29 +1,50 @@
 #pragma once
-// Consumer checkouts with libgit2 (only checkout.cpp includes it).
+// Consumer checkouts: a bare mirror per repository URL in a cache directory,
+// updated by incremental fetch, and the requested commit's files laid out in
+// a worktree of this run. libgit2 is used only inside gate/git.
 //
 // Layout under the cache directory:
-//   mirrors/<name>-<hash of url>.git   bare mirror, updated by incremental fetch
-//   worktrees/<name>/                  files of the requested commit, laid anew each run
+//   mirrors/<name>-<hash of url>.git        bare mirror (+refs/*:refs/*), one lock file beside it
+//   worktrees/<name>-<pid>-<n>/             files of the commit, for one run; removed after it
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace gate::git {
 
 struct CheckoutRequest {
   std::string name;  // the consumer's name, for messages and paths
-  std::string url;   // URL or absolute local path
+  std::string url;   // URL (git://, http(s)://, ssh, file://) or absolute local path
   std::string ref;   // branch, tag, full or abbreviated commit, refs/...; empty = default branch
   std::filesystem::path cache_dir;
+  std::string token_env;   // environment variable with an access token, if any
+  std::string token_user = "x-access-token";
+  bool submodules = false;
+  std::chrono::milliseconds timeout{std::chrono::minutes(10)};  // per fetch
+};
+
+struct Submodule {
+  std::string path;
+  std::string url;
+  std::string commit;
 };
 
 struct Checkout {
   std::string commit;  // full hex id of the commit checked out
   std::filesystem::path worktree;
+  std::vector<Submodule> submodules;
 };
 
 // Throws InfraError naming the consumer, URL and ref; Interrupted on Ctrl-C.
 Checkout checkout(const CheckoutRequest& request);
+
+// Removes a run's worktree (the mirror stays, for the next run).
+void remove_worktree(const Checkout& checkout);
+
+// The program run as `PROGRAM __fetch ...` for fetches (the gate binary).
+void set_fetch_program(std::filesystem::path program);
 
 // The commit HEAD points to in the repository containing `path`, if any.
 std::optional<std::string> head_commit(const std::filesystem::path& path);

@@ -151,22 +151,41 @@ config::Values placeholders_of(const config::Config& config, const report::Candi
   return values;
 }
 
-std::vector<git::Checkout> checkout_all(const config::Config& config, const std::filesystem::path& cache_dir,
-                                        StageClock& clock) {
-  std::vector<git::Checkout> checkouts;
+// The run's checkouts: their worktrees are removed when the run ends,
+// whatever happened (the mirrors stay in the cache for the next run).
+struct Checkouts {
+  std::vector<git::Checkout> list;
+  Checkouts() = default;
+  Checkouts(const Checkouts&) = delete;
+  Checkouts& operator=(const Checkouts&) = delete;
+  ~Checkouts() {
+    for (const auto& checkout : list) git::remove_worktree(checkout);
+  }
+};
+
+void checkout_all(const config::Config& config, const std::filesystem::path& cache_dir, StageClock& clock,
+                  Checkouts& checkouts) {
   for (const auto& consumer : config.consumers) {
     interrupt::throw_if_requested();
-    checkouts.push_back(clock.measure("checkout:" + consumer.name, [&] {
-      auto result = git::checkout({consumer.name, consumer.repo, consumer.ref, cache_dir});
+    checkouts.list.push_back(clock.measure("checkout:" + consumer.name, [&] {
+      git::CheckoutRequest request;
+      request.name = consumer.name;
+      request.url = consumer.repo;
+      request.ref = consumer.ref;
+      request.cache_dir = cache_dir;
+      request.token_env = consumer.token_env;
+      request.token_user = consumer.token_user;
+      request.submodules = consumer.submodules;
+      request.timeout = consumer.checkout_timeout;
+      auto result = git::checkout(request);
       log::info(fmt::format("{}: checked out {} at {}", consumer.name, consumer.ref.empty() ? "default branch" : consumer.ref,
                             result.commit));
       return result;
     }));
   }
-  return checkouts;
 }
 
-void test_consumers(const config::Config& config, const std::vector<git::Checkout>& checkouts,
+void test_consumers(const config::Config& config, const Checkouts& checkouts,
                     const engine::Engine& engine, const std::filesystem::path& report_dir,
                     report::Verdict& verdict, StageClock& clock) {
   suite::RunContext context;
@@ -178,7 +197,7 @@ void test_consumers(const config::Config& config, const std::vector<git::Checkou
   for (size_t i = 0; i < config.consumers.size(); ++i) {
     interrupt::throw_if_requested();
     verdict.consumers.push_back(clock.measure("test:" + config.consumers[i].name, [&] {
-      return suite::run_consumer(config.consumers[i], checkouts[i], context);
+      return suite::run_consumer(config.consumers[i], checkouts.list[i], context);
     }));
   }
 }
@@ -342,7 +361,9 @@ ExitCode run(const Options& options) {
     // Where the publish tags point now: compare-and-swap expects them there at the end.
     verdict.tags_seen = observe_tags(registry, release_path(config), config.image.publish_tags);
     // Build and checkout do not depend on each other: run them at once.
-    auto checkouts_future = std::async(std::launch::async, [&] { return checkout_all(config, cache_dir_of(options), clock); });
+    Checkouts checkouts;
+    auto checkouts_future =
+        std::async(std::launch::async, [&] { checkout_all(config, cache_dir_of(options), clock, checkouts); });
     try {
       if (options.candidate.empty()) {
         verdict.candidate = build_candidate(config, session.engine, registry, options.report_dir, clock);
@@ -356,7 +377,7 @@ ExitCode run(const Options& options) {
       }
       throw;
     }
-    std::vector<git::Checkout> checkouts = checkouts_future.get();
+    checkouts_future.get();
     test_consumers(config, checkouts, session.engine, options.report_dir, verdict, clock);
     decide(verdict);
     log_reasons(verdict);
@@ -386,9 +407,10 @@ ExitCode checkout(const Options& options) {
   config::Config config = config::load_config(options.config_file);
   report::Verdict verdict = new_verdict(options, "checkout");
   StageClock clock(verdict);
-  auto checkouts = checkout_all(config, cache_dir_of(options), clock);
-  for (size_t i = 0; i < checkouts.size(); ++i) {
-    std::printf("%s %s\n", config.consumers[i].name.c_str(), checkouts[i].commit.c_str());
+  Checkouts checkouts;
+  checkout_all(config, cache_dir_of(options), clock, checkouts);
+  for (size_t i = 0; i < checkouts.list.size(); ++i) {
+    std::printf("%s %s\n", config.consumers[i].name.c_str(), checkouts.list[i].commit.c_str());
   }
   std::fflush(stdout);
   return ExitCode::passed;
@@ -404,7 +426,8 @@ ExitCode test(const Options& options) {
     session.verdict.tags_seen =
         observe_tags(session.registry, release_path(session.config), session.config.image.publish_tags);
     session.verdict.candidate = resolve_candidate(session.config, session.registry, options.candidate);
-    auto checkouts = checkout_all(session.config, cache_dir_of(options), session.clock);
+    Checkouts checkouts;
+    checkout_all(session.config, cache_dir_of(options), session.clock, checkouts);
     test_consumers(session.config, checkouts, session.engine, options.report_dir, session.verdict, session.clock);
     decide(session.verdict);
     log_reasons(session.verdict);

@@ -33,6 +33,7 @@ struct ConsumerResult {
   std::string repo;
   std::string ref;
   std::string commit;
+  std::vector<std::string> submodules;  // "path commit url" of each submodule checked out
   ConsumerStatus status = ConsumerStatus::not_run;
   std::string process_status;  // "exit 0", "timed out after 3.0s", ...
   int exit_code = -1;

@@ -60,6 +60,7 @@ nlohmann::json to_json(const Verdict& v) {
                          {"repo", c.repo},
                          {"ref", c.ref},
                          {"commit", c.commit},
+                         {"submodules", c.submodules},
                          {"status", consumer_status_name(c.status)},
                          {"process_status", c.process_status},
                          {"exit_status", c.exit_code},

@@ -80,6 +80,9 @@ report::ConsumerResult run_consumer(const config::Consumer& consumer, const git:
   result.repo = log::redact(consumer.repo);
   result.ref = consumer.ref;
   result.commit = checkout.commit;
+  for (const auto& sub : checkout.submodules) {
+    result.submodules.push_back(fmt::format("{} {} {}", sub.path, sub.commit, log::redact(sub.url)));
+  }
   result.log_file = fmt::format("logs/{}.log", consumer.name);
   const std::filesystem::path log_path = context.report_dir / result.log_file;
   std::error_code ec;
@@ -89,6 +92,8 @@ report::ConsumerResult run_consumer(const config::Consumer& consumer, const git:
   process::Environment env = process::current_environment();
   for (const auto& [name, value] : context.placeholders) env["GATE_" + name] = value;
   for (const auto& [name, tmpl] : consumer.env) env[name] = config::expand(tmpl, context.placeholders, where);
+  // The repository token is for the checkout only, never for the consumer's code.
+  if (!consumer.token_env.empty()) env.erase(consumer.token_env);
 
   // Containers of the candidate that exist before the consumer runs are not
   // its own (another run, or the user's): only new ones are cleaned up.

@@ -1,0 +1,33 @@
+#pragma once
+// Updating a bare mirror of a consumer repository by fetch.
+//
+// libgit2 1.5 has no network timeouts, so the fetch runs in a child process
+// (`gate __fetch`) that the parent kills at its deadline; fetch_mirror() is
+// what that child does.
+#include <filesystem>
+#include <string>
+
+namespace gate::git {
+
+struct FetchRequest {
+  std::filesystem::path mirror;
+  std::string url;
+  // Name of the environment variable holding an access token, or empty.
+  std::string token_env;
+  std::string token_user = "x-access-token";
+  bool want_default_branch = false;
+};
+
+// Exit codes of `gate __fetch`, read by the parent.
+enum class FetchStatus : int {
+  ok = 0,
+  failed = 3,     // network, server, bad URL
+  corrupt = 4,    // the mirror is damaged: discard it and clone again
+  rejected = 5,   // the credential was refused
+};
+
+// Creates the mirror if needed and fetches every ref (+refs/*:refs/*, pruned).
+// Prints the remote's default branch on stdout when asked; problems on stderr.
+FetchStatus fetch_mirror(const FetchRequest& request);
+
+}  // namespace gate::git
