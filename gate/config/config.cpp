@@ -70,9 +70,12 @@ class Reader {
 
   // Rejects keys outside `known`, suggesting the closest known key.
   void check_keys(const YAML::Node& map, std::string_view what, std::initializer_list<std::string_view> known) const {
+    std::set<std::string> seen;
     for (auto it = map.begin(); it != map.end(); ++it) {
       if (!it->first.IsScalar()) fail(it->first.Mark(), fmt::format("{}: keys must be plain names", what));
       std::string key = it->first.Scalar();
+      // yaml-cpp keeps one of two equal keys silently; a config must not mean two things.
+      if (!seen.insert(key).second) fail(it->first.Mark(), fmt::format("key '{}' appears twice in {}", key, what));
       bool found = false;
       std::string_view closest;
       size_t best = 3;

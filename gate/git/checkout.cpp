@@ -26,6 +26,17 @@ namespace {
 using namespace detail;
 
 std::filesystem::path g_fetch_program = "/proc/self/exe";
+
+// Objects of the mirror could not be read: the mirror is discarded and
+// fetched again once.
+class CorruptMirror : public InfraError {
+ public:
+  CorruptMirror(const std::string& message, int klass) : InfraError(message), klass_(klass) {}
+  int klass() const { return klass_; }
+
+ private:
+  int klass_;
+};
 std::atomic<int> g_worktree_counter{0};
 
 // An exclusive advisory lock on a mirror: two gates sharing a cache never
@@ -154,18 +165,85 @@ ObjectPtr resolve(git_repository* repo, const std::string& ref) {
   return nullptr;
 }
 
-void checkout_tree(git_repository* repo, git_object* commit, const std::filesystem::path& dir, const std::string& what) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) throw InfraError(fmt::format("{}: cannot create {}: {}", what, dir.string(), ec.message()));
-  git_checkout_options options;
-  git_checkout_options_init(&options, GIT_CHECKOUT_OPTIONS_VERSION);
-  options.checkout_strategy = GIT_CHECKOUT_FORCE | GIT_CHECKOUT_DONT_UPDATE_INDEX;
-  std::string target = dir.string();
-  options.target_directory = target.c_str();
-  if (git_checkout_tree(repo, commit, &options) != 0) {
-    throw InfraError(fmt::format("{}: checkout into {} failed: {}", what, target, last_error()));
+// Writes the commit's files into `dir`. Done by hand rather than with
+// git_checkout_tree: a bare mirror has no working tree, and libgit2 refuses
+// trees with submodules then. Gitlinks become empty directories (filled by
+// the submodule checkout when asked for).
+class TreeWriter {
+ public:
+  TreeWriter(git_repository* repo, std::filesystem::path dir, std::string what)
+      : repo_(repo), dir_(std::move(dir)), what_(std::move(what)) {}
+
+  void write(git_object* commit) {
+    git_tree* raw = nullptr;
+    if (git_commit_tree(&raw, reinterpret_cast<git_commit*>(commit)) != 0) fail("read the commit's tree");
+    TreePtr tree(raw);
+    std::error_code ec;
+    std::filesystem::create_directories(dir_, ec);
+    if (ec) throw InfraError(fmt::format("{}: cannot create {}: {}", what_, dir_.string(), ec.message()));
+    if (git_tree_walk(tree.get(), GIT_TREEWALK_PRE, on_entry, this) != 0) {
+      if (!error_.empty()) throw InfraError(fmt::format("{}: {}", what_, error_));
+      fail("walk the tree");
+    }
   }
+
+ private:
+  [[noreturn]] void fail(const std::string& doing) const {
+    throw CorruptMirror(fmt::format("{}: cannot {}: {}", what_, doing, last_error()), last_error_class());
+  }
+
+  static int on_entry(const char* root, const git_tree_entry* entry, void* payload) {
+    auto* self = static_cast<TreeWriter*>(payload);
+    try {
+      self->write_entry(root, entry);
+      return 0;
+    } catch (const CorruptMirror&) {
+      return -1;  // write() reports it as damage
+    } catch (const std::exception& e) {
+      self->error_ = e.what();
+      return -1;
+    }
+  }
+
+  void write_entry(const char* root, const git_tree_entry* entry) {
+    std::filesystem::path path = dir_ / root / git_tree_entry_name(entry);
+    git_filemode_t mode = git_tree_entry_filemode(entry);
+    if (mode == GIT_FILEMODE_TREE || mode == GIT_FILEMODE_COMMIT) {
+      std::filesystem::create_directories(path);
+      return;
+    }
+    git_blob* raw = nullptr;
+    if (git_blob_lookup(&raw, repo_, git_tree_entry_id(entry)) != 0) fail("read " + path.string());
+    std::unique_ptr<git_blob, Deleter<git_blob, git_blob_free>> blob(raw);
+    const char* data = static_cast<const char*>(git_blob_rawcontent(blob.get()));
+    auto size = static_cast<size_t>(git_blob_rawsize(blob.get()));
+    if (mode == GIT_FILEMODE_LINK) {
+      std::filesystem::create_symlink(std::string(data, size), path);
+      return;
+    }
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644);
+    if (fd < 0) throw InfraError(fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
+    size_t done = 0;
+    while (done < size) {
+      ssize_t n = ::write(fd, data + done, size - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        ::close(fd);
+        throw InfraError(fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
+      }
+      done += static_cast<size_t>(n);
+    }
+    ::close(fd);
+  }
+
+  git_repository* repo_;
+  std::filesystem::path dir_;
+  std::string what_;
+  std::string error_;
+};
+
+void checkout_tree(git_repository* repo, git_object* commit, const std::filesystem::path& dir, const std::string& what) {
+  TreeWriter(repo, dir, what).write(commit);
 }
 
 // "../lib.git" relative to "git://host/org/app.git" is "git://host/org/lib.git".
@@ -292,26 +370,44 @@ Checkout checkout(const CheckoutRequest& request) {
 
   const auto mirror = mirror_path(request.cache_dir, request.name, request.url);
   FileLock lock(mirror.string() + ".lock");
-  std::string ref = request.ref;
-  std::string default_branch = update_mirror(request, request.url, mirror, ref.empty(), what);
-  if (ref.empty()) {
-    if (default_branch.empty()) throw InfraError(what + ": the repository has no default branch; set ref");
-    ref = default_branch;
+  for (int attempt = 1;; ++attempt) {
+    std::string ref = request.ref;
+    std::string default_branch = update_mirror(request, request.url, mirror, ref.empty(), what);
+    if (ref.empty()) {
+      if (default_branch.empty()) throw InfraError(what + ": the repository has no default branch; set ref");
+      ref = default_branch;
+    }
+    Checkout result;
+    result.worktree = request.cache_dir / "worktrees" /
+                      fmt::format("{}-{}-{}", sanitize(request.name), ::getpid(), g_worktree_counter++);
+    try {
+      RepositoryPtr repo = open_mirror(mirror, what);
+      ObjectPtr target = resolve(repo.get(), ref);
+      if (!target) {
+        int klass = last_error_class();
+        if (klass == GIT_ERROR_ODB || klass == GIT_ERROR_ZLIB || klass == GIT_ERROR_OBJECT) {
+          throw CorruptMirror(fmt::format("{}: cannot read ref '{}': {}", what, ref, last_error()), klass);
+        }
+        throw InfraError(fmt::format("{}: ref '{}' not found (no such branch, tag or commit)", what, ref));
+      }
+      result.commit = oid_hex(git_object_id(target.get()));
+      checkout_tree(repo.get(), target.get(), result.worktree, what);
+      if (request.submodules) {
+        checkout_submodules(request, repo.get(), target.get(), request.url, result.worktree, "", 1, result.submodules);
+      }
+      return result;
+    } catch (const CorruptMirror& e) {
+      remove_worktree(result);
+      if (attempt > 1) throw;
+      // Refs said the objects were there, so the fetch brought nothing new.
+      log::warn(fmt::format("{}; the cached mirror {} is damaged: discarding it and cloning again", e.what(),
+                            mirror.string()));
+      std::filesystem::remove_all(mirror, ec);
+    } catch (...) {
+      remove_worktree(result);
+      throw;
+    }
   }
-  RepositoryPtr repo = open_mirror(mirror, what);
-  ObjectPtr target = resolve(repo.get(), ref);
-  if (!target) throw InfraError(fmt::format("{}: ref '{}' not found (no such branch, tag or commit)", what, ref));
-
-  Checkout result;
-  result.commit = oid_hex(git_object_id(target.get()));
-  result.worktree = request.cache_dir / "worktrees" /
-                    fmt::format("{}-{}-{}", sanitize(request.name), ::getpid(), g_worktree_counter++);
-  std::filesystem::remove_all(result.worktree, ec);
-  checkout_tree(repo.get(), target.get(), result.worktree, what);
-  if (request.submodules) {
-    checkout_submodules(request, repo.get(), target.get(), request.url, result.worktree, "", 1, result.submodules);
-  }
-  return result;
 }
 
 void remove_worktree(const Checkout& checkout) {

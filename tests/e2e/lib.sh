@@ -208,3 +208,99 @@ consumers:
   - {name: none, repo: /nonexistent, run: "true"}
 YAML
 }
+
+# ---- Helpers for checkout tests: repositories and git servers on loopback.
+git_quiet() { git -c user.name=gate-test -c user.email=test@gate.invalid -c init.defaultBranch=main "$@"; }
+
+# Makes a repository with one commit per argument (each writes a file).
+make_repo() {  # dir [commit-names...]
+  local dir=$1
+  shift
+  git_quiet init -q "$dir"
+  for name in "${@:-first}"; do
+    echo "$name" >"$dir/$name.txt"
+    git_quiet -C "$dir" add -A
+    git_quiet -C "$dir" commit -q -m "$name"
+  done
+}
+
+# Serves every repository under BASE over git:// (git daemon). Sets $address.
+start_git_daemon() {  # base
+  local port
+  port=$(free_port)
+  git daemon --reuseaddr --export-all --enable=receive-pack --base-path="$1" --listen=127.0.0.1 --port="$port" "$1" \
+    >"$scratch/git-daemon.log" 2>&1 &
+  background_pids+=($!)
+  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+  address="git://127.0.0.1:$port"
+}
+
+# Serves BASE over smart HTTP: git-http-backend behind lighttpd, with Basic
+# auth for USER:PASSWORD when given. Sets $address (http://127.0.0.1:PORT/git).
+start_git_http() {  # base [user password]
+  local base=$1 user=${2:-} password=${3:-} port dir="$scratch/lighttpd"
+  port=$(free_port)
+  mkdir -p "$dir/www"
+  {
+    echo "server.document-root = \"$dir/www\""
+    echo "server.bind = \"127.0.0.1\""
+    echo "server.port = $port"
+    echo "server.errorlog = \"$dir/error.log\""
+    echo "server.modules = (\"mod_alias\", \"mod_cgi\", \"mod_setenv\", \"mod_auth\", \"mod_authn_file\")"
+    echo "alias.url = (\"/git\" => \"/usr/lib/git-core/git-http-backend\")"
+    echo "\$HTTP[\"url\"] =~ \"^/git\" {"
+    echo "  cgi.assign = (\"\" => \"\")"
+    echo "  setenv.add-environment = (\"GIT_PROJECT_ROOT\" => \"$base\", \"GIT_HTTP_EXPORT_ALL\" => \"\")"
+    if [ -n "$user" ]; then
+      echo "  auth.backend = \"plain\""
+      echo "  auth.backend.plain.userfile = \"$dir/users\""
+      echo "  auth.require = (\"\" => (\"method\" => \"basic\", \"realm\" => \"git\", \"require\" => \"valid-user\"))"
+    fi
+    echo "}"
+  } >"$dir/lighttpd.conf"
+  [ -n "$user" ] && echo "$user:$password" >"$dir/users"
+  lighttpd -D -f "$dir/lighttpd.conf" >"$dir/out.log" 2>&1 &
+  background_pids+=($!)
+  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+  address="http://127.0.0.1:$port/git"
+}
+
+# A TCP server that accepts connections and never answers. Sets $address (host:port).
+start_stalled_server() {
+  rm -f "$scratch/stall.port"
+  python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+conns = []
+while True:
+    c, _ = s.accept(); conns.append(c)' "$scratch/stall.port" >/dev/null 2>&1 &
+  background_pids+=($!)
+  wait_for_file "$scratch/stall.port"
+  address="127.0.0.1:$(cat "$scratch/stall.port")"
+}
+
+# Writes $scratch/checkout.yaml with one consumer; extra consumer keys as $3,
+# its run command as $4 (default: true).
+write_checkout_config() {  # repo ref [extra-lines] [run]
+  cat >"$scratch/checkout.yaml" <<YAML
+version: 1
+image: {repository: $GATE_REGISTRY/e2e/checkout-$$}
+consumers:
+  - name: app
+    repo: $1
+    ref: "$2"
+    run: "${4:-true}"
+${3:-}
+YAML
+}
+
+# `gate checkout` of the config: sets $commit and $checkout_rc (no subshell,
+# so both survive), stderr in $scratch/checkout.err.
+do_checkout() {  # [extra gate args]
+  local out
+  out=$("$GATE_BIN" checkout --config "$scratch/checkout.yaml" --cache-dir "${cache_dir:-$scratch/cache}" "$@" 2>"$scratch/checkout.err")
+  checkout_rc=$?
+  commit=${out#app }
+}
