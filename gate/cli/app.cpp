@@ -29,6 +29,7 @@ enum Flags : unsigned {
   kRegistry = 1u << 5,  // --registry-timeout, --insecure-registry
   kExpect = 1u << 6,    // --expect-current
   kVerdict = 1u << 7,   // --verdict
+  kChangedSince = 1u << 8,  // --changed-since
 };
 
 struct Command {
@@ -42,7 +43,7 @@ struct Command {
 const std::vector<Command>& commands() {
   static const std::vector<Command> table{
       {"run", "the whole gate: build and push the candidate, check out consumers, test, decide, publish",
-       kConfig | kReportDir | kCacheDir | kCandidate | kDryRun | kRegistry | kExpect, pipeline::run,
+       kConfig | kReportDir | kCacheDir | kCandidate | kDryRun | kRegistry | kExpect | kChangedSince, pipeline::run,
        "skip the build and gate this image already in the registry (REPO:TAG or REPO@sha256:...)"},
       {"build", "build the candidate and push it; prints repository:tag@sha256:... on stdout",
        kConfig | kReportDir | kRegistry, pipeline::build, nullptr},
@@ -113,6 +114,11 @@ int main(int argc, char** argv) {
     if (command.flags & kVerdict) {
       sub->add_option("--verdict", options.verdict_file,
                       "publish the digest of this verdict.json, only if it passed for this config's repository");
+    }
+    if (command.flags & kChangedSince) {
+      sub->add_option("--changed-since", options.changed_since,
+                      "PR mode: run only if the change since BASE (from their merge base) touches the config's "
+                      "paths; otherwise exit 0 with a verdict saying it was skipped");
     }
     if (command.flags & kDryRun) {
       sub->add_flag("--dry-run", options.dry_run, "do everything but move any tag");

@@ -349,7 +349,7 @@ Config parse_config(const std::string& text, const std::filesystem::path& file) 
   config.file = file;
   config.dir = std::filesystem::absolute(file).parent_path();
   try {
-    r.check_keys(root, "the top level", {"version", "image", "consumers", "insecure_registries"});
+    r.check_keys(root, "the top level", {"version", "image", "consumers", "insecure_registries", "paths"});
     YAML::Node version = r.required(root, "version", "the top level");
     if (!version.IsScalar() || version.Scalar() != "1") {
       r.fail(version.Mark(), "version must be 1 (the only configuration version this gate reads)");
@@ -358,6 +358,16 @@ Config parse_config(const std::string& text, const std::filesystem::path& file) 
     if (YAML::Node n = root["insecure_registries"]; n.IsDefined() && !n.IsNull()) {
       if (!n.IsSequence()) r.fail(n.Mark(), fmt::format("insecure_registries must be a list, found {}", Reader::kind(n)));
       for (const auto& item : n) config.insecure_registries.push_back(r.env_string(item, "insecure_registries"));
+    }
+    if (YAML::Node n = root["paths"]; n.IsDefined() && !n.IsNull()) {
+      if (!n.IsSequence()) r.fail(n.Mark(), fmt::format("paths must be a list of globs, found {}", Reader::kind(n)));
+      for (const auto& item : n) {
+        std::string glob = r.scalar(item, "paths");
+        if (glob.empty() || glob.front() == '/') {
+          r.fail(item.Mark(), fmt::format("paths: '{}' must be a glob relative to the repository root", glob));
+        }
+        config.paths.push_back(glob);
+      }
     }
     YAML::Node consumers = r.required(root, "consumers", "the top level");
     if (!consumers.IsSequence()) {

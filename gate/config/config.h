@@ -59,6 +59,9 @@ struct Config {
   std::vector<Consumer> consumers;
   // Registries reached over plain HTTP although not on a loopback address.
   std::vector<std::string> insecure_registries;
+  // PR mode: globs of repository paths (of the image's own repository) whose
+  // change makes the gate run; empty = any change.
+  std::vector<std::string> paths;
 };
 
 Config load_config(const std::filesystem::path& file);

@@ -15,6 +15,8 @@
 #include "core/interrupt.h"
 #include "core/log.h"
 #include "engine/engine.h"
+#include "core/glob.h"
+#include "git/changes.h"
 #include "git/checkout.h"
 #include "pipeline/publish.h"
 #include "registry/client.h"
@@ -294,6 +296,27 @@ std::vector<report::PublishedTag> publish_candidate(registry::Client& registry, 
   return published;
 }
 
+// PR mode: did the change since BASE touch any of the configured paths?
+report::ChangeScope change_scope(const config::Config& config, const std::string& base) {
+  git::Changes changes = git::changed_files(config.image.context, base);
+  report::ChangeScope scope;
+  scope.base = base;
+  scope.merge_base = changes.base_commit;
+  scope.head = changes.head_commit;
+  scope.files_changed = changes.files.size();
+  scope.paths = config.paths.empty() ? std::vector<std::string>{"**"} : config.paths;
+  for (const auto& file : changes.files) {
+    for (const auto& glob : scope.paths) {
+      if (glob_match(glob, file)) {
+        if (scope.matched.size() < 50) scope.matched.push_back(file);
+        break;
+      }
+    }
+  }
+  scope.relevant = !scope.matched.empty();
+  return scope;
+}
+
 // Everything one command works with: the config, the verdict being filled
 // in, its stage clock, and the two outside worlds.
 struct Session {
@@ -357,6 +380,21 @@ ExitCode run(const Options& options) {
   auto& clock = session.clock;
   auto& registry = session.registry;
   return with_reports(session, [&] {
+    if (!options.changed_since.empty()) {
+      verdict.changes = change_scope(config, options.changed_since);
+      if (!verdict.changes->relevant) {
+        verdict.skipped = true;
+        verdict.exit_code = ExitCode::passed;
+        verdict.reasons.push_back(fmt::format(
+            "skipped: no relevant change: {} file(s) changed since {} (merge base {}), none matches paths [{}]",
+            verdict.changes->files_changed, options.changed_since, verdict.changes->merge_base.substr(0, 12),
+            fmt::join(verdict.changes->paths, ", ")));
+        log::info(verdict.reasons.back());
+        return;
+      }
+      log::info(fmt::format("{} file(s) changed since {}; {} match paths, so the gate runs",
+                            verdict.changes->files_changed, options.changed_since, verdict.changes->matched.size()));
+    }
     session.preflight();
     // Where the publish tags point now: compare-and-swap expects them there at the end.
     verdict.tags_seen = observe_tags(registry, release_path(config), config.image.publish_tags);

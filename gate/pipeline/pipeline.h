@@ -22,6 +22,7 @@ struct Options {
   std::filesystem::path verdict_file;  // publish --verdict
   std::chrono::milliseconds registry_timeout{std::chrono::minutes(2)};
   std::vector<std::string> insecure_registries;
+  std::string changed_since;  // run --changed-since BASE: PR mode
 };
 
 ExitCode run(const Options& options);

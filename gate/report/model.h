@@ -2,6 +2,7 @@
 // The one results model of a gate run. Every renderer (verdict.json,
 // junit.xml, summary.md, the terminal) reads this structure and nothing else.
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,17 @@ struct Stage {
   double seconds = 0;
 };
 
+// PR mode: what the change touched and whether the gate had to run.
+struct ChangeScope {
+  std::string base;        // as given to --changed-since
+  std::string merge_base;  // commit
+  std::string head;        // commit
+  size_t files_changed = 0;
+  std::vector<std::string> paths;    // the globs
+  std::vector<std::string> matched;  // changed files matching them (first 50)
+  bool relevant = true;
+};
+
 struct Verdict {
   std::string gate_version;
   std::string config_file;
@@ -84,6 +96,8 @@ struct Verdict {
   std::vector<Stage> stages;
   ExitCode exit_code = ExitCode::infrastructure;
   std::vector<std::string> reasons;  // why the decision is what it is
+  std::optional<ChangeScope> changes;  // with --changed-since
+  bool skipped = false;                // no relevant change: nothing built or tested
   std::string error;                 // the error that stopped the run, if any
 };
 

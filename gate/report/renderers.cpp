@@ -98,13 +98,21 @@ nlohmann::json to_json(const Verdict& v) {
               {"stages", std::move(stages)},
               {"exit_code", static_cast<int>(v.exit_code)}};
   if (!v.error.empty()) out["error"] = v.error;
+  out["skipped"] = v.skipped;
+  if (v.changes) {
+    out["changes"] = {{"base", v.changes->base},           {"merge_base", v.changes->merge_base},
+                      {"head", v.changes->head},           {"files_changed", v.changes->files_changed},
+                      {"paths", v.changes->paths},         {"matched", v.changes->matched},
+                      {"relevant", v.changes->relevant}};
+  }
   return out;
 }
 
 std::string render_summary_markdown(const Verdict& v) {
   std::string out;
-  std::string banner = v.exit_code == ExitCode::passed ? (v.dry_run ? "PASSED (dry run, nothing published)" : "PASSED")
-                                                       : fmt::format("{}", exit_code_name(v.exit_code));
+  std::string banner = v.skipped                          ? "SKIPPED (no relevant change)"
+                       : v.exit_code == ExitCode::passed ? (v.dry_run ? "PASSED (dry run, nothing published)" : "PASSED")
+                                                         : fmt::format("{}", exit_code_name(v.exit_code));
   for (auto& c : banner) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   out += fmt::format("## gate: {}\n\n", banner);
   if (!v.candidate.repository.empty()) {
