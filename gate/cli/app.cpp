@@ -30,6 +30,7 @@ enum Flags : unsigned {
   kExpect = 1u << 6,    // --expect-current
   kVerdict = 1u << 7,   // --verdict
   kChangedSince = 1u << 8,  // --changed-since
+  kShard = 1u << 9,         // --shard K/N
 };
 
 struct Command {
@@ -43,14 +44,15 @@ struct Command {
 const std::vector<Command>& commands() {
   static const std::vector<Command> table{
       {"run", "the whole gate: build and push the candidate, check out consumers, test, decide, publish",
-       kConfig | kReportDir | kCacheDir | kCandidate | kDryRun | kRegistry | kExpect | kChangedSince, pipeline::run,
+       kConfig | kReportDir | kCacheDir | kCandidate | kDryRun | kRegistry | kExpect | kChangedSince | kShard,
+       pipeline::run,
        "skip the build and gate this image already in the registry (REPO:TAG or REPO@sha256:...)"},
       {"build", "build the candidate and push it; prints repository:tag@sha256:... on stdout",
        kConfig | kReportDir | kRegistry, pipeline::build, nullptr},
       {"checkout", "check out every consumer into the cache; prints each consumer's name and exact commit",
        kConfig | kCacheDir, pipeline::checkout, nullptr},
       {"test", "run every consumer's tests against --candidate and decide (never publishes)",
-       kConfig | kReportDir | kCacheDir | kCandidate | kRegistry, pipeline::test,
+       kConfig | kReportDir | kCacheDir | kCandidate | kRegistry | kShard, pipeline::test,
        "the image to test (REPO:TAG or REPO@sha256:...)"},
       {"publish", "move the publish tags to the tested digest (of --verdict, or --candidate REPO@sha256:...)",
        kConfig | kCandidate | kDryRun | kRegistry | kExpect | kVerdict, pipeline::publish,
@@ -119,6 +121,25 @@ int main(int argc, char** argv) {
       sub->add_option("--changed-since", options.changed_since,
                       "PR mode: run only if the change since BASE (from their merge base) touches the config's "
                       "paths; otherwise exit 0 with a verdict saying it was skipped");
+    }
+    if (command.flags & kShard) {
+      sub->add_option_function<std::string>(
+             "--shard",
+             [&options](const std::string& text) {
+               auto slash = text.find('/');
+               int k = 0, n = 0;
+               try {
+                 if (slash != std::string::npos) {
+                   k = std::stoi(text.substr(0, slash));
+                   n = std::stoi(text.substr(slash + 1));
+                 }
+               } catch (const std::exception&) {
+               }
+               if (n < 1 || k < 1 || k > n) throw CLI::ValidationError("--shard", "'" + text + "' is not K/N with 1 <= K <= N");
+               options.shard_index = k;
+               options.shard_count = n;
+             },
+             "run only shard K of N of each consumer's tests (duration-balanced, deterministic)");
     }
     if (command.flags & kDryRun) {
       sub->add_flag("--dry-run", options.dry_run, "do everything but move any tag");

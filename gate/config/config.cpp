@@ -148,6 +148,24 @@ class Reader {
   std::filesystem::path file_;
 };
 
+std::map<std::string, std::string> read_policy(const Reader& r, const YAML::Node& node, const std::string& what) {
+  r.expect_map(node, what);
+  std::map<std::string, std::string> policy;
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    std::string outcome = r.scalar(it->first, what + " outcome");
+    if (!default_policy().count(outcome)) {
+      r.fail(it->first.Mark(), fmt::format("{}: '{}' is not an outcome (regression, pre-existing, flaky, timed-out, error)",
+                                           what, outcome));
+    }
+    std::string action = r.scalar(it->second, what + " " + outcome);
+    if (action != "block" && action != "warn") {
+      r.fail(it->second.Mark(), fmt::format("{}: {} must be block or warn, found '{}'", what, outcome, action));
+    }
+    policy[outcome] = action;
+  }
+  return policy;
+}
+
 bool looks_like_url(std::string_view repo) {
   if (repo.find("://") != std::string_view::npos) return true;
   // scp-like "git@host:org/repo"
@@ -269,7 +287,14 @@ Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::files
   }
   what = fmt::format("consumer '{}'", c.name);
   r.check_keys(node, what, {"name", "repo", "ref", "setup", "run", "env", "timeout", "junit", "submodules",
-                            "token_env", "token_user", "checkout_timeout"});
+                            "token_env", "token_user", "checkout_timeout", "runner", "tests", "shards", "parallel",
+                            "serial_groups", "test_timeout", "retries", "baseline", "policy"});
+  if (YAML::Node n = node["runner"]; n.IsDefined() && !n.IsNull()) {
+    c.runner = r.scalar(n, what + " runner");
+    if (c.runner != "command" && c.runner != "pytest") {
+      r.fail(n.Mark(), fmt::format("{} runner '{}' is not one gate has (command, pytest)", what, c.runner));
+    }
+  }
   YAML::Node repo_node = r.required(node, "repo", what);
   c.repo = r.env_string(repo_node, what + " repo");
   if (c.repo.empty()) r.fail(repo_node.Mark(), what + ": repo is empty");
@@ -285,7 +310,63 @@ Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::files
       c.setup.push_back(r.command(n, what + " setup", false));
     }
   }
-  c.run = r.command(r.required(node, "run", what), what + " run", true);
+  if (c.runner == "pytest" && (!node["run"].IsDefined() || node["run"].IsNull())) {
+    // How to start pytest; gate adds the test selection and its own options.
+    for (const char* part : {"python3", "-m", "pytest"}) c.run.argv.push_back(Template{part, c.mark});
+  } else {
+    c.run = r.command(r.required(node, "run", what), what + " run", true);
+    if (c.runner != "command" && c.run.shell) {
+      r.fail(node["run"].Mark(), fmt::format("{} run: with runner {} it is how to start the tool, as a list "
+                                             "(e.g. [\"python3\", \"-m\", \"pytest\"]); gate adds the tests",
+                                             what, c.runner));
+    }
+  }
+  auto int_key = [&](const char* key, int minimum, int* out) {
+    YAML::Node n = node[key];
+    if (!n.IsDefined() || n.IsNull()) return;
+    std::string text = r.scalar(n, what + " " + key);
+    bool digits = !text.empty() && std::all_of(text.begin(), text.end(), ::isdigit) && text.size() < 6;
+    if (!digits || std::stoi(text) < minimum) {
+      r.fail(n.Mark(), fmt::format("{} {} must be a whole number of at least {}, found '{}'", what, key, minimum, text));
+    }
+    *out = std::stoi(text);
+  };
+  int_key("shards", 1, &c.shards);
+  int_key("parallel", 1, &c.parallel);
+  int_key("retries", 0, &c.retries);
+  auto string_list = [&](const char* key, std::vector<std::string>* out) {
+    YAML::Node n = node[key];
+    if (!n.IsDefined() || n.IsNull()) return;
+    if (n.IsScalar()) {
+      out->push_back(n.Scalar());
+      return;
+    }
+    if (!n.IsSequence()) r.fail(n.Mark(), fmt::format("{} {} must be a list of strings, found {}", what, key, Reader::kind(n)));
+    for (const auto& item : n) out->push_back(r.env_string(item, what + " " + key));
+  };
+  string_list("tests", &c.tests);
+  string_list("serial_groups", &c.serial_groups);
+  if (c.runner == "command") {
+    for (const char* key : {"tests", "shards", "parallel", "serial_groups", "test_timeout", "retries", "baseline"}) {
+      if (node[key].IsDefined() && !node[key].IsNull()) {
+        r.fail(node[key].Mark(), fmt::format("{} {} needs a runner that knows single tests (runner: pytest); "
+                                             "with runner: command the whole run is one unit",
+                                             what, key));
+      }
+    }
+  }
+  if (YAML::Node n = node["test_timeout"]; n.IsDefined() && !n.IsNull()) {
+    std::string text = r.scalar(n, what + " test_timeout");
+    auto duration = parse_duration(text);
+    if (!duration) r.fail(n.Mark(), fmt::format("{} test_timeout '{}' is not a duration (examples: 30s, 2m)", what, text));
+    c.test_timeout = *duration;
+  }
+  if (YAML::Node n = node["baseline"]; n.IsDefined() && !n.IsNull()) {
+    std::string text = r.scalar(n, what + " baseline");
+    if (text != "true" && text != "false") r.fail(n.Mark(), fmt::format("{} baseline must be true or false, found '{}'", what, text));
+    c.baseline = text == "true";
+  }
+  if (YAML::Node n = node["policy"]; n.IsDefined() && !n.IsNull()) c.policy = read_policy(r, n, what + " policy");
   if (YAML::Node n = node["env"]; n.IsDefined() && !n.IsNull()) {
     r.expect_map(n, what + " env");
     for (auto it = n.begin(); it != n.end(); ++it) {
@@ -336,6 +417,19 @@ Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::files
 
 }  // namespace
 
+const std::map<std::string, std::string>& default_policy() {
+  static const std::map<std::string, std::string> policy{
+      {"regression", "block"}, {"timed-out", "block"}, {"error", "block"}, {"flaky", "warn"}, {"pre-existing", "warn"}};
+  return policy;
+}
+
+bool policy_blocks(const Config& config, const Consumer& consumer, const std::string& outcome) {
+  for (const auto* policy : {&consumer.policy, &config.policy, &default_policy()}) {
+    if (auto it = policy->find(outcome); it != policy->end()) return it->second == "block";
+  }
+  return false;  // passed, skipped
+}
+
 Config parse_config(const std::string& text, const std::filesystem::path& file) {
   Reader r(file);
   YAML::Node root;
@@ -349,7 +443,8 @@ Config parse_config(const std::string& text, const std::filesystem::path& file) 
   config.file = file;
   config.dir = std::filesystem::absolute(file).parent_path();
   try {
-    r.check_keys(root, "the top level", {"version", "image", "consumers", "insecure_registries", "paths"});
+    r.check_keys(root, "the top level", {"version", "image", "consumers", "insecure_registries", "paths", "policy"});
+    if (YAML::Node n = root["policy"]; n.IsDefined() && !n.IsNull()) config.policy = read_policy(r, n, "policy");
     YAML::Node version = r.required(root, "version", "the top level");
     if (!version.IsScalar() || version.Scalar() != "1") {
       r.fail(version.Mark(), "version must be 1 (the only configuration version this gate reads)");

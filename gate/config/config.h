@@ -46,6 +46,16 @@ struct Consumer {
   std::chrono::milliseconds timeout{std::chrono::minutes(30)};
   std::optional<std::string> junit;  // glob relative to the checkout
   bool submodules = false;
+  // The suite engine (runner other than "command").
+  std::string runner = "command";      // command | pytest
+  std::vector<std::string> tests;      // selection: files, node ids, options such as "-m smoke"
+  int shards = 1;                      // how many machines share this consumer's tests
+  int parallel = 1;                    // workers inside one shard
+  std::vector<std::string> serial_groups;  // globs of tests that share global state
+  std::chrono::milliseconds test_timeout{0};  // per test; 0 = none
+  int retries = 0;                     // reruns of a failed test on the candidate
+  bool baseline = false;               // rerun what still fails against the published image
+  std::map<std::string, std::string> policy;  // outcome -> block | warn (over the top-level policy)
   std::string token_env;   // environment variable holding a token for the repository
   std::string token_user = "x-access-token";
   std::chrono::milliseconds checkout_timeout{std::chrono::minutes(10)};
@@ -62,7 +72,14 @@ struct Config {
   // PR mode: globs of repository paths (of the image's own repository) whose
   // change makes the gate run; empty = any change.
   std::vector<std::string> paths;
+  // outcome -> block | warn, for every consumer (a consumer's own policy wins).
+  std::map<std::string, std::string> policy;
 };
+
+// The outcomes a policy can name, and the defaults.
+const std::map<std::string, std::string>& default_policy();
+// block or warn for an outcome under a consumer's policy and the top-level one.
+bool policy_blocks(const Config& config, const Consumer& consumer, const std::string& outcome);
 
 Config load_config(const std::filesystem::path& file);
 

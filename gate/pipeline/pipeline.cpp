@@ -187,11 +187,25 @@ void checkout_all(const config::Config& config, const std::filesystem::path& cac
   }
 }
 
-void test_consumers(const config::Config& config, const Checkouts& checkouts,
+void test_consumers(const Options& options, const config::Config& config, const Checkouts& checkouts,
                     const engine::Engine& engine, const std::filesystem::path& report_dir,
                     report::Verdict& verdict, StageClock& clock) {
   suite::RunContext context;
+  context.config = &config;
   context.placeholders = placeholders_of(config, verdict.candidate);
+  context.shard_index = options.shard_index;
+  context.shard_count = options.shard_count;
+  context.cache_dir = cache_dir_of(options);
+  // The baseline: where the first publish tag pointed when the run started.
+  if (!config.image.publish_tags.empty()) {
+    if (auto it = verdict.tags_seen.find(config.image.publish_tags.front()); it != verdict.tags_seen.end() && !it->second.empty()) {
+      report::Candidate baseline{config.image.release_repository(), config.image.publish_tags.front(), it->second};
+      config::Values values = placeholders_of(config, baseline);
+      values[std::string(config::kCandidate)] = baseline.repository + "@" + baseline.digest;
+      context.baseline_placeholders = values;
+      context.baseline_digest = baseline.digest;
+    }
+  }
   context.report_dir = report_dir;
   context.engine = &engine;
   context.candidate_refs = {verdict.candidate.repository + "@" + verdict.candidate.digest};
@@ -416,7 +430,7 @@ ExitCode run(const Options& options) {
       throw;
     }
     checkouts_future.get();
-    test_consumers(config, checkouts, session.engine, options.report_dir, verdict, clock);
+    test_consumers(options, config, checkouts, session.engine, options.report_dir, verdict, clock);
     decide(verdict);
     log_reasons(verdict);
     if (verdict.exit_code != ExitCode::passed) return;
@@ -466,7 +480,7 @@ ExitCode test(const Options& options) {
     session.verdict.candidate = resolve_candidate(session.config, session.registry, options.candidate);
     Checkouts checkouts;
     checkout_all(session.config, cache_dir_of(options), session.clock, checkouts);
-    test_consumers(session.config, checkouts, session.engine, options.report_dir, session.verdict, session.clock);
+    test_consumers(options, session.config, checkouts, session.engine, options.report_dir, session.verdict, session.clock);
     decide(session.verdict);
     log_reasons(session.verdict);
   });

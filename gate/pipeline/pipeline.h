@@ -23,6 +23,8 @@ struct Options {
   std::chrono::milliseconds registry_timeout{std::chrono::minutes(2)};
   std::vector<std::string> insecure_registries;
   std::string changed_since;  // run --changed-since BASE: PR mode
+  int shard_index = 1;        // --shard K/N
+  int shard_count = 0;        // 0: no --shard; the consumer's `shards` all run here
 };
 
 ExitCode run(const Options& options);

@@ -137,6 +137,7 @@ Environment current_environment() {
 std::string Result::describe() const {
   if (interrupted) return "interrupted";
   if (timed_out) return fmt::format("timed out after {}", format_duration(elapsed));
+  if (stopped) return fmt::format("stopped by gate after {}", format_duration(elapsed));
   if (signal != 0) return fmt::format("killed by signal {} ({})", signal, ::strsignal(signal));
   return fmt::format("exit {}", exit_code);
 }
@@ -224,6 +225,10 @@ Result run(const Spec& spec) {
     auto now = Clock::now();
     if (!terminating && now >= deadline) {
       result.timed_out = true;
+      start_termination();
+    }
+    if (!terminating && spec.should_stop && spec.should_stop()) {
+      result.stopped = true;
       start_termination();
     }
     if (!terminating && !spec.ignore_interrupt && interrupt::requested()) {

@@ -37,6 +37,10 @@ struct Spec {
   // Written to the child's stdin (then closed); empty = stdin from /dev/null.
   // At most 64 KiB (one pipe buffer): meant for credential helpers and the like.
   std::string input;
+  // Polled about every 100 ms while the child runs; returning true stops the
+  // child's group as a timeout does (Result::stopped). For watchdogs that
+  // know more than a total timeout, such as a per-test deadline.
+  std::function<bool()> should_stop;
   // Cleanup commands must run even while gate is being interrupted.
   bool ignore_interrupt = false;
 };
@@ -46,11 +50,12 @@ struct Result {
   int signal = 0;       // the signal that ended the child, if any
   bool timed_out = false;
   bool interrupted = false;  // gate was interrupted and stopped the child
+  bool stopped = false;      // Spec::should_stop asked for it
   std::chrono::milliseconds elapsed{0};
   std::string output;        // tail of stdout+stderr
   bool output_truncated = false;
 
-  bool ok() const { return signal == 0 && exit_code == 0 && !timed_out && !interrupted; }
+  bool ok() const { return signal == 0 && exit_code == 0 && !timed_out && !interrupted && !stopped; }
   std::string describe() const;  // "exit 2", "killed by signal 9", "timed out after 3.0s"
 };
 

@@ -21,6 +21,12 @@ struct TestCase {
   double seconds = 0;
   std::string message;  // failure/error message attribute
   std::string details;  // failure/error text (trace), bounded
+  bool timed_out = false;  // stopped at test_timeout
+  // The gate's classification: passed, regression, pre-existing, flaky,
+  // timed-out, skipped, error; and whether the policy blocks on it.
+  std::string outcome;
+  bool blocks = false;
+  int attempts = 1;  // runs on the candidate (retries included)
 
   std::string id() const { return classname.empty() ? name : classname + "::" + name; }
 };
@@ -44,6 +50,8 @@ struct ConsumerResult {
   std::string log_file;              // relative to the report directory
   std::string output_tail;           // end of the output, for failures
   std::vector<std::string> containers_removed;
+  std::string shard;          // "K/N" when the tests were split over shards
+  size_t tests_planned = 0;   // tests this shard was given
 
   bool passed() const { return status == ConsumerStatus::passed; }
 };

@@ -48,6 +48,11 @@ nlohmann::json to_json(const Verdict& v) {
       json test = {{"id", t.id()}, {"classname", t.classname}, {"name", t.name},
                    {"status", test_status_name(t.status)}, {"seconds", t.seconds}};
       if (!t.message.empty()) test["message"] = t.message;
+      if (!t.outcome.empty()) {
+        test["outcome"] = t.outcome;
+        test["blocks"] = t.blocks;
+        test["attempts"] = t.attempts;
+      }
       tests.push_back(std::move(test));
     }
     size_t failed = 0, passed = 0, skipped = 0;
@@ -55,6 +60,10 @@ nlohmann::json to_json(const Verdict& v) {
       if (t.status == TestStatus::passed) ++passed;
       else if (t.status == TestStatus::skipped) ++skipped;
       else ++failed;
+    }
+    std::map<std::string, size_t> outcomes;
+    for (const auto& t : c.tests) {
+      if (!t.outcome.empty()) outcomes[t.outcome]++;
     }
     consumers.push_back({{"name", c.name},
                          {"repo", c.repo},
@@ -66,10 +75,13 @@ nlohmann::json to_json(const Verdict& v) {
                          {"exit_status", c.exit_code},
                          {"seconds", c.seconds},
                          {"counts", {{"tests", c.tests.size()}, {"passed", passed}, {"failed", failed}, {"skipped", skipped}}},
+                         {"outcomes", outcomes},
                          {"tests", std::move(tests)},
                          {"reasons", c.reasons},
                          {"log", c.log_file},
-                         {"containers_removed", c.containers_removed}});
+                         {"containers_removed", c.containers_removed},
+                         {"shard", c.shard},
+                         {"tests_planned", c.tests_planned}});
   }
   json published = json::array();
   for (const auto& p : v.published) {
@@ -135,13 +147,25 @@ std::string render_summary_markdown(const Verdict& v) {
   bool any_failed_test = false;
   for (const auto& c : v.consumers) {
     for (const auto& t : c.tests) {
-      if (t.status != TestStatus::failed && t.status != TestStatus::error) continue;
-      if (!any_failed_test) out += "### Failed tests\n\n| consumer | test | message |\n|---|---|---|\n";
+      bool failing = t.outcome.empty() ? (t.status == TestStatus::failed || t.status == TestStatus::error) : t.blocks;
+      if (!failing) continue;
+      if (!any_failed_test) out += "### Failed tests\n\n| consumer | test | outcome | message |\n|---|---|---|---|\n";
       any_failed_test = true;
-      out += fmt::format("| {} | `{}` | {} |\n", md_cell(c.name), md_cell(t.id()), md_cell(t.message));
+      out += fmt::format("| {} | `{}` | {} | {} |\n", md_cell(c.name), md_cell(t.id()),
+                         t.outcome.empty() ? std::string(test_status_name(t.status)) : t.outcome, md_cell(t.message));
     }
   }
   if (any_failed_test) out += "\n";
+  bool any_warning = false;
+  for (const auto& c : v.consumers) {
+    for (const auto& t : c.tests) {
+      if (t.blocks || (t.outcome != "flaky" && t.outcome != "pre-existing")) continue;
+      if (!any_warning) out += "### Warnings (do not block)\n\n| consumer | test | outcome |\n|---|---|---|\n";
+      any_warning = true;
+      out += fmt::format("| {} | `{}` | {} |\n", md_cell(c.name), md_cell(t.id()), t.outcome);
+    }
+  }
+  if (any_warning) out += "\n";
   if (!v.published.empty()) {
     out += "### Published\n\n| tag | previous digest | new digest |\n|---|---|---|\n";
     for (const auto& p : v.published) {

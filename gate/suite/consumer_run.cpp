@@ -11,6 +11,8 @@
 #include "core/log.h"
 #include "process/runner.h"
 #include "report/junit.h"
+#include "suite/runner.h"
+#include "suite/suite_run.h"
 
 namespace gate::suite {
 namespace {
@@ -50,7 +52,10 @@ Judgement judge(int exit_code, bool junit_configured, const std::vector<report::
   for (const auto& test : tests) {
     if (test.status == report::TestStatus::skipped) continue;
     ++executed;
-    if (test.status == report::TestStatus::failed || test.status == report::TestStatus::error) {
+    bool failing = test.outcome.empty()
+                       ? (test.status == report::TestStatus::failed || test.status == report::TestStatus::error)
+                       : test.blocks;
+    if (failing) {
       std::string message = test.message.empty() ? std::string(report::test_status_name(test.status)) : test.message;
       j.reasons.push_back(fmt::format("test {} {}: {}", test.id(),
                                       test.status == report::TestStatus::failed ? "failed" : "errored",
@@ -135,7 +140,22 @@ report::ConsumerResult run_consumer(const config::Consumer& consumer, const git:
         break;
       }
     }
-    if (!interrupted && result.reasons.empty()) {
+    if (!interrupted && result.reasons.empty() && consumer.runner != "command") {
+      auto runner = make_runner(consumer);
+      RunEnv run_env;
+      run_env.command = argv_of(consumer.run, context.placeholders, where);
+      run_env.worktree = checkout.worktree;
+      run_env.env = env;
+      run_env.log_file = log_path;
+      run_env.on_line = [&](std::string_view line) { log::child_line(consumer.name, line); };
+      run_env.scratch = context.report_dir / "batches" / consumer.name;
+      run_env.deadline = deadline;
+      try {
+        run_suite(consumer, *runner, run_env, context, result);
+      } catch (const Interrupted&) {
+        interrupted = true;
+      }
+    } else if (!interrupted && result.reasons.empty()) {
       process::Result run = run_step(consumer.run, "run");
       result.output_tail = run.output;
       result.process_status = run.describe();
@@ -160,6 +180,10 @@ report::ConsumerResult run_consumer(const config::Consumer& consumer, const git:
               result.reasons.push_back(e.what());
             }
           }
+        }
+        for (auto& test : result.tests) {
+          test.outcome = classify(test.status, false, false, std::nullopt);
+          test.blocks = config::policy_blocks(context.config ? *context.config : config::Config{}, consumer, test.outcome);
         }
         Judgement judgement = judge(result.exit_code, consumer.junit.has_value(), result.tests);
         result.status = judgement.status;

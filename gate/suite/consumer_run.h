@@ -2,6 +2,7 @@
 // Running one consumer's setup and integration subset against the candidate,
 // and judging the outcome.
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,14 @@ struct RunContext {
   // References of the candidate image; containers created from it during the
   // consumer's run are removed afterwards, whatever happened.
   std::vector<std::string> candidate_refs;
+  const config::Config* config = nullptr;  // for the top-level policy
+  // The published image failures are compared with (baseline: true); empty
+  // when no publish tag exists yet.
+  std::optional<config::Values> baseline_placeholders;
+  std::string baseline_digest;
+  int shard_index = 1;  // this machine's shard, 1-based
+  int shard_count = 0;  // 0: the consumer's `shards`, all run here
+  std::filesystem::path cache_dir;  // the timing store lives there
 };
 
 // Runs setup then run in the checkout. Throws Interrupted (after cleaning

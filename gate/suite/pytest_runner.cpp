@@ -1,0 +1,212 @@
+// runner: pytest. Tests are node ids from `--collect-only -q`; a batch is
+// one pytest process with those node ids and its own --junitxml. `-v`
+// output tells, live, which tests have finished, so a hung test is known
+// (the first of the batch not finished) and can be stopped at test_timeout.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <filesystem>
+#include <mutex>
+
+#include "core/error.h"
+#include "core/interrupt.h"
+#include "core/log.h"
+#include "report/junit.h"
+#include "suite/runner.h"
+
+namespace gate::suite {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// "tests/x.py::test_a PASSED   [ 50%]" -> (node id, status word)
+bool parse_verbose_line(std::string_view line, std::string* node, std::string* word) {
+  static constexpr std::string_view kWords[] = {" PASSED", " FAILED", " ERROR", " SKIPPED", " XFAIL", " XPASS"};
+  if (line.find("::") == std::string_view::npos) return false;
+  for (auto w : kWords) {
+    auto pos = line.find(w);
+    if (pos == std::string_view::npos || pos == 0) continue;
+    size_t end = pos + w.size();
+    if (end < line.size() && line[end] != ' ') continue;
+    *node = std::string(line.substr(0, pos));
+    *word = std::string(w.substr(1));
+    return node->find(' ') == std::string::npos;
+  }
+  return false;
+}
+
+report::TestStatus status_of(const std::string& word) {
+  if (word == "PASSED" || word == "XFAIL" || word == "XPASS") return report::TestStatus::passed;
+  if (word == "SKIPPED") return report::TestStatus::skipped;
+  if (word == "ERROR") return report::TestStatus::error;
+  return report::TestStatus::failed;
+}
+
+// pytest's JUnit names a test by classname "tests.test_x" and name "test_a[1]";
+// gate names tests by node id "tests/test_x.py::test_a[1]".
+std::string node_id_of(const report::TestCase& test, const std::vector<std::string>& asked) {
+  for (const auto& node : asked) {
+    auto sep = node.rfind("::");
+    if (sep == std::string::npos || node.substr(sep + 2) != test.name) continue;
+    std::string path = node.substr(0, sep);
+    // classname: the path without ".py", "/" as "."; classes append ".Class"
+    std::string dotted = path;
+    if (dotted.size() > 3 && dotted.substr(dotted.size() - 3) == ".py") dotted.resize(dotted.size() - 3);
+    for (auto& c : dotted) c = (c == '/' || c == ':') ? '.' : c;
+    while (dotted.find("..") != std::string::npos) dotted.replace(dotted.find(".."), 2, ".");
+    if (test.classname == dotted) return node;
+  }
+  return "";
+}
+
+class PytestRunner : public Runner {
+ public:
+  explicit PytestRunner(std::vector<std::string> selection) : selection_(std::move(selection)) {}
+
+  std::vector<std::string> enumerate(const RunEnv& env) override {
+    process::Spec spec;
+    spec.argv = env.command;
+    spec.argv.insert(spec.argv.end(), {"--collect-only", "-q", "-p", "no:cacheprovider"});
+    spec.argv.insert(spec.argv.end(), selection_.begin(), selection_.end());
+    spec.cwd = env.worktree;
+    spec.env = env.env;
+    spec.log_file = env.log_file;
+    spec.timeout = std::chrono::minutes(5);
+    std::vector<std::string> tests;
+    spec.on_line = [&](std::string_view line) {
+      if (line.find("::") != std::string_view::npos && line.find(' ') == std::string_view::npos) {
+        tests.emplace_back(line);
+      }
+    };
+    auto result = process::run(spec);
+    if (result.interrupted) throw Interrupted();
+    // pytest's exit 5: nothing collected. Never a green run: the caller says so.
+    if (!result.ok() && !(result.signal == 0 && result.exit_code == 5)) {
+      throw InfraError(fmt::format("pytest --collect-only failed ({}): {}", result.describe(),
+                                   result.output.substr(result.output.size() > 600 ? result.output.size() - 600 : 0)));
+    }
+    return tests;
+  }
+
+  BatchResult run_batch(const RunEnv& env, const std::vector<std::string>& tests, std::chrono::milliseconds test_timeout,
+                        const std::string& batch_name) override {
+    BatchResult out;
+    auto junit = env.scratch / (batch_name + ".xml");
+    std::error_code ec;
+    std::filesystem::remove(junit, ec);
+    process::Spec spec;
+    spec.argv = env.command;
+    spec.argv.insert(spec.argv.end(), {"-v", "-p", "no:cacheprovider", "--junitxml=" + junit.string()});
+    for (const auto& s : selection_) {
+      if (!s.empty() && s.front() == '-') spec.argv.push_back(s);  // keep options such as -m / -k
+    }
+    spec.argv.insert(spec.argv.end(), tests.begin(), tests.end());
+    spec.cwd = env.worktree;
+    spec.env = env.env;
+    (*spec.env)["PYTHONUNBUFFERED"] = "1";  // finished-test lines must arrive as they happen
+    spec.log_file = env.log_file;
+    std::mutex mutex;
+    std::map<std::string, std::string> finished;  // node id -> status word
+    auto last_progress = Clock::now();
+    spec.on_line = [&](std::string_view line) {
+      if (env.on_line) env.on_line(line);
+      std::string node, word;
+      if (parse_verbose_line(line, &node, &word)) {
+        std::lock_guard lock(mutex);
+        finished[node] = word;
+        last_progress = Clock::now();
+      }
+    };
+    if (test_timeout.count() > 0) {
+      spec.should_stop = [&] {
+        std::lock_guard lock(mutex);
+        return Clock::now() - last_progress > test_timeout;
+      };
+    }
+    spec.grace = std::chrono::seconds(2);
+    if (env.deadline != Clock::time_point::max()) {
+      spec.timeout = std::max(std::chrono::milliseconds(1),
+                              std::chrono::duration_cast<std::chrono::milliseconds>(env.deadline - Clock::now()));
+    }
+    auto result = process::run(spec);
+    if (result.interrupted) {
+      out.interrupted = true;
+      return out;
+    }
+    if (result.timed_out) {  // the consumer's own timeout: nothing more runs
+      for (const auto& test : tests) {
+        if (auto it = finished.find(test); it != finished.end()) {
+          out.tests.push_back({"pytest", "", test, status_of(it->second), 0, "", ""});
+        }
+      }
+      out.error = "stopped at the consumer's timeout";
+      return out;
+    }
+    if (result.stopped) {
+      // The first test of the batch that did not finish is the one that hung.
+      bool hung_found = false;
+      for (const auto& test : tests) {
+        if (auto it = finished.find(test); it != finished.end()) {
+          out.tests.push_back({"pytest", "", test, status_of(it->second), 0, it->second == "FAILED" ? "failed" : "", ""});
+        } else if (!hung_found) {
+          hung_found = true;
+          report::TestCase hung{"pytest", "", test, report::TestStatus::error, 0, "", ""};
+          hung.seconds = std::chrono::duration<double>(test_timeout).count();
+          hung.message = fmt::format("timed out: still running after {}s (test_timeout); stopped with its process group",
+                                     std::chrono::duration_cast<std::chrono::seconds>(test_timeout).count());
+          hung.timed_out = true;
+          out.tests.push_back(hung);
+        } else {
+          out.not_run.push_back(test);
+        }
+      }
+      return out;
+    }
+    if (result.signal == 0 && result.exit_code == 5) {
+      out.error = "pytest collected no test (exit 5)";
+      return out;
+    }
+    std::vector<report::TestCase> cases;
+    if (std::filesystem::exists(junit)) {
+      try {
+        cases = report::parse_junit_file(junit);
+      } catch (const InfraError& e) {
+        log::warn(e.what());
+      }
+    }
+    // Map JUnit cases to node ids; fall back on -v lines for any missing.
+    std::map<std::string, report::TestCase> by_node;
+    for (auto& c : cases) {
+      std::string node = node_id_of(c, tests);
+      if (node.empty()) continue;
+      c.name = node;
+      c.classname.clear();
+      by_node[node] = c;
+    }
+    for (const auto& test : tests) {
+      if (auto it = by_node.find(test); it != by_node.end()) {
+        out.tests.push_back(it->second);
+      } else if (auto f = finished.find(test); f != finished.end()) {
+        out.tests.push_back({"pytest", "", test, status_of(f->second), 0, "", ""});
+      } else {
+        out.not_run.push_back(test);
+      }
+    }
+    if (out.tests.empty() && result.exit_code != 0) {
+      out.error = fmt::format("pytest {} without running any test: {}", result.describe(),
+                              result.output.substr(result.output.size() > 400 ? result.output.size() - 400 : 0));
+    }
+    return out;
+  }
+
+ private:
+  std::vector<std::string> selection_;
+};
+
+}  // namespace
+
+std::unique_ptr<Runner> make_pytest_runner(std::vector<std::string> selection) {
+  return std::make_unique<PytestRunner>(std::move(selection));
+}
+
+}  // namespace gate::suite

@@ -1,0 +1,50 @@
+#pragma once
+// Test runners: how a consumer's tests are listed and run in batches. A
+// runner is one small class; adding one is one file and a line in
+// make_runner().
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "process/runner.h"
+#include "report/model.h"
+
+namespace gate::suite {
+
+struct RunEnv {
+  std::vector<std::string> command;  // the consumer's `run` (expanded): how to start the tool
+  std::filesystem::path worktree;
+  process::Environment env;
+  std::filesystem::path log_file;
+  std::function<void(std::string_view)> on_line;  // live output
+  std::filesystem::path scratch;     // per-run files (reports of each batch)
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();  // the consumer's timeout
+};
+
+struct BatchResult {
+  std::vector<report::TestCase> tests;  // one per test asked for that ran
+  std::vector<std::string> not_run;     // to run again (after a timed-out test)
+  std::string error;                    // the batch failed as a whole (not a test failure)
+  bool interrupted = false;
+};
+
+class Runner {
+ public:
+  virtual ~Runner() = default;
+  // The tests the selection holds, in collection order. Throws InfraError
+  // when the tool cannot list them; an empty list is returned as such.
+  virtual std::vector<std::string> enumerate(const RunEnv& env) = 0;
+  // Runs `tests` in one process. A test running longer than `test_timeout`
+  // (0 = none) is stopped and reported as timed out; tests after it in the
+  // batch come back in not_run.
+  virtual BatchResult run_batch(const RunEnv& env, const std::vector<std::string>& tests,
+                                std::chrono::milliseconds test_timeout, const std::string& batch_name) = 0;
+};
+
+std::unique_ptr<Runner> make_runner(const config::Consumer& consumer);
+
+}  // namespace gate::suite

@@ -1,0 +1,95 @@
+#include "suite/scheduler.h"
+
+#include <fmt/format.h>
+
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "core/error.h"
+#include "core/interrupt.h"
+
+namespace gate::suite {
+
+ScheduleResult run_items(Runner& runner, const RunEnv& env, const std::vector<WorkItem>& items, size_t workers,
+                         std::chrono::milliseconds test_timeout, const std::string& phase) {
+  if (workers == 0) workers = 1;
+  workers = std::min(workers, std::max<size_t>(items.size(), 1));
+  std::vector<std::deque<WorkItem>> queues(workers);
+  auto shares = balance(items, workers);
+  for (size_t w = 0; w < workers; ++w) queues[w].assign(shares[w].begin(), shares[w].end());
+
+  std::mutex mutex;
+  ScheduleResult result;
+  bool interrupted = false;
+  size_t batch_counter = 0;
+
+  auto remaining = [&](size_t w) {
+    double total = 0;
+    for (const auto& item : queues[w]) total += item.estimate;
+    return total;
+  };
+
+  auto work = [&](size_t me) {
+    while (true) {
+      std::vector<std::string> tests;
+      std::vector<WorkItem> taken;
+      std::string batch_name;
+      {
+        std::lock_guard lock(mutex);
+        if (interrupted) return;
+        if (std::chrono::steady_clock::now() >= env.deadline) return;  // the consumer's timeout
+        if (queues[me].empty()) {
+          // Steal: half (rounded up) of the largest remaining share, from its back.
+          size_t victim = me;
+          double most = 0;
+          for (size_t w = 0; w < workers; ++w) {
+            double left = remaining(w);
+            if (w != me && !queues[w].empty() && left > most) {
+              most = left;
+              victim = w;
+            }
+          }
+          if (victim == me) return;  // nothing left anywhere
+          size_t take = (queues[victim].size() + 1) / 2;
+          // Keep the victim's next item: it may be about to start it.
+          if (take == queues[victim].size() && take > 1) --take;
+          for (size_t i = 0; i < take; ++i) {
+            queues[me].push_front(std::move(queues[victim].back()));
+            queues[victim].pop_back();
+          }
+        }
+        // A batch: half of what is left here (at least one item), so there is
+        // still something to steal while it runs.
+        size_t count = std::max<size_t>(1, queues[me].size() / 2);
+        for (size_t i = 0; i < count; ++i) {
+          taken.push_back(std::move(queues[me].front()));
+          queues[me].pop_front();
+        }
+        batch_name = fmt::format("{}-w{}-b{}", phase, me + 1, ++batch_counter);
+        ++result.batches;
+      }
+      for (const auto& item : taken) tests.insert(tests.end(), item.tests.begin(), item.tests.end());
+      BatchResult batch = runner.run_batch(env, tests, test_timeout, batch_name);
+      std::lock_guard lock(mutex);
+      if (batch.interrupted || interrupt::requested()) {
+        interrupted = true;
+        return;
+      }
+      result.tests.insert(result.tests.end(), batch.tests.begin(), batch.tests.end());
+      if (!batch.error.empty()) result.errors.push_back(fmt::format("{}: {}", batch_name, batch.error));
+      // Tests after a timed-out one go back to the front of this worker's share.
+      for (auto it = batch.not_run.rbegin(); it != batch.not_run.rend(); ++it) {
+        queues[me].push_front(WorkItem{{*it}, 1.0, 0, ""});
+      }
+    }
+  };
+
+  std::vector<std::thread> threads;
+  for (size_t w = 0; w < workers; ++w) threads.emplace_back(work, w);
+  for (auto& t : threads) t.join();
+  if (interrupted) throw Interrupted();
+  return result;
+}
+
+}  // namespace gate::suite

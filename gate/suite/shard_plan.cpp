@@ -1,0 +1,78 @@
+#include "suite/shard_plan.h"
+
+#include <algorithm>
+#include <numeric>
+#include <queue>
+
+#include "core/glob.h"
+
+namespace gate::suite {
+
+std::vector<WorkItem> make_items(const std::vector<std::string>& tests, const std::map<std::string, double>& durations,
+                                 const std::vector<std::string>& serial_groups) {
+  double known_total = 0;
+  size_t known = 0;
+  for (const auto& test : tests) {
+    if (auto it = durations.find(test); it != durations.end()) {
+      known_total += it->second;
+      ++known;
+    }
+  }
+  const double unknown_price = known ? known_total / static_cast<double>(known) : 1.0;
+  std::vector<WorkItem> items;
+  std::map<std::string, size_t> group_item;  // glob -> index in items
+  for (size_t i = 0; i < tests.size(); ++i) {
+    const std::string& test = tests[i];
+    auto it = durations.find(test);
+    double price = it != durations.end() ? it->second : unknown_price;
+    std::string group;
+    for (const auto& glob : serial_groups) {
+      if (glob_match(glob, test)) {
+        group = glob;
+        break;
+      }
+    }
+    if (!group.empty()) {
+      if (auto g = group_item.find(group); g != group_item.end()) {
+        items[g->second].tests.push_back(test);
+        items[g->second].estimate += price;
+        continue;
+      }
+      group_item[group] = items.size();
+    }
+    items.push_back(WorkItem{{test}, price, i, group});
+  }
+  return items;
+}
+
+std::vector<std::vector<WorkItem>> balance(const std::vector<WorkItem>& items, size_t bins) {
+  if (bins == 0) bins = 1;
+  std::vector<size_t> order(items.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    if (items[a].estimate != items[b].estimate) return items[a].estimate > items[b].estimate;
+    return items[a].first_index < items[b].first_index;
+  });
+  using Load = std::pair<double, size_t>;  // (seconds, bin): the lightest, then the lowest bin, first
+  std::priority_queue<Load, std::vector<Load>, std::greater<>> lightest;
+  for (size_t b = 0; b < bins; ++b) lightest.push({0.0, b});
+  std::vector<std::vector<WorkItem>> out(bins);
+  for (size_t index : order) {
+    auto [load, bin] = lightest.top();
+    lightest.pop();
+    out[bin].push_back(items[index]);
+    lightest.push({load + items[index].estimate, bin});
+  }
+  for (auto& bin : out) {
+    std::sort(bin.begin(), bin.end(), [](const WorkItem& a, const WorkItem& b) { return a.first_index < b.first_index; });
+  }
+  return out;
+}
+
+double total_estimate(const std::vector<WorkItem>& items) {
+  double total = 0;
+  for (const auto& item : items) total += item.estimate;
+  return total;
+}
+
+}  // namespace gate::suite
