@@ -1,0 +1,72 @@
+#include "suite/shard_plan.h"
+
+#include <gtest/gtest.h>
+
+#include <numeric>
+
+#include "suite/suite_run.h"
+
+using namespace gate::suite;
+
+namespace {
+std::vector<std::string> names(size_t n) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < n; ++i) out.push_back("t::" + std::to_string(i));
+  return out;
+}
+}  // namespace
+
+TEST(ShardPlan, UnknownTestsArePricedAtTheMeanOfKnownOnes) {
+  auto items = make_items({"a", "b", "c"}, {{"a", 1.0}, {"b", 3.0}}, {});
+  ASSERT_EQ(items.size(), 3u);
+  EXPECT_DOUBLE_EQ(items[2].estimate, 2.0);
+  EXPECT_DOUBLE_EQ(make_items({"x"}, {}, {})[0].estimate, 1.0);
+}
+
+TEST(ShardPlan, SerialGroupsAreOneItemInCollectionOrder) {
+  auto items = make_items({"t/a.py::x", "t/home.py::1", "t/b.py::y", "t/home.py::2"}, {}, {"t/home.py::*"});
+  ASSERT_EQ(items.size(), 3u);
+  EXPECT_EQ(items[1].tests, (std::vector<std::string>{"t/home.py::1", "t/home.py::2"}));
+  EXPECT_DOUBLE_EQ(items[1].estimate, 2.0);
+}
+
+TEST(ShardPlan, LongestFirstOntoTheLightestKeepsCollectionOrderAndCoversAll) {
+  std::map<std::string, double> durations;
+  auto tests = names(40);
+  for (size_t i = 0; i < tests.size(); ++i) durations[tests[i]] = 0.1 + static_cast<double>((i * 7) % 13);
+  auto bins = balance(make_items(tests, durations, {}), 3);
+  ASSERT_EQ(bins.size(), 3u);
+  size_t count = 0;
+  double largest = 0, total = 0;
+  for (const auto& bin : bins) {
+    count += bin.size();
+    for (size_t i = 1; i < bin.size(); ++i) EXPECT_LT(bin[i - 1].first_index, bin[i].first_index);
+    largest = std::max(largest, total_estimate(bin));
+    total += total_estimate(bin);
+  }
+  EXPECT_EQ(count, 40u);
+  EXPECT_LE(largest / (total / 3), 1.05);
+}
+
+TEST(ShardPlan, DeterministicWithTiesToTheLowerBin) {
+  auto items = make_items(names(10), {}, {});
+  auto first = balance(items, 4);
+  auto second = balance(items, 4);
+  for (size_t b = 0; b < 4; ++b) {
+    ASSERT_EQ(first[b].size(), second[b].size());
+    for (size_t i = 0; i < first[b].size(); ++i) EXPECT_EQ(first[b][i].tests, second[b][i].tests);
+  }
+  EXPECT_EQ(first[0].front().tests.front(), "t::0");
+}
+
+TEST(Classify, OutcomesFromRunsRetriesAndBaseline) {
+  using gate::report::TestStatus;
+  EXPECT_EQ(classify(TestStatus::passed, false, false, std::nullopt), "passed");
+  EXPECT_EQ(classify(TestStatus::passed, false, true, std::nullopt), "flaky");
+  EXPECT_EQ(classify(TestStatus::failed, false, false, std::nullopt), "regression");
+  EXPECT_EQ(classify(TestStatus::failed, false, false, false), "regression");
+  EXPECT_EQ(classify(TestStatus::failed, false, false, true), "pre-existing");
+  EXPECT_EQ(classify(TestStatus::error, false, false, std::nullopt), "error");
+  EXPECT_EQ(classify(TestStatus::error, true, false, std::nullopt), "timed-out");
+  EXPECT_EQ(classify(TestStatus::skipped, false, false, std::nullopt), "skipped");
+}
