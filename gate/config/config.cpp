@@ -291,8 +291,8 @@ Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::files
                             "serial_groups", "test_timeout", "retries", "baseline", "policy"});
   if (YAML::Node n = node["runner"]; n.IsDefined() && !n.IsNull()) {
     c.runner = r.scalar(n, what + " runner");
-    if (c.runner != "command" && c.runner != "pytest") {
-      r.fail(n.Mark(), fmt::format("{} runner '{}' is not one gate has (command, pytest)", what, c.runner));
+    if (c.runner != "command" && c.runner != "pytest" && c.runner != "ctest") {
+      r.fail(n.Mark(), fmt::format("{} runner '{}' is not one gate has (command, pytest, ctest)", what, c.runner));
     }
   }
   YAML::Node repo_node = r.required(node, "repo", what);
@@ -310,9 +310,11 @@ Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::files
       c.setup.push_back(r.command(n, what + " setup", false));
     }
   }
-  if (c.runner == "pytest" && (!node["run"].IsDefined() || node["run"].IsNull())) {
-    // How to start pytest; gate adds the test selection and its own options.
-    for (const char* part : {"python3", "-m", "pytest"}) c.run.argv.push_back(Template{part, c.mark});
+  if (c.runner != "command" && (!node["run"].IsDefined() || node["run"].IsNull())) {
+    // How to start the tool; gate adds the test selection and its own options.
+    std::vector<const char*> tool = c.runner == "pytest" ? std::vector<const char*>{"python3", "-m", "pytest"}
+                                                         : std::vector<const char*>{"ctest", "--test-dir", "build"};
+    for (const char* part : tool) c.run.argv.push_back(Template{part, c.mark});
   } else {
     c.run = r.command(r.required(node, "run", what), what + " run", true);
     if (c.runner != "command" && c.run.shell) {

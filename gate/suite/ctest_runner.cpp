@@ -1,0 +1,162 @@
+// runner: ctest. Tests are the names `ctest -N` lists (disabled ones left
+// out); a batch is one ctest with an anchored -R of those names, its own
+// --output-junit, and ctest's own per-test --timeout.
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <map>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "report/junit.h"
+#include "suite/runner.h"
+
+namespace gate::suite {
+namespace {
+
+std::string regex_escape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+// "  Test  #3: name" (and "(Disabled)" after disabled ones)
+bool parse_listing(std::string_view line, std::string* name) {
+  auto test = line.find("Test");
+  auto hash = line.find('#');
+  auto colon = line.find(": ", hash == std::string_view::npos ? 0 : hash);
+  if (test == std::string_view::npos || hash == std::string_view::npos || colon == std::string_view::npos) return false;
+  if (line.substr(0, test).find_first_not_of(' ') != std::string_view::npos) return false;
+  std::string rest(line.substr(colon + 2));
+  if (rest.find(" (Disabled)") != std::string::npos || rest.empty()) return false;
+  *name = rest;
+  return true;
+}
+
+// "3/3 Test #3: hang .......***Timeout   1.00 sec" -> (name, Passed|Failed|Timeout|...)
+bool parse_result(std::string_view line, std::string* name, std::string* word) {
+  auto colon = line.find(": ");
+  if (line.find("Test #") == std::string_view::npos || colon == std::string_view::npos) return false;
+  auto rest = line.substr(colon + 2);
+  auto space = rest.find(' ');
+  if (space == std::string_view::npos) return false;
+  *name = std::string(rest.substr(0, space));
+  auto after = rest.substr(space);
+  auto start = after.find_first_not_of(" .*");
+  if (start == std::string_view::npos) return false;
+  auto end = after.find_first_of(" ", start);
+  *word = std::string(after.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+  return true;
+}
+
+class CtestRunner : public Runner {
+ public:
+  explicit CtestRunner(std::vector<std::string> selection) : selection_(std::move(selection)) {}
+
+  std::vector<std::string> enumerate(const RunEnv& env) override {
+    process::Spec spec;
+    spec.argv = env.command;
+    spec.argv.push_back("-N");
+    spec.argv.insert(spec.argv.end(), selection_.begin(), selection_.end());
+    spec.cwd = env.worktree;
+    spec.env = env.env;
+    spec.log_file = env.log_file;
+    spec.timeout = std::chrono::minutes(5);
+    std::vector<std::string> tests;
+    spec.on_line = [&](std::string_view line) {
+      std::string name;
+      if (parse_listing(line, &name)) tests.push_back(name);
+    };
+    auto result = process::run(spec);
+    if (result.interrupted) throw Interrupted();
+    if (!result.ok()) throw InfraError(fmt::format("ctest -N failed ({})", result.describe()));
+    return tests;
+  }
+
+  BatchResult run_batch(const RunEnv& env, const std::vector<std::string>& tests, std::chrono::milliseconds test_timeout,
+                        const std::string& batch_name) override {
+    BatchResult out;
+    auto junit = std::filesystem::absolute(env.scratch / (batch_name + ".xml"));
+    std::error_code ec;
+    std::filesystem::remove(junit, ec);
+    std::string regex;
+    for (const auto& t : tests) regex += (regex.empty() ? "" : "|") + regex_escape(t);
+    process::Spec spec;
+    spec.argv = env.command;
+    spec.argv.insert(spec.argv.end(), {"-R", "^(" + regex + ")$", "--output-junit", junit.string(), "--no-tests=error"});
+    if (test_timeout.count() > 0) {
+      spec.argv.insert(spec.argv.end(),
+                       {"--timeout", std::to_string(std::max<long long>(1, std::chrono::duration_cast<std::chrono::seconds>(test_timeout).count()))});
+    }
+    spec.cwd = env.worktree;
+    spec.env = env.env;
+    spec.log_file = env.log_file;
+    if (env.deadline != std::chrono::steady_clock::time_point::max()) {
+      spec.timeout = std::max(std::chrono::milliseconds(1), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                                env.deadline - std::chrono::steady_clock::now()));
+    }
+    std::map<std::string, std::string> words;
+    spec.on_line = [&](std::string_view line) {
+      if (env.on_line) env.on_line(line);
+      std::string name, word;
+      if (parse_result(line, &name, &word)) words[name] = word;
+    };
+    auto result = process::run(spec);
+    if (result.interrupted) {
+      out.interrupted = true;
+      return out;
+    }
+    std::map<std::string, report::TestCase> by_name;
+    if (std::filesystem::exists(junit)) {
+      try {
+        for (auto& c : report::parse_junit_file(junit)) by_name[c.name] = c;
+      } catch (const InfraError& e) {
+        log::warn(e.what());
+      }
+    }
+    for (const auto& test : tests) {
+      auto w = words.find(test);
+      auto j = by_name.find(test);
+      if (w == words.end() && j == by_name.end()) {
+        out.not_run.push_back(test);
+        continue;
+      }
+      report::TestCase c = j != by_name.end() ? j->second : report::TestCase{"ctest", "", test, report::TestStatus::passed, 0, "", ""};
+      c.classname.clear();
+      c.name = test;
+      if (w != words.end()) {
+        const std::string& word = w->second;
+        if (word == "Passed") {
+          c.status = report::TestStatus::passed;
+        } else if (word == "Timeout") {
+          c.status = report::TestStatus::error;
+          c.timed_out = true;
+          c.message = fmt::format("timed out: stopped by ctest --timeout ({})", test_timeout.count() / 1000);
+        } else if (word == "Not" || word == "Disabled") {
+          c.status = report::TestStatus::skipped;
+        } else {
+          c.status = report::TestStatus::failed;
+          if (c.message.empty()) c.message = fmt::format("ctest: {}", word);
+        }
+      }
+      out.tests.push_back(c);
+    }
+    if (result.timed_out) out.error = "stopped at the consumer's timeout";
+    if (out.tests.empty() && !result.ok()) out.error = fmt::format("ctest {} without running any test", result.describe());
+    return out;
+  }
+
+ private:
+  std::vector<std::string> selection_;
+};
+
+}  // namespace
+
+std::unique_ptr<Runner> make_ctest_runner(std::vector<std::string> selection) {
+  return std::make_unique<CtestRunner>(std::move(selection));
+}
+
+}  // namespace gate::suite
