@@ -288,11 +288,11 @@ Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::files
   what = fmt::format("consumer '{}'", c.name);
   r.check_keys(node, what, {"name", "repo", "ref", "setup", "run", "env", "timeout", "junit", "submodules",
                             "token_env", "token_user", "checkout_timeout", "runner", "tests", "shards", "parallel",
-                            "serial_groups", "test_timeout", "retries", "baseline", "policy"});
+                            "serial_groups", "test_timeout", "retries", "baseline", "policy", "prebuild"});
   if (YAML::Node n = node["runner"]; n.IsDefined() && !n.IsNull()) {
     c.runner = r.scalar(n, what + " runner");
-    if (c.runner != "command" && c.runner != "pytest" && c.runner != "ctest") {
-      r.fail(n.Mark(), fmt::format("{} runner '{}' is not one gate has (command, pytest, ctest)", what, c.runner));
+    if (c.runner != "command" && c.runner != "pytest" && c.runner != "ctest" && c.runner != "go") {
+      r.fail(n.Mark(), fmt::format("{} runner '{}' is not one gate has (command, pytest, ctest, go)", what, c.runner));
     }
   }
   YAML::Node repo_node = r.required(node, "repo", what);
@@ -312,8 +312,9 @@ Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::files
   }
   if (c.runner != "command" && (!node["run"].IsDefined() || node["run"].IsNull())) {
     // How to start the tool; gate adds the test selection and its own options.
-    std::vector<const char*> tool = c.runner == "pytest" ? std::vector<const char*>{"python3", "-m", "pytest"}
-                                                         : std::vector<const char*>{"ctest", "--test-dir", "build"};
+    std::vector<const char*> tool = c.runner == "pytest"  ? std::vector<const char*>{"python3", "-m", "pytest"}
+                                    : c.runner == "ctest" ? std::vector<const char*>{"ctest", "--test-dir", "build"}
+                                                          : std::vector<const char*>{"go"};
     for (const char* part : tool) c.run.argv.push_back(Template{part, c.mark});
   } else {
     c.run = r.command(r.required(node, "run", what), what + " run", true);
@@ -362,6 +363,12 @@ Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::files
     auto duration = parse_duration(text);
     if (!duration) r.fail(n.Mark(), fmt::format("{} test_timeout '{}' is not a duration (examples: 30s, 2m)", what, text));
     c.test_timeout = *duration;
+  }
+  if (YAML::Node n = node["prebuild"]; n.IsDefined() && !n.IsNull()) {
+    std::string text = r.scalar(n, what + " prebuild");
+    if (text != "true" && text != "false") r.fail(n.Mark(), fmt::format("{} prebuild must be true or false, found '{}'", what, text));
+    if (c.runner != "go") r.fail(n.Mark(), fmt::format("{} prebuild is for runner: go", what));
+    c.prebuild = text == "true";
   }
   if (YAML::Node n = node["baseline"]; n.IsDefined() && !n.IsNull()) {
     std::string text = r.scalar(n, what + " baseline");

@@ -47,13 +47,14 @@ struct Consumer {
   std::optional<std::string> junit;  // glob relative to the checkout
   bool submodules = false;
   // The suite engine (runner other than "command").
-  std::string runner = "command";      // command | pytest
+  std::string runner = "command";      // command | pytest | ctest | go
   std::vector<std::string> tests;      // selection: files, node ids, options such as "-m smoke"
   int shards = 1;                      // how many machines share this consumer's tests
   int parallel = 1;                    // workers inside one shard
   std::vector<std::string> serial_groups;  // globs of tests that share global state
   std::chrono::milliseconds test_timeout{0};  // per test; 0 = none
   int retries = 0;                     // reruns of a failed test on the candidate
+  bool prebuild = false;               // runner go: compile each package's tests once
   bool baseline = false;               // rerun what still fails against the published image
   std::map<std::string, std::string> policy;  // outcome -> block | warn (over the top-level policy)
   std::string token_env;   // environment variable holding a token for the repository

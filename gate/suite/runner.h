@@ -38,6 +38,9 @@ class Runner {
   // The tests the selection holds, in collection order. Throws InfraError
   // when the tool cannot list them; an empty list is returned as such.
   virtual std::vector<std::string> enumerate(const RunEnv& env) = 0;
+  // Once, after listing and before any batch (e.g. compiling test binaries
+  // that every worker then reuses). Throws InfraError when it fails.
+  virtual void prepare(const RunEnv& /*env*/, const std::vector<std::string>& /*tests*/) {}
   // Runs `tests` in one process. A test running longer than `test_timeout`
   // (0 = none) is stopped and reported as timed out; tests after it in the
   // batch come back in not_run.

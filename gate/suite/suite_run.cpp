@@ -57,6 +57,11 @@ void run_suite(const config::Consumer& consumer, Runner& runner, RunEnv env, con
                         tests.size(), result.shard.empty() ? "" : ", shard " + result.shard, result.tests_planned,
                         consumer.parallel, total_estimate(items)));
 
+  runner.prepare(env, [&] {
+    std::vector<std::string> planned;
+    for (const auto& item : items) planned.insert(planned.end(), item.tests.begin(), item.tests.end());
+    return planned;
+  }());
   auto first = run_items(runner, env, items, static_cast<size_t>(consumer.parallel), consumer.test_timeout, "run");
   std::map<std::string, report::TestCase> by_test;
   for (auto& t : first.tests) by_test[t.name] = t;

@@ -1,0 +1,233 @@
+// runner: go. Tests are "<package>::<TestName>" from `go test -list`; the
+// selection is package patterns (default ./...) and -run=REGEX. With
+// `prebuild: true` each package's test binary is compiled once
+// (`go test -c`) before the workers start, and every batch runs the binary
+// in the package's directory, as `go test` would; without it a batch is
+// `go test -v -run` (the build cache helps, but each worker links again).
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "suite/runner.h"
+
+namespace gate::suite {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string regex_escape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+class GoRunner : public Runner {
+ public:
+  GoRunner(std::vector<std::string> selection, bool prebuild) : prebuild_(prebuild) {
+    for (auto& s : selection) {
+      if (s.rfind("-run=", 0) == 0) run_filter_ = s.substr(5);
+      else packages_.push_back(s);
+    }
+    if (packages_.empty()) packages_.push_back("./...");
+  }
+
+  std::vector<std::string> enumerate(const RunEnv& env) override {
+    // Package directories, for running binaries where `go test` would.
+    auto listed = go(env, {"list", "-f", "{{.ImportPath}} {{.Dir}}"}, packages_, "go list");
+    std::istringstream dirs(listed);
+    for (std::string line; std::getline(dirs, line);) {
+      auto space = line.find(' ');
+      if (space != std::string::npos) dirs_[line.substr(0, space)] = line.substr(space + 1);
+    }
+    auto out = go(env, {"test", "-list", run_filter_.empty() ? "." : run_filter_}, packages_, "go test -list");
+    std::vector<std::string> tests, pending;
+    std::istringstream lines(out);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("ok ", 0) == 0 || line.rfind("ok\t", 0) == 0) {
+        std::istringstream fields(line);
+        std::string ok, package;
+        fields >> ok >> package;
+        for (const auto& name : pending) tests.push_back(package + "::" + name);
+        pending.clear();
+      } else if (line.rfind("Test", 0) == 0 && line.find(' ') == std::string::npos) {
+        pending.push_back(line);
+      }
+    }
+    return tests;
+  }
+
+  void prepare(const RunEnv& env, const std::vector<std::string>& tests) override {
+    if (!prebuild_) return;
+    std::set<std::string> packages;
+    for (const auto& t : tests) packages.insert(t.substr(0, t.find("::")));
+    std::filesystem::create_directories(env.scratch / "bin");
+    for (const auto& package : packages) {
+      auto binary = env.scratch / "bin" / (sanitize(package) + ".test");
+      go(env, {"test", "-c", "-o", binary.string()}, {package}, "go test -c " + package);
+      binaries_[package] = binary;
+    }
+    log::info(fmt::format("prebuilt {} test binar{} once for every worker", packages.size(),
+                          packages.size() == 1 ? "y" : "ies"));
+  }
+
+  BatchResult run_batch(const RunEnv& env, const std::vector<std::string>& tests, std::chrono::milliseconds test_timeout,
+                        const std::string&) override {
+    BatchResult out;
+    // One process per package: a test binary holds one package.
+    std::map<std::string, std::vector<std::string>> by_package;
+    std::vector<std::string> order;
+    for (const auto& t : tests) {
+      auto package = t.substr(0, t.find("::"));
+      if (!by_package.count(package)) order.push_back(package);
+      by_package[package].push_back(t.substr(t.find("::") + 2));
+    }
+    for (const auto& package : order) {
+      run_package(env, package, by_package[package], test_timeout, out);
+      if (out.interrupted) break;
+    }
+    return out;
+  }
+
+ private:
+  static std::string sanitize(const std::string& package) {
+    std::string s = package;
+    for (auto& c : s) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+    return s;
+  }
+
+  std::string go(const RunEnv& env, std::vector<std::string> args, const std::vector<std::string>& packages,
+                 const std::string& what) {
+    process::Spec spec;
+    spec.argv = env.command;
+    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+    spec.argv.insert(spec.argv.end(), packages.begin(), packages.end());
+    spec.cwd = env.worktree;
+    spec.env = env.env;
+    spec.log_file = env.log_file;
+    spec.timeout = std::chrono::minutes(10);
+    spec.keep_tail = 4 * 1024 * 1024;
+    auto result = process::run(spec);
+    if (result.interrupted) throw Interrupted();
+    if (!result.ok()) {
+      throw InfraError(fmt::format("{} failed ({}): {}", what, result.describe(),
+                                   result.output.substr(result.output.size() > 600 ? result.output.size() - 600 : 0)));
+    }
+    return result.output;
+  }
+
+  void run_package(const RunEnv& env, const std::string& package, const std::vector<std::string>& names,
+                   std::chrono::milliseconds test_timeout, BatchResult& out) {
+    std::string regex;
+    for (const auto& n : names) regex += (regex.empty() ? "" : "|") + regex_escape(n);
+    regex = "^(" + regex + ")$";
+    process::Spec spec;
+    if (auto binary = binaries_.find(package); binary != binaries_.end()) {
+      spec.argv = {binary->second.string(), "-test.v", "-test.count=1", "-test.run", regex};
+      spec.cwd = dirs_.count(package) ? std::filesystem::path(dirs_[package]) : env.worktree;
+    } else {
+      spec.argv = env.command;
+      spec.argv.insert(spec.argv.end(), {"test", "-v", "-count=1", "-run", regex, package});
+      spec.cwd = env.worktree;
+    }
+    spec.env = env.env;
+    spec.log_file = env.log_file;
+    spec.grace = std::chrono::seconds(2);
+    if (env.deadline != Clock::time_point::max()) {
+      spec.timeout = std::max(std::chrono::milliseconds(1),
+                              std::chrono::duration_cast<std::chrono::milliseconds>(env.deadline - Clock::now()));
+    }
+    std::mutex mutex;
+    std::map<std::string, report::TestCase> finished;
+    std::map<std::string, std::string> output;  // per running test, bounded
+    std::string current;
+    auto last_progress = Clock::now();
+    spec.on_line = [&](std::string_view line) {
+      if (env.on_line) env.on_line(line);
+      std::lock_guard lock(mutex);
+      if (line.rfind("=== RUN   ", 0) == 0) {
+        std::string name(line.substr(10));
+        if (name.find('/') == std::string::npos) current = name;
+        return;
+      }
+      for (auto [prefix, status] : {std::pair{"--- PASS: ", report::TestStatus::passed},
+                                    std::pair{"--- FAIL: ", report::TestStatus::failed},
+                                    std::pair{"--- SKIP: ", report::TestStatus::skipped}}) {
+        if (line.rfind(prefix, 0) != 0) continue;
+        std::string rest(line.substr(std::string_view(prefix).size()));
+        std::string name = rest.substr(0, rest.find(' '));
+        double seconds = 0;
+        if (auto paren = rest.find('('); paren != std::string::npos) seconds = std::atof(rest.c_str() + paren + 1);
+        report::TestCase t{"go", "", package + "::" + name, status, seconds, "", output[name]};
+        if (status == report::TestStatus::failed) {
+          // The first "file_test.go:12: message" line says why.
+          std::istringstream lines(output[name]);
+          for (std::string l; std::getline(lines, l);) {
+            if (l.find(".go:") != std::string::npos) {
+              t.message = l.substr(l.find_first_not_of(' '));
+              break;
+            }
+          }
+          if (t.message.empty()) t.message = "failed";
+        }
+        finished[name] = t;
+        last_progress = Clock::now();
+        return;
+      }
+      if (!current.empty() && output[current].size() < 8192) output[current] += std::string(line) + "\n";
+    };
+    if (test_timeout.count() > 0) {
+      spec.should_stop = [&] {
+        std::lock_guard lock(mutex);
+        return Clock::now() - last_progress > test_timeout;
+      };
+    }
+    auto result = process::run(spec);
+    if (result.interrupted) {
+      out.interrupted = true;
+      return;
+    }
+    bool hung_found = false;
+    for (const auto& name : names) {
+      if (auto it = finished.find(name); it != finished.end()) {
+        out.tests.push_back(it->second);
+      } else if (result.stopped && !hung_found) {
+        hung_found = true;
+        report::TestCase hung{"go", "", package + "::" + name, report::TestStatus::error, 0, "", ""};
+        hung.timed_out = true;
+        hung.seconds = std::chrono::duration<double>(test_timeout).count();
+        hung.message = fmt::format("timed out: still running after {}s (test_timeout); stopped with its process group",
+                                   std::chrono::duration_cast<std::chrono::seconds>(test_timeout).count());
+        out.tests.push_back(hung);
+      } else if (result.stopped) {
+        out.not_run.push_back(package + "::" + name);
+      }
+    }
+    if (!result.stopped && out.tests.empty() && !result.ok()) {
+      out.error = fmt::format("{}: {} without running a test: {}", package, result.describe(),
+                              result.output.substr(result.output.size() > 400 ? result.output.size() - 400 : 0));
+    }
+  }
+
+  std::vector<std::string> packages_;
+  std::string run_filter_;
+  bool prebuild_;
+  std::map<std::string, std::string> dirs_;
+  std::map<std::string, std::filesystem::path> binaries_;
+};
+
+}  // namespace
+
+std::unique_ptr<Runner> make_go_runner(std::vector<std::string> selection, bool prebuild) {
+  return std::make_unique<GoRunner>(std::move(selection), prebuild);
+}
+
+}  // namespace gate::suite
