@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -361,6 +363,12 @@ struct Session {
 
 // Runs `body`, then writes the reports whatever happened; errors are
 // recorded in the verdict and passed on to the CLI.
+long own_peak_rss_kb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss;
+}
+
 ExitCode with_reports(Session& session, const std::function<void()>& body) {
   report::Verdict& verdict = session.verdict;
   try {
@@ -370,10 +378,12 @@ ExitCode with_reports(Session& session, const std::function<void()>& body) {
     verdict.error = e.what();
     verdict.reasons.push_back(e.what());
     verdict.seconds = session.clock.elapsed();
+    verdict.peak_rss_kb = own_peak_rss_kb();
     report::write_reports(verdict, session.options.report_dir);
     throw;
   }
   verdict.seconds = session.clock.elapsed();
+  verdict.peak_rss_kb = own_peak_rss_kb();
   report::write_reports(verdict, session.options.report_dir);
   log::info(fmt::format("verdict: {} ({}); reports in {}", exit_code_name(verdict.exit_code),
                         verdict.reasons.empty() ? "" : verdict.reasons.front(), session.options.report_dir.string()));

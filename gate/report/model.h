@@ -102,6 +102,7 @@ struct Verdict {
   std::vector<PublishedTag> published;
   std::string publish_requests;  // what publishing cost on the wire
   std::vector<Stage> stages;
+  long peak_rss_kb = 0;  // gate's own peak memory (children not included)
   ExitCode exit_code = ExitCode::infrastructure;
   std::vector<std::string> reasons;  // why the decision is what it is
   std::optional<ChangeScope> changes;  // with --changed-since

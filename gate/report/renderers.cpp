@@ -108,6 +108,7 @@ nlohmann::json to_json(const Verdict& v) {
               {"published", std::move(published)},
               {"publish_requests", v.publish_requests},
               {"stages", std::move(stages)},
+              {"peak_rss_kb", v.peak_rss_kb},
               {"exit_code", static_cast<int>(v.exit_code)}};
   if (!v.error.empty()) out["error"] = v.error;
   out["skipped"] = v.skipped;

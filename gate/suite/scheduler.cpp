@@ -11,6 +11,10 @@
 
 namespace gate::suite {
 
+// A pytest process costs about 0.25 s to start: a batch of at least 2.5 s of
+// estimated work keeps that under a tenth.
+constexpr double kMinBatchSeconds = 2.5;
+
 ScheduleResult run_items(Runner& runner, const RunEnv& env, const std::vector<WorkItem>& items, size_t workers,
                          std::chrono::milliseconds test_timeout, const std::string& phase) {
   if (workers == 0) workers = 1;
@@ -59,10 +63,14 @@ ScheduleResult run_items(Runner& runner, const RunEnv& env, const std::vector<Wo
             queues[victim].pop_back();
           }
         }
-        // A batch: half of what is left here (at least one item), so there is
-        // still something to steal while it runs.
-        size_t count = std::max<size_t>(1, queues[me].size() / 2);
-        for (size_t i = 0; i < count; ++i) {
+        // A batch: half of what is left here by estimate, so there is still
+        // something to steal while it runs, but never less than
+        // kMinBatchSeconds of work (each batch pays a process start); alone,
+        // everything at once.
+        double target = workers == 1 ? remaining(me) : std::max(remaining(me) / 2, kMinBatchSeconds);
+        double taken_estimate = 0;
+        while (!queues[me].empty() && (taken.empty() || taken_estimate < target)) {
+          taken_estimate += queues[me].front().estimate;
           taken.push_back(std::move(queues[me].front()));
           queues[me].pop_front();
         }
