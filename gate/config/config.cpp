@@ -20,8 +20,8 @@ using Names = std::set<std::string, std::less<>>;
 // Which of gate's placeholders each kind of field may use.
 const Names kEnvOnly{};
 const Names kBuildTime{std::string(kGitSha)};
-const Names kTestTime{std::string(kCandidate), std::string(kCandidateRef), std::string(kCandidateDigest),
-                      std::string(kCandidateTag), std::string(kGitSha)};
+const Names kTestTime{std::string(kCandidate),    std::string(kCandidateRef), std::string(kCandidateDigest),
+                      std::string(kCandidateTag), std::string(kGitSha),       "SERVICE_*"};
 
 size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
@@ -288,7 +288,7 @@ Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::files
   what = fmt::format("consumer '{}'", c.name);
   r.check_keys(node, what, {"name", "repo", "ref", "setup", "run", "env", "timeout", "junit", "submodules",
                             "token_env", "token_user", "checkout_timeout", "runner", "tests", "shards", "parallel",
-                            "serial_groups", "test_timeout", "retries", "baseline", "policy", "prebuild"});
+                            "serial_groups", "test_timeout", "retries", "baseline", "policy", "prebuild", "services"});
   if (YAML::Node n = node["runner"]; n.IsDefined() && !n.IsNull()) {
     c.runner = r.scalar(n, what + " runner");
     if (c.runner != "command" && c.runner != "pytest" && c.runner != "ctest" && c.runner != "go") {
@@ -363,6 +363,70 @@ Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::files
     auto duration = parse_duration(text);
     if (!duration) r.fail(n.Mark(), fmt::format("{} test_timeout '{}' is not a duration (examples: 30s, 2m)", what, text));
     c.test_timeout = *duration;
+  }
+  if (YAML::Node n = node["services"]; n.IsDefined() && !n.IsNull()) {
+    if (!n.IsSequence()) r.fail(n.Mark(), fmt::format("{} services must be a list, found {}", what, Reader::kind(n)));
+    std::set<std::string> names;
+    for (size_t i = 0; i < n.size(); ++i) {
+      const YAML::Node& s = n[i];
+      std::string sw = fmt::format("{} services[{}]", what, i);
+      r.expect_map(s, sw);
+      r.check_keys(s, sw, {"name", "image", "ports", "env", "ready", "ready_timeout"});
+      config::Service service;
+      YAML::Node name_node = r.required(s, "name", sw);
+      service.name = r.scalar(name_node, sw + " name");
+      bool name_ok = !service.name.empty() && std::all_of(service.name.begin(), service.name.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-';
+      });
+      if (!name_ok) r.fail(name_node.Mark(), fmt::format("{} name '{}' must be letters, digits, '_' or '-'", sw, service.name));
+      if (!names.insert(service.name).second) r.fail(name_node.Mark(), fmt::format("{}: service name '{}' is used twice", what, service.name));
+      sw = fmt::format("{} service '{}'", what, service.name);
+      if (YAML::Node img = s["image"]; img.IsDefined() && !img.IsNull()) {
+        service.image = r.template_of(img, sw + " image", kTestTime);
+      } else {
+        service.image = Template{"${CANDIDATE_REF}", Reader::mark_of(s)};
+      }
+      auto port_of = [&](const YAML::Node& p) {
+        std::string text = r.scalar(p, sw + " port");
+        bool digits = !text.empty() && text.size() <= 5 && std::all_of(text.begin(), text.end(), ::isdigit);
+        int port = digits ? std::stoi(text) : 0;
+        if (port < 1 || port > 65535) r.fail(p.Mark(), fmt::format("{}: '{}' is not a port (1-65535)", sw, text));
+        return port;
+      };
+      if (YAML::Node ports = s["ports"]; ports.IsDefined() && !ports.IsNull()) {
+        if (!ports.IsSequence()) r.fail(ports.Mark(), fmt::format("{} ports must be a list of container ports", sw));
+        for (const auto& p : ports) service.ports.push_back(port_of(p));
+      }
+      if (YAML::Node e = s["env"]; e.IsDefined() && !e.IsNull()) {
+        r.expect_map(e, sw + " env");
+        for (auto it = e.begin(); it != e.end(); ++it) {
+          std::string key = r.scalar(it->first, sw + " env key");
+          service.env.emplace_back(key, r.template_of(it->second, fmt::format("{} env {}", sw, key), kTestTime));
+        }
+      }
+      if (YAML::Node ready = s["ready"]; ready.IsDefined() && !ready.IsNull()) {
+        r.expect_map(ready, sw + " ready");
+        r.check_keys(ready, sw + " ready", {"tcp", "command"});
+        if (ready["tcp"].IsDefined()) {
+          service.ready_tcp = port_of(ready["tcp"]);
+          if (std::find(service.ports.begin(), service.ports.end(), service.ready_tcp) == service.ports.end()) {
+            r.fail(ready["tcp"].Mark(), fmt::format("{}: ready tcp {} is not one of its ports", sw, service.ready_tcp));
+          }
+        }
+        if (ready["command"].IsDefined()) {
+          const YAML::Node& cmd = ready["command"];
+          if (!cmd.IsSequence() || cmd.size() == 0) r.fail(cmd.Mark(), fmt::format("{}: ready command must be an argv list", sw));
+          for (const auto& part : cmd) service.ready_command.push_back(r.template_of(part, sw + " ready command", kTestTime));
+        }
+      }
+      if (YAML::Node t = s["ready_timeout"]; t.IsDefined() && !t.IsNull()) {
+        std::string text = r.scalar(t, sw + " ready_timeout");
+        auto duration = parse_duration(text);
+        if (!duration) r.fail(t.Mark(), fmt::format("{} ready_timeout '{}' is not a duration", sw, text));
+        service.ready_timeout = *duration;
+      }
+      c.services.push_back(std::move(service));
+    }
   }
   if (YAML::Node n = node["prebuild"]; n.IsDefined() && !n.IsNull()) {
     std::string text = r.scalar(n, what + " prebuild");

@@ -36,6 +36,17 @@ struct Image {
   const std::string& release_repository() const { return publish_repository.empty() ? repository : publish_repository; }
 };
 
+// A container the consumer's tests talk to, started before them.
+struct Service {
+  std::string name;
+  Template image;  // default: ${CANDIDATE_REF}
+  std::vector<int> ports;
+  std::vector<std::pair<std::string, Template>> env;
+  int ready_tcp = 0;                     // ready when this container port accepts connections
+  std::vector<Template> ready_command;   // or when this command (on the host) exits 0
+  std::chrono::milliseconds ready_timeout{std::chrono::seconds(30)};
+};
+
 struct Consumer {
   std::string name;
   std::string repo;  // URL, or an absolute path to a local repository
@@ -46,6 +57,7 @@ struct Consumer {
   std::chrono::milliseconds timeout{std::chrono::minutes(30)};
   std::optional<std::string> junit;  // glob relative to the checkout
   bool submodules = false;
+  std::vector<Service> services;
   // The suite engine (runner other than "command").
   std::string runner = "command";      // command | pytest | ctest | go
   std::vector<std::string> tests;      // selection: files, node ids, options such as "-m smoke"

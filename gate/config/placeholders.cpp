@@ -70,6 +70,8 @@ std::optional<PlaceholderProblem> check_template(std::string_view text,
   return walk(
       text, [](std::string_view) {},
       [&](std::string_view name, size_t offset) -> std::optional<PlaceholderProblem> {
+        // SERVICE_<NAME>_HOST / _PORT...: known once the consumer's services run.
+        if (name.rfind("SERVICE_", 0) == 0 && allowed.count(std::string_view("SERVICE_*"))) return std::nullopt;
         if (gate_placeholders().count(name)) {
           if (allowed.count(name)) return std::nullopt;
           return PlaceholderProblem{

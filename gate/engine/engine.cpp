@@ -122,4 +122,45 @@ void Engine::remove_containers(const std::vector<std::string>& container_ids) co
   if (!result.ok()) log::warn(fmt::format("could not remove containers: {}", last_lines(result.output, 2)));
 }
 
+std::string Engine::run_detached(const std::string& image, const std::vector<int>& ports,
+                                 const std::map<std::string, std::string>& env, const std::string& label) const {
+  std::vector<std::string> argv{"docker", "run", "--detach", "--label", "gate.service=" + label};
+  for (int port : ports) argv.insert(argv.end(), {"--publish", fmt::format("127.0.0.1::{}", port)});
+  for (const auto& [key, value] : env) argv.insert(argv.end(), {"--env", key + "=" + value});
+  argv.push_back(image);
+  auto result = process::capture(argv, std::chrono::minutes(5));
+  if (result.interrupted) throw Interrupted();
+  if (!result.ok()) {
+    throw InfraError(fmt::format("start service {} from {} failed ({}): {}", label, image, result.describe(),
+                                 last_lines(result.output, 3)));
+  }
+  return last_lines(result.output, 1);
+}
+
+std::string Engine::host_port(const std::string& container, int port) const {
+  auto result = process::capture({"docker", "port", container, fmt::format("{}/tcp", port)}, std::chrono::seconds(30), true);
+  if (!result.ok()) throw InfraError(fmt::format("docker port {} {}: {}", container, port, last_lines(result.output, 2)));
+  std::istringstream lines(result.output);
+  std::string first;
+  std::getline(lines, first);
+  return trim(first);
+}
+
+bool Engine::is_running(const std::string& container) const {
+  auto result = process::capture({"docker", "inspect", "--format", "{{.State.Running}}", container},
+                                 std::chrono::seconds(30), true);
+  return result.ok() && trim(result.output) == "true";
+}
+
+std::string Engine::logs_tail(const std::string& container, int lines) const {
+  auto result = process::capture({"docker", "logs", "--tail", std::to_string(lines), container}, std::chrono::seconds(30), true);
+  return last_lines(result.output, static_cast<size_t>(lines));
+}
+
+void Engine::stop(const std::string& container, int grace_seconds) const {
+  process::capture({"docker", "stop", "--time", std::to_string(grace_seconds), container},
+                   std::chrono::seconds(grace_seconds + 30), true);
+  remove_containers({container});
+}
+
 }  // namespace gate::engine

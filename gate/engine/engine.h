@@ -29,6 +29,17 @@ class Engine {
   // IDs of every container (any state) created from any of these images
   // (references or IDs; ones the engine does not have match nothing).
   std::vector<std::string> containers_from(const std::vector<std::string>& images) const;
+  // Starts a container in the background; container ports are published
+  // on random loopback ports. Returns its ID; throws InfraError.
+  std::string run_detached(const std::string& image, const std::vector<int>& ports,
+                           const std::map<std::string, std::string>& env, const std::string& label) const;
+  // "127.0.0.1:49153" for a published container port.
+  std::string host_port(const std::string& container, int port) const;
+  bool is_running(const std::string& container) const;
+  std::string logs_tail(const std::string& container, int lines) const;
+  // SIGTERM, `grace_seconds` to exit (so coverage counters can be written),
+  // then removed. Runs even during an interrupt.
+  void stop(const std::string& container, int grace_seconds) const;
   // Removes (force) these containers. Runs even during an interrupt.
   void remove_containers(const std::vector<std::string>& container_ids) const;
 };

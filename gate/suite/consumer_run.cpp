@@ -12,6 +12,7 @@
 #include "process/runner.h"
 #include "report/junit.h"
 #include "suite/runner.h"
+#include "suite/services.h"
 #include "suite/suite_run.h"
 
 namespace gate::suite {
@@ -95,8 +96,25 @@ report::ConsumerResult run_consumer(const config::Consumer& consumer, const git:
 
   const std::string where = fmt::format("consumer '{}'", consumer.name);
   process::Environment env = process::current_environment();
-  for (const auto& [name, value] : context.placeholders) env["GATE_" + name] = value;
-  for (const auto& [name, tmpl] : consumer.env) env[name] = config::expand(tmpl, context.placeholders, where);
+  config::Values placeholders = context.placeholders;
+  for (const auto& [name, value] : placeholders) env["GATE_" + name] = value;
+  // Services first: their addresses are placeholders for env, setup and run.
+  std::optional<Services> services;
+  if (!consumer.services.empty()) {
+    if (!context.engine) throw InfraError(where + ": services need the container engine");
+    services.emplace(*context.engine);
+    try {
+      services->start(consumer, placeholders, env, consumer.name);
+    } catch (const Interrupted&) {
+      throw;
+    } catch (const InfraError& e) {
+      result.status = report::ConsumerStatus::error;
+      result.reasons.push_back(e.what());
+      log::error(e.what());
+      return result;
+    }
+  }
+  for (const auto& [name, tmpl] : consumer.env) env[name] = config::expand(tmpl, placeholders, where);
   // The repository token is for the checkout only, never for the consumer's code.
   if (!consumer.token_env.empty()) env.erase(consumer.token_env);
 
@@ -112,7 +130,7 @@ report::ConsumerResult run_consumer(const config::Consumer& consumer, const git:
 
   auto run_step = [&](const config::Command& command, const char* step) -> process::Result {
     process::Spec spec;
-    spec.argv = argv_of(command, context.placeholders, where);
+    spec.argv = argv_of(command, placeholders, where);
     spec.cwd = checkout.worktree;
     spec.env = env;
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
@@ -143,7 +161,7 @@ report::ConsumerResult run_consumer(const config::Consumer& consumer, const git:
     if (!interrupted && result.reasons.empty() && consumer.runner != "command") {
       auto runner = make_runner(consumer);
       RunEnv run_env;
-      run_env.command = argv_of(consumer.run, context.placeholders, where);
+      run_env.command = argv_of(consumer.run, placeholders, where);
       run_env.worktree = checkout.worktree;
       run_env.env = env;
       run_env.log_file = log_path;
@@ -199,6 +217,7 @@ report::ConsumerResult run_consumer(const config::Consumer& consumer, const git:
   }
   result.seconds = std::chrono::duration<double>(Clock::now() - started).count();
 
+  if (services) services->stop_all();
   // Whatever happened, no container the consumer started from the candidate outlives the run.
   if (context.engine) {
     for (const auto& id : candidate_containers()) {
