@@ -288,7 +288,8 @@ Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::files
   what = fmt::format("consumer '{}'", c.name);
   r.check_keys(node, what, {"name", "repo", "ref", "setup", "run", "env", "timeout", "junit", "submodules",
                             "token_env", "token_user", "checkout_timeout", "runner", "tests", "shards", "parallel",
-                            "serial_groups", "test_timeout", "retries", "baseline", "policy", "prebuild", "services"});
+                            "serial_groups", "test_timeout", "retries", "baseline", "policy", "prebuild", "services",
+                            "cache_paths", "cache_key"});
   if (YAML::Node n = node["runner"]; n.IsDefined() && !n.IsNull()) {
     c.runner = r.scalar(n, what + " runner");
     if (c.runner != "command" && c.runner != "pytest" && c.runner != "ctest" && c.runner != "go") {
@@ -348,6 +349,16 @@ Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::files
     for (const auto& item : n) out->push_back(r.env_string(item, what + " " + key));
   };
   string_list("tests", &c.tests);
+  string_list("cache_paths", &c.cache_paths);
+  for (const auto& path : c.cache_paths) {
+    if (path.empty() || path.front() == '/' || path.find("..") != std::string::npos) {
+      r.fail(node["cache_paths"].Mark(), fmt::format("{} cache_paths: '{}' must be a path inside the checkout", what, path));
+    }
+  }
+  if (YAML::Node n = node["cache_key"]; n.IsDefined() && !n.IsNull()) c.cache_key = r.env_string(n, what + " cache_key");
+  if (!c.cache_paths.empty() && !node["setup"].IsDefined()) {
+    r.fail(node["cache_paths"].Mark(), fmt::format("{} cache_paths caches what setup makes, and there is no setup", what));
+  }
   string_list("serial_groups", &c.serial_groups);
   if (c.runner == "command") {
     for (const char* key : {"tests", "shards", "parallel", "serial_groups", "test_timeout", "retries", "baseline"}) {

@@ -58,6 +58,11 @@ struct Consumer {
   std::optional<std::string> junit;  // glob relative to the checkout
   bool submodules = false;
   std::vector<Service> services;
+  // Setup cache: these paths (relative to the checkout) are saved after a
+  // setup that succeeded and restored instead of running it again, keyed by
+  // the consumer commit, the setup commands and cache_key.
+  std::vector<std::string> cache_paths;
+  std::string cache_key;
   // The suite engine (runner other than "command").
   std::string runner = "command";      // command | pytest | ctest | go
   std::vector<std::string> tests;      // selection: files, node ids, options such as "-m smoke"

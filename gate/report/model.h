@@ -51,6 +51,7 @@ struct ConsumerResult {
   std::string output_tail;           // end of the output, for failures
   std::vector<std::string> containers_removed;
   std::string shard;          // "K/N" when the tests were split over shards
+  std::string setup_cache;    // "hit", "stored", or empty (no cache_paths)
   size_t tests_planned = 0;   // tests this shard was given
 
   bool passed() const { return status == ConsumerStatus::passed; }

@@ -81,6 +81,7 @@ nlohmann::json to_json(const Verdict& v) {
                          {"log", c.log_file},
                          {"containers_removed", c.containers_removed},
                          {"shard", c.shard},
+                         {"setup_cache", c.setup_cache},
                          {"tests_planned", c.tests_planned}});
   }
   json published = json::array();

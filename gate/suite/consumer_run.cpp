@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "process/runner.h"
+#include "registry/digest.h"
 #include "report/junit.h"
 #include "suite/runner.h"
 #include "suite/services.h"
@@ -141,8 +142,31 @@ report::ConsumerResult run_consumer(const config::Consumer& consumer, const git:
     return process::run(spec);
   };
 
-  try {
+  // The setup cache: restore what a previous setup of the same commit and
+  // commands made, instead of running it again.
+  std::filesystem::path setup_archive;
+  bool setup_restored = false;
+  if (!consumer.cache_paths.empty() && !context.cache_dir.empty()) {
+    std::string key = checkout.commit + "\n" + consumer.cache_key;
     for (const auto& command : consumer.setup) {
+      for (const auto& part : command.argv) key += "\n" + part.text;
+    }
+    for (const auto& path : consumer.cache_paths) key += "\n" + path;
+    setup_archive = context.cache_dir / "setup" / consumer.name / (registry::sha256_digest(key).substr(7, 20) + ".tar");
+    if (std::filesystem::exists(setup_archive)) {
+      auto restored = process::capture({"tar", "-xf", setup_archive.string(), "-C", checkout.worktree.string()},
+                                       std::chrono::minutes(10));
+      if (restored.ok()) {
+        setup_restored = true;
+        result.setup_cache = "hit";
+        log::info(fmt::format("{}: setup restored from the cache ({})", consumer.name, setup_archive.filename().string()));
+      } else {
+        log::warn(fmt::format("{}: could not restore the setup cache ({}); running setup", consumer.name, restored.describe()));
+      }
+    }
+  }
+  try {
+    for (const auto& command : setup_restored ? std::vector<config::Command>{} : consumer.setup) {
       process::Result setup = run_step(command, "setup");
       result.output_tail = setup.output;
       if (setup.interrupted) {
@@ -156,6 +180,18 @@ report::ConsumerResult run_consumer(const config::Consumer& consumer, const git:
                                      ? fmt::format("setup killed at the consumer timeout ({})", format_duration(consumer.timeout))
                                      : fmt::format("setup failed ({})", setup.describe()));
         break;
+      }
+    }
+    if (!interrupted && result.reasons.empty() && !setup_archive.empty() && !setup_restored) {
+      std::vector<std::string> argv{"tar", "-cf", setup_archive.string() + ".tmp", "-C", checkout.worktree.string()};
+      for (const auto& path : consumer.cache_paths) {
+        if (std::filesystem::exists(checkout.worktree / path)) argv.push_back(path);
+      }
+      std::error_code ec;
+      std::filesystem::create_directories(setup_archive.parent_path(), ec);
+      if (argv.size() > 5 && process::capture(argv, std::chrono::minutes(10)).ok()) {
+        std::filesystem::rename(setup_archive.string() + ".tmp", setup_archive, ec);
+        result.setup_cache = "stored";
       }
     }
     if (!interrupted && result.reasons.empty() && consumer.runner != "command") {
