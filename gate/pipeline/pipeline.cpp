@@ -211,6 +211,10 @@ void test_consumers(const Options& options, const config::Config& config, const 
   context.report_dir = report_dir;
   context.engine = &engine;
   context.candidate_refs = {verdict.candidate.repository + "@" + verdict.candidate.digest};
+  // Containers the baseline reruns start are cleaned up like the candidate's.
+  if (!context.baseline_digest.empty()) {
+    context.candidate_refs.push_back(config.image.release_repository() + "@" + context.baseline_digest);
+  }
   if (!verdict.candidate.tag.empty()) context.candidate_refs.push_back(verdict.candidate.repository + ":" + verdict.candidate.tag);
   for (size_t i = 0; i < config.consumers.size(); ++i) {
     interrupt::throw_if_requested();

@@ -2,8 +2,9 @@
 // selection is package patterns (default ./...) and -run=REGEX. With
 // `prebuild: true` each package's test binary is compiled once
 // (`go test -c`) before the workers start, and every batch runs the binary
-// in the package's directory, as `go test` would; without it a batch is
-// `go test -v -run` (the build cache helps, but each worker links again).
+// in the package's directory, as `go test` would, its events read as
+// `go test -json` (through `go tool test2json`); without it a batch is
+// `go test -json -run` (the build cache helps, but each worker links again).
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include <mutex>
 #include <set>
 #include <sstream>
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -124,18 +126,21 @@ class GoRunner : public Runner {
     return result.output;
   }
 
+  // Runs one package's tests and reads `go test -json` events (through
+  // `go tool test2json` for a prebuilt binary, as go test itself does).
   void run_package(const RunEnv& env, const std::string& package, const std::vector<std::string>& names,
                    std::chrono::milliseconds test_timeout, BatchResult& out) {
     std::string regex;
     for (const auto& n : names) regex += (regex.empty() ? "" : "|") + regex_escape(n);
     regex = "^(" + regex + ")$";
     process::Spec spec;
+    spec.argv = env.command;
     if (auto binary = binaries_.find(package); binary != binaries_.end()) {
-      spec.argv = {binary->second.string(), "-test.v", "-test.count=1", "-test.run", regex};
+      spec.argv.insert(spec.argv.end(), {"tool", "test2json", "-t", "-p", package, binary->second.string(), "-test.v",
+                                         "-test.count=1", "-test.run", regex});
       spec.cwd = dirs_.count(package) ? std::filesystem::path(dirs_[package]) : env.worktree;
     } else {
-      spec.argv = env.command;
-      spec.argv.insert(spec.argv.end(), {"test", "-v", "-count=1", "-run", regex, package});
+      spec.argv.insert(spec.argv.end(), {"test", "-json", "-count=1", "-run", regex, package});
       spec.cwd = env.worktree;
     }
     spec.env = env.env;
@@ -147,42 +152,46 @@ class GoRunner : public Runner {
     }
     std::mutex mutex;
     std::map<std::string, report::TestCase> finished;
-    std::map<std::string, std::string> output;  // per running test, bounded
-    std::string current;
+    std::map<std::string, std::string> output;  // per test, bounded
     auto last_progress = Clock::now();
     spec.on_line = [&](std::string_view line) {
-      if (env.on_line) env.on_line(line);
+      nlohmann::json event;
+      try {
+        event = nlohmann::json::parse(line);
+      } catch (const nlohmann::json::exception&) {
+        if (env.on_line) env.on_line(line);  // build errors and the like
+        return;
+      }
+      std::string action = event.value("Action", "");
+      std::string test = event.value("Test", "");
+      if (action == "output") {
+        std::string text = event.value("Output", "");
+        if (env.on_line && !text.empty()) env.on_line(text.back() == '\n' ? text.substr(0, text.size() - 1) : text);
+        std::lock_guard lock(mutex);
+        if (!test.empty() && output[test].size() < 8192) output[test] += text;
+        return;
+      }
+      if (test.empty() || test.find('/') != std::string::npos) return;  // package events, subtests
+      report::TestStatus status;
+      if (action == "pass") status = report::TestStatus::passed;
+      else if (action == "fail") status = report::TestStatus::failed;
+      else if (action == "skip") status = report::TestStatus::skipped;
+      else return;
       std::lock_guard lock(mutex);
-      if (line.rfind("=== RUN   ", 0) == 0) {
-        std::string name(line.substr(10));
-        if (name.find('/') == std::string::npos) current = name;
-        return;
-      }
-      for (auto [prefix, status] : {std::pair{"--- PASS: ", report::TestStatus::passed},
-                                    std::pair{"--- FAIL: ", report::TestStatus::failed},
-                                    std::pair{"--- SKIP: ", report::TestStatus::skipped}}) {
-        if (line.rfind(prefix, 0) != 0) continue;
-        std::string rest(line.substr(std::string_view(prefix).size()));
-        std::string name = rest.substr(0, rest.find(' '));
-        double seconds = 0;
-        if (auto paren = rest.find('('); paren != std::string::npos) seconds = std::atof(rest.c_str() + paren + 1);
-        report::TestCase t{"go", "", package + "::" + name, status, seconds, "", output[name]};
-        if (status == report::TestStatus::failed) {
-          // The first "file_test.go:12: message" line says why.
-          std::istringstream lines(output[name]);
-          for (std::string l; std::getline(lines, l);) {
-            if (l.find(".go:") != std::string::npos) {
-              t.message = l.substr(l.find_first_not_of(' '));
-              break;
-            }
+      report::TestCase t{"go", "", package + "::" + test, status, event.value("Elapsed", 0.0), "", output[test]};
+      if (status == report::TestStatus::failed) {
+        // The first "file_test.go:12: message" line says why.
+        std::istringstream lines(output[test]);
+        for (std::string l; std::getline(lines, l);) {
+          if (l.find(".go:") != std::string::npos) {
+            t.message = l.substr(l.find_first_not_of(" \t"));
+            break;
           }
-          if (t.message.empty()) t.message = "failed";
         }
-        finished[name] = t;
-        last_progress = Clock::now();
-        return;
+        if (t.message.empty()) t.message = "failed";
       }
-      if (!current.empty() && output[current].size() < 8192) output[current] += std::string(line) + "\n";
+      finished[test] = t;
+      last_progress = Clock::now();
     };
     if (test_timeout.count() > 0) {
       spec.should_stop = [&] {

@@ -67,7 +67,7 @@ expect_eq "$?" 1 "a failing Go test blocks"
 outcomes=$(json_get "$scratch/r/verdict.json" '" ".join(sorted(t["id"].split("/")[-1] + "=" + t["outcome"] for t in v["consumers"][0]["tests"]))')
 expect_eq "$outcomes" "a::TestOne=passed a::TestSlow=passed a::TestTwo=regression b::TestFive=passed b::TestFour=passed b::TestHang=timed-out b::TestThree=passed" "outcomes"
 expect_eq "$(grep -c '^test -c' "$scratch/go.log")" 2 "test binaries compiled once per package"
-grep -q -- '-run' "$scratch/go.log" && fail "a worker ran 'go test -run' instead of the prebuilt binary"
+grep -q '^test .*-run' "$scratch/go.log" && fail "a worker ran 'go test -run' instead of the prebuilt binary"
 expect_file_contains "$scratch/err" "prebuilt 2 test binaries once for every worker" "says so"
 expect_file_contains "$scratch/r/summary.md" "contract broken: expected 201" "the failure message"
 pgrep -f "b.test" >/dev/null && fail "the hung test binary was left running"
