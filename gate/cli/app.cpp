@@ -31,6 +31,9 @@ enum Flags : unsigned {
   kVerdict = 1u << 7,   // --verdict
   kChangedSince = 1u << 8,  // --changed-since
   kShard = 1u << 9,         // --shard K/N
+  kConsumer = 1u << 10,     // --consumer NAME
+  kPlanShards = 1u << 11,   // plan --shards N
+  kMergeDirs = 1u << 12,    // merge DIR...
 };
 
 struct Command {
@@ -44,21 +47,26 @@ struct Command {
 const std::vector<Command>& commands() {
   static const std::vector<Command> table{
       {"run", "the whole gate: build and push the candidate, check out consumers, test, decide, publish",
-       kConfig | kReportDir | kCacheDir | kCandidate | kDryRun | kRegistry | kExpect | kChangedSince | kShard,
+       kConfig | kReportDir | kCacheDir | kCandidate | kDryRun | kRegistry | kExpect | kChangedSince | kShard | kConsumer,
        pipeline::run,
        "skip the build and gate this image already in the registry (REPO:TAG or REPO@sha256:...)"},
       {"build", "build the candidate and push it; prints repository:tag@sha256:... on stdout",
        kConfig | kReportDir | kRegistry, pipeline::build, nullptr},
       {"checkout", "check out every consumer into the cache; prints each consumer's name and exact commit",
-       kConfig | kCacheDir, pipeline::checkout, nullptr},
+       kConfig | kCacheDir | kConsumer, pipeline::checkout, nullptr},
       {"test", "run every consumer's tests against --candidate and decide (never publishes)",
-       kConfig | kReportDir | kCacheDir | kCandidate | kRegistry | kShard, pipeline::test,
+       kConfig | kReportDir | kCacheDir | kCandidate | kRegistry | kShard | kConsumer, pipeline::test,
        "the image to test (REPO:TAG or REPO@sha256:...)"},
       {"publish", "move the publish tags to the tested digest (of --verdict, or --candidate REPO@sha256:...)",
        kConfig | kCandidate | kDryRun | kRegistry | kExpect | kVerdict, pipeline::publish,
        "the tested image, by digest: REPO@sha256:..."},
       {"validate", "check a gate.yaml and exit 2 naming file:line:column of the first problem", kConfig,
        pipeline::validate, nullptr},
+      {"plan", "print the CI matrix (consumer x shard) as JSON for fromJSON(); also to $GITHUB_OUTPUT as matrix=",
+       kConfig | kConsumer | kPlanShards, pipeline::plan, nullptr},
+      {"merge", "fan-in: one verdict, junit.xml and summary.md from the shards' report directories; a missing, "
+                "duplicated or inconsistent shard exits 3",
+       kConfig | kReportDir | kCacheDir | kMergeDirs, pipeline::merge, nullptr},
   };
   return table;
 }
@@ -140,6 +148,16 @@ int main(int argc, char** argv) {
                options.shard_count = n;
              },
              "run only shard K of N of each consumer's tests (duration-balanced, deterministic)");
+    }
+    if (command.flags & kConsumer) {
+      sub->add_option("--consumer", options.consumer_filter, "only this consumer (a CI matrix job's share)");
+    }
+    if (command.flags & kPlanShards) {
+      sub->add_option("--shards", options.plan_shards, "shards per consumer that knows single tests (default: its `shards`)")
+          ->check(CLI::PositiveNumber);
+    }
+    if (command.flags & kMergeDirs) {
+      sub->add_option("dirs", options.merge_dirs, "the report directories of every shard job")->required();
     }
     if (command.flags & kDryRun) {
       sub->add_flag("--dry-run", options.dry_run, "do everything but move any tag");

@@ -20,6 +20,7 @@
 #include "core/glob.h"
 #include "git/changes.h"
 #include "git/checkout.h"
+#include "pipeline/decide.h"
 #include "pipeline/publish.h"
 #include "registry/client.h"
 #include "registry/reference.h"
@@ -71,6 +72,24 @@ class StageClock {
   Clock::time_point origin_;
   std::mutex mutex_;
 };
+
+// The config, narrowed to --consumer when given.
+config::Config load_for(const Options& options) {
+  config::Config config = config::load_config(options.config_file);
+  if (options.consumer_filter.empty()) return config;
+  std::vector<config::Consumer> kept;
+  std::string names;
+  for (auto& c : config.consumers) {
+    names += (names.empty() ? "" : ", ") + c.name;
+    if (c.name == options.consumer_filter) kept.push_back(std::move(c));
+  }
+  if (kept.empty()) {
+    throw UsageError(fmt::format("--consumer {}: no such consumer in {} (it has: {})", options.consumer_filter,
+                                 options.config_file.string(), names));
+  }
+  config.consumers = std::move(kept);
+  return config;
+}
 
 std::filesystem::path cache_dir_of(const Options& options) {
   return options.cache_dir.empty() ? git::default_cache_dir() : options.cache_dir;
@@ -218,32 +237,14 @@ void test_consumers(const Options& options, const config::Config& config, const 
   if (!verdict.candidate.tag.empty()) context.candidate_refs.push_back(verdict.candidate.repository + ":" + verdict.candidate.tag);
   for (size_t i = 0; i < config.consumers.size(); ++i) {
     interrupt::throw_if_requested();
+    // A consumer that is one unit runs on the first shard only.
+    if (config.consumers[i].runner == "command" && options.shard_count > 0 && options.shard_index != 1) continue;
     verdict.consumers.push_back(clock.measure("test:" + config.consumers[i].name, [&] {
       return suite::run_consumer(config.consumers[i], checkouts.list[i], context);
     }));
   }
 }
 
-void decide(report::Verdict& verdict) {
-  verdict.reasons.clear();
-  size_t passed = 0;
-  for (const auto& consumer : verdict.consumers) {
-    if (consumer.passed()) {
-      ++passed;
-      continue;
-    }
-    for (const auto& reason : consumer.reasons) verdict.reasons.push_back(fmt::format("{}: {}", consumer.name, reason));
-    if (consumer.reasons.empty()) {
-      verdict.reasons.push_back(fmt::format("{}: {}", consumer.name, report::consumer_status_name(consumer.status)));
-    }
-  }
-  if (passed == verdict.consumers.size() && passed > 0) {
-    verdict.exit_code = ExitCode::passed;
-    verdict.reasons.push_back(fmt::format("all {} consumer(s) passed against {}", passed, verdict.candidate.digest));
-  } else {
-    verdict.exit_code = ExitCode::blocked;
-  }
-}
 
 report::Verdict new_verdict(const Options& options, const char* command) {
   report::Verdict verdict;
@@ -342,7 +343,7 @@ report::ChangeScope change_scope(const config::Config& config, const std::string
 struct Session {
   Session(const Options& options, const char* command)
       : options(options),
-        config(config::load_config(options.config_file)),
+        config(load_for(options)),
         verdict(new_verdict(options, command)),
         clock(verdict),
         registry(repository_of(config).registry, client_options(options, config)) {
@@ -470,7 +471,7 @@ ExitCode build(const Options& options) {
 }
 
 ExitCode checkout(const Options& options) {
-  config::Config config = config::load_config(options.config_file);
+  config::Config config = load_for(options);
   report::Verdict verdict = new_verdict(options, "checkout");
   StageClock clock(verdict);
   Checkouts checkouts;
@@ -585,6 +586,28 @@ ExitCode publish(const Options& options) {
                 p.previous_digest.empty() ? "new" : p.previous_digest.c_str());
   }
   std::fflush(stdout);
+  return ExitCode::passed;
+}
+
+ExitCode plan(const Options& options) {
+  config::Config config = load_for(options);
+  // The matrix names shards, never tests: its size does not grow with the
+  // suite (job outputs are limited to 1 MB).
+  nlohmann::json include = nlohmann::json::array();
+  for (const auto& c : config.consumers) {
+    int shards = c.runner == "command" ? 1 : (options.plan_shards > 0 ? options.plan_shards : c.shards);
+    for (int k = 1; k <= shards; ++k) {
+      include.push_back({{"consumer", c.name}, {"shard", k}, {"shards", shards}, {"name", fmt::format("{} {}/{}", c.name, k, shards)}});
+    }
+  }
+  nlohmann::json matrix = {{"include", include}};
+  std::string text = matrix.dump();
+  std::printf("%s\n", text.c_str());
+  std::fflush(stdout);
+  if (const char* output = std::getenv("GITHUB_OUTPUT"); output && *output) {
+    std::ofstream out(output, std::ios::app);
+    out << "matrix=" << text << "\n";
+  }
   return ExitCode::passed;
 }
 

@@ -25,6 +25,9 @@ struct Options {
   std::string changed_since;  // run --changed-since BASE: PR mode
   int shard_index = 1;        // --shard K/N
   int shard_count = 0;        // 0: no --shard; the consumer's `shards` all run here
+  std::string consumer_filter;  // --consumer NAME: only this consumer
+  int plan_shards = 0;          // plan --shards N: override the consumers' `shards`
+  std::vector<std::filesystem::path> merge_dirs;  // merge: the shards' report directories
 };
 
 ExitCode run(const Options& options);
@@ -33,5 +36,7 @@ ExitCode checkout(const Options& options);  // prints "<consumer> <commit>" line
 ExitCode test(const Options& options);      // needs options.candidate
 ExitCode publish(const Options& options);   // needs options.candidate with a digest
 ExitCode validate(const Options& options);
+ExitCode plan(const Options& options);   // prints the CI matrix as JSON
+ExitCode merge(const Options& options);  // the fan-in: one verdict from the shards' reports
 
 }  // namespace gate::pipeline

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
+#include "report/github.h"
 #include "report/junit.h"
 
 namespace gate::report {
@@ -122,6 +123,64 @@ nlohmann::json to_json(const Verdict& v) {
   return out;
 }
 
+Verdict verdict_from_json(const nlohmann::json& j) {
+  Verdict v;
+  v.gate_version = j.value("gate_version", "");
+  v.command = j.value("command", "");
+  v.config_file = j.value("config", "");
+  v.dry_run = j.value("dry_run", false);
+  v.started_at = j.value("started_at", "");
+  v.seconds = j.value("seconds", 0.0);
+  v.candidate.repository = j.at("candidate").value("repository", "");
+  v.candidate.tag = j.at("candidate").value("tag", "");
+  v.candidate.digest = j.at("candidate").value("digest", "");
+  v.exit_code = static_cast<ExitCode>(j.at("exit_code").get<int>());
+  v.publish_repository = j.value("publish_repository", "");
+  v.skipped = j.value("skipped", false);
+  if (j.contains("publish_tags_seen")) {
+    for (const auto& [tag, digest] : j["publish_tags_seen"].items()) v.tags_seen[tag] = digest.is_string() ? digest.get<std::string>() : "";
+  }
+  for (const auto& c : j.at("consumers")) {
+    ConsumerResult r;
+    r.name = c.at("name").get<std::string>();
+    r.repo = c.value("repo", "");
+    r.ref = c.value("ref", "");
+    r.commit = c.value("commit", "");
+    std::string status = c.value("status", "");
+    for (auto s : {ConsumerStatus::passed, ConsumerStatus::failed, ConsumerStatus::timed_out, ConsumerStatus::setup_failed,
+                   ConsumerStatus::not_run, ConsumerStatus::error}) {
+      if (consumer_status_name(s) == status) r.status = s;
+    }
+    r.process_status = c.value("process_status", "");
+    r.exit_code = c.value("exit_status", -1);
+    r.seconds = c.value("seconds", 0.0);
+    r.reasons = c.value("reasons", std::vector<std::string>{});
+    r.log_file = c.value("log", "");
+    r.shard = c.value("shard", "");
+    r.tests_planned = c.value("tests_planned", size_t{0});
+    r.setup_cache = c.value("setup_cache", "");
+    r.submodules = c.value("submodules", std::vector<std::string>{});
+    for (const auto& t : c.value("tests", nlohmann::json::array())) {
+      TestCase test;
+      test.name = t.value("name", "");
+      test.classname = t.value("classname", "");
+      std::string ts = t.value("status", "passed");
+      for (auto s : {TestStatus::passed, TestStatus::failed, TestStatus::error, TestStatus::skipped}) {
+        if (test_status_name(s) == ts) test.status = s;
+      }
+      test.seconds = t.value("seconds", 0.0);
+      test.message = t.value("message", "");
+      test.outcome = t.value("outcome", "");
+      test.blocks = t.value("blocks", false);
+      test.attempts = t.value("attempts", 1);
+      test.timed_out = test.outcome == "timed-out";
+      r.tests.push_back(std::move(test));
+    }
+    v.consumers.push_back(std::move(r));
+  }
+  return v;
+}
+
 std::string render_summary_markdown(const Verdict& v) {
   std::string out;
   std::string banner = v.skipped                          ? "SKIPPED (no relevant change)"
@@ -161,7 +220,7 @@ std::string render_summary_markdown(const Verdict& v) {
   bool any_warning = false;
   for (const auto& c : v.consumers) {
     for (const auto& t : c.tests) {
-      if (t.blocks || (t.outcome != "flaky" && t.outcome != "pre-existing")) continue;
+      if (t.blocks || t.outcome.empty() || t.outcome == "passed" || t.outcome == "skipped") continue;
       if (!any_warning) out += "### Warnings (do not block)\n\n| consumer | test | outcome |\n|---|---|---|\n";
       any_warning = true;
       out += fmt::format("| {} | `{}` | {} |\n", md_cell(c.name), md_cell(t.id()), t.outcome);
@@ -193,6 +252,10 @@ void write_reports(const Verdict& verdict, const std::filesystem::path& dir) {
     if (const char* step_summary = std::getenv("GITHUB_STEP_SUMMARY"); step_summary && *step_summary) {
       std::ofstream out(step_summary, std::ios::app);
       out << log::redact(summary) << "\n";
+    }
+    if (const char* actions = std::getenv("GITHUB_ACTIONS"); actions && std::string(actions) == "true") {
+      github_annotations(verdict);
+      github_outputs(verdict);
     }
   } catch (const std::exception& e) {
     log::warn(fmt::format("could not write reports to {}: {}", dir.string(), e.what()));

@@ -10,6 +10,9 @@
 namespace gate::report {
 
 nlohmann::json to_json(const Verdict& verdict);
+// The inverse, for the fan-in: reads what to_json wrote. Throws
+// nlohmann::json::exception on a document of another shape.
+Verdict verdict_from_json(const nlohmann::json& json);
 std::string render_summary_markdown(const Verdict& verdict);
 
 // Writes verdict.json, junit.xml and summary.md into `dir` (created if

@@ -48,10 +48,8 @@ void run_suite(const config::Consumer& consumer, Runner& runner, RunEnv env, con
   auto durations = load_timings(store);
   auto items = make_items(tests, durations, consumer.serial_groups);
   int shards = context.shard_count > 0 ? context.shard_count : 1;
-  if (shards > 1) {
-    items = balance(items, static_cast<size_t>(shards)).at(static_cast<size_t>(context.shard_index - 1));
-    result.shard = fmt::format("{}/{}", context.shard_index, shards);
-  }
+  if (shards > 1) items = balance(items, static_cast<size_t>(shards)).at(static_cast<size_t>(context.shard_index - 1));
+  if (context.shard_count > 0) result.shard = fmt::format("{}/{}", context.shard_index, shards);
   for (const auto& item : items) result.tests_planned += item.tests.size();
   log::info(fmt::format("{}: {} test(s) collected{}, {} to run on {} worker(s), about {:.1f}s of work", consumer.name,
                         tests.size(), result.shard.empty() ? "" : ", shard " + result.shard, result.tests_planned,

@@ -1,0 +1,156 @@
+// The fan-in: one verdict from the verdicts of every shard job. A missing or
+// duplicated shard, shards that tested different digests or consumer
+// commits, or a shard that ran no test is an infrastructure error (exit 3),
+// never green: a skipped CI job must not pass as a green check.
+#include <fmt/format.h>
+
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "config/config.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "git/checkout.h"
+#include "pipeline/decide.h"
+#include "pipeline/pipeline.h"
+#include "report/renderers.h"
+#include "suite/timings.h"
+#include "version.h"
+
+namespace gate::pipeline {
+namespace {
+
+report::Verdict read_shard(const std::filesystem::path& dir) {
+  auto file = dir / "verdict.json";
+  std::ifstream in(file);
+  if (!in) throw InfraError(fmt::format("merge: no verdict.json in {} (that shard's results are missing)", dir.string()));
+  try {
+    return report::verdict_from_json(nlohmann::json::parse(in));
+  } catch (const nlohmann::json::exception& e) {
+    throw InfraError(fmt::format("merge: {} is not a gate verdict: {}", file.string(), e.what()));
+  }
+}
+
+std::pair<int, int> shard_of(const std::string& text) {
+  auto slash = text.find('/');
+  if (slash == std::string::npos) return {1, 1};
+  return {std::atoi(text.c_str()), std::atoi(text.c_str() + slash + 1)};
+}
+
+}  // namespace
+
+ExitCode merge(const Options& options) {
+  config::Config config = config::load_config(options.config_file);
+  if (options.merge_dirs.empty()) throw UsageError("merge needs the shards' report directories");
+  report::Verdict merged;
+  merged.gate_version = kGateVersion;
+  merged.command = "merge";
+  merged.config_file = options.config_file.string();
+  merged.dry_run = true;
+  try {
+    std::vector<std::pair<std::filesystem::path, report::Verdict>> shards;
+    for (const auto& dir : options.merge_dirs) shards.emplace_back(dir, read_shard(dir));
+    // One candidate digest for all.
+    for (const auto& [dir, v] : shards) {
+      if (v.candidate.digest.empty()) {
+        throw InfraError(fmt::format("merge: the shard in {} tested no candidate ({})", dir.string(),
+                                     v.error.empty() ? "no digest" : v.error));
+      }
+      if (merged.candidate.digest.empty()) {
+        merged.candidate = v.candidate;
+        merged.tags_seen = v.tags_seen;
+        merged.publish_repository = v.publish_repository;
+      } else if (v.candidate.digest != merged.candidate.digest) {
+        throw InfraError(fmt::format("merge: shards tested different digests: {} in {}, {} in {}",
+                                     merged.candidate.digest, shards.front().first.string(), v.candidate.digest,
+                                     dir.string()));
+      }
+    }
+    // Every consumer of the config, every shard of it exactly once, one commit.
+    std::map<std::string, std::vector<std::pair<std::filesystem::path, const report::ConsumerResult*>>> by_consumer;
+    for (const auto& [dir, v] : shards) {
+      for (const auto& c : v.consumers) by_consumer[c.name].emplace_back(dir, &c);
+    }
+    for (const auto& consumer : config.consumers) {
+      auto it = by_consumer.find(consumer.name);
+      if (it == by_consumer.end()) {
+        throw InfraError(fmt::format("merge: no shard reported consumer '{}' (its job did not run)", consumer.name));
+      }
+      const auto& parts = it->second;
+      int count = 0;
+      std::set<int> seen;
+      report::ConsumerResult whole;
+      whole.name = consumer.name;
+      whole.status = report::ConsumerStatus::passed;
+      for (const auto& [dir, part] : parts) {
+        auto [k, n] = shard_of(part->shard);
+        if (count == 0) count = n;
+        if (n != count) {
+          throw InfraError(fmt::format("merge: consumer '{}' was split {} ways in one shard and {} in {}", consumer.name,
+                                       count, n, dir.string()));
+        }
+        if (!seen.insert(k).second) {
+          throw InfraError(fmt::format("merge: shard {}/{} of consumer '{}' appears twice (again in {})", k, n,
+                                       consumer.name, dir.string()));
+        }
+        if (whole.commit.empty()) {
+          whole.commit = part->commit;
+          whole.repo = part->repo;
+          whole.ref = part->ref;
+        } else if (part->commit != whole.commit) {
+          throw InfraError(fmt::format("merge: shards of consumer '{}' tested different commits: {} and {} (in {})",
+                                       consumer.name, whole.commit, part->commit, dir.string()));
+        }
+        bool engine = consumer.runner != "command";
+        if (part->status == report::ConsumerStatus::not_run || (engine && part->tests.empty() && part->passed())) {
+          throw InfraError(fmt::format("merge: shard {} of consumer '{}' in {} ran no test", part->shard.empty() ? "1/1" : part->shard,
+                                       consumer.name, dir.string()));
+        }
+        whole.tests.insert(whole.tests.end(), part->tests.begin(), part->tests.end());
+        whole.tests_planned += part->tests_planned;
+        whole.seconds = std::max(whole.seconds, part->seconds);
+        for (const auto& reason : part->reasons) {
+          whole.reasons.push_back(part->shard.empty() ? reason : fmt::format("[shard {}] {}", part->shard, reason));
+        }
+        if (!part->passed() && whole.passed()) whole.status = part->status;
+        whole.submodules = part->submodules;
+      }
+      for (int k = 1; k <= count; ++k) {
+        if (!seen.count(k)) {
+          throw InfraError(fmt::format("merge: shard {}/{} of consumer '{}' is missing (its job did not run or its "
+                                       "results were not collected)",
+                                       k, count, consumer.name));
+        }
+      }
+      whole.shard = count > 1 ? fmt::format("{} shards", count) : "";
+      merged.consumers.push_back(std::move(whole));
+      // The fan-in records every shard's durations for the next run's plan.
+      if (consumer.runner != "command") {
+        std::map<std::string, double> measured;
+        for (const auto& t : merged.consumers.back().tests) {
+          if (t.seconds > 0) measured[t.id()] = t.seconds;
+        }
+        auto cache = options.cache_dir.empty() ? git::default_cache_dir() : options.cache_dir;
+        suite::update_timings(suite::timings_file(cache, consumer.name), measured);
+      }
+    }
+    decide(merged);
+  } catch (const Error& e) {
+    merged.exit_code = e.code();
+    merged.error = e.what();
+    merged.reasons.push_back(e.what());
+    report::write_reports(merged, options.report_dir);
+    throw;
+  }
+  report::write_reports(merged, options.report_dir);
+  for (const auto& reason : merged.reasons) {
+    if (merged.exit_code == ExitCode::blocked) log::error(fmt::format("blocked: {}", reason));
+  }
+  log::info(fmt::format("merged {} shard report(s): {}; reports in {}", options.merge_dirs.size(),
+                        exit_code_name(merged.exit_code), options.report_dir.string()));
+  return merged.exit_code;
+}
+
+}  // namespace gate::pipeline
