@@ -63,7 +63,7 @@ const std::vector<Command>& commands() {
       {"validate", "check a gate.yaml and exit 2 naming file:line:column of the first problem", kConfig,
        pipeline::validate, nullptr},
       {"plan", "print the CI matrix (consumer x shard) as JSON for fromJSON(); also to $GITHUB_OUTPUT as matrix=",
-       kConfig | kConsumer | kPlanShards, pipeline::plan, nullptr},
+       kConfig | kConsumer | kPlanShards | kChangedSince, pipeline::plan, nullptr},
       {"merge", "fan-in: one verdict, junit.xml and summary.md from the shards' report directories; a missing, "
                 "duplicated or inconsistent shard exits 3",
        kConfig | kReportDir | kCacheDir | kMergeDirs, pipeline::merge, nullptr},

@@ -591,10 +591,19 @@ ExitCode publish(const Options& options) {
 
 ExitCode plan(const Options& options) {
   config::Config config = load_for(options);
+  bool run = true;
+  if (!options.changed_since.empty()) {
+    auto scope = change_scope(config, options.changed_since);
+    run = scope.relevant;
+    log::info(run ? fmt::format("{} file(s) changed since {}; {} match paths: the gate runs", scope.files_changed,
+                                options.changed_since, scope.matched.size())
+                  : fmt::format("skipped: no relevant change: {} file(s) changed since {}, none matches paths [{}]",
+                                scope.files_changed, options.changed_since, fmt::join(scope.paths, ", ")));
+  }
   // The matrix names shards, never tests: its size does not grow with the
   // suite (job outputs are limited to 1 MB).
   nlohmann::json include = nlohmann::json::array();
-  for (const auto& c : config.consumers) {
+  for (const auto& c : run ? config.consumers : std::vector<config::Consumer>{}) {
     int shards = c.runner == "command" ? 1 : (options.plan_shards > 0 ? options.plan_shards : c.shards);
     for (int k = 1; k <= shards; ++k) {
       include.push_back({{"consumer", c.name}, {"shard", k}, {"shards", shards}, {"name", fmt::format("{} {}/{}", c.name, k, shards)}});
@@ -607,6 +616,7 @@ ExitCode plan(const Options& options) {
   if (const char* output = std::getenv("GITHUB_OUTPUT"); output && *output) {
     std::ofstream out(output, std::ios::app);
     out << "matrix=" << text << "\n";
+    out << "run=" << (run ? "true" : "false") << "\n";
   }
   return ExitCode::passed;
 }
