@@ -45,7 +45,18 @@ void github_annotations(const Verdict& verdict, size_t limit) {
       if (auto sep = id.find("::"); sep != std::string::npos && id.substr(0, sep).find(".py") != std::string::npos) {
         file = id.substr(0, sep);
       }
+      // The line: the last "file:NN:" the runner's trace names in that file.
+      std::string line;
+      if (!file.empty()) {
+        for (size_t pos = test.details.find(file + ":"); pos != std::string::npos;
+             pos = test.details.find(file + ":", pos + 1)) {
+          size_t start = pos + file.size() + 1, end = start;
+          while (end < test.details.size() && std::isdigit(static_cast<unsigned char>(test.details[end]))) ++end;
+          if (end > start) line = test.details.substr(start, end - start);
+        }
+      }
       std::string properties = file.empty() ? "" : "file=" + github_escape_property(file) + ",";
+      if (!line.empty()) properties += "line=" + line + ",";
       properties += "title=" + github_escape_property(fmt::format("{}: {} {}", consumer.name, id,
                                                                   test.outcome.empty() ? "failed" : test.outcome));
       std::printf("::error %s::%s\n", properties.c_str(),
