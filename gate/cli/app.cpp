@@ -34,6 +34,8 @@ enum Flags : unsigned {
   kConsumer = 1u << 10,     // --consumer NAME
   kPlanShards = 1u << 11,   // plan --shards N
   kMergeDirs = 1u << 12,    // merge DIR...
+  kRequireRecord = 1u << 13,  // publish --require-record
+  kImageArg = 1u << 14,       // status IMAGE
 };
 
 struct Command {
@@ -58,10 +60,13 @@ const std::vector<Command>& commands() {
        kConfig | kReportDir | kCacheDir | kCandidate | kRegistry | kShard | kConsumer, pipeline::test,
        "the image to test (REPO:TAG or REPO@sha256:...)"},
       {"publish", "move the publish tags to the tested digest (of --verdict, or --candidate REPO@sha256:...)",
-       kConfig | kCandidate | kDryRun | kRegistry | kExpect | kVerdict, pipeline::publish,
+       kConfig | kCandidate | kDryRun | kRegistry | kExpect | kVerdict | kRequireRecord, pipeline::publish,
        "the tested image, by digest: REPO@sha256:..."},
       {"validate", "check a gate.yaml and exit 2 naming file:line:column of the first problem", kConfig,
        pipeline::validate, nullptr},
+      {"status", "was IMAGE (REPO@sha256:... or REPO:TAG) verified against every consumer of the config? "
+                 "exit 0 yes, 1 no (reads the records gate attaches to passing digests)",
+       kConfig | kImageArg | kRegistry, pipeline::status, nullptr},
       {"plan", "print the CI matrix (consumer x shard) as JSON for fromJSON(); also to $GITHUB_OUTPUT as matrix=",
        kConfig | kConsumer | kPlanShards | kChangedSince, pipeline::plan, nullptr},
       {"merge", "fan-in: one verdict, junit.xml and summary.md from the shards' report directories; a missing, "
@@ -148,6 +153,13 @@ int main(int argc, char** argv) {
                options.shard_count = n;
              },
              "run only shard K of N of each consumer's tests (duration-balanced, deterministic)");
+    }
+    if (command.flags & kRequireRecord) {
+      sub->add_flag("--require-record", options.require_record,
+                    "publish only a digest with a verification record for every consumer (see gate status)");
+    }
+    if (command.flags & kImageArg) {
+      sub->add_option("image", options.candidate, "the image: REPO@sha256:... or REPO:TAG")->required();
     }
     if (command.flags & kConsumer) {
       sub->add_option("--consumer", options.consumer_filter, "only this consumer (a CI matrix job's share)");

@@ -15,6 +15,8 @@
 #include "git/checkout.h"
 #include "pipeline/decide.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/record.h"
+#include "registry/reference.h"
 #include "report/renderers.h"
 #include "suite/timings.h"
 #include "version.h"
@@ -143,6 +145,16 @@ ExitCode merge(const Options& options) {
     merged.reasons.push_back(e.what());
     report::write_reports(merged, options.report_dir);
     throw;
+  }
+  if (merged.exit_code == ExitCode::passed) {
+    // The fan-in's verdict is the whole verification: record it.
+    try {
+      auto ref = registry::parse_reference(config.image.repository);
+      registry::Client registry(ref.registry);
+      attach_record(registry, ref.repository, merged);
+    } catch (const Error& e) {
+      log::warn(fmt::format("could not attach the verification record: {}", e.what()));
+    }
   }
   report::write_reports(merged, options.report_dir);
   for (const auto& reason : merged.reasons) {

@@ -22,6 +22,7 @@
 #include "git/checkout.h"
 #include "pipeline/decide.h"
 #include "pipeline/publish.h"
+#include "pipeline/record.h"
 #include "registry/client.h"
 #include "registry/reference.h"
 #include "report/renderers.h"
@@ -338,6 +339,18 @@ report::ChangeScope change_scope(const config::Config& config, const std::string
   return scope;
 }
 
+// Attaches the verified-digest record; a failure to record is a warning: the
+// verification itself happened.
+void record_verification(registry::Client& registry, const config::Config& config, const report::Verdict& verdict) {
+  try {
+    attach_record(registry, repository_of(config).repository, verdict);
+  } catch (const Interrupted&) {
+    throw;
+  } catch (const Error& e) {
+    log::warn(fmt::format("could not attach the verification record: {}", e.what()));
+  }
+}
+
 // Everything one command works with: the config, the verdict being filled
 // in, its stage clock, and the two outside worlds.
 struct Session {
@@ -449,6 +462,7 @@ ExitCode run(const Options& options) {
     decide(verdict);
     log_reasons(verdict);
     if (verdict.exit_code != ExitCode::passed) return;
+    record_verification(registry, config, verdict);
     if (options.dry_run) {
       log::info("dry run: nothing published");
       return;
@@ -572,6 +586,18 @@ ExitCode publish(const Options& options) {
     digest = ref.digest;
   }
   auto expect = expectations(options, config, seen);
+  if (options.require_record) {
+    registry::Client reader(repository_of(config).registry, client_options(options, config));
+    std::string missing;
+    for (const auto& v : read_records(reader, repository_of(config).repository, digest, config)) {
+      if (!v.verified) missing += (missing.empty() ? "" : ", ") + v.consumer;
+    }
+    if (!missing.empty()) {
+      throw Error(ExitCode::blocked, fmt::format("publish refused: {} has no verification record for {} "
+                                                 "(--require-record)",
+                                                 digest, missing));
+    }
+  }
   // No preflight here: the first request says if the registry is not there,
   // and publishing stays 1 GET + a HEAD and a PUT per tag.
   registry::Client registry(repository_of(config).registry, client_options(options, config));
@@ -619,6 +645,35 @@ ExitCode plan(const Options& options) {
     out << "run=" << (run ? "true" : "false") << "\n";
   }
   return ExitCode::passed;
+}
+
+ExitCode status(const Options& options) {
+  config::Config config = load_for(options);
+  registry::Reference ref = registry::parse_reference(options.candidate);
+  if (ref.name() != config.image.repository) {
+    throw UsageError(fmt::format("status {}: not in the configured repository {}", options.candidate, config.image.repository));
+  }
+  registry::Client registry(ref.registry, client_options(options, config));
+  std::string digest = ref.digest;
+  if (digest.empty()) {
+    auto manifest = registry.get_manifest(ref.repository, ref.tag.empty() ? "latest" : ref.tag);
+    if (!manifest) throw InfraError(fmt::format("status {}: no such image in the registry", options.candidate));
+    digest = manifest->digest;
+  }
+  bool all = true;
+  for (const auto& v : read_records(registry, ref.repository, digest, config)) {
+    all = all && v.verified;
+    if (v.verified) {
+      std::printf("%s: verified at commit %s on %s (record %s)\n", v.consumer.c_str(), v.commit.c_str(),
+                  v.verified_at.c_str(), v.record.c_str());
+    } else {
+      std::printf("%s: not verified\n", v.consumer.c_str());
+    }
+  }
+  std::printf("%s@%s: %s\n", ref.name().c_str(), digest.c_str(),
+              all ? "can be deployed: verified against every consumer" : "NOT verified against every consumer");
+  std::fflush(stdout);
+  return all ? ExitCode::passed : ExitCode::blocked;
 }
 
 ExitCode validate(const Options& options) {

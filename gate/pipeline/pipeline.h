@@ -28,6 +28,7 @@ struct Options {
   std::string consumer_filter;  // --consumer NAME: only this consumer
   int plan_shards = 0;          // plan --shards N: override the consumers' `shards`
   std::vector<std::filesystem::path> merge_dirs;  // merge: the shards' report directories
+  bool require_record = false;  // publish: only a digest with a verification record for every consumer
 };
 
 ExitCode run(const Options& options);
@@ -38,5 +39,6 @@ ExitCode publish(const Options& options);   // needs options.candidate with a di
 ExitCode validate(const Options& options);
 ExitCode plan(const Options& options);   // prints the CI matrix as JSON
 ExitCode merge(const Options& options);  // the fan-in: one verdict from the shards' reports
+ExitCode status(const Options& options); // was options.candidate verified against every consumer?
 
 }  // namespace gate::pipeline

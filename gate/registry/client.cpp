@@ -405,4 +405,40 @@ Client::BlobCopy Client::mount_blob(const std::string& repository, const std::st
   return BlobCopy::uploaded;
 }
 
+std::optional<std::string> Client::get_blob(const std::string& repository, const std::string& digest) {
+  std::string what = fmt::format("get blob {}/{}@{}", registry_, repository, digest);
+  HttpRequest request;
+  request.url = url(fmt::format("/v2/{}/blobs/{}", repository, digest));
+  HttpResponse response = execute(request, pull_scope(repository), what);
+  if (response.status == 404) return std::nullopt;
+  if (response.status != 200) fail_status(response, what);
+  if (sha256_digest(response.body) != digest) {
+    throw RegistryError(Failure::protocol, fmt::format("{}: the bytes served hash to {}", what, sha256_digest(response.body)));
+  }
+  return std::move(response.body);
+}
+
+std::string Client::push_blob(const std::string& repository, const std::string& bytes) {
+  std::string digest = sha256_digest(bytes);
+  if (has_blob(repository, digest)) return digest;
+  std::string what = fmt::format("push blob {}/{}@{}", registry_, repository, digest);
+  HttpRequest start;
+  start.method = "POST";
+  start.url = url(fmt::format("/v2/{}/blobs/uploads/", repository));
+  HttpResponse session = execute(start, push_scope(repository), what);
+  if (session.status != 202) fail_status(session, what);
+  std::string location = session.header("location");
+  if (location.empty()) throw RegistryError(Failure::protocol, what + ": upload session without a Location");
+  std::string put_url = location.rfind("http", 0) == 0 ? location : url(location);
+  put_url += (put_url.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + url_encode(digest);
+  HttpRequest put;
+  put.method = "PUT";
+  put.url = put_url;
+  put.headers = {"Content-Type: application/octet-stream"};
+  put.body = bytes;
+  HttpResponse done = execute(put, push_scope(repository), what);
+  if (done.status != 201) fail_status(done, what);
+  return digest;
+}
+
 }  // namespace gate::registry

@@ -76,6 +76,11 @@ class Client {
   // the mount, an upload streamed through a temporary file.
   BlobCopy mount_blob(const std::string& repository, const std::string& from, const std::string& digest);
 
+  // Small blobs (records, configs): kept in memory, digest checked.
+  std::optional<std::string> get_blob(const std::string& repository, const std::string& digest);
+  // Uploads a small blob (monolithic POST + PUT) unless it is there; returns its digest.
+  std::string push_blob(const std::string& repository, const std::string& bytes);
+
   // Failures while interrupted are not retried; set false for clean-up work
   // (a rollback) that must run even then.
   void set_interruptible(bool interruptible);

@@ -1,0 +1,34 @@
+#pragma once
+// The verified-digest record: after a passing run, what was verified is
+// attached to the candidate digest in the registry as an OCI artifact whose
+// `subject` is the image. Distribution 2.8 has no referrers API, so the
+// artifact is also listed in the referrers tag schema's index, under tag
+// "sha256-<hex>" of the subject. `gate status` reads it back, like Pact's
+// can-i-deploy.
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "registry/client.h"
+#include "report/model.h"
+
+namespace gate::pipeline {
+
+inline constexpr const char* kRecordArtifactType = "application/vnd.gate.verification.v1+json";
+
+// Attaches the record of a passing verdict; returns the artifact's digest.
+std::string attach_record(registry::Client& registry, const std::string& repository, const report::Verdict& verdict);
+
+struct ConsumerVerification {
+  std::string consumer;
+  bool verified = false;
+  std::string commit;       // as verified
+  std::string verified_at;
+  std::string record;       // the artifact's digest
+};
+
+// What the records attached to `digest` say about each consumer of the config.
+std::vector<ConsumerVerification> read_records(registry::Client& registry, const std::string& repository,
+                                               const std::string& digest, const config::Config& config);
+
+}  // namespace gate::pipeline
