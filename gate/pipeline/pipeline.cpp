@@ -16,6 +16,8 @@
 #include "core/error.h"
 #include "core/interrupt.h"
 #include "core/log.h"
+#include "core/events.h"
+#include "engine/container_watch.h"
 #include "engine/engine.h"
 #include "core/glob.h"
 #include "git/changes.h"
@@ -65,6 +67,8 @@ class StageClock {
 
  private:
   void add(const std::string& name, Clock::time_point start, Clock::time_point end) {
+    events::record({{"type", "stage"}, {"name", name}, {"start", std::chrono::duration<double>(start - origin_).count()},
+                    {"seconds", std::chrono::duration<double>(end - start).count()}});
     std::lock_guard lock(mutex_);
     verdict_.stages.push_back({name, std::chrono::duration<double>(start - origin_).count(),
                                std::chrono::duration<double>(end - start).count()});
@@ -351,6 +355,14 @@ void record_verification(registry::Client& registry, const config::Config& confi
   }
 }
 
+// The repositories whose containers the run watches: the candidate's and
+// the release repository's (baseline reruns).
+std::unique_ptr<engine::ContainerWatch> watch_containers(const config::Config& config) {
+  if (!events::enabled()) return nullptr;
+  return std::make_unique<engine::ContainerWatch>(
+      std::vector<std::string>{config.image.repository, config.image.release_repository()});
+}
+
 // Everything one command works with: the config, the verdict being filled
 // in, its stage clock, and the two outside worlds.
 struct Session {
@@ -438,6 +450,7 @@ ExitCode run(const Options& options) {
                             verdict.changes->files_changed, options.changed_since, verdict.changes->matched.size()));
     }
     session.preflight();
+    auto watch = watch_containers(config);
     // Where the publish tags point now: compare-and-swap expects them there at the end.
     verdict.tags_seen = observe_tags(registry, release_path(config), config.image.publish_tags);
     // Build and checkout do not depend on each other: run them at once.
@@ -459,6 +472,7 @@ ExitCode run(const Options& options) {
     }
     checkouts_future.get();
     test_consumers(options, config, checkouts, session.engine, options.report_dir, verdict, clock);
+    if (watch) verdict.containers = engine::to_json(watch->finish());
     decide(verdict);
     log_reasons(verdict);
     if (verdict.exit_code != ExitCode::passed) return;
@@ -507,9 +521,11 @@ ExitCode test(const Options& options) {
     session.verdict.tags_seen =
         observe_tags(session.registry, release_path(session.config), session.config.image.publish_tags);
     session.verdict.candidate = resolve_candidate(session.config, session.registry, options.candidate);
+    auto watch = watch_containers(session.config);
     Checkouts checkouts;
     checkout_all(session.config, cache_dir_of(options), session.clock, checkouts);
     test_consumers(options, session.config, checkouts, session.engine, options.report_dir, session.verdict, session.clock);
+    if (watch) session.verdict.containers = engine::to_json(watch->finish());
     decide(session.verdict);
     log_reasons(session.verdict);
   });

@@ -2,6 +2,7 @@
 // The one results model of a gate run. Every renderer (verdict.json,
 // junit.xml, summary.md, the terminal) reads this structure and nothing else.
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,6 +53,7 @@ struct ConsumerResult {
   std::vector<std::string> containers_removed;
   std::string shard;          // "K/N" when the tests were split over shards
   std::string setup_cache;    // "hit", "stored", or empty (no cache_paths)
+  nlohmann::json profile = nlohmann::json::object();  // workers' busy/idle time, shards' wall time
   size_t tests_planned = 0;   // tests this shard was given
 
   bool passed() const { return status == ConsumerStatus::passed; }
@@ -104,6 +106,7 @@ struct Verdict {
   std::string publish_requests;  // what publishing cost on the wire
   std::vector<Stage> stages;
   long peak_rss_kb = 0;  // gate's own peak memory (children not included)
+  nlohmann::json containers = nlohmann::json::object();  // engine::ContainerReport of the run
   ExitCode exit_code = ExitCode::infrastructure;
   std::vector<std::string> reasons;  // why the decision is what it is
   std::optional<ChangeScope> changes;  // with --changed-since

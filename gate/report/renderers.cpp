@@ -2,10 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/events.h"
 #include "core/log.h"
 #include "report/github.h"
 #include "report/junit.h"
@@ -83,6 +85,7 @@ nlohmann::json to_json(const Verdict& v) {
                          {"containers_removed", c.containers_removed},
                          {"shard", c.shard},
                          {"setup_cache", c.setup_cache},
+                         {"profile", c.profile},
                          {"tests_planned", c.tests_planned}});
   }
   json published = json::array();
@@ -111,6 +114,7 @@ nlohmann::json to_json(const Verdict& v) {
               {"publish_requests", v.publish_requests},
               {"stages", std::move(stages)},
               {"peak_rss_kb", v.peak_rss_kb},
+              {"containers", v.containers},
               {"exit_code", static_cast<int>(v.exit_code)}};
   if (!v.error.empty()) out["error"] = v.error;
   out["skipped"] = v.skipped;
@@ -159,6 +163,7 @@ Verdict verdict_from_json(const nlohmann::json& j) {
     r.shard = c.value("shard", "");
     r.tests_planned = c.value("tests_planned", size_t{0});
     r.setup_cache = c.value("setup_cache", "");
+    if (c.contains("profile")) r.profile = c["profile"];
     r.submodules = c.value("submodules", std::vector<std::string>{});
     for (const auto& t : c.value("tests", nlohmann::json::array())) {
       TestCase test;
@@ -234,6 +239,34 @@ std::string render_summary_markdown(const Verdict& v) {
     }
     out += "\n";
   }
+  std::vector<std::pair<double, std::string>> slowest;
+  for (const auto& c : v.consumers) {
+    for (const auto& t : c.tests) slowest.emplace_back(t.seconds, c.name + " | `" + md_cell(t.id()) + "`");
+  }
+  std::sort(slowest.begin(), slowest.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  if (!slowest.empty()) {
+    out += "<details><summary>Slowest tests</summary>\n\n| seconds | consumer | test |\n|---|---|---|\n";
+    for (size_t i = 0; i < std::min<size_t>(10, slowest.size()); ++i) {
+      out += fmt::format("| {:.2f} | {} |\n", slowest[i].first, slowest[i].second);
+    }
+    out += "\n</details>\n\n";
+  }
+  bool any_shards = false;
+  for (const auto& c : v.consumers) {
+    if (!c.profile.contains("shards")) continue;
+    if (!any_shards) out += "<details><summary>Shards, slowest first</summary>\n\n| consumer | shard | seconds |\n|---|---|---|\n";
+    any_shards = true;
+    std::vector<std::pair<double, std::string>> shards;
+    for (const auto& [shard, seconds] : c.profile["shards"].items()) shards.emplace_back(seconds.get<double>(), shard);
+    std::sort(shards.begin(), shards.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    for (const auto& [seconds, shard] : shards) out += fmt::format("| {} | {} | {:.2f} |\n", md_cell(c.name), shard, seconds);
+  }
+  if (any_shards) out += "\n</details>\n\n";
+  if (v.containers.contains("created") && v.containers["created"].get<size_t>() > 0) {
+    out += fmt::format("Containers of the candidate: {} created, peak {} running at once, {} left behind.\n\n",
+                       v.containers["created"].get<size_t>(), v.containers["peak_running"].get<size_t>(),
+                       v.containers["left_behind"].size());
+  }
   if (!v.stages.empty()) {
     out += "<details><summary>Stage timings</summary>\n\n| stage | start | duration |\n|---|---|---|\n";
     for (const auto& s : v.stages) out += fmt::format("| {} | {:.2f}s | {:.2f}s |\n", s.name, s.start_seconds, s.seconds);
@@ -249,6 +282,7 @@ void write_reports(const Verdict& verdict, const std::filesystem::path& dir) {
     write_file(dir / "junit.xml", render_junit(verdict));
     std::string summary = render_summary_markdown(verdict);
     write_file(dir / "summary.md", summary);
+    if (events::enabled()) events::write(dir / "events.jsonl");
     if (const char* step_summary = std::getenv("GITHUB_STEP_SUMMARY"); step_summary && *step_summary) {
       std::ofstream out(step_summary, std::ios::app);
       out << log::redact(summary) << "\n";

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/events.h"
 #include "core/interrupt.h"
 
 namespace gate::suite {
@@ -28,6 +29,9 @@ ScheduleResult run_items(Runner& runner, const RunEnv& env, const std::vector<Wo
   bool interrupted = false;
   size_t batch_counter = 0;
 
+  result.workers.resize(workers);
+  for (size_t w = 0; w < workers; ++w) result.workers[w].worker = w + 1;
+  const auto started = std::chrono::steady_clock::now();
   auto remaining = [&](size_t w) {
     double total = 0;
     for (const auto& item : queues[w]) total += item.estimate;
@@ -78,8 +82,16 @@ ScheduleResult run_items(Runner& runner, const RunEnv& env, const std::vector<Wo
         ++result.batches;
       }
       for (const auto& item : taken) tests.insert(tests.end(), item.tests.begin(), item.tests.end());
+      events::record({{"type", "batch"}, {"phase", phase}, {"worker", me + 1}, {"event", "start"}, {"batch", batch_name},
+                      {"tests", tests.size()}});
+      auto batch_start = std::chrono::steady_clock::now();
       BatchResult batch = runner.run_batch(env, tests, test_timeout, batch_name);
+      double busy = std::chrono::duration<double>(std::chrono::steady_clock::now() - batch_start).count();
+      events::record({{"type", "batch"}, {"phase", phase}, {"worker", me + 1}, {"event", "end"}, {"batch", batch_name},
+                      {"seconds", busy}});
       std::lock_guard lock(mutex);
+      result.workers[me].busy += busy;
+      result.workers[me].batches += 1;
       if (batch.interrupted || interrupt::requested()) {
         interrupted = true;
         return;
@@ -96,6 +108,7 @@ ScheduleResult run_items(Runner& runner, const RunEnv& env, const std::vector<Wo
   std::vector<std::thread> threads;
   for (size_t w = 0; w < workers; ++w) threads.emplace_back(work, w);
   for (auto& t : threads) t.join();
+  result.wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (interrupted) throw Interrupted();
   return result;
 }

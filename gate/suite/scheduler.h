@@ -13,7 +13,15 @@
 
 namespace gate::suite {
 
+struct WorkerStats {
+  size_t worker = 0;      // 1-based
+  double busy = 0;        // seconds running batches
+  size_t batches = 0;
+};
+
 struct ScheduleResult {
+  std::vector<WorkerStats> workers;
+  double wall = 0;        // seconds from the first batch to the last worker's end
   std::vector<report::TestCase> tests;
   std::vector<std::string> errors;  // batches that failed as a whole
   size_t batches = 0;

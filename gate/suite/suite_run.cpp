@@ -63,6 +63,15 @@ void run_suite(const config::Consumer& consumer, Runner& runner, RunEnv env, con
   auto first = run_items(runner, env, items, static_cast<size_t>(consumer.parallel), consumer.test_timeout, "run");
   std::map<std::string, report::TestCase> by_test;
   for (auto& t : first.tests) by_test[t.name] = t;
+  // Each worker's busy and idle time over the first pass (retries and
+  // baseline reruns are on top).
+  nlohmann::json workers = nlohmann::json::array();
+  for (const auto& w : first.workers) {
+    workers.push_back({{"worker", w.worker}, {"busy_seconds", w.busy}, {"idle_seconds", std::max(0.0, first.wall - w.busy)},
+                       {"batches", w.batches}});
+  }
+  result.profile["workers"] = workers;
+  result.profile["wall_seconds"] = first.wall;
   for (const auto& e : first.errors) result.reasons.push_back(e);
 
   // Durations measured on the candidate feed the next run's plan. A shard

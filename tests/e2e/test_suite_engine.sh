@@ -89,6 +89,9 @@ if not overlap: problems.append("no two tests of a shard ran at the same time (p
 for p in problems: print("FAIL:", p)
 sys.exit(1 if problems else 0)
 PY
+# Each worker's busy and idle time is in the verdict.
+expect_eq "$(json_get "$scratch/shard1/verdict.json" '[(w["worker"], w["batches"] > 0, w["busy_seconds"] > 0) for w in v["consumers"][0]["profile"]["workers"]]')" \
+  "[(1, True, True), (2, True, True)]" "worker profile"
 [ -e "$scratch/cache/timings/py.json" ] && fail "a shard wrote the timing store (the other shards would plan differently)"
 # An unsharded run records every duration; shards plan from them afterwards.
 sed -i 's/    shards: 3/    shards: 1/' "$scratch/gate.yaml"

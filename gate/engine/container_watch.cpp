@@ -1,0 +1,130 @@
+#include "engine/container_watch.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <set>
+
+#include "core/events.h"
+#include "core/log.h"
+#include "process/runner.h"
+
+namespace gate::engine {
+
+ContainerReport summarize(const std::vector<ContainerEvent>& events) {
+  ContainerReport report;
+  report.events = events;
+  std::map<std::string, long long> created_at;
+  std::map<std::string, std::string> image_of;
+  std::set<std::string> running, destroyed, started;
+  std::map<std::string, std::vector<double>> durations;
+  for (const auto& e : events) {
+    if (e.action == "create") {
+      created_at[e.id] = e.time_nano;
+      image_of[e.id] = e.image;
+      ++report.created;
+    } else if (e.action == "start") {
+      if (started.insert(e.id).second) ++report.started;
+      running.insert(e.id);
+      report.peak_running = std::max(report.peak_running, running.size());
+      if (auto c = created_at.find(e.id); c != created_at.end()) {
+        durations[image_of[e.id]].push_back(static_cast<double>(e.time_nano - c->second) / 1e9);
+      }
+    } else if (e.action == "die") {
+      running.erase(e.id);
+    } else if (e.action == "destroy") {
+      running.erase(e.id);
+      destroyed.insert(e.id);
+    }
+  }
+  for (const auto& [id, t] : created_at) {
+    if (!destroyed.count(id)) report.left_behind.push_back(id);
+  }
+  for (auto& [image, list] : durations) {
+    std::sort(list.begin(), list.end());
+    ImageStartups s;
+    s.count = list.size();
+    s.min = list.front();
+    s.max = list.back();
+    double total = 0;
+    for (double d : list) total += d;
+    s.mean = total / static_cast<double>(list.size());
+    size_t rank = static_cast<size_t>(std::ceil(0.95 * static_cast<double>(list.size())));
+    s.p95 = list[std::min(list.size(), std::max<size_t>(rank, 1)) - 1];
+    report.startups[image] = s;
+  }
+  return report;
+}
+
+nlohmann::json to_json(const ContainerReport& report) {
+  nlohmann::json startups = nlohmann::json::object();
+  for (const auto& [image, s] : report.startups) {
+    startups[image] = {{"count", s.count}, {"min", s.min}, {"mean", s.mean}, {"p95", s.p95}, {"max", s.max}};
+  }
+  return {{"created", report.created},
+          {"started", report.started},
+          {"peak_running", report.peak_running},
+          {"left_behind", report.left_behind},
+          {"startup_seconds", startups}};
+}
+
+ContainerWatch::ContainerWatch(std::vector<std::string> repositories) : repositories_(std::move(repositories)) {
+  since_ = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  thread_ = std::thread([this] {
+    process::Spec spec;
+    spec.argv = {"docker", "events", "--format", "{{json .}}", "--filter", "type=container", "--since",
+                 std::to_string(since_ - 1)};
+    spec.ignore_interrupt = true;  // it is stopped by finish(), after the clean-up it must see
+    spec.grace = std::chrono::milliseconds(200);
+    spec.keep_tail = 0;
+    spec.should_stop = [this] { return stopping_.load(); };
+    spec.on_line = [this](std::string_view line) {
+      auto json = nlohmann::json::parse(line, nullptr, false);
+      if (json.is_discarded()) return;
+      ContainerEvent e;
+      e.action = json.value("Action", json.value("status", ""));
+      e.id = json.value("id", json.contains("Actor") ? json["Actor"].value("ID", "") : "");
+      e.image = json.value("from", "");
+      e.time_nano = json.value("timeNano", 0LL);
+      if (e.action != "create" && e.action != "start" && e.action != "die" && e.action != "destroy") return;
+      std::lock_guard lock(mutex_);
+      // "repo", "repo:tag" or "repo@sha256:..." of a repository of interest.
+      bool ours = std::any_of(repositories_.begin(), repositories_.end(), [&](const std::string& r) {
+        return !r.empty() && e.image.rfind(r, 0) == 0 &&
+               (e.image.size() == r.size() || e.image[r.size()] == ':' || e.image[r.size()] == '@');
+      });
+      if (!ours) return;
+      events::record({{"type", "container"}, {"action", e.action}, {"id", e.id.substr(0, 12)}, {"image", e.image}});
+      events_.push_back(std::move(e));
+    };
+    try {
+      process::run(spec);
+    } catch (const std::exception& e) {
+      log::warn(fmt::format("container events unavailable: {}", e.what()));
+    }
+  });
+}
+
+ContainerWatch::~ContainerWatch() { stop(); }
+
+void ContainerWatch::add_repository(const std::string& repository) {
+  std::lock_guard lock(mutex_);
+  repositories_.push_back(repository);
+}
+
+void ContainerWatch::stop() {
+  stopping_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+ContainerReport ContainerWatch::finish() {
+  // The engine reports a removal a moment after `docker rm` returns.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  stop();
+  std::lock_guard lock(mutex_);
+  return summarize(events_);
+}
+
+}  // namespace gate::engine

@@ -1,0 +1,67 @@
+#pragma once
+// Watches the engine's container events during a run (`docker events`, a
+// live subscription in a background thread) and, at the end, reports on the
+// containers created from the images of interest (the candidate, services):
+// start-up times per image (successful start-ups only: from create to
+// running), peak concurrently running containers (+1 on start, -1 on die),
+// and containers left behind (created, never destroyed).
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace gate::engine {
+
+struct ContainerEvent {
+  std::string id;
+  std::string action;  // create, start, die, destroy
+  std::string image;   // as the container was created ("from")
+  long long time_nano = 0;
+};
+
+struct ImageStartups {
+  size_t count = 0;
+  double min = 0, mean = 0, p95 = 0, max = 0;  // seconds
+};
+
+struct ContainerReport {
+  std::map<std::string, ImageStartups> startups;  // per image
+  size_t created = 0;
+  size_t started = 0;
+  size_t peak_running = 0;
+  std::vector<std::string> left_behind;
+  std::vector<ContainerEvent> events;
+};
+
+// Pure: the report from a sequence of events of the images of interest.
+ContainerReport summarize(const std::vector<ContainerEvent>& events);
+nlohmann::json to_json(const ContainerReport& report);
+
+class ContainerWatch {
+ public:
+  // `repositories`: a container counts when its image starts with one of them.
+  explicit ContainerWatch(std::vector<std::string> repositories);
+  ~ContainerWatch();  // stops the subscription
+  ContainerWatch(const ContainerWatch&) = delete;
+  ContainerWatch& operator=(const ContainerWatch&) = delete;
+
+  void add_repository(const std::string& repository);
+  // Stops after the engine had a moment to report the last removals.
+  ContainerReport finish();
+
+ private:
+  void stop();
+  std::vector<std::string> repositories_;
+  std::mutex mutex_;
+  std::vector<ContainerEvent> events_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+  long long since_ = 0;
+};
+
+}  // namespace gate::engine
