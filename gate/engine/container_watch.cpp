@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <set>
+#include <signal.h>
 
 #include "core/events.h"
 #include "core/log.h"
@@ -80,6 +81,7 @@ ContainerWatch::ContainerWatch(std::vector<std::string> repositories) : reposito
     spec.grace = std::chrono::milliseconds(200);
     spec.keep_tail = 0;
     spec.should_stop = [this] { return stopping_.load(); };
+    spec.on_start = [this](int pgid) { pgid_ = pgid; };
     spec.on_line = [this](std::string_view line) {
       auto json = nlohmann::json::parse(line, nullptr, false);
       if (json.is_discarded()) return;
@@ -116,12 +118,28 @@ void ContainerWatch::add_repository(const std::string& repository) {
 
 void ContainerWatch::stop() {
   stopping_ = true;
+  // Ending the subscription at once (its output ends, the reader returns)
+  // rather than at the runner's next look: recording must cost ~nothing.
+  if (int pgid = pgid_.load(); pgid > 0) ::kill(-pgid, SIGTERM);
   if (thread_.joinable()) thread_.join();
 }
 
 ContainerReport ContainerWatch::finish() {
-  // The engine reports a removal a moment after `docker rm` returns.
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // The engine reports a removal a moment after `docker rm` returns: wait
+  // (briefly, and only if needed) until every container seen is destroyed.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+  while (std::chrono::steady_clock::now() < deadline) {
+    {
+      std::lock_guard lock(mutex_);
+      std::set<std::string> open;
+      for (const auto& e : events_) {
+        if (e.action == "create") open.insert(e.id);
+        if (e.action == "destroy") open.erase(e.id);
+      }
+      if (open.empty()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   stop();
   std::lock_guard lock(mutex_);
   return summarize(events_);

@@ -60,6 +60,7 @@ class ContainerWatch {
   std::mutex mutex_;
   std::vector<ContainerEvent> events_;
   std::atomic<bool> stopping_{false};
+  std::atomic<int> pgid_{0};  // of the `docker events` child
   std::thread thread_;
   long long since_ = 0;
 };

@@ -205,6 +205,7 @@ Result run(const Spec& spec) {
   }
   const pid_t pgid = child.id();
   ::setpgid(pgid, pgid);  // also from the parent, so the group exists before we might kill it
+  if (spec.on_start) spec.on_start(pgid);
 
   bool child_done = false;
   bool output_done = false;

@@ -41,6 +41,8 @@ struct Spec {
   // child's group as a timeout does (Result::stopped). For watchdogs that
   // know more than a total timeout, such as a per-test deadline.
   std::function<bool()> should_stop;
+  // Called once the child runs, with its pid (= its process group).
+  std::function<void(int)> on_start;
   // Cleanup commands must run even while gate is being interrupted.
   bool ignore_interrupt = false;
 };
