@@ -29,6 +29,11 @@ void record(nlohmann::json event) {
   g_events.push_back(std::move(event));
 }
 
+nlohmann::json snapshot() {
+  std::lock_guard lock(g_mutex);
+  return nlohmann::json(g_events);
+}
+
 size_t write(const std::filesystem::path& file) {
   std::lock_guard lock(g_mutex);
   std::ofstream out(file, std::ios::trunc);

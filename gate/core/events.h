@@ -16,6 +16,8 @@ void record(nlohmann::json event);
 double now();
 // Writes every event so far as one JSON object per line; returns how many.
 size_t write(const std::filesystem::path& file);
+// Every event so far, as a JSON array.
+nlohmann::json snapshot();
 // Off when GATE_NO_EVENTS is set (for measuring the recording's own cost).
 bool enabled();
 

@@ -10,6 +10,7 @@
 #include "core/events.h"
 #include "core/log.h"
 #include "report/github.h"
+#include "report/html.h"
 #include "report/junit.h"
 
 namespace gate::report {
@@ -283,6 +284,7 @@ void write_reports(const Verdict& verdict, const std::filesystem::path& dir) {
     std::string summary = render_summary_markdown(verdict);
     write_file(dir / "summary.md", summary);
     if (events::enabled()) events::write(dir / "events.jsonl");
+    write_file(dir / "report.html", render_html(verdict, events::snapshot()));
     if (const char* step_summary = std::getenv("GITHUB_STEP_SUMMARY"); step_summary && *step_summary) {
       std::ofstream out(step_summary, std::ios::app);
       out << log::redact(summary) << "\n";
