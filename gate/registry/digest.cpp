@@ -8,45 +8,48 @@
 #include "core/error.h"
 
 namespace gate::registry {
+namespace {
+
+// A sha256 computation fed in pieces (one owner for the OpenSSL context).
+class Sha256 {
+ public:
+  Sha256() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
+    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) throw InfraError("sha256: OpenSSL digest failed");
+  }
+  void update(const void* data, size_t size) {
+    if (EVP_DigestUpdate(ctx_.get(), data, size) != 1) throw InfraError("sha256: OpenSSL digest failed");
+  }
+  // "sha256:<hex>"
+  std::string finish() {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> hash{};
+    unsigned int length = 0;
+    if (EVP_DigestFinal_ex(ctx_.get(), hash.data(), &length) != 1) throw InfraError("sha256: OpenSSL digest failed");
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out = "sha256:";
+    for (unsigned int i = 0; i < length; ++i) {
+      out += kHex[hash[i] >> 4];
+      out += kHex[hash[i] & 0xf];
+    }
+    return out;
+  }
+
+ private:
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_;
+};
+
+}  // namespace
 
 std::string sha256_digest(std::string_view bytes) {
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  std::array<unsigned char, EVP_MAX_MD_SIZE> hash{};
-  unsigned int length = 0;
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), bytes.data(), bytes.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx.get(), hash.data(), &length) != 1) {
-    throw InfraError("sha256: OpenSSL digest failed");
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "sha256:";
-  for (unsigned int i = 0; i < length; ++i) {
-    out += kHex[hash[i] >> 4];
-    out += kHex[hash[i] & 0xf];
-  }
-  return out;
+  Sha256 sha;
+  sha.update(bytes.data(), bytes.size());
+  return sha.finish();
 }
 
-}  // namespace gate::registry
-
-namespace gate::registry {
 std::string sha256_file(std::FILE* file) {
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) throw InfraError("sha256: OpenSSL digest failed");
+  Sha256 sha;
   std::array<char, 64 * 1024> buffer{};
-  size_t n;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), file)) > 0) {
-    if (EVP_DigestUpdate(ctx.get(), buffer.data(), n) != 1) throw InfraError("sha256: OpenSSL digest failed");
-  }
-  std::array<unsigned char, EVP_MAX_MD_SIZE> hash{};
-  unsigned int length = 0;
-  if (EVP_DigestFinal_ex(ctx.get(), hash.data(), &length) != 1) throw InfraError("sha256: OpenSSL digest failed");
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "sha256:";
-  for (unsigned int i = 0; i < length; ++i) {
-    out += kHex[hash[i] >> 4];
-    out += kHex[hash[i] & 0xf];
-  }
-  return out;
+  for (size_t n; (n = std::fread(buffer.data(), 1, buffer.size(), file)) > 0;) sha.update(buffer.data(), n);
+  return sha.finish();
 }
+
 }  // namespace gate::registry

@@ -1,4 +1,5 @@
 #pragma once
+#include <cstdio>
 #include <string>
 #include <string_view>
 
@@ -6,11 +7,7 @@ namespace gate::registry {
 
 // "sha256:<hex>" of the bytes, as the registry names content.
 std::string sha256_digest(std::string_view bytes);
-
-}  // namespace gate::registry
-
-#include <cstdio>
-namespace gate::registry {
-// "sha256:<hex>" of a file's contents from its current position to the end.
+// The same of a file's contents from its current position to the end.
 std::string sha256_file(std::FILE* file);
+
 }  // namespace gate::registry

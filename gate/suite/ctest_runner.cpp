@@ -14,14 +14,6 @@
 namespace gate::suite {
 namespace {
 
-std::string regex_escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) out += '\\';
-    out += c;
-  }
-  return out;
-}
 
 // "  Test  #3: name" (and "(Disabled)" after disabled ones)
 bool parse_listing(std::string_view line, std::string* name) {
@@ -82,11 +74,9 @@ class CtestRunner : public Runner {
     auto junit = std::filesystem::absolute(env.scratch / (batch_name + ".xml"));
     std::error_code ec;
     std::filesystem::remove(junit, ec);
-    std::string regex;
-    for (const auto& t : tests) regex += (regex.empty() ? "" : "|") + regex_escape(t);
     process::Spec spec;
     spec.argv = env.command;
-    spec.argv.insert(spec.argv.end(), {"-R", "^(" + regex + ")$", "--output-junit", junit.string(), "--no-tests=error"});
+    spec.argv.insert(spec.argv.end(), {"-R", anchored_alternation(tests), "--output-junit", junit.string(), "--no-tests=error"});
     if (test_timeout.count() > 0) {
       spec.argv.insert(spec.argv.end(),
                        {"--timeout", std::to_string(std::max<long long>(1, std::chrono::duration_cast<std::chrono::seconds>(test_timeout).count()))});
@@ -94,10 +84,7 @@ class CtestRunner : public Runner {
     spec.cwd = env.worktree;
     spec.env = env.env;
     spec.log_file = env.log_file;
-    if (env.deadline != std::chrono::steady_clock::time_point::max()) {
-      spec.timeout = std::max(std::chrono::milliseconds(1), std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                                env.deadline - std::chrono::steady_clock::now()));
-    }
+    spec.timeout = time_left(env);
     std::map<std::string, std::string> words;
     spec.on_line = [&](std::string_view line) {
       if (env.on_line) env.on_line(line);

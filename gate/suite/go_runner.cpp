@@ -23,14 +23,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string regex_escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) out += '\\';
-    out += c;
-  }
-  return out;
-}
 
 class GoRunner : public Runner {
  public:
@@ -130,9 +122,7 @@ class GoRunner : public Runner {
   // `go tool test2json` for a prebuilt binary, as go test itself does).
   void run_package(const RunEnv& env, const std::string& package, const std::vector<std::string>& names,
                    std::chrono::milliseconds test_timeout, BatchResult& out) {
-    std::string regex;
-    for (const auto& n : names) regex += (regex.empty() ? "" : "|") + regex_escape(n);
-    regex = "^(" + regex + ")$";
+    std::string regex = anchored_alternation(names);
     process::Spec spec;
     spec.argv = env.command;
     if (auto binary = binaries_.find(package); binary != binaries_.end()) {
@@ -146,10 +136,7 @@ class GoRunner : public Runner {
     spec.env = env.env;
     spec.log_file = env.log_file;
     spec.grace = std::chrono::seconds(2);
-    if (env.deadline != Clock::time_point::max()) {
-      spec.timeout = std::max(std::chrono::milliseconds(1),
-                              std::chrono::duration_cast<std::chrono::milliseconds>(env.deadline - Clock::now()));
-    }
+    spec.timeout = time_left(env);
     std::mutex mutex;
     std::map<std::string, report::TestCase> finished;
     std::map<std::string, std::string> output;  // per test, bounded
@@ -210,12 +197,7 @@ class GoRunner : public Runner {
         out.tests.push_back(it->second);
       } else if (result.stopped && !hung_found) {
         hung_found = true;
-        report::TestCase hung{"go", "", package + "::" + name, report::TestStatus::error, 0, "", ""};
-        hung.timed_out = true;
-        hung.seconds = std::chrono::duration<double>(test_timeout).count();
-        hung.message = fmt::format("timed out: still running after {}s (test_timeout); stopped with its process group",
-                                   std::chrono::duration_cast<std::chrono::seconds>(test_timeout).count());
-        out.tests.push_back(hung);
+        out.tests.push_back(timed_out_test("go", package + "::" + name, test_timeout));
       } else if (result.stopped) {
         out.not_run.push_back(package + "::" + name);
       }

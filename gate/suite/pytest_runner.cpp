@@ -124,10 +124,7 @@ class PytestRunner : public Runner {
       };
     }
     spec.grace = std::chrono::seconds(2);
-    if (env.deadline != Clock::time_point::max()) {
-      spec.timeout = std::max(std::chrono::milliseconds(1),
-                              std::chrono::duration_cast<std::chrono::milliseconds>(env.deadline - Clock::now()));
-    }
+    spec.timeout = time_left(env);
     auto result = process::run(spec);
     if (result.interrupted) {
       out.interrupted = true;
@@ -150,12 +147,7 @@ class PytestRunner : public Runner {
           out.tests.push_back({"pytest", "", test, status_of(it->second), 0, it->second == "FAILED" ? "failed" : "", ""});
         } else if (!hung_found) {
           hung_found = true;
-          report::TestCase hung{"pytest", "", test, report::TestStatus::error, 0, "", ""};
-          hung.seconds = std::chrono::duration<double>(test_timeout).count();
-          hung.message = fmt::format("timed out: still running after {}s (test_timeout); stopped with its process group",
-                                     std::chrono::duration_cast<std::chrono::seconds>(test_timeout).count());
-          hung.timed_out = true;
-          out.tests.push_back(hung);
+          out.tests.push_back(timed_out_test("pytest", test, test_timeout));
         } else {
           out.not_run.push_back(test);
         }

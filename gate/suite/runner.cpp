@@ -1,5 +1,7 @@
 #include "suite/runner.h"
 
+#include <fmt/format.h>
+
 namespace gate::suite {
 
 std::unique_ptr<Runner> make_pytest_runner(std::vector<std::string> selection);
@@ -11,6 +13,33 @@ std::unique_ptr<Runner> make_runner(const config::Consumer& consumer) {
   if (consumer.runner == "ctest") return make_ctest_runner(consumer.tests);
   if (consumer.runner == "go") return make_go_runner(consumer.tests, consumer.prebuild);
   return nullptr;  // "command": the whole run is one unit (suite/consumer_run.cpp)
+}
+
+std::string anchored_alternation(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& name : names) {
+    if (!out.empty()) out += '|';
+    for (char c : name) {
+      if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) out += '\\';
+      out += c;
+    }
+  }
+  return "^(" + out + ")$";
+}
+
+std::chrono::milliseconds time_left(const RunEnv& env) {
+  if (env.deadline == std::chrono::steady_clock::time_point::max()) return std::chrono::milliseconds(0);
+  return std::max(std::chrono::milliseconds(1), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                    env.deadline - std::chrono::steady_clock::now()));
+}
+
+report::TestCase timed_out_test(const std::string& runner, const std::string& id, std::chrono::milliseconds test_timeout) {
+  report::TestCase hung{runner, "", id, report::TestStatus::error, 0, "", ""};
+  hung.timed_out = true;
+  hung.seconds = std::chrono::duration<double>(test_timeout).count();
+  hung.message = fmt::format("timed out: still running after {}s (test_timeout); stopped with its process group",
+                             std::chrono::duration_cast<std::chrono::seconds>(test_timeout).count());
+  return hung;
 }
 
 }  // namespace gate::suite

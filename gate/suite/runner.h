@@ -50,4 +50,12 @@ class Runner {
 
 std::unique_ptr<Runner> make_runner(const config::Consumer& consumer);
 
+// Helpers shared by the runners.
+// "^(a|b)$", each name's regex characters escaped: selects exactly these tests.
+std::string anchored_alternation(const std::vector<std::string>& names);
+// What is left of the consumer's timeout, as a process timeout (0 = none).
+std::chrono::milliseconds time_left(const RunEnv& env);
+// The result of a test stopped at test_timeout.
+report::TestCase timed_out_test(const std::string& runner, const std::string& id, std::chrono::milliseconds test_timeout);
+
 }  // namespace gate::suite
