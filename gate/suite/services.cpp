@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/events.h"
 #include "core/interrupt.h"
 #include "core/log.h"
 
@@ -80,7 +81,8 @@ void Services::start(const config::Consumer& consumer, config::Values& values, p
       if (key.rfind(prefix, 0) == 0) env[key] = value;
     }
     // Ready: the TCP port answers, or the command exits 0; nothing else counts.
-    auto deadline = Clock::now() + service.ready_timeout;
+    const auto started = Clock::now();
+    auto deadline = started + service.ready_timeout;
     bool ready = false;
     while (!ready && Clock::now() < deadline) {
       interrupt::throw_if_requested();
@@ -106,6 +108,8 @@ void Services::start(const config::Consumer& consumer, config::Values& values, p
                                    engine_.is_running(id) ? "" : " (it exited)",
                                    logs.empty() ? "" : "; its last output:\n" + logs));
     }
+    events::record({{"type", "service"}, {"name", service.name}, {"id", id.substr(0, 12)}, {"action", "ready"},
+                    {"seconds", std::chrono::duration<double>(Clock::now() - started).count()}});
     log::info(fmt::format("{}: service {} ready at {}", consumer.name, service.name,
                           first_host_port.empty() ? "(no port)" : first_host_port));
   }
