@@ -151,7 +151,7 @@ ExitCode merge(const Options& options) {
     // The fan-in's verdict is the whole verification: record it.
     try {
       auto ref = registry::parse_reference(config.image.repository);
-      registry::Client registry(ref.registry);
+      registry::Client registry(ref.registry, client_options(options, config));
       attach_record(registry, ref.repository, merged);
     } catch (const Error& e) {
       log::warn(fmt::format("could not attach the verification record: {}", e.what()));

@@ -261,6 +261,8 @@ report::Verdict new_verdict(const Options& options, const char* command) {
   return verdict;
 }
 
+}  // namespace
+
 registry::ClientOptions client_options(const Options& options, const config::Config& config) {
   registry::ClientOptions client;
   client.deadline = options.registry_timeout;
@@ -270,6 +272,8 @@ registry::ClientOptions client_options(const Options& options, const config::Con
   }
   return client;
 }
+
+namespace {
 
 std::string release_path(const config::Config& config) {
   return registry::parse_reference(config.image.release_repository()).repository;
@@ -607,10 +611,12 @@ ExitCode publish(const Options& options) {
     digest = ref.digest;
   }
   auto expect = expectations(options, config, seen);
+  // No preflight here: the first request says if the registry is not there,
+  // and publishing stays 1 GET + a HEAD and a PUT per tag.
+  registry::Client registry(repository_of(config).registry, client_options(options, config));
   if (options.require_record) {
-    registry::Client reader(repository_of(config).registry, client_options(options, config));
     std::string missing;
-    for (const auto& v : read_records(reader, repository_of(config).repository, digest, config)) {
+    for (const auto& v : read_records(registry, repository_of(config).repository, digest, config)) {
       if (!v.verified) missing += (missing.empty() ? "" : ", ") + v.consumer;
     }
     if (!missing.empty()) {
@@ -619,9 +625,6 @@ ExitCode publish(const Options& options) {
                                                  digest, missing));
     }
   }
-  // No preflight here: the first request says if the registry is not there,
-  // and publishing stays 1 GET + a HEAD and a PUT per tag.
-  registry::Client registry(repository_of(config).registry, client_options(options, config));
   if (options.dry_run) {
     log::info(fmt::format("dry run: would move {} to {}", fmt::join(config.image.publish_tags, ", "), digest));
     return ExitCode::passed;

@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "config/config.h"
 #include "core/exit_code.h"
+#include "registry/client.h"
 
 namespace gate::pipeline {
 
@@ -30,6 +32,10 @@ struct Options {
   std::vector<std::filesystem::path> merge_dirs;  // merge: the shards' report directories
   bool require_record = false;  // publish: only a digest with a verification record for every consumer
 };
+
+// How to reach the config's registry: the deadline, and plain HTTP for the
+// registries named insecure (in the config or on the command line).
+registry::ClientOptions client_options(const Options& options, const config::Config& config);
 
 ExitCode run(const Options& options);
 ExitCode build(const Options& options);     // prints repository:tag@digest

@@ -59,6 +59,10 @@ struct Result {
 
   bool ok() const { return signal == 0 && exit_code == 0 && !timed_out && !interrupted && !stopped; }
   std::string describe() const;  // "exit 2", "killed by signal 9", "timed out after 3.0s"
+  // The last `bytes` of the output, for error messages.
+  std::string output_end(size_t bytes) const {
+    return output.size() > bytes ? output.substr(output.size() - bytes) : output;
+  }
 };
 
 // Runs the child to completion. Throws InfraError when it cannot be started

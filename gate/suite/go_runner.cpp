@@ -113,7 +113,7 @@ class GoRunner : public Runner {
     if (result.interrupted) throw Interrupted();
     if (!result.ok()) {
       throw InfraError(fmt::format("{} failed ({}): {}", what, result.describe(),
-                                   result.output.substr(result.output.size() > 600 ? result.output.size() - 600 : 0)));
+                                   result.output_end(600)));
     }
     return result.output;
   }
@@ -204,7 +204,7 @@ class GoRunner : public Runner {
     }
     if (!result.stopped && out.tests.empty() && !result.ok()) {
       out.error = fmt::format("{}: {} without running a test: {}", package, result.describe(),
-                              result.output.substr(result.output.size() > 400 ? result.output.size() - 400 : 0));
+                              result.output_end(400));
     }
   }
 

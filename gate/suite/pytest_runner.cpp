@@ -83,7 +83,7 @@ class PytestRunner : public Runner {
     // pytest's exit 5: nothing collected. Never a green run: the caller says so.
     if (!result.ok() && !(result.signal == 0 && result.exit_code == 5)) {
       throw InfraError(fmt::format("pytest --collect-only failed ({}): {}", result.describe(),
-                                   result.output.substr(result.output.size() > 600 ? result.output.size() - 600 : 0)));
+                                   result.output_end(600)));
     }
     return tests;
   }
@@ -186,7 +186,7 @@ class PytestRunner : public Runner {
     }
     if (out.tests.empty() && result.exit_code != 0) {
       out.error = fmt::format("pytest {} without running any test: {}", result.describe(),
-                              result.output.substr(result.output.size() > 400 ? result.output.size() - 400 : 0));
+                              result.output_end(400));
     }
     return out;
   }

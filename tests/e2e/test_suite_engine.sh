@@ -128,9 +128,14 @@ def test_loud():
     for _ in range(100):
         print("x" * 1000000)
 PY
+# The hung test leaves a process and a container of the candidate behind it.
 cat >"$scratch/classify/tests/test_hang.py" <<PY
-import time
-def test_hang(): time.sleep(10${$})
+import os, subprocess, time
+def test_hang():
+    subprocess.run(["docker", "run", "--detach", "--label", "gate-e2e-hang=$$", os.environ["IMAGE_REF"]],
+                   check=True, capture_output=True)
+    subprocess.Popen(["sleep", "10$$"])
+    time.sleep(1000)
 def test_after(): pass
 PY
 make_repo "$scratch/classify" >/dev/null 2>&1 || true
@@ -149,8 +154,12 @@ consumers:
     retries: 1
     baseline: true
     test_timeout: 3s
-    env: {IMAGE_DIGEST: "\${CANDIDATE_DIGEST}"}
+    env: {IMAGE_DIGEST: "\${CANDIDATE_DIGEST}", IMAGE_REF: "\${CANDIDATE_REF}"}
 YAML
+# A candidate that can run (the demo emulator), so the hung test can start it.
+write_demo_config v1
+candidate=$("$GATE_BIN" build --config "$scratch/gate.yaml" --report-dir "$scratch/demo-build" 2>/dev/null)
+candidate=${candidate##*@}
 export GOOD_DIGEST="$published" FLAKY_FILE="$scratch/flaky.count"
 "$GATE_BIN" test --config "$scratch/classify.yaml" --candidate "$repository@$candidate" \
   --cache-dir "$scratch/cache" --report-dir "$scratch/cls" >/dev/null 2>"$scratch/cls.err"
@@ -159,7 +168,9 @@ outcomes=$(json_get "$scratch/cls/verdict.json" 'sorted((t["id"].split("::")[1],
 expect_eq "$outcomes" "[('test_after', 'passed'), ('test_flaky', 'flaky'), ('test_hang', 'timed-out'), ('test_loud', 'passed'), ('test_ok', 'passed'), ('test_preexisting', 'pre-existing'), ('test_regression', 'regression')]" "outcomes"
 expect_file_contains "$scratch/cls/summary.md" "test_regression" "summary names the regression"
 expect_file_contains "$scratch/cls.err" "test_preexisting is pre-existing (policy: warn)" "pre-existing warns"
-pgrep -f "sleep(10$$)" >/dev/null && fail "the hung test's process was left behind"
+pgrep -f "sleep 10$$" >/dev/null && fail "the hung test's process was left behind"
+[ -z "$(docker ps --all --quiet --filter "label=gate-e2e-hang=$$")" ] || fail "the hung test's container was left behind"
+expect_eq "$(json_get "$scratch/cls/verdict.json" 'len(v["consumers"][0]["containers_removed"])')" 1 "the gate removed it"
 xmllint --noout --schema "$GATE_SCHEMA_DIR/junit-10.xsd" "$scratch/cls/junit.xml" 2>/dev/null || fail "junit.xml invalid"
 
 # Policy: regressions and timeouts only warn -> passes with warnings.
