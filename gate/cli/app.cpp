@@ -14,6 +14,7 @@
 #include "git/checkout.h"
 #include "git/mirror.h"
 #include "pipeline/pipeline.h"
+#include "registry/http.h"
 #include "version.h"
 
 namespace gate::cli {
@@ -197,6 +198,7 @@ int main(int argc, char** argv) {
   if (fetch_command->parsed()) return static_cast<int>(git::fetch_mirror(fetch));
   git::set_fetch_program("/proc/self/exe");
 
+  if (selected->flags & kRegistry) registry::Http::prepare();  // overlaps reading the config
   try {
     ExitCode code = selected->handler(options);
     return static_cast<int>(code);

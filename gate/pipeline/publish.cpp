@@ -3,10 +3,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <future>
 #include <mutex>
 #include <thread>
 
+#include "core/concurrent.h"
 #include "core/interrupt.h"
 #include "core/log.h"
 #include "registry/manifest.h"
@@ -16,40 +18,42 @@ namespace {
 
 std::string shown(const std::string& digest) { return digest.empty() ? "(unset)" : digest; }
 
-// Makes the tested manifest, its children and blobs exist in the target
-// repository, by digest, before any tag moves.
+// How many blobs (or an index's child manifests) are copied at once.
+constexpr size_t kCopiesAtOnce = 8;
+
+// Makes the tested manifest's blobs, and an index's child manifests, exist in
+// the target repository, before any tag moves: every blob at once (HEAD, then
+// a mount, an upload only when the mount is refused). The manifest itself is
+// stored by the tag PUTs, which carry its exact bytes.
 void copy_content(registry::Client& registry, const PublishRequest& request, const registry::Manifest& manifest) {
   const std::string what = fmt::format("publish {}/{}@{}", registry.registry(), request.target_repository, request.digest);
-  size_t mounted = 0, uploaded = 0, present = 0;
-  auto copy_image = [&](const registry::Manifest& image, const std::string& label) {
-    auto refs = registry::manifest_refs(image.media_type, image.body, label);
-    for (const auto& blob : refs.blobs) {
+  std::atomic<size_t> mounted = 0, uploaded = 0, present = 0;
+  auto copy_blobs = [&](const std::vector<registry::Descriptor>& blobs) {
+    for_each_concurrently(blobs, kCopiesAtOnce, [&](const registry::Descriptor& blob) {
       interrupt::throw_if_requested();
       switch (registry.mount_blob(request.target_repository, request.source_repository, blob.digest)) {
         case registry::Client::BlobCopy::present: ++present; break;
         case registry::Client::BlobCopy::mounted: ++mounted; break;
         case registry::Client::BlobCopy::uploaded: ++uploaded; break;
       }
-    }
-    std::string stored = registry.put_manifest(request.target_repository, image.digest, image);
-    if (stored != image.digest) {
-      throw InfraError(fmt::format("{}: the registry stored {} as '{}'", what, image.digest, stored));
-    }
+    });
   };
   auto refs = registry::manifest_refs(manifest.media_type, manifest.body, what);
   if (refs.is_index) {
-    for (const auto& child : refs.manifests) {
+    // Each child (read by digest, its blobs copied, then PUT by digest) before the index.
+    for_each_concurrently(refs.manifests, kCopiesAtOnce, [&](const registry::Descriptor& child) {
+      const std::string label = fmt::format("{} child {} ({})", what, child.digest, child.platform);
       auto child_manifest = registry.get_manifest(request.source_repository, child.digest);
       if (!child_manifest) throw InfraError(fmt::format("{}: child manifest {} is missing", what, child.digest));
-      copy_image(*child_manifest, fmt::format("{} child {} ({})", what, child.digest, child.platform));
-    }
-    std::string stored = registry.put_manifest(request.target_repository, manifest.digest, manifest);
-    if (stored != manifest.digest) throw InfraError(fmt::format("{}: the registry stored the index as '{}'", what, stored));
+      copy_blobs(registry::manifest_refs(child_manifest->media_type, child_manifest->body, label).blobs);
+      std::string stored = registry.put_manifest(request.target_repository, child.digest, *child_manifest);
+      if (stored != child.digest) throw InfraError(fmt::format("{}: the registry stored {} as '{}'", label, child.digest, stored));
+    });
   } else {
-    copy_image(manifest, what);
+    copy_blobs(refs.blobs);
   }
   log::info(fmt::format("copied {} into {}: {} blob(s) mounted, {} uploaded, {} already there", request.digest,
-                        request.target_repository, mounted, uploaded, present));
+                        request.target_repository, mounted.load(), uploaded.load(), present.load()));
 }
 
 struct Moved {
@@ -112,43 +116,32 @@ std::map<std::string, std::string> observe_tags(registry::Client& registry, cons
 
 std::vector<report::PublishedTag> publish(registry::Client& registry, const PublishRequest& request) {
   const std::string image = fmt::format("{}/{}", registry.registry(), request.target_repository);
-  auto manifest = registry.get_manifest(request.source_repository, request.digest);
-  if (!manifest) {
-    throw InfraError(fmt::format("publish {}/{}@{}: the tested digest is not in the registry", registry.registry(),
-                                 request.source_repository, request.digest));
-  }
-  if (request.target_repository != request.source_repository) copy_content(registry, request, *manifest);
-
-  // Look at every tag before moving any (all at once): a conflict moves nothing.
-  std::vector<std::future<std::string>> looks;
-  for (const auto& tag : request.tags) {
-    looks.push_back(std::async(std::launch::async, [&registry, &request, tag] {
-      return registry.head_manifest(request.target_repository, tag).value_or("");
-    }));
-  }
-  std::vector<Moved> plan;
-  for (size_t i = 0; i < request.tags.size(); ++i) plan.push_back({request.tags[i], looks[i].get()});
-  for (const auto& [tag, current] : plan) {
-    if (auto it = request.expect.find(tag); it != request.expect.end() && it->second != current &&
-                                             current != request.digest) {
-      throw PublishConflict(fmt::format(
-          "publish {}:{}: the tag points at {}, not at {} where the gate saw it before testing; "
-          "another release was published meanwhile, so this candidate is not published over it",
-          image, tag, shown(current), shown(it->second)));
-    }
-  }
   const bool compare_and_swap = !request.expect.empty();
+
+  // The tested manifest, read once by digest (and, across repositories,
+  // copied with its blobs) while the tags are looked at; a tag moves only
+  // once it is ready.
+  std::promise<registry::Manifest> manifest_promise;
+  std::shared_future<registry::Manifest> manifest_ready = manifest_promise.get_future().share();
 
   std::vector<Moved> moved;
   std::vector<report::PublishedTag> published;
   std::mutex mutex;
   auto move = [&](const Moved& entry) {
+    const registry::Manifest& manifest = manifest_ready.get();  // throws what reading it threw
     interrupt::throw_if_requested();
+    if (entry.previous == request.digest) {
+      // Already where it must go (a publish run again): a PUT would change nothing.
+      std::lock_guard lock(mutex);
+      published.push_back({entry.tag, entry.previous, request.digest});
+      log::info(fmt::format("{}:{} already points at {}", image, entry.tag, request.digest));
+      return;
+    }
     {
       std::lock_guard lock(mutex);
       moved.push_back(entry);  // counted as moved before the PUT: a failed PUT may still have landed
     }
-    std::string stored = registry.put_manifest(request.target_repository, entry.tag, *manifest);
+    std::string stored = registry.put_manifest(request.target_repository, entry.tag, manifest);
     if (stored != request.digest) {
       throw InfraError(fmt::format("publish {}:{}: the registry answered digest '{}', not the tested {}", image,
                                    entry.tag, stored, request.digest));
@@ -157,39 +150,89 @@ std::vector<report::PublishedTag> publish(registry::Client& registry, const Publ
     published.push_back({entry.tag, entry.previous, request.digest});
     log::info(fmt::format("published {}:{} -> {} (was {})", image, entry.tag, request.digest, shown(entry.previous)));
   };
+
+  // Every tag at once: look (HEAD: its previous digest, reported and
+  // restored on failure). Without expectations nothing can conflict, so each
+  // tag moves as soon as the manifest is ready; with them, every tag is
+  // looked at before any moves, so a conflict moves nothing.
+  std::vector<std::future<Moved>> tags;
+  for (const auto& tag : request.tags) {
+    tags.push_back(std::async(std::launch::async, [&, tag] {
+      Moved entry{tag, registry.head_manifest(request.target_repository, tag).value_or("")};
+      if (!compare_and_swap) move(entry);
+      return entry;
+    }));
+  }
   try {
-    size_t first_parallel = 0;
-    if (compare_and_swap && !plan.empty() && plan[0].previous != request.digest) {
-      // The claim: another gate that passed its check at the same moment
-      // writes this tag too; after the settle window, the last writer's
-      // digest is what both read back, and only that one goes on.
-      move(plan[0]);
-      std::this_thread::sleep_for(request.settle);
-      std::string now = registry.head_manifest(request.target_repository, plan[0].tag).value_or("");
-      if (now != request.digest) {
-        published.clear();
-        moved.clear();  // our write was overwritten: nothing of ours to undo
-        throw PublishConflict(fmt::format(
-            "publish {}:{}: another run published {} at the same moment and its claim stands; "
-            "this candidate is not published over it",
-            image, plan[0].tag, shown(now)));
-      }
-      first_parallel = 1;
+    auto manifest = registry.get_manifest(request.source_repository, request.digest);
+    if (!manifest) {
+      throw InfraError(fmt::format("publish {}/{}@{}: the tested digest is not in the registry", registry.registry(),
+                                   request.source_repository, request.digest));
     }
-    // The remaining tags at once; every failure is collected, then rolled back together.
-    std::vector<std::future<void>> puts;
-    for (size_t i = first_parallel; i < plan.size(); ++i) {
-      puts.push_back(std::async(std::launch::async, [&move, entry = plan[i]] { move(entry); }));
-    }
+    if (request.target_repository != request.source_repository) copy_content(registry, request, *manifest);
+    manifest_promise.set_value(std::move(*manifest));
+  } catch (...) {
+    // No tag moved: each waits for the manifest, and gets this error.
+    manifest_promise.set_exception(std::current_exception());
+    for (auto& tag : tags) tag.wait();
+    throw;
+  }
+
+  try {
+    // Every failure is collected, then what moved is rolled back together.
+    std::vector<Moved> plan;
     std::exception_ptr first_error;
-    for (auto& put : puts) {
+    for (auto& tag : tags) {
       try {
-        put.get();
+        plan.push_back(tag.get());
       } catch (...) {
         if (!first_error) first_error = std::current_exception();
       }
     }
     if (first_error) std::rethrow_exception(first_error);
+
+    if (compare_and_swap) {
+      for (const auto& [tag, current] : plan) {
+        if (auto it = request.expect.find(tag); it != request.expect.end() && it->second != current &&
+                                                 current != request.digest) {
+          throw PublishConflict(fmt::format(
+              "publish {}:{}: the tag points at {}, not at {} where the gate saw it before testing; "
+              "another release was published meanwhile, so this candidate is not published over it",
+              image, tag, shown(current), shown(it->second)));
+        }
+      }
+      size_t first_parallel = 0;
+      if (!plan.empty() && plan[0].previous != request.digest) {
+        // The claim: another gate that passed its check at the same moment
+        // writes this tag too; after the settle window, the last writer's
+        // digest is what both read back, and only that one goes on.
+        move(plan[0]);
+        std::this_thread::sleep_for(request.settle);
+        std::string now = registry.head_manifest(request.target_repository, plan[0].tag).value_or("");
+        if (now != request.digest) {
+          published.clear();
+          moved.clear();  // our write was overwritten: nothing of ours to undo
+          throw PublishConflict(fmt::format(
+              "publish {}:{}: another run published {} at the same moment and its claim stands; "
+              "this candidate is not published over it",
+              image, plan[0].tag, shown(now)));
+        }
+        first_parallel = 1;
+      }
+      // The remaining tags at once.
+      std::vector<std::future<void>> puts;
+      for (size_t i = first_parallel; i < plan.size(); ++i) {
+        puts.push_back(std::async(std::launch::async, [&move, entry = plan[i]] { move(entry); }));
+      }
+      for (auto& put : puts) {
+        try {
+          put.get();
+        } catch (...) {
+          if (!first_error) first_error = std::current_exception();
+        }
+      }
+      if (first_error) std::rethrow_exception(first_error);
+    }
     // Report in the order the tags were configured.
     std::sort(published.begin(), published.end(), [&](const auto& a, const auto& b) {
       auto index = [&](const std::string& tag) {
@@ -200,6 +243,7 @@ std::vector<report::PublishedTag> publish(registry::Client& registry, const Publ
   } catch (const PublishConflict&) {
     throw;
   } catch (const Error& e) {
+    if (moved.empty()) throw;  // nothing was written: the error as it is
     if (dynamic_cast<const Interrupted*>(&e)) {
       auto lines = roll_back(registry, request, moved);
       for (const auto& line : lines) log::warn("rollback: " + line);
@@ -208,8 +252,7 @@ std::vector<report::PublishedTag> publish(registry::Client& registry, const Publ
     auto lines = roll_back(registry, request, moved);
     std::string account;
     for (const auto& line : lines) account += "\n  " + line;
-    throw InfraError(fmt::format("{}\n  publish of {} abandoned, all tags or none:{}", e.what(), request.digest,
-                                 account.empty() ? "\n  no tag had moved" : account));
+    throw InfraError(fmt::format("{}\n  publish of {} abandoned, all tags or none:{}", e.what(), request.digest, account));
   }
   return published;
 }

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <future>
 
 namespace gate::registry {
 namespace {
@@ -104,12 +105,20 @@ std::string HttpStats::describe() const {
                      static_cast<double>(bytes_sent) / 1024.0, static_cast<double>(bytes_received) / 1024.0);
 }
 
+namespace {
+// curl_global_init, once per process, on its own thread (std::async: the
+// last future waits for it at exit, so it never outlives main's data).
+std::shared_future<void>& curl_initialised() {
+  static std::shared_future<void> done =
+      std::async(std::launch::async, [] { curl_global_init(CURL_GLOBAL_DEFAULT); }).share();
+  return done;
+}
+}  // namespace
+
+void Http::prepare() { (void)curl_initialised(); }
+
 Http::Http() : impl_(std::make_unique<Impl>()) {
-  static const bool initialised = [] {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    return true;
-  }();
-  (void)initialised;
+  curl_initialised().get();
   impl_->curl.reset(curl_easy_init());
 }
 

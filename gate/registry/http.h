@@ -60,6 +60,11 @@ class Http {
   Http(const Http&) = delete;
   Http& operator=(const Http&) = delete;
 
+  // Starts libcurl's process-wide initialisation (OpenSSL's: ~1 ms) on a
+  // thread of its own, so it overlaps reading the config; the first Http
+  // waits for it. Optional: without it the first Http initialises.
+  static void prepare();
+
   // Sends one request, giving up at `deadline`. Returns the answer, or the
   // TransportError through `error` (and an empty response).
   HttpResponse send(const HttpRequest& request, std::chrono::steady_clock::time_point deadline,

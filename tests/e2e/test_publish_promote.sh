@@ -55,10 +55,13 @@ for kind in oci index docker; do
   fi
 done
 
-# Publishing again where the tags already are: idempotent, previous digest reported.
-write_publish_config "$src" "[latest-oci]"
-out=$("$GATE_BIN" publish --config "$scratch/publish.yaml" --candidate "$src@$oci_digest" 2>/dev/null)
-expect_eq "$out" "$src:latest-oci $oci_digest (was $oci_digest)" "republish output"
+# Publishing again where the tags already are: idempotent, previous digest
+# reported, and no write (a PUT would change nothing). One tag of three is new.
+write_publish_config "$src" "[latest-oci, stable-oci, again-oci]"
+out=$("$GATE_BIN" publish --config "$scratch/publish.yaml" --candidate "$src@$oci_digest" 2>"$scratch/err")
+expect_eq "$(echo "$out" | head -n 1)" "$src:latest-oci $oci_digest (was $oci_digest)" "republish output"
+expect_file_contains "$scratch/err" "publish cost 5 requests (GET 1, HEAD 3, PUT 1)" "republish: only the new tag is written"
+expect_eq "$(tag_digest "$src" again-oci)" "$oci_digest" "republish: the new tag"
 
 # A registry that refuses the mount: the blobs are uploaded (streamed through
 # a temporary file, digest checked), and the copy is still byte-identical.
