@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -121,6 +122,9 @@ int main(int argc, char** argv) {
              "deadline of each registry operation, retries included (default 2m)");
       sub->add_option("--insecure-registry", options.insecure_registries,
                       "reach this registry (host:port) over plain HTTP; repeatable");
+      sub->add_option("--registry-certs-dir", options.registry_certs_dir,
+                      "extra CA certificates: DIR/<host:port>/*.crt, trusted besides the system's "
+                      "(default $GATE_REGISTRY_CERTS_DIR, else /etc/docker/certs.d, as dockerd reads them)");
     }
     if (command.flags & kExpect) {
       sub->add_option("--expect-current", options.expect_current,
@@ -198,7 +202,8 @@ int main(int argc, char** argv) {
   if (fetch_command->parsed()) return static_cast<int>(git::fetch_mirror(fetch));
   git::set_fetch_program("/proc/self/exe");
 
-  if (selected->flags & kRegistry) registry::Http::prepare();  // overlaps reading the config
+  std::optional<registry::Http::Warmup> curl_warmup;  // overlaps reading the config
+  if (selected->flags & kRegistry) curl_warmup.emplace();
   try {
     ExitCode code = selected->handler(options);
     return static_cast<int>(code);

@@ -25,6 +25,7 @@
 #include "pipeline/decide.h"
 #include "pipeline/publish.h"
 #include "pipeline/record.h"
+#include "registry/certs.h"
 #include "registry/client.h"
 #include "registry/reference.h"
 #include "report/renderers.h"
@@ -269,6 +270,13 @@ registry::ClientOptions client_options(const Options& options, const config::Con
   std::string host = repository_of(config).registry;
   for (const auto& list : {options.insecure_registries, config.insecure_registries}) {
     if (std::find(list.begin(), list.end(), host) != list.end()) client.insecure = true;
+  }
+  if (!client.insecure) {
+    auto cas = registry::registry_cas(options.registry_certs_dir.empty() ? registry::default_certs_dir()
+                                                                         : options.registry_certs_dir,
+                                      host);
+    for (const auto& file : cas.files) log::info(fmt::format("registry {}: also trusting the CA in {}", host, file.string()));
+    client.ca_pem = std::move(cas.pem);
   }
   return client;
 }

@@ -24,6 +24,7 @@ struct Options {
   std::filesystem::path verdict_file;  // publish --verdict
   std::chrono::milliseconds registry_timeout{std::chrono::minutes(2)};
   std::vector<std::string> insecure_registries;
+  std::filesystem::path registry_certs_dir;  // "" = registry::default_certs_dir()
   std::string changed_since;  // run --changed-since BASE: PR mode
   int shard_index = 1;        // --shard K/N
   int shard_count = 0;        // 0: no --shard; the consumer's `shards` all run here

@@ -44,6 +44,7 @@ std::string registry_says(const HttpResponse& response) {
 // Connections (curl handles) kept alive between requests; one per request
 // in flight.
 struct Client::Pool {
+  std::string_view ca_pem;
   std::mutex mutex;
   std::vector<std::unique_ptr<Http>> all;
   std::vector<Http*> idle;
@@ -51,7 +52,7 @@ struct Client::Pool {
   Http* acquire() {
     std::lock_guard lock(mutex);
     if (idle.empty()) {
-      all.push_back(std::make_unique<Http>());
+      all.push_back(std::make_unique<Http>(ca_pem));
       return all.back().get();
     }
     Http* http = idle.back();
@@ -90,6 +91,7 @@ Client::Client(std::string registry, ClientOptions options)
       auth_(std::make_unique<Auth>()) {
   host_ = registry_ == "docker.io" ? "registry-1.docker.io" : registry_;
   scheme_ = (options_.insecure || is_loopback_registry(registry_)) ? "http" : "https";
+  pool_->ca_pem = options_.ca_pem;
 }
 
 Client::~Client() = default;
@@ -223,7 +225,13 @@ HttpResponse Client::execute(HttpRequest request, const std::string& scope, cons
     std::optional<std::chrono::milliseconds> wait;
     if (response.status == 0) {
       if (error.failure == TransportFailure::tls) {
-        throw RegistryError(Failure::connection, fmt::format("{}: TLS failed: {}", what, error.message));
+        // Not retried: a certificate does not get better in a second.
+        std::string hint =
+            error.message.find("wrong version number") != std::string::npos
+                ? fmt::format("\n  the registry may speak plain HTTP; if that is intended, name it: --insecure-registry {}", registry_)
+                : fmt::format("\n  TLS is verified against the system's CAs and Docker's certs.d: a private CA goes in "
+                              "/etc/docker/certs.d/{}/ca.crt (or --registry-certs-dir DIR)", registry_);
+        throw RegistryError(Failure::connection, fmt::format("{}: TLS failed: {}{}", what, error.message, hint));
       }
       last_problem = error.message;
       if (error.failure == TransportFailure::timeout && Clock::now() >= deadline) {

@@ -48,6 +48,8 @@ struct ClientOptions {
   std::chrono::milliseconds max_backoff{std::chrono::seconds(5)};
   // Plain HTTP; implied for loopback registries.
   bool insecure = false;
+  // TLS: the CAs to verify against (PEM), when not only the system's (certs.h).
+  std::string ca_pem;
 };
 
 // Thread-safe: publishing several tags runs their requests at once.

@@ -83,6 +83,7 @@ struct Http::Impl {
   std::unique_ptr<CURL, CurlDeleter> curl;  // reused: keeps the connection alive
   mutable std::mutex mutex;
   HttpStats stats;
+  std::string_view ca_pem;
 };
 
 std::string HttpResponse::header(std::string_view name) const {
@@ -115,9 +116,11 @@ std::shared_future<void>& curl_initialised() {
 }
 }  // namespace
 
-void Http::prepare() { (void)curl_initialised(); }
+Http::Warmup::Warmup() { (void)curl_initialised(); }
+Http::Warmup::~Warmup() { curl_initialised().wait(); }
 
-Http::Http() : impl_(std::make_unique<Impl>()) {
+Http::Http(std::string_view ca_pem) : impl_(std::make_unique<Impl>()) {
+  impl_->ca_pem = ca_pem;
   curl_initialised().get();
   impl_->curl.reset(curl_easy_init());
 }
@@ -160,6 +163,10 @@ HttpResponse Http::send(const HttpRequest& request, std::chrono::steady_clock::t
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &exchange);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (!impl_->ca_pem.empty()) {
+    curl_blob cas{const_cast<char*>(impl_->ca_pem.data()), impl_->ca_pem.size(), CURL_BLOB_NOCOPY};
+    curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &cas);
+  }
   // Blob GETs redirect to storage; manifests and uploads do not.
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, request.method == "GET" ? 1L : 0L);
   curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);

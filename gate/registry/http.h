@@ -54,16 +54,25 @@ struct HttpStats {
 
 class Http {
  public:
-  // verify_tls=false only for registries reached over plain HTTP anyway.
-  Http();
+  // TLS is always verified, against the system's CAs, or against `ca_pem`
+  // (PEM text that must outlive this object) when it is not empty.
+  explicit Http(std::string_view ca_pem = {});
   ~Http();
   Http(const Http&) = delete;
   Http& operator=(const Http&) = delete;
 
   // Starts libcurl's process-wide initialisation (OpenSSL's: ~1 ms) on a
   // thread of its own, so it overlaps reading the config; the first Http
-  // waits for it. Optional: without it the first Http initialises.
-  static void prepare();
+  // waits for it, and so does the destructor: keep one in main's scope, so
+  // the initialisation never races OpenSSL's clean-up at exit. Optional:
+  // without one, the first Http initialises.
+  class Warmup {
+   public:
+    Warmup();
+    ~Warmup();
+    Warmup(const Warmup&) = delete;
+    Warmup& operator=(const Warmup&) = delete;
+  };
 
   // Sends one request, giving up at `deadline`. Returns the answer, or the
   // TransportError through `error` (and an empty response).
