@@ -15,7 +15,7 @@
 #include "git/checkout.h"
 #include "git/mirror.h"
 #include "pipeline/pipeline.h"
-#include "registry/http.h"
+#include "registry/warmup.h"
 #include "version.h"
 
 namespace gate::cli {
@@ -202,8 +202,8 @@ int main(int argc, char** argv) {
   if (fetch_command->parsed()) return static_cast<int>(git::fetch_mirror(fetch));
   git::set_fetch_program("/proc/self/exe");
 
-  std::optional<registry::Http::Warmup> curl_warmup;  // overlaps reading the config
-  if (selected->flags & kRegistry) curl_warmup.emplace();
+  std::optional<registry::Warmup> warmup;  // overlaps reading the config
+  if (selected->flags & kRegistry) warmup.emplace();
   try {
     ExitCode code = selected->handler(options);
     return static_cast<int>(code);

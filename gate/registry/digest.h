@@ -5,6 +5,8 @@
 
 namespace gate::registry {
 
+// Does the one-time set-up of sha256 now (see registry/warmup.h).
+void prepare_sha256();
 // "sha256:<hex>" of the bytes, as the registry names content.
 std::string sha256_digest(std::string_view bytes);
 // The same of a file's contents from its current position to the end.

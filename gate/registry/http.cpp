@@ -4,7 +4,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <future>
+
+#include "registry/warmup.h"
 
 namespace gate::registry {
 namespace {
@@ -106,22 +107,9 @@ std::string HttpStats::describe() const {
                      static_cast<double>(bytes_sent) / 1024.0, static_cast<double>(bytes_received) / 1024.0);
 }
 
-namespace {
-// curl_global_init, once per process, on its own thread (std::async: the
-// last future waits for it at exit, so it never outlives main's data).
-std::shared_future<void>& curl_initialised() {
-  static std::shared_future<void> done =
-      std::async(std::launch::async, [] { curl_global_init(CURL_GLOBAL_DEFAULT); }).share();
-  return done;
-}
-}  // namespace
-
-Http::Warmup::Warmup() { (void)curl_initialised(); }
-Http::Warmup::~Warmup() { curl_initialised().wait(); }
-
 Http::Http(std::string_view ca_pem) : impl_(std::make_unique<Impl>()) {
   impl_->ca_pem = ca_pem;
-  curl_initialised().get();
+  wait_for_curl();
   impl_->curl.reset(curl_easy_init());
 }
 

@@ -61,19 +61,6 @@ class Http {
   Http(const Http&) = delete;
   Http& operator=(const Http&) = delete;
 
-  // Starts libcurl's process-wide initialisation (OpenSSL's: ~1 ms) on a
-  // thread of its own, so it overlaps reading the config; the first Http
-  // waits for it, and so does the destructor: keep one in main's scope, so
-  // the initialisation never races OpenSSL's clean-up at exit. Optional:
-  // without one, the first Http initialises.
-  class Warmup {
-   public:
-    Warmup();
-    ~Warmup();
-    Warmup(const Warmup&) = delete;
-    Warmup& operator=(const Warmup&) = delete;
-  };
-
   // Sends one request, giving up at `deadline`. Returns the answer, or the
   // TransportError through `error` (and an empty response).
   HttpResponse send(const HttpRequest& request, std::chrono::steady_clock::time_point deadline,
