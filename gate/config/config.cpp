@@ -527,7 +527,27 @@ Config parse_config(const std::string& text, const std::filesystem::path& file) 
   config.file = file;
   config.dir = std::filesystem::absolute(file).parent_path();
   try {
-    r.check_keys(root, "the top level", {"version", "image", "consumers", "insecure_registries", "paths", "policy"});
+    r.check_keys(root, "the top level",
+                 {"version", "image", "consumers", "insecure_registries", "paths", "policy", "coverage"});
+    if (YAML::Node n = root["coverage"]; n.IsDefined() && !n.IsNull()) {
+      if (!n.IsMap()) r.fail(n.Mark(), fmt::format("coverage must be a mapping (kind, env, go), found {}", Reader::kind(n)));
+      r.check_keys(n, "coverage", {"kind", "env", "go"});
+      Coverage coverage;
+      YAML::Node kind = r.required(n, "kind", "coverage");
+      coverage.kind = r.scalar(kind, "coverage kind");
+      if (coverage.kind != "go") {
+        r.fail(kind.Mark(), fmt::format("coverage kind '{}' is not supported: the only kind is go "
+                                        "(a candidate built with go build -cover)", coverage.kind));
+      }
+      if (YAML::Node env = n["env"]; env.IsDefined()) {
+        coverage.env = r.scalar(env, "coverage env");
+        if (coverage.env.empty() || coverage.env.find_first_of("= ") != std::string::npos) {
+          r.fail(env.Mark(), fmt::format("coverage env '{}' is not an environment variable name", coverage.env));
+        }
+      }
+      if (YAML::Node go = n["go"]; go.IsDefined()) coverage.go = r.env_string(go, "coverage go");
+      config.coverage = coverage;
+    }
     if (YAML::Node n = root["policy"]; n.IsDefined() && !n.IsNull()) config.policy = read_policy(r, n, "policy");
     YAML::Node version = r.required(root, "version", "the top level");
     if (!version.IsScalar() || version.Scalar() != "1") {

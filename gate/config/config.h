@@ -80,6 +80,15 @@ struct Consumer {
   SourceMark mark;
 };
 
+// Coverage of the candidate under the consumers' tests (`coverage:`). Only
+// Go: a candidate built with `go build -cover` writes its counters into the
+// directory named by `env` when it exits.
+struct Coverage {
+  std::string kind = "go";
+  std::string env = "GOCOVERDIR";  // the variable the candidate reads
+  std::string go = "go";           // the Go command (>= 1.20) that reads the counters
+};
+
 struct Config {
   std::filesystem::path file;  // as given on the command line
   std::filesystem::path dir;   // directory relative paths are resolved against
@@ -92,6 +101,7 @@ struct Config {
   std::vector<std::string> paths;
   // outcome -> block | warn, for every consumer (a consumer's own policy wins).
   std::map<std::string, std::string> policy;
+  std::optional<Coverage> coverage;
 };
 
 // The outcomes a policy can name, and the defaults.

@@ -31,8 +31,10 @@ class Engine {
   std::vector<std::string> containers_from(const std::vector<std::string>& images) const;
   // Starts a container in the background; container ports are published
   // on random loopback ports. Returns its ID; throws InfraError.
+  // `volumes`: host directories mounted at the same path inside.
   std::string run_detached(const std::string& image, const std::vector<int>& ports,
-                           const std::map<std::string, std::string>& env, const std::string& label) const;
+                           const std::map<std::string, std::string>& env, const std::string& label,
+                           const std::vector<std::string>& volumes = {}) const;
   // "127.0.0.1:49153" for a published container port.
   std::string host_port(const std::string& container, int port) const;
   bool is_running(const std::string& container) const;

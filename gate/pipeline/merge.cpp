@@ -18,6 +18,7 @@
 #include "pipeline/record.h"
 #include "registry/reference.h"
 #include "report/renderers.h"
+#include "suite/coverage.h"
 #include "suite/timings.h"
 #include "version.h"
 
@@ -140,6 +141,11 @@ ExitCode merge(const Options& options) {
       }
     }
     decide(merged);
+    // Coverage: every shard's counters, merged into one profile.
+    if (config.coverage) {
+      std::vector<std::filesystem::path> shard_dirs(options.merge_dirs.begin(), options.merge_dirs.end());
+      merged.coverage = suite::summarize_coverage(*config.coverage, suite::raw_coverage_dirs(shard_dirs), options.report_dir);
+    }
   } catch (const Error& e) {
     merged.exit_code = e.code();
     merged.error = e.what();

@@ -26,6 +26,7 @@
 #include "pipeline/publish.h"
 #include "pipeline/record.h"
 #include "registry/certs.h"
+#include "suite/coverage.h"
 #include "registry/client.h"
 #include "registry/reference.h"
 #include "report/renderers.h"
@@ -248,6 +249,11 @@ void test_consumers(const Options& options, const config::Config& config, const 
     verdict.consumers.push_back(clock.measure("test:" + config.consumers[i].name, [&] {
       return suite::run_consumer(config.consumers[i], checkouts.list[i], context);
     }));
+  }
+  if (config.coverage) {
+    verdict.coverage = clock.measure("coverage", [&] {
+      return suite::summarize_coverage(*config.coverage, suite::raw_coverage_dirs({report_dir}), report_dir);
+    });
   }
 }
 

@@ -1,4 +1,5 @@
 #include "report/html.h"
+#include "report/renderers.h"
 
 #include <fmt/format.h>
 
@@ -140,6 +141,7 @@ pre{background:#f6f8fa;padding:8px;overflow:auto;max-height:300px;font-size:12px
 </style></head><body>)";
   out += fmt::format(R"(<div class="banner {}" id="verdict">{}</div>)", banner_class, esc(verdict));
   out += fmt::format("<p>Candidate <code>{}</code> ({})</p>", esc(v.candidate.ref()), esc(v.candidate.tag));
+  if (!v.coverage.is_null()) out += "<p id=\"coverage\">" + esc(coverage_line(v.coverage)) + "</p>";
   out += "<ul>";
   for (const auto& r : v.reasons) out += "<li>" + esc(r) + "</li>";
   out += "</ul><h2>Consumers</h2><table><tr><th>consumer</th><th>commit</th><th>result</th><th>tests</th><th>blocking</th><th>seconds</th></tr>";

@@ -107,6 +107,7 @@ struct Verdict {
   std::vector<Stage> stages;
   long peak_rss_kb = 0;  // gate's own peak memory (children not included)
   nlohmann::json containers = nlohmann::json::object();  // engine::ContainerReport of the run
+  nlohmann::json coverage;  // suite::summarize_coverage, when the config asks for coverage (null otherwise)
   ExitCode exit_code = ExitCode::infrastructure;
   std::vector<std::string> reasons;  // why the decision is what it is
   std::optional<ChangeScope> changes;  // with --changed-since

@@ -118,6 +118,7 @@ nlohmann::json to_json(const Verdict& v) {
               {"containers", v.containers},
               {"exit_code", static_cast<int>(v.exit_code)}};
   if (!v.error.empty()) out["error"] = v.error;
+  if (!v.coverage.is_null()) out["coverage"] = v.coverage;
   out["skipped"] = v.skipped;
   if (v.changes) {
     out["changes"] = {{"base", v.changes->base},           {"merge_base", v.changes->merge_base},
@@ -126,6 +127,17 @@ nlohmann::json to_json(const Verdict& v) {
                       {"relevant", v.changes->relevant}};
   }
   return out;
+}
+
+std::string coverage_line(const nlohmann::json& coverage) {
+  const std::string kind = coverage.value("kind", "");
+  if (coverage.contains("percent")) {
+    return fmt::format("Coverage of the candidate ({}): {:.1f}% of {} statements, from {} counter director{} (profile: {}).",
+                       kind, coverage["percent"].get<double>(), coverage.value("statements", 0LL),
+                       coverage.value("directories", 0), coverage.value("directories", 0) == 1 ? "y" : "ies",
+                       coverage.value("profile", ""));
+  }
+  return fmt::format("Coverage of the candidate ({}): none: {}", kind, coverage.value("error", "unknown"));
 }
 
 Verdict verdict_from_json(const nlohmann::json& j) {
@@ -142,6 +154,7 @@ Verdict verdict_from_json(const nlohmann::json& j) {
   v.exit_code = static_cast<ExitCode>(j.at("exit_code").get<int>());
   v.publish_repository = j.value("publish_repository", "");
   v.skipped = j.value("skipped", false);
+  if (j.contains("coverage")) v.coverage = j["coverage"];
   if (j.contains("publish_tags_seen")) {
     for (const auto& [tag, digest] : j["publish_tags_seen"].items()) v.tags_seen[tag] = digest.is_string() ? digest.get<std::string>() : "";
   }
@@ -263,6 +276,7 @@ std::string render_summary_markdown(const Verdict& v) {
     for (const auto& [seconds, shard] : shards) out += fmt::format("| {} | {} | {:.2f} |\n", md_cell(c.name), shard, seconds);
   }
   if (any_shards) out += "\n</details>\n\n";
+  if (!v.coverage.is_null()) out += coverage_line(v.coverage) + "\n\n";
   if (v.containers.contains("created") && v.containers["created"].get<size_t>() > 0) {
     out += fmt::format("Containers of the candidate: {} created, peak {} running at once, {} left behind.\n\n",
                        v.containers["created"].get<size_t>(), v.containers["peak_running"].get<size_t>(),

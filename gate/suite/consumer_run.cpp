@@ -13,6 +13,7 @@
 #include "registry/digest.h"
 #include "report/junit.h"
 #include "suite/runner.h"
+#include "suite/coverage.h"
 #include "suite/services.h"
 #include "suite/suite_run.h"
 
@@ -99,11 +100,19 @@ report::ConsumerResult run_consumer(const config::Consumer& consumer, const git:
   process::Environment env = process::current_environment();
   config::Values placeholders = context.placeholders;
   for (const auto& [name, value] : placeholders) env["GATE_" + name] = value;
+  // Coverage counters of the candidate: a directory of this consumer's, in
+  // its environment and in its services'.
+  std::string coverage_dir;
+  if (context.config && context.config->coverage) {
+    coverage_dir = consumer_coverage_dir(context.report_dir, consumer.name).string();
+    env[context.config->coverage->env] = coverage_dir;
+  }
   // Services first: their addresses are placeholders for env, setup and run.
   std::optional<Services> services;
   if (!consumer.services.empty()) {
     if (!context.engine) throw InfraError(where + ": services need the container engine");
     services.emplace(*context.engine);
+    if (!coverage_dir.empty()) services->share_directory(coverage_dir, context.config->coverage->env);
     try {
       services->start(consumer, placeholders, env, consumer.name);
     } catch (const Interrupted&) {

@@ -62,7 +62,12 @@ void Services::start(const config::Consumer& consumer, config::Values& values, p
     std::string image = config::expand(service.image, values, what);
     std::map<std::string, std::string> service_env;
     for (const auto& [key, tmpl] : service.env) service_env[key] = config::expand(tmpl, values, what);
-    std::string id = engine_.run_detached(image, service.ports, service_env, run_label + "." + service.name);
+    std::vector<std::string> volumes;
+    for (const auto& [dir, variable] : shared_) {
+      volumes.push_back(dir);
+      service_env[variable] = dir;
+    }
+    std::string id = engine_.run_detached(image, service.ports, service_env, run_label + "." + service.name, volumes);
     containers_.push_back(id);
     const std::string prefix = "SERVICE_" + env_name(service.name);
     std::string first_host_port;

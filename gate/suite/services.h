@@ -25,11 +25,15 @@ class Services {
   void start(const config::Consumer& consumer, config::Values& values, process::Environment& env,
              const std::string& run_label);
   void stop_all();
+  // Every service started after this gets DIR mounted at the same path and
+  // ENV=DIR in its environment (coverage counters).
+  void share_directory(const std::string& dir, const std::string& env) { shared_.push_back({dir, env}); }
   const std::vector<std::string>& containers() const { return containers_; }
 
  private:
   const engine::Engine& engine_;
   std::vector<std::string> containers_;
+  std::vector<std::pair<std::string, std::string>> shared_;  // directory, variable
 };
 
 }  // namespace gate::suite

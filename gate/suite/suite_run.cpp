@@ -121,6 +121,8 @@ void run_suite(const config::Consumer& consumer, Runner& runner, RunEnv env, con
       log::info(fmt::format("{}: running {} failed test(s) against the published {}", consumer.name, still_failing.size(),
                             context.baseline_digest));
       RunEnv baseline_env = env;
+      // The published image's counters are not the candidate's.
+      if (context.config && context.config->coverage) baseline_env.env.erase(context.config->coverage->env);
       for (const auto& [name, value] : *context.baseline_placeholders) baseline_env.env["GATE_" + name] = value;
       for (const auto& [name, tmpl] : consumer.env) {
         baseline_env.env[name] = config::expand(tmpl, *context.baseline_placeholders, "consumer '" + consumer.name + "'");
