@@ -19,19 +19,28 @@ ContainerReport summarize(const std::vector<ContainerEvent>& events) {
   report.events = events;
   std::map<std::string, long long> created_at;
   std::map<std::string, std::string> image_of;
-  std::set<std::string> running, destroyed, started;
+  std::set<std::string> running, destroyed, started, services;
   std::map<std::string, std::vector<double>> durations;
+  auto startup = [&](const std::string& id, long long at) {
+    if (auto c = created_at.find(id); c != created_at.end()) {
+      durations[image_of[id]].push_back(static_cast<double>(at - c->second) / 1e9);
+    }
+  };
   for (const auto& e : events) {
     if (e.action == "create") {
       created_at[e.id] = e.time_nano;
       image_of[e.id] = e.image;
+      if (e.service) services.insert(e.id);
       ++report.created;
     } else if (e.action == "start") {
       if (started.insert(e.id).second) ++report.started;
       running.insert(e.id);
       report.peak_running = std::max(report.peak_running, running.size());
-      if (auto c = created_at.find(e.id); c != created_at.end()) {
-        durations[image_of[e.id]].push_back(static_cast<double>(e.time_nano - c->second) / 1e9);
+      // A start-up ends when the container runs; a service's when it is ready.
+      if (!services.count(e.id)) startup(e.id, e.time_nano);
+    } else if (e.action == "ready") {
+      for (const auto& id : services) {
+        if (id.rfind(e.id, 0) == 0 && !e.id.empty()) startup(id, e.time_nano);
       }
     } else if (e.action == "die") {
       running.erase(e.id);
@@ -90,6 +99,9 @@ ContainerWatch::ContainerWatch(std::vector<std::string> repositories) : reposito
       e.id = json.value("id", json.contains("Actor") ? json["Actor"].value("ID", "") : "");
       e.image = json.value("from", "");
       e.time_nano = json.value("timeNano", 0LL);
+      if (json.contains("Actor") && json["Actor"].contains("Attributes")) {
+        e.service = json["Actor"]["Attributes"].contains("gate.service");
+      }
       if (e.action != "create" && e.action != "start" && e.action != "die" && e.action != "destroy") return;
       std::lock_guard lock(mutex_);
       // "repo", "repo:tag" or "repo@sha256:..." of a repository of interest.
@@ -142,7 +154,16 @@ ContainerReport ContainerWatch::finish() {
   }
   stop();
   std::lock_guard lock(mutex_);
-  return summarize(events_);
+  // When each service became ready: suite/services.cpp records it in the
+  // run's event log, with the wall clock docker's events use.
+  std::vector<ContainerEvent> all = events_;
+  for (const auto& e : events::snapshot()) {
+    if (e.value("type", "") == "service" && e.value("action", "") == "ready" && e.contains("time_nano")) {
+      all.push_back({e.value("id", ""), "ready", "", e["time_nano"].get<long long>(), true});
+    }
+  }
+  std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.time_nano < b.time_nano; });
+  return summarize(all);
 }
 
 }  // namespace gate::engine

@@ -18,10 +18,11 @@
 namespace gate::engine {
 
 struct ContainerEvent {
-  std::string id;
-  std::string action;  // create, start, die, destroy
+  std::string id;      // full id; a "ready" event may give a prefix of it
+  std::string action;  // create, start, die, destroy; "ready": a service answered (gate's own)
   std::string image;   // as the container was created ("from")
   long long time_nano = 0;
+  bool service = false;  // created by gate as a service (label gate.service)
 };
 
 struct ImageStartups {

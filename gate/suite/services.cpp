@@ -114,7 +114,10 @@ void Services::start(const config::Consumer& consumer, config::Values& values, p
                                    logs.empty() ? "" : "; its last output:\n" + logs));
     }
     events::record({{"type", "service"}, {"name", service.name}, {"id", id.substr(0, 12)}, {"action", "ready"},
-                    {"seconds", std::chrono::duration<double>(Clock::now() - started).count()}});
+                    {"seconds", std::chrono::duration<double>(Clock::now() - started).count()},
+                    {"time_nano", std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count()}});
     log::info(fmt::format("{}: service {} ready at {}", consumer.name, service.name,
                           first_host_port.empty() ? "(no port)" : first_host_port));
   }

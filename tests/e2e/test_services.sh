@@ -29,10 +29,22 @@ expect_file_contains "$scratch/r1/logs/http.log" "port=[0-9]" "per-port variable
 expect_file_contains "$scratch/err" "service emu ready at 127.0.0.1:" "readiness reported"
 [ -z "$(containers_of_repository)" ] || fail "service containers left behind: $(containers_of_repository)"
 
+# A service's start-up lasts until it is ready, not only until it runs: with a
+# readiness check that takes a second, its start-up is at least that long.
+sed 's/ready: {tcp: 8080}/ready: {command: ["sleep", "1"]}/' "$scratch/svc.yaml" >"$scratch/slow.yaml"
+"$GATE_BIN" test --config "$scratch/slow.yaml" --candidate "$repository@$digest" --report-dir "$scratch/r3" >/dev/null 2>"$scratch/err"
+expect_eq "$?" 0 "a service with a slow readiness check"
+expect_eq "$(json_get "$scratch/r3/verdict.json" 'sum(s["count"] for s in v["containers"]["startup_seconds"].values())')" 1 \
+  "one start-up (the service)"
+json_get "$scratch/r3/verdict.json" 'min(s["min"] for s in v["containers"]["startup_seconds"].values()) >= 1.0' | grep -q True ||
+  fail "the service's start-up does not include its readiness: $(json_get "$scratch/r3/verdict.json" 'v["containers"]["startup_seconds"]')"
+
 # A service that never becomes ready: the consumer fails saying which, nothing left.
 sed -i 's/ready: {tcp: 8080}/ready: {command: ["false"]}\n        ready_timeout: 2s/' "$scratch/svc.yaml"
 "$GATE_BIN" test --config "$scratch/svc.yaml" --candidate "$repository@$digest" --report-dir "$scratch/r2" >/dev/null 2>"$scratch/err"
 expect_eq "$?" 1 "a service that is never ready"
 expect_file_contains "$scratch/err" "consumer 'http' service 'emu' ($repository@$digest) not ready within 2s" "says which service"
 expect_eq "$(json_get "$scratch/r2/verdict.json" 'v["consumers"][0]["status"]')" error "consumer status"
+expect_eq "$(json_get "$scratch/r2/verdict.json" 'sum(s["count"] for s in v["containers"]["startup_seconds"].values())')" 0 \
+  "a service that never became ready is not a successful start-up"
 [ -z "$(containers_of_repository)" ] || fail "service containers left behind after a failure: $(containers_of_repository)"
