@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "registry/warmup.h"
 
 namespace gate::registry {
 namespace {
@@ -40,7 +41,9 @@ RegistryCas registry_cas(const std::filesystem::path& certs_dir, const std::stri
   std::sort(cas.files.begin(), cas.files.end());
 
   // libcurl takes one set of CAs per connection: the extra ones replace the
-  // system bundle unless it comes first.
+  // system bundle unless it comes first. (libcurl initialised first: its
+  // version data is not to be read while the warm-up initialises it.)
+  wait_for_curl();
   if (const char* bundle = curl_version_info(CURLVERSION_NOW)->cainfo; bundle && *bundle) {
     cas.pem = read_file(bundle);
     if (!cas.pem.empty() && cas.pem.back() != '\n') cas.pem += '\n';
