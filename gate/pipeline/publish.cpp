@@ -219,19 +219,9 @@ std::vector<report::PublishedTag> publish(registry::Client& registry, const Publ
         }
         first_parallel = 1;
       }
-      // The remaining tags at once.
-      std::vector<std::future<void>> puts;
-      for (size_t i = first_parallel; i < plan.size(); ++i) {
-        puts.push_back(std::async(std::launch::async, [&move, entry = plan[i]] { move(entry); }));
-      }
-      for (auto& put : puts) {
-        try {
-          put.get();
-        } catch (...) {
-          if (!first_error) first_error = std::current_exception();
-        }
-      }
-      if (first_error) std::rethrow_exception(first_error);
+      // The remaining tags at once (every one finishes before an error is rethrown).
+      std::vector<Moved> rest(plan.begin() + static_cast<std::ptrdiff_t>(first_parallel), plan.end());
+      for_each_concurrently(rest, rest.size(), move);
     }
     // Report in the order the tags were configured.
     std::sort(published.begin(), published.end(), [&](const auto& a, const auto& b) {
