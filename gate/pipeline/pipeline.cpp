@@ -26,11 +26,11 @@
 #include "pipeline/publish.h"
 #include "pipeline/record.h"
 #include "registry/certs.h"
-#include "suite/coverage.h"
 #include "registry/client.h"
 #include "registry/reference.h"
 #include "report/renderers.h"
 #include "suite/consumer_run.h"
+#include "suite/coverage.h"
 #include "version.h"
 
 namespace gate::pipeline {

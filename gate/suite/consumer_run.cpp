@@ -12,8 +12,8 @@
 #include "process/runner.h"
 #include "registry/digest.h"
 #include "report/junit.h"
-#include "suite/runner.h"
 #include "suite/coverage.h"
+#include "suite/runner.h"
 #include "suite/services.h"
 #include "suite/suite_run.h"
 
