@@ -6,6 +6,7 @@
 #include <fstream>
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <sstream>
 
 #include "core/duration.h"
@@ -154,7 +155,8 @@ std::map<std::string, std::string> read_policy(const Reader& r, const YAML::Node
   for (auto it = node.begin(); it != node.end(); ++it) {
     std::string outcome = r.scalar(it->first, what + " outcome");
     if (!default_policy().count(outcome)) {
-      r.fail(it->first.Mark(), fmt::format("{}: '{}' is not an outcome (regression, pre-existing, flaky, timed-out, error)",
+      r.fail(it->first.Mark(), fmt::format("{}: '{}' is not an outcome (regression, pre-existing, flaky, newly-flaky, "
+                                           "missing, timed-out, error)",
                                            what, outcome));
     }
     std::string action = r.scalar(it->second, what + " " + outcome);
@@ -164,6 +166,24 @@ std::map<std::string, std::string> read_policy(const Reader& r, const YAML::Node
     policy[outcome] = action;
   }
   return policy;
+}
+
+// "10%" (of the selected tests) or "3" (tests).
+Limit read_limit(const Reader& r, const YAML::Node& node, const std::string& what) {
+  std::string text = r.scalar(node, what);
+  Limit limit;
+  limit.percent = !text.empty() && text.back() == '%';
+  std::string number = limit.percent ? text.substr(0, text.size() - 1) : text;
+  bool digits = !number.empty() && number.size() < 8 &&
+                std::all_of(number.begin(), number.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || c == '.'; }) &&
+                std::count(number.begin(), number.end(), '.') <= 1 && number.front() != '.';
+  if (!digits || (!limit.percent && number.find('.') != std::string::npos)) {
+    r.fail(node.Mark(), fmt::format("{} must be a count of tests (e.g. 3) or a percentage of the selected tests "
+                                    "(e.g. 10%), found '{}'", what, text));
+  }
+  limit.value = std::stod(number);
+  if (limit.percent && limit.value > 100) r.fail(node.Mark(), fmt::format("{} {} is over 100%", what, text));
+  return limit;
 }
 
 bool looks_like_url(std::string_view repo) {
@@ -289,7 +309,7 @@ Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::files
   r.check_keys(node, what, {"name", "repo", "ref", "setup", "run", "env", "timeout", "junit", "submodules",
                             "token_env", "token_user", "checkout_timeout", "runner", "tests", "shards", "parallel",
                             "serial_groups", "test_timeout", "retries", "baseline", "policy", "prebuild", "services",
-                            "cache_paths", "cache_key"});
+                            "cache_paths", "cache_key", "flaky_reruns", "max_pre_existing"});
   if (YAML::Node n = node["runner"]; n.IsDefined() && !n.IsNull()) {
     c.runner = r.scalar(n, what + " runner");
     if (c.runner != "command" && c.runner != "pytest" && c.runner != "ctest" && c.runner != "go") {
@@ -338,6 +358,10 @@ Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::files
   int_key("shards", 1, &c.shards);
   int_key("parallel", 1, &c.parallel);
   int_key("retries", 0, &c.retries);
+  int_key("flaky_reruns", 0, &c.flaky_reruns);
+  if (YAML::Node n = node["max_pre_existing"]; n.IsDefined() && !n.IsNull()) {
+    c.max_pre_existing = read_limit(r, n, what + " max_pre_existing");
+  }
   auto string_list = [&](const char* key, std::vector<std::string>* out) {
     YAML::Node n = node[key];
     if (!n.IsDefined() || n.IsNull()) return;
@@ -361,7 +385,8 @@ Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::files
   }
   string_list("serial_groups", &c.serial_groups);
   if (c.runner == "command") {
-    for (const char* key : {"tests", "shards", "parallel", "serial_groups", "test_timeout", "retries", "baseline"}) {
+    for (const char* key : {"tests", "shards", "parallel", "serial_groups", "test_timeout", "retries", "baseline",
+                            "flaky_reruns", "max_pre_existing"}) {
       if (node[key].IsDefined() && !node[key].IsNull()) {
         r.fail(node[key].Mark(), fmt::format("{} {} needs a runner that knows single tests (runner: pytest); "
                                              "with runner: command the whole run is one unit",
@@ -503,8 +528,23 @@ Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::files
 
 const std::map<std::string, std::string>& default_policy() {
   static const std::map<std::string, std::string> policy{
-      {"regression", "block"}, {"timed-out", "block"}, {"error", "block"}, {"flaky", "warn"}, {"pre-existing", "warn"}};
+      {"regression", "block"}, {"timed-out", "block"}, {"error", "block"},  {"flaky", "warn"},
+      {"pre-existing", "warn"}, {"newly-flaky", "block"}, {"missing", "block"}};
   return policy;
+}
+
+std::string Limit::text() const {
+  return percent ? fmt::format("{:g}%", value) : fmt::format("{:g}", value);
+}
+
+bool Limit::exceeded(size_t count, size_t selected) const {
+  if (!percent) return static_cast<double>(count) > value;
+  // A share rounds up: 10% of 7 tests allows 1.
+  return static_cast<double>(count) > std::ceil(value * static_cast<double>(selected) / 100.0);
+}
+
+const Limit& max_pre_existing(const Config& config, const Consumer& consumer) {
+  return consumer.max_pre_existing ? *consumer.max_pre_existing : config.max_pre_existing;
 }
 
 bool policy_blocks(const Config& config, const Consumer& consumer, const std::string& outcome) {
@@ -528,7 +568,11 @@ Config parse_config(const std::string& text, const std::filesystem::path& file) 
   config.dir = std::filesystem::absolute(file).parent_path();
   try {
     r.check_keys(root, "the top level",
-                 {"version", "image", "consumers", "insecure_registries", "paths", "policy", "coverage"});
+                 {"version", "image", "consumers", "insecure_registries", "paths", "policy", "coverage",
+                  "max_pre_existing"});
+    if (YAML::Node n = root["max_pre_existing"]; n.IsDefined() && !n.IsNull()) {
+      config.max_pre_existing = read_limit(r, n, "max_pre_existing");
+    }
     if (YAML::Node n = root["coverage"]; n.IsDefined() && !n.IsNull()) {
       if (!n.IsMap()) r.fail(n.Mark(), fmt::format("coverage must be a mapping (kind, env, go), found {}", Reader::kind(n)));
       r.check_keys(n, "coverage", {"kind", "env", "go"});

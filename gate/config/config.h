@@ -47,6 +47,16 @@ struct Service {
   std::chrono::milliseconds ready_timeout{std::chrono::seconds(30)};
 };
 
+// How many failures baseline classification may excuse: a count of tests,
+// or a percentage of the tests selected.
+struct Limit {
+  double value = 10;
+  bool percent = true;
+  std::string text() const;  // "10%" or "3"
+  // Whether `count` of `selected` is over the limit.
+  bool exceeded(size_t count, size_t selected) const;
+};
+
 struct Consumer {
   std::string name;
   std::string repo;  // URL, or an absolute path to a local repository
@@ -73,6 +83,10 @@ struct Consumer {
   int retries = 0;                     // reruns of a failed test on the candidate
   bool prebuild = false;               // runner go: compile each package's tests once
   bool baseline = false;               // rerun what still fails against the published image
+  // Reruns of a test that failed and then passed, on the candidate and on
+  // the baseline each: the evidence that tells flaky from newly-flaky.
+  int flaky_reruns = 3;
+  std::optional<Limit> max_pre_existing;  // over the top-level one
   std::map<std::string, std::string> policy;  // outcome -> block | warn (over the top-level policy)
   std::string token_env;   // environment variable holding a token for the repository
   std::string token_user = "x-access-token";
@@ -102,7 +116,14 @@ struct Config {
   // outcome -> block | warn, for every consumer (a consumer's own policy wins).
   std::map<std::string, std::string> policy;
   std::optional<Coverage> coverage;
+  // Default: 10% of the selected tests. Without a limit, a candidate that
+  // breaks most tests of a consumer whose baseline also fails them (a shared
+  // service, a broken fixture) would pass as "pre-existing".
+  Limit max_pre_existing;
 };
+
+// The limit for a consumer: its own, else the top-level one.
+const Limit& max_pre_existing(const Config& config, const Consumer& consumer);
 
 // The outcomes a policy can name, and the defaults.
 const std::map<std::string, std::string>& default_policy();

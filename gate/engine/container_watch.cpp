@@ -80,12 +80,14 @@ nlohmann::json to_json(const ContainerReport& report) {
           {"startup_seconds", startups}};
 }
 
-ContainerWatch::ContainerWatch(std::vector<std::string> repositories) : repositories_(std::move(repositories)) {
-  since_ = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+ContainerWatch::ContainerWatch(std::vector<std::string> repositories, bool record)
+    : repositories_(std::move(repositories)), record_(record) {
+  // Exactly now: a second back (as this once did) shows the previous run's containers.
+  since_nano_ = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   thread_ = std::thread([this] {
     process::Spec spec;
     spec.argv = {"docker", "events", "--format", "{{json .}}", "--filter", "type=container", "--since",
-                 std::to_string(since_ - 1)};
+                 fmt::format("{}.{:09d}", since_nano_ / 1000000000, since_nano_ % 1000000000)};
     spec.ignore_interrupt = true;  // it is stopped by finish(), after the clean-up it must see
     spec.grace = std::chrono::milliseconds(200);
     spec.keep_tail = 0;
@@ -103,14 +105,15 @@ ContainerWatch::ContainerWatch(std::vector<std::string> repositories) : reposito
         e.service = json["Actor"]["Attributes"].contains("gate.service");
       }
       if (e.action != "create" && e.action != "start" && e.action != "die" && e.action != "destroy") return;
+      if (e.time_nano != 0 && e.time_nano < since_nano_) return;
       std::lock_guard lock(mutex_);
       // "repo", "repo:tag" or "repo@sha256:..." of a repository of interest.
-      bool ours = std::any_of(repositories_.begin(), repositories_.end(), [&](const std::string& r) {
+      bool ours = repositories_.empty() || std::any_of(repositories_.begin(), repositories_.end(), [&](const std::string& r) {
         return !r.empty() && e.image.rfind(r, 0) == 0 &&
                (e.image.size() == r.size() || e.image[r.size()] == ':' || e.image[r.size()] == '@');
       });
       if (!ours) return;
-      events::record({{"type", "container"}, {"action", e.action}, {"id", e.id.substr(0, 12)}, {"image", e.image}});
+      if (record_) events::record({{"type", "container"}, {"action", e.action}, {"id", e.id.substr(0, 12)}, {"image", e.image}});
       events_.push_back(std::move(e));
     };
     try {
@@ -134,6 +137,17 @@ void ContainerWatch::stop() {
   // rather than at the runner's next look: recording must cost ~nothing.
   if (int pgid = pgid_.load(); pgid > 0) ::kill(-pgid, SIGTERM);
   if (thread_.joinable()) thread_.join();
+}
+
+std::vector<ContainerEvent> ContainerWatch::created(std::chrono::milliseconds drain) {
+  std::this_thread::sleep_for(drain);
+  stop();
+  std::lock_guard lock(mutex_);
+  std::vector<ContainerEvent> out;
+  for (const auto& e : events_) {
+    if (e.action == "create") out.push_back(e);
+  }
+  return out;
 }
 
 ContainerReport ContainerWatch::finish() {

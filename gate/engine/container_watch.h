@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -45,8 +46,11 @@ nlohmann::json to_json(const ContainerReport& report);
 
 class ContainerWatch {
  public:
-  // `repositories`: a container counts when its image starts with one of them.
-  explicit ContainerWatch(std::vector<std::string> repositories);
+  // `repositories`: a container counts when its image starts with one of
+  // them; empty: every container. Only containers created from now on are
+  // seen (the subscription starts at this instant, to the nanosecond).
+  // `record`: also add them to the run's event log (events.jsonl).
+  explicit ContainerWatch(std::vector<std::string> repositories, bool record = true);
   ~ContainerWatch();  // stops the subscription
   ContainerWatch(const ContainerWatch&) = delete;
   ContainerWatch& operator=(const ContainerWatch&) = delete;
@@ -54,6 +58,9 @@ class ContainerWatch {
   void add_repository(const std::string& repository);
   // Stops after the engine had a moment to report the last removals.
   ContainerReport finish();
+  // Stops and returns the create events seen (for a proof of what a phase
+  // started); waits `drain` for the engine's last events to arrive.
+  std::vector<ContainerEvent> created(std::chrono::milliseconds drain);
 
  private:
   void stop();
@@ -63,7 +70,8 @@ class ContainerWatch {
   std::atomic<bool> stopping_{false};
   std::atomic<int> pgid_{0};  // of the `docker events` child
   std::thread thread_;
-  long long since_ = 0;
+  long long since_nano_ = 0;
+  bool record_ = true;
 };
 
 }  // namespace gate::engine

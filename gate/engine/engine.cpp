@@ -139,6 +139,11 @@ std::string Engine::run_detached(const std::string& image, const std::vector<int
   return last_lines(result.output, 1);
 }
 
+std::string Engine::image_id(const std::string& image) const {
+  auto result = process::capture({"docker", "image", "inspect", "--format", "{{.Id}}", image}, std::chrono::seconds(30), true);
+  return result.ok() ? trim(result.output) : "";
+}
+
 std::string Engine::host_port(const std::string& container, int port) const {
   auto result = process::capture({"docker", "port", container, fmt::format("{}/tcp", port)}, std::chrono::seconds(30), true);
   if (!result.ok()) throw InfraError(fmt::format("docker port {} {}: {}", container, port, last_lines(result.output, 2)));

@@ -29,6 +29,9 @@ class Engine {
   // IDs of every container (any state) created from any of these images
   // (references or IDs; ones the engine does not have match nothing).
   std::vector<std::string> containers_from(const std::vector<std::string>& images) const;
+  // The local image ID ("sha256:...") of a reference, or "" when the engine
+  // does not have it.
+  std::string image_id(const std::string& image) const;
   // Starts a container in the background; container ports are published
   // on random loopback ports. Returns its ID; throws InfraError.
   // `volumes`: host directories mounted at the same path inside.

@@ -378,6 +378,7 @@ Checkout checkout(const CheckoutRequest& request) {
       ref = default_branch;
     }
     Checkout result;
+    result.request = request;
     result.worktree = request.cache_dir / "worktrees" /
                       fmt::format("{}-{}-{}", sanitize(request.name), ::getpid(), g_worktree_counter++);
     try {
@@ -408,6 +409,32 @@ Checkout checkout(const CheckoutRequest& request) {
       throw;
     }
   }
+}
+
+Checkout fresh_worktree(const Checkout& of) {
+  ensure_initialised();
+  const CheckoutRequest& request = of.request;
+  const std::string what = fmt::format("second worktree of consumer '{}' at {}", request.name, of.commit);
+  const auto mirror = mirror_path(request.cache_dir, request.name, request.url);
+  Checkout result;
+  result.request = request;
+  result.commit = of.commit;
+  result.worktree = request.cache_dir / "worktrees" /
+                    fmt::format("{}-{}-{}", sanitize(request.name), ::getpid(), g_worktree_counter++);
+  try {
+    FileLock lock(mirror.string() + ".lock");
+    RepositoryPtr repo = open_mirror(mirror, what);
+    ObjectPtr target = resolve(repo.get(), of.commit);
+    if (!target) throw InfraError(fmt::format("{}: the commit is no longer in the mirror: {}", what, last_error()));
+    checkout_tree(repo.get(), target.get(), result.worktree, what);
+    if (request.submodules) {
+      checkout_submodules(request, repo.get(), target.get(), request.url, result.worktree, "", 1, result.submodules);
+    }
+  } catch (...) {
+    remove_worktree(result);
+    throw;
+  }
+  return result;
 }
 
 void remove_worktree(const Checkout& checkout) {

@@ -35,10 +35,15 @@ struct Checkout {
   std::string commit;  // full hex id of the commit checked out
   std::filesystem::path worktree;
   std::vector<Submodule> submodules;
+  CheckoutRequest request;  // what was asked for (fresh_worktree lays it out again)
 };
 
 // Throws InfraError naming the consumer, URL and ref; Interrupted on Ctrl-C.
 Checkout checkout(const CheckoutRequest& request);
+
+// Another worktree of the same commit, from the mirror as it is (no fetch):
+// a pristine copy, for a rerun that must not see what the first run left.
+Checkout fresh_worktree(const Checkout& of);
 
 // Removes a run's worktree (the mirror stays, for the next run).
 void remove_worktree(const Checkout& checkout);

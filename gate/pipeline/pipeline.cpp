@@ -215,33 +215,50 @@ void checkout_all(const config::Config& config, const std::filesystem::path& cac
   }
 }
 
+// The image a run is bound to, and every reference that names it.
+suite::ImageBinding binding_of(const config::Config& config, const report::Candidate& image, const char* role) {
+  suite::ImageBinding binding;
+  binding.role = role;
+  binding.digest = image.digest;
+  binding.placeholders = placeholders_of(config, image);
+  binding.refs = {image.repository + "@" + image.digest};
+  if (!image.tag.empty()) binding.refs.push_back(image.repository + ":" + image.tag);
+  return binding;
+}
+
 void test_consumers(const Options& options, const config::Config& config, const Checkouts& checkouts,
                     const engine::Engine& engine, const std::filesystem::path& report_dir,
                     report::Verdict& verdict, StageClock& clock) {
   suite::RunContext context;
   context.config = &config;
-  context.placeholders = placeholders_of(config, verdict.candidate);
+  context.candidate = binding_of(config, verdict.candidate, "candidate");
   context.shard_index = options.shard_index;
   context.shard_count = options.shard_count;
-  context.cache_dir = cache_dir_of(options);
+  context.cache_dir = std::filesystem::absolute(cache_dir_of(options));
   // The baseline: where the first publish tag pointed when the run started.
-  if (!config.image.publish_tags.empty()) {
-    if (auto it = verdict.tags_seen.find(config.image.publish_tags.front()); it != verdict.tags_seen.end() && !it->second.empty()) {
-      report::Candidate baseline{config.image.release_repository(), config.image.publish_tags.front(), it->second};
-      config::Values values = placeholders_of(config, baseline);
-      values[std::string(config::kCandidate)] = baseline.repository + "@" + baseline.digest;
-      context.baseline_placeholders = values;
-      context.baseline_digest = baseline.digest;
+  if (config.image.publish_tags.empty()) {
+    context.baseline_unavailable = "the config has no publish tag, so there is no published image";
+  } else {
+    const std::string& tag = config.image.publish_tags.front();
+    auto it = verdict.tags_seen.find(tag);
+    if (it == verdict.tags_seen.end() || it->second.empty()) {
+      context.baseline_unavailable = fmt::format("no published image yet ({}:{} is not set)",
+                                                 config.image.release_repository(), tag);
+    } else {
+      report::Candidate published{config.image.release_repository(), tag, it->second};
+      suite::ImageBinding baseline = binding_of(config, published, "baseline");
+      // ${CANDIDATE} names the image by digest: the tag may move meanwhile.
+      baseline.placeholders[std::string(config::kCandidate)] = published.repository + "@" + published.digest;
+      context.baseline = std::move(baseline);
+      if (published.digest == verdict.candidate.digest) {
+        log::info(fmt::format("the candidate {} is already published as {}:{}", verdict.candidate.digest,
+                              published.repository, tag));
+      }
     }
   }
-  context.report_dir = report_dir;
+  // Children run in the consumers' checkouts: every path they are given is absolute.
+  context.report_dir = std::filesystem::absolute(report_dir);
   context.engine = &engine;
-  context.candidate_refs = {verdict.candidate.repository + "@" + verdict.candidate.digest};
-  // Containers the baseline reruns start are cleaned up like the candidate's.
-  if (!context.baseline_digest.empty()) {
-    context.candidate_refs.push_back(config.image.release_repository() + "@" + context.baseline_digest);
-  }
-  if (!verdict.candidate.tag.empty()) context.candidate_refs.push_back(verdict.candidate.repository + ":" + verdict.candidate.tag);
   for (size_t i = 0; i < config.consumers.size(); ++i) {
     interrupt::throw_if_requested();
     // A consumer that is one unit runs on the first shard only.

@@ -28,8 +28,45 @@ struct TestCase {
   std::string outcome;
   bool blocks = false;
   int attempts = 1;  // runs on the candidate (retries included)
+  // The evidence behind the outcome: confirmation reruns of a test that
+  // failed and then passed (flaky?), and its runs against the baseline.
+  int confirm_runs = 0, confirm_failures = 0;    // extra runs on the candidate
+  int baseline_runs = 0, baseline_failures = 0;  // runs on the published image
+  bool known_before = false;  // pre-existing/flaky: the timing store saw it so before
 
   std::string id() const { return classname.empty() ? name : classname + "::" + name; }
+};
+
+// A service container of one image run: which image it really ran from.
+struct ServiceRun {
+  std::string name;
+  std::string image;      // as started (reference with digest)
+  std::string container;  // id
+};
+
+// One run of a consumer against one image (the candidate, or the published
+// baseline): the services it had and the containers created meanwhile.
+struct ImagePhase {
+  std::string role;    // "candidate" or "baseline"
+  std::string digest;  // the image the phase was bound to
+  std::vector<ServiceRun> services;
+  std::vector<std::string> containers_created;  // "id image" of every container created during the phase
+  std::string worktree;  // "checkout" or "fresh" (a worktree of its own)
+};
+
+// Whether failures could be compared with the published image, and why not.
+//   off          baseline: false
+//   not-needed   nothing failed or flaked on the candidate
+//   used         the baseline rerun is valid evidence
+//   identical    the candidate is the published image (already published)
+//   unavailable  no published image, or the release tag could not be read
+//   invalid      the baseline rerun ran but cannot be trusted (reason)
+struct BaselineReport {
+  std::string status = "off";
+  std::string digest;
+  std::string reason;
+  size_t tests_rerun = 0;       // distinct tests run against the baseline
+  size_t executions = 0;        // test executions that cost (baseline and confirmation reruns)
 };
 
 // What happened to one consumer.
@@ -55,6 +92,9 @@ struct ConsumerResult {
   std::string setup_cache;    // "hit", "stored", or empty (no cache_paths)
   nlohmann::json profile = nlohmann::json::object();  // workers' busy/idle time, shards' wall time
   size_t tests_planned = 0;   // tests this shard was given
+  std::vector<ImagePhase> phases;  // the candidate's run, then the baseline's if there was one
+  BaselineReport baseline;
+  std::vector<std::string> missing;  // tests the last passing run reported and this one did not
 
   bool passed() const { return status == ConsumerStatus::passed; }
 };

@@ -41,6 +41,35 @@ bool write_file(const std::filesystem::path& path, const std::string& content) {
   return true;
 }
 
+nlohmann::json phases_json(const std::vector<ImagePhase>& phases) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& p : phases) {
+    nlohmann::json services = nlohmann::json::array();
+    for (const auto& s : p.services) services.push_back({{"name", s.name}, {"image", s.image}, {"container", s.container}});
+    out.push_back({{"role", p.role},
+                   {"digest", p.digest},
+                   {"services", std::move(services)},
+                   {"containers_created", p.containers_created},
+                   {"worktree", p.worktree.empty() ? "checkout" : p.worktree}});
+  }
+  return out;
+}
+
+nlohmann::json baseline_json(const ConsumerResult& c) {
+  const auto& b = c.baseline;
+  nlohmann::json pre_new = nlohmann::json::array(), pre_known = nlohmann::json::array();
+  for (const auto& t : c.tests) {
+    if (t.outcome == "pre-existing") (t.known_before ? pre_known : pre_new).push_back(t.id());
+  }
+  return {{"status", b.status},
+          {"digest", b.digest},
+          {"reason", b.reason},
+          {"tests_rerun", b.tests_rerun},
+          {"extra_executions", b.executions},
+          {"pre_existing_new", std::move(pre_new)},
+          {"pre_existing_known", std::move(pre_known)}};
+}
+
 }  // namespace
 
 nlohmann::json to_json(const Verdict& v) {
@@ -57,6 +86,10 @@ nlohmann::json to_json(const Verdict& v) {
         test["blocks"] = t.blocks;
         test["attempts"] = t.attempts;
       }
+      // The evidence, where there was any beyond the first run.
+      if (t.confirm_runs > 0) test["confirm"] = {{"runs", t.confirm_runs}, {"failures", t.confirm_failures}};
+      if (t.baseline_runs > 0) test["baseline"] = {{"runs", t.baseline_runs}, {"failures", t.baseline_failures}};
+      if (t.outcome == "pre-existing" || t.outcome == "flaky") test["known_before"] = t.known_before;
       tests.push_back(std::move(test));
     }
     size_t failed = 0, passed = 0, skipped = 0;
@@ -87,7 +120,10 @@ nlohmann::json to_json(const Verdict& v) {
                          {"shard", c.shard},
                          {"setup_cache", c.setup_cache},
                          {"profile", c.profile},
-                         {"tests_planned", c.tests_planned}});
+                         {"tests_planned", c.tests_planned},
+                         {"baseline", baseline_json(c)},
+                         {"phases", phases_json(c.phases)},
+                         {"missing", c.missing}});
   }
   json published = json::array();
   for (const auto& p : v.published) {
@@ -179,6 +215,26 @@ Verdict verdict_from_json(const nlohmann::json& j) {
     r.setup_cache = c.value("setup_cache", "");
     if (c.contains("profile")) r.profile = c["profile"];
     r.submodules = c.value("submodules", std::vector<std::string>{});
+    r.missing = c.value("missing", std::vector<std::string>{});
+    if (c.contains("baseline") && c["baseline"].is_object()) {
+      const auto& b = c["baseline"];
+      r.baseline.status = b.value("status", "off");
+      r.baseline.digest = b.value("digest", "");
+      r.baseline.reason = b.value("reason", "");
+      r.baseline.tests_rerun = b.value("tests_rerun", size_t{0});
+      r.baseline.executions = b.value("extra_executions", size_t{0});
+    }
+    for (const auto& p : c.value("phases", nlohmann::json::array())) {
+      ImagePhase phase;
+      phase.role = p.value("role", "");
+      phase.digest = p.value("digest", "");
+      phase.worktree = p.value("worktree", "");
+      phase.containers_created = p.value("containers_created", std::vector<std::string>{});
+      for (const auto& s : p.value("services", nlohmann::json::array())) {
+        phase.services.push_back({s.value("name", ""), s.value("image", ""), s.value("container", "")});
+      }
+      r.phases.push_back(std::move(phase));
+    }
     for (const auto& t : c.value("tests", nlohmann::json::array())) {
       TestCase test;
       test.name = t.value("name", "");
@@ -193,11 +249,45 @@ Verdict verdict_from_json(const nlohmann::json& j) {
       test.blocks = t.value("blocks", false);
       test.attempts = t.value("attempts", 1);
       test.timed_out = test.outcome == "timed-out";
+      test.known_before = t.value("known_before", false);
+      if (t.contains("confirm")) {
+        test.confirm_runs = t["confirm"].value("runs", 0);
+        test.confirm_failures = t["confirm"].value("failures", 0);
+      }
+      if (t.contains("baseline")) {
+        test.baseline_runs = t["baseline"].value("runs", 0);
+        test.baseline_failures = t["baseline"].value("failures", 0);
+      }
       r.tests.push_back(std::move(test));
     }
     v.consumers.push_back(std::move(r));
   }
   return v;
+}
+
+// Per consumer: what the failures were compared with, which image each
+// phase's services ran from, and what baseline classification excused.
+static std::string baseline_markdown(const Verdict& v) {
+  std::string out;
+  for (const auto& c : v.consumers) {
+    if (c.baseline.status == "off" || c.baseline.status == "not-needed") continue;
+    if (out.empty()) out += "### Baseline\n\n| consumer | baseline | status | phases | pre-existing (new / seen before) |\n|---|---|---|---|---|\n";
+    std::string phases;
+    for (const auto& p : c.phases) {
+      std::string services;
+      for (const auto& s : p.services) services += (services.empty() ? "" : ", ") + s.name + " from " + s.image;
+      phases += fmt::format("{}{}: `{}`{}", phases.empty() ? "" : "; ", p.role, p.digest.substr(0, 19),
+                            services.empty() ? "" : " (" + services + ")");
+    }
+    size_t fresh = 0, known = 0;
+    for (const auto& t : c.tests) {
+      if (t.outcome == "pre-existing") (t.known_before ? known : fresh)++;
+    }
+    out += fmt::format("| {} | `{}` | {}{} | {} | {} / {} |\n", md_cell(c.name), c.baseline.digest.substr(0, 19),
+                       c.baseline.status, c.baseline.reason.empty() ? "" : ": " + md_cell(c.baseline.reason),
+                       md_cell(phases), fresh, known);
+  }
+  return out.empty() ? out : out + "\n";
 }
 
 std::string render_summary_markdown(const Verdict& v) {
@@ -224,6 +314,7 @@ std::string render_summary_markdown(const Verdict& v) {
     }
     out += "\n";
   }
+  out += baseline_markdown(v);
   bool any_failed_test = false;
   for (const auto& c : v.consumers) {
     for (const auto& t : c.tests) {

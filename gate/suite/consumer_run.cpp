@@ -9,13 +9,13 @@
 #include "core/duration.h"
 #include "core/error.h"
 #include "core/log.h"
-#include "process/runner.h"
-#include "registry/digest.h"
 #include "report/junit.h"
-#include "suite/coverage.h"
+#include "suite/baseline_run.h"
+#include "suite/evidence.h"
+#include "suite/image_run.h"
 #include "suite/runner.h"
-#include "suite/services.h"
 #include "suite/suite_run.h"
+#include "suite/timings.h"
 
 namespace gate::suite {
 namespace {
@@ -33,18 +33,206 @@ std::vector<std::filesystem::path> glob_files(const std::filesystem::path& base,
   return out;
 }
 
-std::vector<std::string> argv_of(const config::Command& command, const config::Values& values,
-                                 const std::string& where) {
-  std::vector<std::string> argv;
-  for (const auto& part : command.argv) argv.push_back(config::expand(part, values, where));
-  if (command.shell) return {"/bin/sh", "-c", argv.front()};
-  return argv;
-}
-
 // The first line of a message, bounded: reasons are one line each.
 std::string shorten(const std::string& text, size_t max) {
   std::string line = text.substr(0, text.find('\n'));
   return line.size() <= max ? line : line.substr(0, max) + "...";
+}
+
+bool failed(const report::TestCase& t) {
+  return t.status == report::TestStatus::failed || t.status == report::TestStatus::error;
+}
+
+const config::Config& config_of(const RunContext& context) {
+  static const config::Config defaults;
+  return context.config ? *context.config : defaults;
+}
+
+// Starts the candidate's services and runs setup; false (with the result
+// filled in) when the consumer cannot go on.
+bool prepare_candidate(ImageRun& run, const config::Consumer& consumer, report::ConsumerResult& result) {
+  try {
+    run.start_services();
+  } catch (const InfraError& e) {
+    result.status = report::ConsumerStatus::error;
+    result.reasons.push_back(e.what());
+    log::error(e.what());
+    return false;
+  }
+  auto setup = run.setup();
+  result.setup_cache = setup.cache;
+  result.output_tail = setup.output_tail;
+  if (setup.interrupted) throw Interrupted();
+  if (!setup.ok) {
+    result.status = setup.status;
+    result.reasons.push_back(setup.reason);
+    (void)consumer;
+    return false;
+  }
+  return true;
+}
+
+// runner: command: the whole run is one unit, judged by its exit code and,
+// with `junit`, by the tests its reports name.
+void run_command_consumer(const config::Consumer& consumer, ImageRun& run, const RunContext& context,
+                          report::ConsumerResult& result) {
+  process::Result proc = run.run_command(consumer.run, "run");
+  result.output_tail = proc.output;
+  result.process_status = proc.describe();
+  result.exit_code = proc.signal == 0 ? proc.exit_code : 128 + proc.signal;
+  if (proc.interrupted) throw Interrupted();
+  if (proc.timed_out) {
+    result.status = report::ConsumerStatus::timed_out;
+    result.reasons.push_back(
+        fmt::format("killed at the consumer timeout ({}) with its process group", format_duration(consumer.timeout)));
+    return;
+  }
+  if (consumer.junit) {
+    auto files = glob_files(run.worktree(), *consumer.junit);
+    if (files.empty()) result.reasons.push_back(fmt::format("no JUnit report matched '{}'", *consumer.junit));
+    for (const auto& file : files) {
+      try {
+        auto tests = report::parse_junit_file(file);
+        result.tests.insert(result.tests.end(), tests.begin(), tests.end());
+      } catch (const InfraError& e) {
+        result.reasons.push_back(e.what());
+      }
+    }
+  }
+  Evidence none;
+  for (auto& test : result.tests) {
+    test.outcome = classify(test, false, none);
+    test.blocks = config::policy_blocks(config_of(context), consumer, test.outcome);
+  }
+  Judgement judgement = judge(result.exit_code, consumer.junit.has_value(), result.tests);
+  result.status = judgement.status;
+  if (!result.reasons.empty()) result.status = report::ConsumerStatus::failed;
+  result.reasons.insert(result.reasons.end(), judgement.reasons.begin(), judgement.reasons.end());
+}
+
+// The suite engine's runners: the candidate's runs, the baseline's when
+// failures need it, then every test's outcome from the evidence.
+void run_suite_consumer(const config::Consumer& consumer, const git::Checkout& checkout, ImageRun& candidate,
+                        const RunContext& context, report::ConsumerResult& result) {
+  const auto store_file = timings_file(context.cache_dir, consumer.name);
+  const TimingStore history = load_store(store_file);
+  auto runner = make_runner(consumer);
+  CandidateSuite suite;
+  try {
+    suite = run_candidate_suite(consumer, *runner, candidate.run_env(), context, history.durations());
+  } catch (const InfraError& e) {
+    result.phases.push_back(candidate.finish(&result.containers_removed));
+    result.status = report::ConsumerStatus::error;
+    result.reasons.push_back(e.what());
+    return;
+  }
+  result.phases.push_back(candidate.finish(&result.containers_removed));
+  result.shard = suite.shard;
+  result.tests_planned = suite.planned;
+  result.profile = suite.profile;
+  if (suite.collected.empty()) {
+    result.status = report::ConsumerStatus::error;
+    result.reasons.push_back(fmt::format("the test selection [{}] holds no test: a run that tests nothing never passes",
+                                         fmt::join(consumer.tests, " ")));
+    return;
+  }
+  for (const auto& e : suite.runs.errors) result.reasons.push_back(e);
+
+  std::vector<std::string> failing, flaky;
+  for (const auto& [name, t] : suite.runs.by_test) {
+    if (failed(t) && !t.timed_out) failing.push_back(name);
+  }
+  flaky.assign(suite.runs.passed_on_retry.begin(), suite.runs.passed_on_retry.end());
+  Evidence evidence = compare_with_baseline(consumer, checkout, context, failing, flaky, result);
+  evidence.history = &history;
+  result.baseline.executions += suite.runs.executions - suite.planned;
+
+  // Classify, in collection order.
+  size_t executed = 0, pre_existing = 0;
+  for (const auto& name : suite.collected) {
+    auto it = suite.runs.by_test.find(name);
+    if (it == suite.runs.by_test.end()) continue;
+    report::TestCase t = it->second;
+    t.outcome = classify(t, suite.runs.passed_on_retry.count(name) > 0, evidence);
+    if (auto c = suite.runs.confirm.find(name); c != suite.runs.confirm.end()) {
+      t.confirm_runs = c->second.runs;
+      t.confirm_failures = c->second.failures;
+    }
+    if (auto b = evidence.fails_on_baseline.find(name); b != evidence.fails_on_baseline.end()) {
+      t.baseline_runs += 1;
+      t.baseline_failures += b->second ? 1 : 0;
+    }
+    if (auto c = evidence.baseline_confirm.find(name); c != evidence.baseline_confirm.end()) {
+      t.baseline_runs += c->second.runs;
+      t.baseline_failures += c->second.failures;
+    }
+    if (t.outcome == "pre-existing") {
+      t.known_before = history.was_pre_existing(name);
+      if (evidence.baseline != "identical") ++pre_existing;
+    }
+    if (t.outcome == "flaky") t.known_before = history.known_flaky(name);
+    t.blocks = config::policy_blocks(config_of(context), consumer, t.outcome);
+    if (t.status != report::TestStatus::skipped || t.timed_out) ++executed;
+    if (t.blocks) {
+      std::string message = shorten(t.message, 200);
+      result.reasons.push_back(fmt::format("test {} {}: {}", name, t.outcome, message.empty() ? t.outcome : message));
+    } else if (t.outcome == "flaky" || t.outcome == "pre-existing") {
+      log::warn(fmt::format("{}: test {} is {} (policy: warn)", consumer.name, name, t.outcome));
+    }
+    result.tests.push_back(std::move(t));
+  }
+  // What baseline classification may excuse is bounded.
+  const config::Limit& limit = config::max_pre_existing(config_of(context), consumer);
+  bool over_limit = limit.exceeded(pre_existing, result.tests_planned);
+  if (over_limit) {
+    result.reasons.push_back(fmt::format(
+        "{} pre-existing failure(s), {:.1f}% of the {} selected test(s), exceed max_pre_existing ({}): "
+        "a baseline that fails this much is no evidence that the candidate is good",
+        pre_existing, 100.0 * static_cast<double>(pre_existing) / static_cast<double>(std::max<size_t>(result.tests_planned, 1)),
+        result.tests_planned, limit.text()));
+  }
+  size_t missing = result.tests_planned > result.tests.size() ? result.tests_planned - result.tests.size() : 0;
+  bool blocked = std::any_of(result.tests.begin(), result.tests.end(), [](const auto& t) { return t.blocks; });
+  if (missing > 0) {
+    result.reasons.push_back(fmt::format("{} planned test(s) did not run (consumer timeout or a failed batch)", missing));
+  }
+  if (executed == 0) result.reasons.push_back("no test executed: a run that tests nothing never passes");
+  if (blocked || over_limit || missing > 0 || executed == 0 || !suite.runs.errors.empty()) {
+    result.status = missing > 0 && Clock::now() >= candidate.deadline() ? report::ConsumerStatus::timed_out
+                                                                       : report::ConsumerStatus::failed;
+  } else {
+    result.status = report::ConsumerStatus::passed;
+  }
+  if (!result.passed() && (result.baseline.status == "invalid" || result.baseline.status == "unavailable") &&
+      (!failing.empty() || !flaky.empty())) {
+    result.reasons.push_back(fmt::format("baseline not used ({}): {}; no failure was excused", result.baseline.status,
+                                         result.baseline.reason));
+  }
+  // What this run teaches the next one. A shard does not write it: every
+  // shard of one run must plan from the same store, or the splits would
+  // differ and a test could run twice or never (the fan-in records it).
+  if (context.shard_count == 0 || context.shard_count == 1) {
+    StoreUpdate update;
+    for (const auto& t : result.tests) {
+      if (t.status != report::TestStatus::skipped && !t.timed_out) update.seconds[t.id()] = t.seconds;
+      // Flaky on a published image, as gate saw it: fails and passes there.
+      bool flaky_published =
+          (evidence.baseline == "identical" && t.outcome == "flaky") ||
+          (evidence.baseline == "used" && t.baseline_failures > 0 && t.baseline_failures < t.baseline_runs &&
+           t.outcome == "flaky");
+      if (flaky_published) update.flaky_on_published.push_back(t.id());
+    }
+    if (result.passed()) {
+      LastPass pass;
+      pass.commit = result.commit;
+      for (const auto& t : result.tests) {
+        pass.tests.push_back(t.id());
+        if (t.outcome == "pre-existing") pass.pre_existing.push_back(t.id());
+      }
+      update.last_pass = std::move(pass);
+    }
+    update_store(store_file, update);
+  }
 }
 
 }  // namespace
@@ -55,9 +243,7 @@ Judgement judge(int exit_code, bool junit_configured, const std::vector<report::
   for (const auto& test : tests) {
     if (test.status == report::TestStatus::skipped) continue;
     ++executed;
-    bool failing = test.outcome.empty()
-                       ? (test.status == report::TestStatus::failed || test.status == report::TestStatus::error)
-                       : test.blocks;
+    bool failing = test.outcome.empty() ? failed(test) : test.blocks;
     if (failing) {
       std::string message = test.message.empty() ? std::string(report::test_status_name(test.status)) : test.message;
       j.reasons.push_back(fmt::format("test {} {}: {}", test.id(),
@@ -88,6 +274,7 @@ report::ConsumerResult run_consumer(const config::Consumer& consumer, const git:
   result.repo = log::redact(consumer.repo);
   result.ref = consumer.ref;
   result.commit = checkout.commit;
+  result.baseline.status = consumer.baseline ? "not-needed" : "off";
   for (const auto& sub : checkout.submodules) {
     result.submodules.push_back(fmt::format("{} {} {}", sub.path, sub.commit, log::redact(sub.url)));
   }
@@ -96,186 +283,29 @@ report::ConsumerResult run_consumer(const config::Consumer& consumer, const git:
   std::error_code ec;
   std::filesystem::remove(log_path, ec);
 
-  const std::string where = fmt::format("consumer '{}'", consumer.name);
-  process::Environment env = process::current_environment();
-  config::Values placeholders = context.placeholders;
-  for (const auto& [name, value] : placeholders) env["GATE_" + name] = value;
-  // Coverage counters of the candidate: a directory of this consumer's, in
-  // its environment and in its services'.
-  std::string coverage_dir;
-  if (context.config && context.config->coverage) {
-    coverage_dir = consumer_coverage_dir(context.report_dir, consumer.name).string();
-    env[context.config->coverage->env] = coverage_dir;
-  }
-  // Services first: their addresses are placeholders for env, setup and run.
-  std::optional<Services> services;
-  if (!consumer.services.empty()) {
-    if (!context.engine) throw InfraError(where + ": services need the container engine");
-    services.emplace(*context.engine);
-    if (!coverage_dir.empty()) services->share_directory(coverage_dir, context.config->coverage->env);
+  const auto started = Clock::now();
+  bool interrupted = false;
+  {
+    ImageRun candidate(consumer, context.candidate, context, checkout, log_path, false);
     try {
-      services->start(consumer, placeholders, env, consumer.name);
+      if (prepare_candidate(candidate, consumer, result)) {
+        if (consumer.runner == "command") {
+          run_command_consumer(consumer, candidate, context, result);
+        } else {
+          run_suite_consumer(consumer, checkout, candidate, context, result);
+        }
+      }
     } catch (const Interrupted&) {
+      interrupted = true;
+    } catch (const UsageError&) {
       throw;
     } catch (const InfraError& e) {
       result.status = report::ConsumerStatus::error;
       result.reasons.push_back(e.what());
-      log::error(e.what());
-      return result;
     }
-  }
-  for (const auto& [name, tmpl] : consumer.env) env[name] = config::expand(tmpl, placeholders, where);
-  // The repository token is for the checkout only, never for the consumer's code.
-  if (!consumer.token_env.empty()) env.erase(consumer.token_env);
-
-  // Containers of the candidate that exist before the consumer runs are not
-  // its own (another run, or the user's): only new ones are cleaned up.
-  auto candidate_containers = [&] { return context.engine->containers_from(context.candidate_refs); };
-  const std::vector<std::string> containers_before =
-      context.engine ? candidate_containers() : std::vector<std::string>{};
-
-  const auto started = Clock::now();
-  const auto deadline = started + consumer.timeout;
-  bool interrupted = false;
-
-  auto run_step = [&](const config::Command& command, const char* step) -> process::Result {
-    process::Spec spec;
-    spec.argv = argv_of(command, placeholders, where);
-    spec.cwd = checkout.worktree;
-    spec.env = env;
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    spec.timeout = std::max(left, std::chrono::milliseconds(1));
-    spec.log_file = log_path;
-    spec.on_line = [&](std::string_view line) { log::child_line(consumer.name, line); };
-    log::info(fmt::format("{}: {} {}", consumer.name, step, log::redact(fmt::format("{}", fmt::join(spec.argv, " ")))));
-    return process::run(spec);
-  };
-
-  // The setup cache: restore what a previous setup of the same commit and
-  // commands made, instead of running it again.
-  std::filesystem::path setup_archive;
-  bool setup_restored = false;
-  if (!consumer.cache_paths.empty() && !context.cache_dir.empty()) {
-    std::string key = checkout.commit + "\n" + consumer.cache_key;
-    for (const auto& command : consumer.setup) {
-      for (const auto& part : command.argv) key += "\n" + part.text;
-    }
-    for (const auto& path : consumer.cache_paths) key += "\n" + path;
-    setup_archive = context.cache_dir / "setup" / consumer.name / (registry::sha256_digest(key).substr(7, 20) + ".tar");
-    if (std::filesystem::exists(setup_archive)) {
-      auto restored = process::capture({"tar", "-xf", setup_archive.string(), "-C", checkout.worktree.string()},
-                                       std::chrono::minutes(10));
-      if (restored.ok()) {
-        setup_restored = true;
-        result.setup_cache = "hit";
-        log::info(fmt::format("{}: setup restored from the cache ({})", consumer.name, setup_archive.filename().string()));
-      } else {
-        log::warn(fmt::format("{}: could not restore the setup cache ({}); running setup", consumer.name, restored.describe()));
-      }
-    }
-  }
-  try {
-    for (const auto& command : setup_restored ? std::vector<config::Command>{} : consumer.setup) {
-      process::Result setup = run_step(command, "setup");
-      result.output_tail = setup.output;
-      if (setup.interrupted) {
-        interrupted = true;
-        break;
-      }
-      if (!setup.ok()) {
-        result.status = setup.timed_out ? report::ConsumerStatus::timed_out : report::ConsumerStatus::setup_failed;
-        result.process_status = setup.describe();
-        result.reasons.push_back(setup.timed_out
-                                     ? fmt::format("setup killed at the consumer timeout ({})", format_duration(consumer.timeout))
-                                     : fmt::format("setup failed ({})", setup.describe()));
-        break;
-      }
-    }
-    if (!interrupted && result.reasons.empty() && !setup_archive.empty() && !setup_restored) {
-      std::vector<std::string> argv{"tar", "-cf", setup_archive.string() + ".tmp", "-C", checkout.worktree.string()};
-      for (const auto& path : consumer.cache_paths) {
-        if (std::filesystem::exists(checkout.worktree / path)) argv.push_back(path);
-      }
-      std::error_code ec;
-      std::filesystem::create_directories(setup_archive.parent_path(), ec);
-      if (argv.size() > 5 && process::capture(argv, std::chrono::minutes(10)).ok()) {
-        std::filesystem::rename(setup_archive.string() + ".tmp", setup_archive, ec);
-        result.setup_cache = "stored";
-      }
-    }
-    if (!interrupted && result.reasons.empty() && consumer.runner != "command") {
-      auto runner = make_runner(consumer);
-      RunEnv run_env;
-      run_env.command = argv_of(consumer.run, placeholders, where);
-      run_env.worktree = checkout.worktree;
-      run_env.env = env;
-      run_env.log_file = log_path;
-      run_env.on_line = [&](std::string_view line) { log::child_line(consumer.name, line); };
-      run_env.scratch = context.report_dir / "batches" / consumer.name;
-      run_env.deadline = deadline;
-      try {
-        run_suite(consumer, *runner, run_env, context, result);
-      } catch (const Interrupted&) {
-        interrupted = true;
-      }
-    } else if (!interrupted && result.reasons.empty()) {
-      process::Result run = run_step(consumer.run, "run");
-      result.output_tail = run.output;
-      result.process_status = run.describe();
-      result.exit_code = run.signal == 0 ? run.exit_code : 128 + run.signal;
-      if (run.interrupted) {
-        interrupted = true;
-      } else if (run.timed_out) {
-        result.status = report::ConsumerStatus::timed_out;
-        result.reasons.push_back(
-            fmt::format("killed at the consumer timeout ({}) with its process group", format_duration(consumer.timeout)));
-      } else {
-        if (consumer.junit) {
-          auto files = glob_files(checkout.worktree, *consumer.junit);
-          if (files.empty()) {
-            result.reasons.push_back(fmt::format("no JUnit report matched '{}'", *consumer.junit));
-          }
-          for (const auto& file : files) {
-            try {
-              auto tests = report::parse_junit_file(file);
-              result.tests.insert(result.tests.end(), tests.begin(), tests.end());
-            } catch (const InfraError& e) {
-              result.reasons.push_back(e.what());
-            }
-          }
-        }
-        for (auto& test : result.tests) {
-          test.outcome = classify(test.status, false, false, std::nullopt);
-          test.blocks = config::policy_blocks(context.config ? *context.config : config::Config{}, consumer, test.outcome);
-        }
-        Judgement judgement = judge(result.exit_code, consumer.junit.has_value(), result.tests);
-        result.status = judgement.status;
-        if (!result.reasons.empty()) result.status = report::ConsumerStatus::failed;
-        result.reasons.insert(result.reasons.end(), judgement.reasons.begin(), judgement.reasons.end());
-      }
-    }
-  } catch (const UsageError&) {
-    throw;
-  } catch (const InfraError& e) {
-    result.status = report::ConsumerStatus::error;
-    result.reasons.push_back(e.what());
+    if (result.phases.empty()) result.phases.push_back(candidate.finish(&result.containers_removed));
   }
   result.seconds = std::chrono::duration<double>(Clock::now() - started).count();
-
-  if (services) services->stop_all();
-  // Whatever happened, no container the consumer started from the candidate outlives the run.
-  if (context.engine) {
-    for (const auto& id : candidate_containers()) {
-      if (std::find(containers_before.begin(), containers_before.end(), id) == containers_before.end()) {
-        result.containers_removed.push_back(id);
-      }
-    }
-    context.engine->remove_containers(result.containers_removed);
-    if (!result.containers_removed.empty()) {
-      log::info(fmt::format("{}: removed {} container(s) it left from the candidate image", consumer.name,
-                            result.containers_removed.size()));
-    }
-  }
   if (interrupted) throw Interrupted();
   log::info(fmt::format("{}: {} in {:.1f}s{}", consumer.name, report::consumer_status_name(result.status),
                         result.seconds, result.reasons.empty() ? "" : " - " + result.reasons.front()));

@@ -69,6 +69,7 @@ void Services::start(const config::Consumer& consumer, config::Values& values, p
     }
     std::string id = engine_.run_detached(image, service.ports, service_env, run_label + "." + service.name, volumes);
     containers_.push_back(id);
+    runs_.push_back({service.name, image, id.substr(0, 12)});
     const std::string prefix = "SERVICE_" + env_name(service.name);
     std::string first_host_port;
     for (int port : service.ports) {

@@ -8,6 +8,7 @@
 #include "config/config.h"
 #include "engine/engine.h"
 #include "process/runner.h"
+#include "report/model.h"
 
 namespace gate::suite {
 
@@ -29,10 +30,13 @@ class Services {
   // ENV=DIR in its environment (coverage counters).
   void share_directory(const std::string& dir, const std::string& env) { shared_.push_back({dir, env}); }
   const std::vector<std::string>& containers() const { return containers_; }
+  // Every service started, with the image it ran from (kept after stop_all).
+  const std::vector<report::ServiceRun>& runs() const { return runs_; }
 
  private:
   const engine::Engine& engine_;
   std::vector<std::string> containers_;
+  std::vector<report::ServiceRun> runs_;
   std::vector<std::pair<std::string, std::string>> shared_;  // directory, variable
 };
 

@@ -1,22 +1,58 @@
 #pragma once
-// The suite engine for runners that know single tests: enumerate, take this
-// shard's duration-balanced share, run it on parallel workers, rerun
-// failures (retries, then against the published baseline), and classify
-// every test by the policy.
+// The suite engine for runners that know single tests: on the candidate,
+// collect, take this shard's duration-balanced share, run it on parallel
+// workers, retry failures and confirm the tests that failed and then passed;
+// on the baseline, rerun exactly those tests the same way. Deciding what
+// the runs mean is suite/evidence.h's; binding them to an image is
+// suite/image_run.h's.
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
 #include "config/config.h"
-#include "process/runner.h"
 #include "report/model.h"
-#include "suite/consumer_run.h"
+#include "suite/evidence.h"
+#include "suite/run_context.h"
 #include "suite/runner.h"
 
 namespace gate::suite {
 
-void run_suite(const config::Consumer& consumer, Runner& runner, RunEnv env, const RunContext& context,
-               report::ConsumerResult& result);
+// The runs of a set of tests on one image.
+struct TestRuns {
+  std::map<std::string, report::TestCase> by_test;  // the first failure's result, or the pass
+  std::set<std::string> passed_on_retry;
+  std::map<std::string, RunCount> confirm;  // confirmation reruns of passed_on_retry
+  std::vector<std::string> errors;          // batches that failed as a whole
+  size_t executions = 0;                    // test executions, first pass included
+};
 
-// Outcome of a test from its runs: pure, for the tests.
-//   final: the status after retries; retried_pass: passed on a retry;
-//   baseline: nullopt = not compared, true = fails on the baseline too.
-std::string classify(report::TestStatus final, bool timed_out, bool retried_pass, std::optional<bool> fails_on_baseline);
+struct CandidateSuite {
+  std::vector<std::string> collected;  // collection order
+  size_t planned = 0;                  // this shard's share
+  std::string shard;                   // "K/N" or ""
+  TestRuns runs;
+  nlohmann::json profile = nlohmann::json::object();
+};
+
+// Throws InfraError when the tests cannot be collected, Interrupted on Ctrl-C.
+CandidateSuite run_candidate_suite(const config::Consumer& consumer, Runner& runner, const RunEnv& env,
+                                   const RunContext& context, const std::map<std::string, double>& durations);
+
+// Reruns `failing` (with the consumer's retries) and confirms `flaky`
+// (flaky_reruns runs each) against the image `env` is bound to. Tests that
+// do not complete (timed out, not run, a failed batch) are left out of
+// fails_on_baseline: they are not evidence.
+struct BaselineSuite {
+  std::map<std::string, bool> fails_on_baseline;
+  std::map<std::string, RunCount> confirm;
+  std::vector<std::string> errors;
+  std::vector<std::string> incomplete;  // asked for, no completed result
+  size_t executions = 0;
+};
+BaselineSuite run_baseline_suite(const config::Consumer& consumer, Runner& runner, const RunEnv& env,
+                                 const std::vector<std::string>& failing, const std::vector<std::string>& flaky);
 
 }  // namespace gate::suite

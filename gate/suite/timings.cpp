@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -13,44 +14,113 @@
 
 namespace gate::suite {
 
-std::filesystem::path timings_file(const std::filesystem::path& cache_dir, const std::string& consumer) {
-  return cache_dir / "timings" / (consumer + ".json");
-}
-
-std::map<std::string, double> load_timings(const std::filesystem::path& file) {
+std::map<std::string, double> TimingStore::durations() const {
   std::map<std::string, double> out;
-  std::ifstream in(file);
-  if (!in) return out;
-  try {
-    auto json = nlohmann::json::parse(in);
-    for (const auto& [test, seconds] : json.items()) {
-      if (seconds.is_number()) out[test] = seconds.get<double>();
-    }
-  } catch (const nlohmann::json::exception& e) {
-    log::warn(fmt::format("timing store {} is unreadable ({}); planning without it", file.string(), e.what()));
-    out.clear();
+  for (const auto& [test, h] : tests) {
+    if (h.seconds >= 0) out[test] = h.seconds;
   }
   return out;
 }
 
-void update_timings(const std::filesystem::path& file, const std::map<std::string, double>& measured) {
-  if (measured.empty()) return;
+bool TimingStore::known_flaky(const std::string& test) const {
+  auto it = tests.find(test);
+  return it != tests.end() && it->second.flaky_on_published > 0;
+}
+
+bool TimingStore::was_pre_existing(const std::string& test) const {
+  if (!last_pass) return false;
+  const auto& list = last_pass->pre_existing;
+  return std::find(list.begin(), list.end(), test) != list.end();
+}
+
+std::filesystem::path timings_file(const std::filesystem::path& cache_dir, const std::string& consumer) {
+  return cache_dir / "timings" / (consumer + ".json");
+}
+
+TimingStore load_store(const std::filesystem::path& file) {
+  TimingStore store;
+  std::ifstream in(file);
+  if (!in) return store;
+  try {
+    auto json = nlohmann::json::parse(in);
+    if (!json.is_object()) throw nlohmann::json::type_error::create(302, "not an object", nullptr);
+    if (json.value("version", 1) < 2) {  // version 1: {test: seconds}
+      for (const auto& [test, seconds] : json.items()) {
+        if (seconds.is_number()) store.tests[test].seconds = seconds.get<double>();
+      }
+      return store;
+    }
+    const nlohmann::json tests = json.value("tests", nlohmann::json::object());
+    for (const auto& [test, h] : tests.items()) {
+      if (!h.is_object()) continue;
+      auto& entry = store.tests[test];
+      if (h.contains("seconds") && h["seconds"].is_number()) entry.seconds = h["seconds"].get<double>();
+      if (h.contains("flaky_on_published") && h["flaky_on_published"].is_number_integer()) {
+        entry.flaky_on_published = h["flaky_on_published"].get<int>();
+      }
+    }
+    if (json.contains("last_pass") && json["last_pass"].is_object()) {
+      const auto& p = json["last_pass"];
+      LastPass last;
+      last.commit = p.value("commit", "");
+      last.tests = p.value("tests", std::vector<std::string>{});
+      last.pre_existing = p.value("pre_existing", std::vector<std::string>{});
+      store.last_pass = std::move(last);
+    }
+  } catch (const nlohmann::json::exception& e) {
+    log::warn(fmt::format("timing store {} is unreadable ({}); planning without it", file.string(), e.what()));
+    store = TimingStore{};
+  }
+  return store;
+}
+
+namespace {
+
+nlohmann::json to_json(const TimingStore& store) {
+  nlohmann::json tests = nlohmann::json::object();
+  for (const auto& [test, h] : store.tests) {
+    nlohmann::json entry = nlohmann::json::object();
+    if (h.seconds >= 0) entry["seconds"] = h.seconds;
+    if (h.flaky_on_published > 0) entry["flaky_on_published"] = h.flaky_on_published;
+    tests[test] = std::move(entry);
+  }
+  nlohmann::json out = {{"version", 2}, {"tests", std::move(tests)}};
+  if (store.last_pass) {
+    out["last_pass"] = {{"commit", store.last_pass->commit},
+                        {"tests", store.last_pass->tests},
+                        {"pre_existing", store.last_pass->pre_existing}};
+  }
+  return out;
+}
+
+}  // namespace
+
+void update_store(const std::filesystem::path& file, const StoreUpdate& update) {
+  if (update.empty()) return;
   std::error_code ec;
   std::filesystem::create_directories(file.parent_path(), ec);
   int lock = ::open((file.string() + ".lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
   if (lock >= 0) ::flock(lock, LOCK_EX);
-  auto store = load_timings(file);
-  for (const auto& [test, seconds] : measured) store[test] = seconds;
-  nlohmann::json json = nlohmann::json::object();
-  for (const auto& [test, seconds] : store) json[test] = seconds;
+  TimingStore store = load_store(file);
+  for (const auto& [test, seconds] : update.seconds) store.tests[test].seconds = seconds;
+  for (const auto& test : update.flaky_on_published) store.tests[test].flaky_on_published++;
+  if (update.last_pass) store.last_pass = update.last_pass;
   auto temp = file.string() + fmt::format(".tmp{}", ::getpid());
   {
     std::ofstream out(temp);
-    out << json.dump(1) << "\n";
+    out << to_json(store).dump(1) << "\n";
   }
   std::filesystem::rename(temp, file, ec);
   if (ec) log::warn(fmt::format("could not update the timing store {}: {}", file.string(), ec.message()));
   if (lock >= 0) ::close(lock);
+}
+
+std::map<std::string, double> load_timings(const std::filesystem::path& file) { return load_store(file).durations(); }
+
+void update_timings(const std::filesystem::path& file, const std::map<std::string, double>& measured) {
+  StoreUpdate update;
+  update.seconds = measured;
+  update_store(file, update);
 }
 
 }  // namespace gate::suite

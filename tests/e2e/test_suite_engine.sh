@@ -99,7 +99,7 @@ sed -i 's/    shards: 3/    shards: 1/' "$scratch/gate.yaml"
   --cache-dir "$scratch/cache" --report-dir "$scratch/whole" >/dev/null 2>&1
 expect_eq "$?" 0 "unsharded run"
 [ -s "$scratch/cache/timings/py.json" ] || fail "no timing store written"
-expect_eq "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$scratch/cache/timings/py.json")" 63 "durations stored"
+expect_eq "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["tests"]))' "$scratch/cache/timings/py.json")" 63 "durations stored"
 # The plan is deterministic: shard 2 twice (with the store now filled) runs the same tests.
 "$GATE_BIN" test --shard 2/3 --config "$scratch/gate.yaml" --candidate "$repository@$candidate" \
   --cache-dir "$scratch/cache" --report-dir "$scratch/shard2" >/dev/null 2>&1
@@ -119,11 +119,16 @@ def test_regression():
     assert os.environ["IMAGE_DIGEST"] == os.environ["GOOD_DIGEST"], "the candidate broke it"
 def test_preexisting():
     assert False, "broken everywhere"
-def test_flaky():
+def test_flaky():  # on every image: fails every other run
     path = os.environ["FLAKY_FILE"]
     n = int(open(path).read()) if os.path.exists(path) else 0
     open(path, "w").write(str(n + 1))
-    assert n >= 1, "first run fails"
+    assert n % 2 == 1, "fails every other run"
+def test_newly_flaky():  # fails once, on the candidate only
+    path = os.environ["FLAKY_FILE"] + ".new"
+    if os.environ["IMAGE_DIGEST"] != os.environ["GOOD_DIGEST"] and not os.path.exists(path):
+        open(path, "w").write("1")
+        assert False, "the candidate made it fail once"
 def test_loud():
     for _ in range(100):
         print("x" * 1000000)
@@ -165,7 +170,15 @@ export GOOD_DIGEST="$published" FLAKY_FILE="$scratch/flaky.count"
   --cache-dir "$scratch/cache" --report-dir "$scratch/cls" >/dev/null 2>"$scratch/cls.err"
 expect_eq "$?" 1 "a regression blocks"
 outcomes=$(json_get "$scratch/cls/verdict.json" 'sorted((t["id"].split("::")[1], t["outcome"]) for t in v["consumers"][0]["tests"])')
-expect_eq "$outcomes" "[('test_after', 'passed'), ('test_flaky', 'flaky'), ('test_hang', 'timed-out'), ('test_loud', 'passed'), ('test_ok', 'passed'), ('test_preexisting', 'pre-existing'), ('test_regression', 'regression')]" "outcomes"
+expect_eq "$outcomes" "[('test_after', 'passed'), ('test_flaky', 'flaky'), ('test_hang', 'timed-out'), ('test_loud', 'passed'), ('test_newly_flaky', 'newly-flaky'), ('test_ok', 'passed'), ('test_preexisting', 'pre-existing'), ('test_regression', 'regression')]" "outcomes"
+# The evidence behind them: flaky on both images in the confirmation reruns;
+# the baseline rerun bound to the published digest.
+expect_eq "$(json_get "$scratch/cls/verdict.json" '[(t["confirm"], t["baseline"]) for t in v["consumers"][0]["tests"] if t["id"].endswith("::test_flaky")][0]')" \
+  "({'failures': 2, 'runs': 3}, {'failures': 1, 'runs': 3})" "test_flaky's confirmation reruns on the candidate and the baseline"
+expect_eq "$(json_get "$scratch/cls/verdict.json" '[(t["confirm"]["failures"], t["baseline"]["failures"]) for t in v["consumers"][0]["tests"] if t["id"].endswith("::test_newly_flaky")][0]')" \
+  "(0, 0)" "test_newly_flaky failed once, on the candidate only"
+expect_eq "$(json_get "$scratch/cls/verdict.json" '(v["consumers"][0]["baseline"]["status"], v["consumers"][0]["baseline"]["digest"], [(p["role"], p["digest"], p["worktree"]) for p in v["consumers"][0]["phases"]])')" \
+  "('used', '$published', [('candidate', '$candidate', 'checkout'), ('baseline', '$published', 'fresh')])" "the baseline phase"
 expect_file_contains "$scratch/cls/summary.md" "test_regression" "summary names the regression"
 expect_file_contains "$scratch/cls.err" "test_preexisting is pre-existing (policy: warn)" "pre-existing warns"
 pgrep -f "sleep 10$$" >/dev/null && fail "the hung test's process was left behind"
@@ -174,15 +187,15 @@ expect_eq "$(json_get "$scratch/cls/verdict.json" 'len(v["consumers"][0]["contai
 xmllint --noout --schema "$GATE_SCHEMA_DIR/junit-10.xsd" "$scratch/cls/junit.xml" 2>/dev/null || fail "junit.xml invalid"
 
 # Policy: regressions and timeouts only warn -> passes with warnings.
-printf 'policy: {regression: warn, timed-out: warn}\n' >>"$scratch/classify.yaml"
-rm -f "$FLAKY_FILE"
+printf 'policy: {regression: warn, timed-out: warn, newly-flaky: warn}\n' >>"$scratch/classify.yaml"
+rm -f "$FLAKY_FILE" "$FLAKY_FILE.new"
 "$GATE_BIN" test --config "$scratch/classify.yaml" --candidate "$repository@$candidate" \
   --cache-dir "$scratch/cache" --report-dir "$scratch/warn" >/dev/null 2>&1
 expect_eq "$?" 0 "the same run under a warn-only policy"
 
 # Without a published image every failure is a regression.
 sed -i 's/publish_tags: \[latest\]/publish_tags: [never-published]/; /^policy:/d' "$scratch/classify.yaml"
-rm -f "$FLAKY_FILE"
+rm -f "$FLAKY_FILE" "$FLAKY_FILE.new"
 "$GATE_BIN" test --config "$scratch/classify.yaml" --candidate "$repository@$candidate" \
   --cache-dir "$scratch/cache" --report-dir "$scratch/nobase" >/dev/null 2>&1
 expect_eq "$(json_get "$scratch/nobase/verdict.json" '[t["outcome"] for t in v["consumers"][0]["tests"] if t["id"].endswith("test_preexisting")][0]')" \

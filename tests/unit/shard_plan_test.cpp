@@ -4,7 +4,6 @@
 
 #include <numeric>
 
-#include "suite/suite_run.h"
 
 using namespace gate::suite;
 
@@ -57,16 +56,4 @@ TEST(ShardPlan, DeterministicWithTiesToTheLowerBin) {
     for (size_t i = 0; i < first[b].size(); ++i) EXPECT_EQ(first[b][i].tests, second[b][i].tests);
   }
   EXPECT_EQ(first[0].front().tests.front(), "t::0");
-}
-
-TEST(Classify, OutcomesFromRunsRetriesAndBaseline) {
-  using gate::report::TestStatus;
-  EXPECT_EQ(classify(TestStatus::passed, false, false, std::nullopt), "passed");
-  EXPECT_EQ(classify(TestStatus::passed, false, true, std::nullopt), "flaky");
-  EXPECT_EQ(classify(TestStatus::failed, false, false, std::nullopt), "regression");
-  EXPECT_EQ(classify(TestStatus::failed, false, false, false), "regression");
-  EXPECT_EQ(classify(TestStatus::failed, false, false, true), "pre-existing");
-  EXPECT_EQ(classify(TestStatus::error, false, false, std::nullopt), "error");
-  EXPECT_EQ(classify(TestStatus::error, true, false, std::nullopt), "timed-out");
-  EXPECT_EQ(classify(TestStatus::skipped, false, false, std::nullopt), "skipped");
 }

@@ -1,0 +1,126 @@
+#include "suite/baseline_run.h"
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "suite/image_run.h"
+#include "suite/runner.h"
+#include "suite/suite_run.h"
+
+namespace gate::suite {
+namespace {
+
+// The fresh worktree is the baseline's alone: removed after it.
+struct WorktreeGuard {
+  git::Checkout checkout;
+  ~WorktreeGuard() { git::remove_worktree(checkout); }
+};
+
+// References that name the candidate, including its local image ID (a
+// consumer may start it by ID), unless the baseline is the same image.
+std::vector<std::string> candidate_names(const RunContext& context) {
+  std::vector<std::string> names = context.candidate.refs;
+  if (!context.engine || context.candidate.refs.empty()) return names;
+  std::string id = context.engine->image_id(context.candidate.refs.front());
+  std::string baseline_id = context.baseline && !context.baseline->refs.empty()
+                                ? context.engine->image_id(context.baseline->refs.front())
+                                : "";
+  if (!id.empty() && id != baseline_id) names.push_back(id);
+  return names;
+}
+
+// Runs the replay; returns "" when it is valid evidence, else why not.
+std::string replay(const config::Consumer& consumer, const git::Checkout& checkout, const RunContext& context,
+                   const std::vector<std::string>& failing, const std::vector<std::string>& flaky,
+                   report::ConsumerResult& result, BaselineSuite& suite) {
+  WorktreeGuard fresh;
+  try {
+    fresh.checkout = git::fresh_worktree(checkout);
+  } catch (const InfraError& e) {
+    return fmt::format("no fresh worktree for it: {}", e.what());
+  }
+  const auto log_path = context.report_dir / fmt::format("logs/{}.baseline.log", consumer.name);
+  std::error_code ec;
+  std::filesystem::remove(log_path, ec);
+  ImageRun run(consumer, *context.baseline, context, fresh.checkout, log_path, /*watch_containers=*/true);
+  std::string invalid;
+  try {
+    run.start_services();
+    auto setup = run.setup();
+    if (setup.interrupted) throw Interrupted();
+    if (!setup.ok) {
+      invalid = "its setup failed: " + setup.reason;
+    } else {
+      auto runner = make_runner(consumer);
+      RunEnv env = run.run_env();
+      std::error_code ignored;
+      std::filesystem::create_directories(env.scratch, ignored);
+      runner->enumerate(env);  // the tool must work there too (and the go runner learns its package directories)
+      suite = run_baseline_suite(consumer, *runner, env, failing, flaky);
+      if (!suite.errors.empty()) invalid = "a batch failed: " + suite.errors.front();
+      else if (std::chrono::steady_clock::now() >= run.deadline()) invalid = "it timed out (the consumer's timeout)";
+    }
+  } catch (const Interrupted&) {
+    result.phases.push_back(run.finish(&result.containers_removed));
+    throw;
+  } catch (const InfraError& e) {
+    invalid = e.what();
+  }
+  result.phases.push_back(run.finish(&result.containers_removed));
+  result.phases.back().worktree = "fresh";
+  // The proof: nothing of the candidate took part.
+  auto foreign = run.created_from(candidate_names(context));
+  if (!foreign.empty()) {
+    invalid = fmt::format("the candidate took part: {} container(s) from the candidate were created during it ({}); "
+                          "the consumer names the candidate by a reference gate cannot rebind (use ${{CANDIDATE_REF}})",
+                          foreign.size(), fmt::join(foreign, ", "));
+  }
+  return invalid;
+}
+
+}  // namespace
+
+Evidence compare_with_baseline(const config::Consumer& consumer, const git::Checkout& checkout,
+                               const RunContext& context, const std::vector<std::string>& failing,
+                               const std::vector<std::string>& flaky, report::ConsumerResult& result) {
+  Evidence evidence;
+  auto& report = result.baseline;
+  if (context.baseline) report.digest = context.baseline->digest;
+  if (!consumer.baseline) {
+    report.status = "off";
+  } else if (failing.empty() && flaky.empty()) {
+    report.status = "not-needed";
+  } else if (!context.baseline) {
+    report.status = "unavailable";
+    report.reason = context.baseline_unavailable.empty() ? "no published image" : context.baseline_unavailable;
+  } else if (context.baseline->digest == context.candidate.digest) {
+    report.status = "identical";
+    report.reason = "the candidate is the published image: its failures are pre-existing by identity";
+  } else {
+    log::info(fmt::format("{}: replaying {} failed and {} flaky test(s) against the published {}", consumer.name,
+                          failing.size(), flaky.size(), context.baseline->digest));
+    BaselineSuite suite;
+    std::string invalid = replay(consumer, checkout, context, failing, flaky, result, suite);
+    report.tests_rerun = failing.size() + flaky.size();
+    report.executions += suite.executions;
+    if (!invalid.empty()) {
+      report.status = "invalid";
+      report.reason = invalid;
+      log::warn(fmt::format("{}: the baseline rerun is invalid: {}", consumer.name, invalid));
+    } else {
+      report.status = "used";
+      evidence.fails_on_baseline = suite.fails_on_baseline;
+      evidence.baseline_confirm = suite.confirm;
+      if (!suite.incomplete.empty()) {
+        report.reason = fmt::format("{} test(s) did not complete there and count as failures: {}", suite.incomplete.size(),
+                                    fmt::join(suite.incomplete, ", "));
+      }
+    }
+  }
+  if (report.status == "unavailable") log::info(fmt::format("{}: no baseline: {}", consumer.name, report.reason));
+  evidence.baseline = report.status;
+  return evidence;
+}
+
+}  // namespace gate::suite

@@ -1,0 +1,40 @@
+#pragma once
+// What a consumer run is given: the images it is bound to, where its files
+// go, and the outside world it runs in.
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "engine/engine.h"
+
+namespace gate::suite {
+
+// One image a consumer runs against, and every name through which it enters
+// the run: the placeholders (CANDIDATE, CANDIDATE_REF, ...) expanded in env,
+// setup, run and services, and exported as GATE_<NAME>.
+struct ImageBinding {
+  std::string role;    // "candidate" or "baseline"
+  std::string digest;  // sha256:...
+  config::Values placeholders;
+  // References that name this image (repository@digest, repository:tag):
+  // containers created from them are this image's.
+  std::vector<std::string> refs;
+};
+
+struct RunContext {
+  ImageBinding candidate;
+  // The published image failures are compared with (baseline: true); empty
+  // when there is none, with the reason in `baseline_unavailable`.
+  std::optional<ImageBinding> baseline;
+  std::string baseline_unavailable;
+  std::filesystem::path report_dir;  // absolute: children run elsewhere
+  const engine::Engine* engine = nullptr;
+  const config::Config* config = nullptr;  // for the top-level policy and limits
+  int shard_index = 1;  // this machine's shard, 1-based
+  int shard_count = 0;  // 0: the consumer's `shards`, all run here
+  std::filesystem::path cache_dir;  // the timing store lives there
+};
+
+}  // namespace gate::suite

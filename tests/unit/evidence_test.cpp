@@ -1,0 +1,100 @@
+// Every outcome that lets a failure through needs evidence gate observed.
+#include "suite/evidence.h"
+
+#include <gtest/gtest.h>
+
+#include "config/config.h"
+#include "core/error.h"
+#include "suite/timings.h"
+
+using gate::report::TestCase;
+using gate::report::TestStatus;
+using namespace gate::suite;
+
+namespace {
+TestCase test(const char* name, TestStatus status, bool timed_out = false) {
+  TestCase t{"pytest", "", name, status, 0.1, "", ""};
+  t.timed_out = timed_out;
+  return t;
+}
+}  // namespace
+
+TEST(Evidence, PlainOutcomesNeedNoBaseline) {
+  Evidence none;
+  EXPECT_EQ(classify(test("a", TestStatus::passed), false, none), "passed");
+  EXPECT_EQ(classify(test("a", TestStatus::failed), false, none), "regression");
+  EXPECT_EQ(classify(test("a", TestStatus::error), false, none), "error");
+  EXPECT_EQ(classify(test("a", TestStatus::error, true), false, none), "timed-out");
+  EXPECT_EQ(classify(test("a", TestStatus::skipped), false, none), "skipped");
+}
+
+TEST(Evidence, PreExistingOnlyWhenTheValidBaselineFailedTheSameTest) {
+  Evidence used;
+  used.baseline = "used";
+  used.fails_on_baseline = {{"a", true}, {"b", false}};
+  EXPECT_EQ(classify(test("a", TestStatus::failed), false, used), "pre-existing");
+  EXPECT_EQ(classify(test("b", TestStatus::failed), false, used), "regression");
+  EXPECT_EQ(classify(test("c", TestStatus::failed), false, used), "regression") << "not rerun there: no evidence";
+  // The same observations from a baseline that cannot be trusted excuse nothing.
+  for (const char* status : {"invalid", "unavailable", "off", "not-needed"}) {
+    Evidence e = used;
+    e.baseline = status;
+    EXPECT_EQ(classify(test("a", TestStatus::failed), false, e), "regression") << status;
+  }
+}
+
+TEST(Evidence, TheCandidateThatIsThePublishedImageFailsByIdentity) {
+  Evidence same;
+  same.baseline = "identical";
+  EXPECT_EQ(classify(test("a", TestStatus::failed), false, same), "pre-existing");
+  EXPECT_EQ(classify(test("a", TestStatus::passed), true, same), "flaky");
+}
+
+TEST(Evidence, FailThenPassIsNewlyFlakyUnlessTheBaselineOrHistoryShowsItFlaky) {
+  Evidence used;
+  used.baseline = "used";
+  used.baseline_confirm = {{"shaky", {3, 1}}, {"steady", {3, 0}}};
+  EXPECT_EQ(classify(test("shaky", TestStatus::passed), true, used), "flaky");
+  EXPECT_EQ(classify(test("steady", TestStatus::passed), true, used), "newly-flaky");
+  EXPECT_EQ(classify(test("unconfirmed", TestStatus::passed), true, used), "newly-flaky");
+  TimingStore history;
+  history.tests["steady"].flaky_on_published = 2;
+  used.history = &history;
+  EXPECT_EQ(classify(test("steady", TestStatus::passed), true, used), "flaky") << "known flaky on a published image";
+  Evidence invalid = used;
+  invalid.baseline = "invalid";
+  invalid.history = nullptr;
+  EXPECT_EQ(classify(test("shaky", TestStatus::passed), true, invalid), "newly-flaky");
+}
+
+TEST(Evidence, MaxPreExistingLimit) {
+  gate::config::Limit percent{10, true};
+  EXPECT_FALSE(percent.exceeded(10, 100));
+  EXPECT_FALSE(percent.exceeded(1, 7)) << "a share rounds up";
+  EXPECT_TRUE(percent.exceeded(2, 7));
+  EXPECT_TRUE(percent.exceeded(11, 100));
+  EXPECT_TRUE(percent.exceeded(343, 541));
+  gate::config::Limit count{3, false};
+  EXPECT_FALSE(count.exceeded(3, 1000));
+  EXPECT_TRUE(count.exceeded(4, 1000));
+  EXPECT_EQ(percent.text(), "10%");
+  EXPECT_EQ(count.text(), "3");
+}
+
+TEST(Evidence, MaxPreExistingFromConfig) {
+  auto config = gate::config::parse_config(R"(version: 1
+image: {repository: 127.0.0.1:5000/a/b}
+max_pre_existing: 5%
+consumers:
+  - {name: a, repo: /r, runner: pytest, max_pre_existing: 2}
+  - {name: b, repo: /r, runner: pytest}
+)", "gate.yaml");
+  EXPECT_EQ(gate::config::max_pre_existing(config, config.consumers[0]).text(), "2");
+  EXPECT_EQ(gate::config::max_pre_existing(config, config.consumers[1]).text(), "5%");
+  EXPECT_EQ(gate::config::parse_config("version: 1\nimage: {repository: 127.0.0.1:5000/a/b}\nconsumers: [{name: a, repo: /r, run: 'true'}]\n",
+                                       "g.yaml").max_pre_existing.text(),
+            "10%");
+  EXPECT_THROW(gate::config::parse_config("version: 1\nimage: {repository: 127.0.0.1:5000/a/b}\nmax_pre_existing: lots\n"
+                                          "consumers: [{name: a, repo: /r, run: 'true'}]\n", "g.yaml"),
+               gate::UsageError);
+}
