@@ -275,6 +275,17 @@ void test_consumers(const Options& options, const config::Config& config, const 
 }
 
 
+// A candidate that is the published image: publishing it moves no tag that
+// is already there; the verdict says so.
+void note_already_published(const config::Config& config, report::Verdict& verdict) {
+  if (config.image.publish_tags.empty()) return;
+  const std::string& tag = config.image.publish_tags.front();
+  auto it = verdict.tags_seen.find(tag);
+  if (it == verdict.tags_seen.end() || it->second != verdict.candidate.digest) return;
+  verdict.reasons.push_back(fmt::format("{} is already published as {}:{}: no tag already at it moves",
+                                        verdict.candidate.digest, config.image.release_repository(), tag));
+}
+
 report::Verdict new_verdict(const Options& options, const char* command) {
   report::Verdict verdict;
   verdict.gate_version = kGateVersion;
@@ -514,6 +525,7 @@ ExitCode run(const Options& options) {
       verdict.containers["watch_stop_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     }
     decide(verdict);
+    note_already_published(config, verdict);
     log_reasons(verdict);
     if (verdict.exit_code != ExitCode::passed) return;
     record_verification(registry, config, verdict);
@@ -567,6 +579,7 @@ ExitCode test(const Options& options) {
     test_consumers(options, session.config, checkouts, session.engine, options.report_dir, session.verdict, session.clock);
     if (watch) session.verdict.containers = engine::to_json(watch->finish());
     decide(session.verdict);
+    note_already_published(session.config, session.verdict);
     log_reasons(session.verdict);
   });
 }

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <map>
+
 #include "core/error.h"
 #include "core/log.h"
 #include "suite/image_run.h"
@@ -17,17 +20,30 @@ struct WorktreeGuard {
   ~WorktreeGuard() { git::remove_worktree(checkout); }
 };
 
-// References that name the candidate, including its local image ID (a
-// consumer may start it by ID), unless the baseline is the same image.
-std::vector<std::string> candidate_names(const RunContext& context) {
-  std::vector<std::string> names = context.candidate.refs;
-  if (!context.engine || context.candidate.refs.empty()) return names;
-  std::string id = context.engine->image_id(context.candidate.refs.front());
-  std::string baseline_id = context.baseline && !context.baseline->refs.empty()
-                                ? context.engine->image_id(context.baseline->refs.front())
-                                : "";
-  if (!id.empty() && id != baseline_id) names.push_back(id);
-  return names;
+// The containers of `created` that ran the candidate: named by one of its
+// references, or by any name (another tag, an ID) of the same local image,
+// unless the baseline is that same image.
+std::vector<std::string> candidate_containers(const RunContext& context,
+                                              const std::vector<engine::ContainerEvent>& created) {
+  std::vector<std::string> out;
+  const auto& refs = context.candidate.refs;
+  std::string candidate_id, baseline_id;
+  if (context.engine && !refs.empty()) {
+    candidate_id = context.engine->image_id(refs.front());
+    if (context.baseline && !context.baseline->refs.empty()) baseline_id = context.engine->image_id(context.baseline->refs.front());
+    if (candidate_id == baseline_id) candidate_id.clear();
+  }
+  std::map<std::string, std::string> id_of;  // each image name seen, resolved once
+  for (const auto& e : created) {
+    bool named = std::find(refs.begin(), refs.end(), e.image) != refs.end();
+    if (!named && !candidate_id.empty()) {
+      auto [it, fresh] = id_of.try_emplace(e.image);
+      if (fresh) it->second = context.engine->image_id(e.image);
+      named = it->second == candidate_id;
+    }
+    if (named) out.push_back(e.id.substr(0, 12) + " from " + e.image);
+  }
+  return out;
 }
 
 // Runs the replay; returns "" when it is valid evidence, else why not.
@@ -70,7 +86,7 @@ std::string replay(const config::Consumer& consumer, const git::Checkout& checko
   result.phases.push_back(run.finish(&result.containers_removed));
   result.phases.back().worktree = "fresh";
   // The proof: nothing of the candidate took part.
-  auto foreign = run.created_from(candidate_names(context));
+  auto foreign = candidate_containers(context, run.created());
   if (!foreign.empty()) {
     invalid = fmt::format("the candidate took part: {} container(s) from the candidate were created during it ({}); "
                           "the consumer names the candidate by a reference gate cannot rebind (use ${{CANDIDATE_REF}})",
@@ -89,14 +105,14 @@ Evidence compare_with_baseline(const config::Consumer& consumer, const git::Chec
   if (context.baseline) report.digest = context.baseline->digest;
   if (!consumer.baseline) {
     report.status = "off";
+  } else if (context.baseline && context.baseline->digest == context.candidate.digest) {
+    report.status = "identical";
+    report.reason = "the candidate is the published image (already published): its failures are pre-existing by identity";
   } else if (failing.empty() && flaky.empty()) {
     report.status = "not-needed";
   } else if (!context.baseline) {
     report.status = "unavailable";
     report.reason = context.baseline_unavailable.empty() ? "no published image" : context.baseline_unavailable;
-  } else if (context.baseline->digest == context.candidate.digest) {
-    report.status = "identical";
-    report.reason = "the candidate is the published image: its failures are pre-existing by identity";
   } else {
     log::info(fmt::format("{}: replaying {} failed and {} flaky test(s) against the published {}", consumer.name,
                           failing.size(), flaky.size(), context.baseline->digest));

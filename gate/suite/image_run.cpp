@@ -196,22 +196,4 @@ report::ImagePhase ImageRun::finish(std::vector<std::string>* removed) {
   return phase;
 }
 
-std::vector<std::string> ImageRun::created_from(const std::vector<std::string>& refs) const {
-  std::vector<std::string> out;
-  for (const auto& e : created_) {
-    bool match = std::any_of(refs.begin(), refs.end(), [&](const std::string& r) {
-      if (r.empty()) return false;
-      // An image ID matches by prefix (docker accepts a short one).
-      if (r.rfind("sha256:", 0) == 0) {
-        std::string hex = r.substr(7);
-        std::string from = e.image.rfind("sha256:", 0) == 0 ? e.image.substr(7) : e.image;
-        return from.size() >= 12 && hex.rfind(from, 0) == 0;
-      }
-      return e.image == r;
-    });
-    if (match) out.push_back(e.id.substr(0, 12) + " from " + e.image);
-  }
-  return out;
-}
-
 }  // namespace gate::suite

@@ -60,8 +60,8 @@ class ImageRun {
   // (with watch_containers) and removes those of the candidate's and the
   // baseline's images that the phase left (adding their IDs to `removed`).
   report::ImagePhase finish(std::vector<std::string>* removed);
-  // Containers created during the phase from any of `refs` (finish() first).
-  std::vector<std::string> created_from(const std::vector<std::string>& refs) const;
+  // Containers created during the phase (with watch_containers; finish() first).
+  const std::vector<engine::ContainerEvent>& created() const { return created_; }
 
   const ImageBinding& image() const { return image_; }
   const std::filesystem::path& worktree() const { return worktree_; }

@@ -12,6 +12,10 @@
  * Built with -DCONTRACT_V2 it breaks that contract the way a careless
  * release would: creation answers 200 instead of 201 and IDs lose their
  * "item-" prefix.
+ *
+ * A fault knob for gate's own tests: EMULATOR_BREAK (set at build time with
+ * --build-arg BREAK=...) = "writes" makes every POST /items answer 500,
+ * "delete" makes every DELETE answer 500. Unset, the contract holds.
  */
 #include <netinet/in.h>
 #include <signal.h>
@@ -30,6 +34,7 @@ struct item {
 };
 
 static struct item items[MAX_ITEMS];
+static const char *broken = "";
 static int next_id = 1;
 
 static void on_term(int sig) {
@@ -96,6 +101,10 @@ static void handle(int fd) {
   if (strcmp(path, "/health") == 0 && strcmp(method, "GET") == 0) {
     reply(fd, 200, "OK", "{\"status\":\"ok\"}");
   } else if (strcmp(path, "/items") == 0 && strcmp(method, "POST") == 0) {
+    if (strcmp(broken, "writes") == 0) {
+      reply(fd, 500, "Internal Server Error", "{\"error\":\"write failed\"}");
+      return;
+    }
     int slot = -1;
     for (int i = 0; i < MAX_ITEMS; i++)
       if (!items[i].live) { slot = i; break; }
@@ -132,6 +141,8 @@ static void handle(int fd) {
     } else if (strcmp(method, "GET") == 0) {
       snprintf(buf, sizeof buf, "{\"id\":\"%s\",\"name\":\"%s\"}", it->id, it->name);
       reply(fd, 200, "OK", buf);
+    } else if (strcmp(method, "DELETE") == 0 && strcmp(broken, "delete") == 0) {
+      reply(fd, 500, "Internal Server Error", "{\"error\":\"delete failed\"}");
     } else if (strcmp(method, "DELETE") == 0) {
       it->live = 0;
       reply(fd, 204, "No Content", NULL);
@@ -145,6 +156,7 @@ static void handle(int fd) {
 
 int main(int argc, char **argv) {
   int port = argc > 1 ? atoi(argv[1]) : 8080;
+  if (getenv("EMULATOR_BREAK")) broken = getenv("EMULATOR_BREAK");
   signal(SIGTERM, on_term);
   signal(SIGINT, on_term);
   signal(SIGPIPE, SIG_IGN);
