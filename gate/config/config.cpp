@@ -385,11 +385,17 @@ Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::files
   }
   string_list("serial_groups", &c.serial_groups);
   if (c.runner == "command") {
-    for (const char* key : {"tests", "shards", "parallel", "serial_groups", "test_timeout", "retries", "baseline",
-                            "flaky_reruns", "max_pre_existing"}) {
+    for (const char* key : {"tests", "shards", "parallel", "serial_groups", "test_timeout"}) {
       if (node[key].IsDefined() && !node[key].IsNull()) {
         r.fail(node[key].Mark(), fmt::format("{} {} needs a runner that knows single tests (runner: pytest); "
                                              "with runner: command the whole run is one unit",
+                                             what, key));
+      }
+    }
+    // Rerunning the whole command and comparing test by test needs its tests.
+    for (const char* key : {"retries", "baseline", "flaky_reruns", "max_pre_existing"}) {
+      if (node[key].IsDefined() && !node[key].IsNull() && (!node["junit"].IsDefined() || node["junit"].IsNull())) {
+        r.fail(node[key].Mark(), fmt::format("{} {} with runner: command needs junit (the reports that name its tests)",
                                              what, key));
       }
     }
@@ -407,7 +413,7 @@ Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::files
       const YAML::Node& s = n[i];
       std::string sw = fmt::format("{} services[{}]", what, i);
       r.expect_map(s, sw);
-      r.check_keys(s, sw, {"name", "image", "ports", "env", "ready", "ready_timeout"});
+      r.check_keys(s, sw, {"name", "image", "ports", "host_ports", "env", "ready", "ready_timeout"});
       config::Service service;
       YAML::Node name_node = r.required(s, "name", sw);
       service.name = r.scalar(name_node, sw + " name");
@@ -432,6 +438,17 @@ Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::files
       if (YAML::Node ports = s["ports"]; ports.IsDefined() && !ports.IsNull()) {
         if (!ports.IsSequence()) r.fail(ports.Mark(), fmt::format("{} ports must be a list of container ports", sw));
         for (const auto& p : ports) service.ports.push_back(port_of(p));
+      }
+      if (YAML::Node hp = s["host_ports"]; hp.IsDefined() && !hp.IsNull()) {
+        r.expect_map(hp, sw + " host_ports (container port: host port)");
+        for (auto it = hp.begin(); it != hp.end(); ++it) {
+          int container = port_of(it->first);
+          if (std::find(service.ports.begin(), service.ports.end(), container) == service.ports.end()) {
+            r.fail(it->first.Mark(), fmt::format("{}: host_ports names container port {}, which is not one of its ports", sw,
+                                                 container));
+          }
+          service.host_ports[container] = port_of(it->second);
+        }
       }
       if (YAML::Node e = s["env"]; e.IsDefined() && !e.IsNull()) {
         r.expect_map(e, sw + " env");

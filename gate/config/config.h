@@ -41,6 +41,9 @@ struct Service {
   std::string name;
   Template image;  // default: ${CANDIDATE_REF}
   std::vector<int> ports;
+  // Container port -> fixed loopback host port (for suites that hard-code
+  // localhost:PORT); other ports get a random one.
+  std::map<int, int> host_ports;
   std::vector<std::pair<std::string, Template>> env;
   int ready_tcp = 0;                     // ready when this container port accepts connections
   std::vector<Template> ready_command;   // or when this command (on the host) exits 0

@@ -124,10 +124,15 @@ void Engine::remove_containers(const std::vector<std::string>& container_ids) co
 
 std::string Engine::run_detached(const std::string& image, const std::vector<int>& ports,
                                  const std::map<std::string, std::string>& env, const std::string& label,
-                                 const std::vector<std::string>& volumes) const {
+                                 const std::vector<std::string>& volumes,
+                                 const std::map<int, int>& host_ports) const {
   std::vector<std::string> argv{"docker", "run", "--detach", "--label", "gate.service=" + label};
   for (const auto& dir : volumes) argv.insert(argv.end(), {"--volume", dir + ":" + dir});
-  for (int port : ports) argv.insert(argv.end(), {"--publish", fmt::format("127.0.0.1::{}", port)});
+  for (int port : ports) {
+    auto fixed = host_ports.find(port);
+    argv.insert(argv.end(), {"--publish", fixed == host_ports.end() ? fmt::format("127.0.0.1::{}", port)
+                                                                     : fmt::format("127.0.0.1:{}:{}", fixed->second, port)});
+  }
   for (const auto& [key, value] : env) argv.insert(argv.end(), {"--env", key + "=" + value});
   argv.push_back(image);
   auto result = process::capture(argv, std::chrono::minutes(5));

@@ -35,9 +35,11 @@ class Engine {
   // Starts a container in the background; container ports are published
   // on random loopback ports. Returns its ID; throws InfraError.
   // `volumes`: host directories mounted at the same path inside.
+  // `host_ports`: container port -> fixed loopback host port.
   std::string run_detached(const std::string& image, const std::vector<int>& ports,
                            const std::map<std::string, std::string>& env, const std::string& label,
-                           const std::vector<std::string>& volumes = {}) const;
+                           const std::vector<std::string>& volumes = {},
+                           const std::map<int, int>& host_ports = {}) const;
   // "127.0.0.1:49153" for a published container port.
   std::string host_port(const std::string& container, int port) const;
   bool is_running(const std::string& container) const;

@@ -124,6 +124,45 @@ std::string histogram_svg(const Verdict& v) {
   return svg + "</svg>";
 }
 
+// Per consumer: what failures were compared with, the services of each
+// phase and the images they ran from, what baseline classification excused.
+std::string baseline_html(const Verdict& v) {
+  std::string out;
+  for (const auto& c : v.consumers) {
+    if (c.baseline.status == "off") continue;
+    if (out.empty()) {
+      out = "<h2 id=\"baseline\">Baseline</h2><table><tr><th>consumer</th><th>baseline digest</th><th>status</th>"
+            "<th>phase</th><th>services (image)</th><th>containers created</th><th>pre-existing, new</th>"
+            "<th>pre-existing, seen before</th></tr>";
+    }
+    std::string fresh, known;
+    for (const auto& t : c.tests) {
+      if (t.outcome == "pre-existing") (t.known_before ? known : fresh) += esc(t.id()) + "<br>";
+    }
+    const size_t rows = std::max<size_t>(c.phases.size(), 1);
+    for (size_t i = 0; i < rows; ++i) {
+      out += "<tr>";
+      if (i == 0) {
+        out += fmt::format(R"(<td rowspan="{0}">{1}</td><td rowspan="{0}"><code>{2}</code></td><td rowspan="{0}">{3}{4}</td>)",
+                           rows, esc(c.name), esc(c.baseline.digest), esc(c.baseline.status),
+                           c.baseline.reason.empty() ? "" : ": " + esc(c.baseline.reason));
+      }
+      if (i < c.phases.size()) {
+        const auto& p = c.phases[i];
+        std::string services;
+        for (const auto& sv : p.services) services += esc(sv.name) + " (<code>" + esc(sv.image) + "</code>)<br>";
+        out += fmt::format("<td>{} <code>{}</code></td><td>{}</td><td>{}</td>", esc(p.role), esc(p.digest.substr(0, 19)),
+                           services, p.containers_created.size());
+      } else {
+        out += "<td></td><td></td><td></td>";
+      }
+      if (i == 0) out += fmt::format(R"(<td rowspan="{0}">{1}</td><td rowspan="{0}">{2}</td>)", rows, fresh, known);
+      out += "</tr>";
+    }
+  }
+  return out.empty() ? out : out + "</table>";
+}
+
 }  // namespace
 
 std::string render_html(const Verdict& v, const nlohmann::json& events) {
@@ -150,7 +189,7 @@ pre{background:#f6f8fa;padding:8px;overflow:auto;max-height:300px;font-size:12px
     out += fmt::format("<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{:.1f}</td></tr>", esc(c.name),
                        esc(c.commit.substr(0, 12)), consumer_status_name(c.status), c.tests.size(), blocked, c.seconds);
   }
-  out += "</table><h2>Timeline</h2>" + timeline_svg(v, events);
+  out += "</table>" + baseline_html(v) + "<h2>Timeline</h2>" + timeline_svg(v, events);
   out += "<h2>Test durations</h2>" + histogram_svg(v);
   std::vector<std::pair<const TestCase*, const ConsumerResult*>> all;
   for (const auto& c : v.consumers) {

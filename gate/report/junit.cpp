@@ -17,6 +17,37 @@ std::string bounded(std::string text) {
   return text;
 }
 
+std::string trimmed(std::string_view text) {
+  size_t start = text.find_first_not_of(" \t\r\n");
+  if (start == std::string_view::npos) return "";
+  size_t end = text.find_last_not_of(" \t\r\n");
+  return std::string(text.substr(start, end - start + 1));
+}
+
+std::string first_line(std::string_view text) {
+  std::istringstream lines{std::string(text)};
+  for (std::string line; std::getline(lines, line);) {
+    if (std::string t = trimmed(line); !t.empty()) return t;
+  }
+  return "";
+}
+
+std::string last_line(std::string_view text) {
+  std::string last;
+  std::istringstream lines{std::string(text)};
+  for (std::string line; std::getline(lines, line);) {
+    if (std::string t = trimmed(line); !t.empty()) last = t;
+  }
+  return last;
+}
+
+// A message that says nothing more than the element it is on.
+bool is_generic(const std::string& message) {
+  std::string m = trimmed(message);
+  for (auto& c : m) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return m.empty() || m == "failed" || m == "failure" || m == "error" || m == "fail";
+}
+
 void collect(const pugi::xml_node& suite, std::vector<TestCase>& out) {
   std::string suite_name = suite.attribute("name").as_string();
   for (pugi::xml_node child : suite.children()) {
@@ -44,7 +75,22 @@ void collect(const pugi::xml_node& suite, std::vector<TestCase>& out) {
         if (rank(status) <= rank(test.status)) continue;
         test.status = status;
         test.message = result.attribute("message").as_string();
-        test.details = bounded(result.text().as_string());
+        test.details = bounded(result.child_value());
+        // Reporters differ: mocha's xunit writes the message as the
+        // element's text, go-junit-report a bare "Failed" attribute.
+        if (is_generic(test.message)) {
+          std::string line = first_line(test.details);
+          if (!line.empty()) test.message = line;
+        }
+      }
+      if ((test.status == TestStatus::failed || test.status == TestStatus::error) && is_generic(test.message)) {
+        for (const char* stream : {"system-err", "system-out"}) {
+          std::string line = last_line(child.child_value(stream));
+          if (!line.empty()) {
+            test.message = line;
+            break;
+          }
+        }
       }
       out.push_back(std::move(test));
     }

@@ -275,8 +275,12 @@ static std::string baseline_markdown(const Verdict& v) {
     std::string phases;
     for (const auto& p : c.phases) {
       std::string services;
-      for (const auto& s : p.services) services += (services.empty() ? "" : ", ") + s.name + " from " + s.image;
-      phases += fmt::format("{}{}: `{}`{}", phases.empty() ? "" : "; ", p.role, p.digest.substr(0, 19),
+      for (const auto& s : p.services) {
+        auto at = s.image.find('@');
+        std::string from = at == std::string::npos ? s.image : s.image.substr(at + 1, 19);
+        services += fmt::format("{}{} from {}", services.empty() ? "" : ", ", s.name, from);
+      }
+      phases += fmt::format("{}{} `{}`{}", phases.empty() ? "" : "; ", p.role, p.digest.substr(0, 19),
                             services.empty() ? "" : " (" + services + ")");
     }
     size_t fresh = 0, known = 0;
@@ -298,7 +302,7 @@ std::string render_summary_markdown(const Verdict& v) {
   for (auto& c : banner) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   out += fmt::format("## gate: {}\n\n", banner);
   if (!v.candidate.repository.empty()) {
-    out += fmt::format("Candidate `{}:{}`", v.candidate.repository, v.candidate.tag);
+    out += fmt::format("Candidate `{}{}`", v.candidate.repository, v.candidate.tag.empty() ? "" : ":" + v.candidate.tag);
     if (!v.candidate.digest.empty()) out += fmt::format(" at `{}`", v.candidate.digest);
     out += "\n\n";
   }

@@ -1,15 +1,13 @@
 #include "suite/consumer_run.h"
 
-#include <glob.h>
-
 #include <algorithm>
+#include <set>
 
 #include <fmt/format.h>
 
 #include "core/duration.h"
 #include "core/error.h"
 #include "core/log.h"
-#include "report/junit.h"
 #include "suite/baseline_run.h"
 #include "suite/evidence.h"
 #include "suite/image_run.h"
@@ -21,17 +19,6 @@ namespace gate::suite {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::vector<std::filesystem::path> glob_files(const std::filesystem::path& base, const std::string& pattern) {
-  std::string full = (base / pattern).string();
-  glob_t matches{};
-  std::vector<std::filesystem::path> out;
-  if (::glob(full.c_str(), 0, nullptr, &matches) == 0) {
-    for (size_t i = 0; i < matches.gl_pathc; ++i) out.emplace_back(matches.gl_pathv[i]);
-  }
-  ::globfree(&matches);
-  return out;
-}
 
 // The first line of a message, bounded: reasons are one line each.
 std::string shorten(const std::string& text, size_t max) {
@@ -72,10 +59,10 @@ bool prepare_candidate(ImageRun& run, const config::Consumer& consumer, report::
   return true;
 }
 
-// runner: command: the whole run is one unit, judged by its exit code and,
-// with `junit`, by the tests its reports name.
-void run_command_consumer(const config::Consumer& consumer, ImageRun& run, const RunContext& context,
-                          report::ConsumerResult& result) {
+// runner: command without `junit`: the whole run is one unit, judged by
+// its exit code (with `junit` it goes through the suite engine, see
+// suite/command_runner.cpp).
+void run_command_consumer(const config::Consumer& consumer, ImageRun& run, report::ConsumerResult& result) {
   process::Result proc = run.run_command(consumer.run, "run");
   result.output_tail = proc.output;
   result.process_status = proc.describe();
@@ -87,68 +74,20 @@ void run_command_consumer(const config::Consumer& consumer, ImageRun& run, const
         fmt::format("killed at the consumer timeout ({}) with its process group", format_duration(consumer.timeout)));
     return;
   }
-  if (consumer.junit) {
-    auto files = glob_files(run.worktree(), *consumer.junit);
-    if (files.empty()) result.reasons.push_back(fmt::format("no JUnit report matched '{}'", *consumer.junit));
-    for (const auto& file : files) {
-      try {
-        auto tests = report::parse_junit_file(file);
-        result.tests.insert(result.tests.end(), tests.begin(), tests.end());
-      } catch (const InfraError& e) {
-        result.reasons.push_back(e.what());
-      }
-    }
-  }
-  Evidence none;
-  for (auto& test : result.tests) {
-    test.outcome = classify(test, false, none);
-    test.blocks = config::policy_blocks(config_of(context), consumer, test.outcome);
-  }
-  Judgement judgement = judge(result.exit_code, consumer.junit.has_value(), result.tests);
+  Judgement judgement = judge(result.exit_code, false, result.tests);
   result.status = judgement.status;
-  if (!result.reasons.empty()) result.status = report::ConsumerStatus::failed;
   result.reasons.insert(result.reasons.end(), judgement.reasons.begin(), judgement.reasons.end());
 }
 
-// The suite engine's runners: the candidate's runs, the baseline's when
-// failures need it, then every test's outcome from the evidence.
-void run_suite_consumer(const config::Consumer& consumer, const git::Checkout& checkout, ImageRun& candidate,
-                        const RunContext& context, report::ConsumerResult& result) {
-  const auto store_file = timings_file(context.cache_dir, consumer.name);
-  const TimingStore history = load_store(store_file);
-  auto runner = make_runner(consumer);
-  CandidateSuite suite;
-  try {
-    suite = run_candidate_suite(consumer, *runner, candidate.run_env(), context, history.durations());
-  } catch (const InfraError& e) {
-    result.phases.push_back(candidate.finish(&result.containers_removed));
-    result.status = report::ConsumerStatus::error;
-    result.reasons.push_back(e.what());
-    return;
-  }
-  result.phases.push_back(candidate.finish(&result.containers_removed));
-  result.shard = suite.shard;
-  result.tests_planned = suite.planned;
-  result.profile = suite.profile;
-  if (suite.collected.empty()) {
-    result.status = report::ConsumerStatus::error;
-    result.reasons.push_back(fmt::format("the test selection [{}] holds no test: a run that tests nothing never passes",
-                                         fmt::join(consumer.tests, " ")));
-    return;
-  }
-  for (const auto& e : suite.runs.errors) result.reasons.push_back(e);
+std::string selection_of(const config::Consumer& consumer) {
+  return fmt::format("{} {} {}", consumer.runner, fmt::join(consumer.tests, " "), consumer.junit.value_or(""));
+}
 
-  std::vector<std::string> failing, flaky;
-  for (const auto& [name, t] : suite.runs.by_test) {
-    if (failed(t) && !t.timed_out) failing.push_back(name);
-  }
-  flaky.assign(suite.runs.passed_on_retry.begin(), suite.runs.passed_on_retry.end());
-  Evidence evidence = compare_with_baseline(consumer, checkout, context, failing, flaky, result);
-  evidence.history = &history;
-  result.baseline.executions += suite.runs.executions - suite.planned;
-
-  // Classify, in collection order.
-  size_t executed = 0, pre_existing = 0;
+// Every test's outcome from the evidence, in collection order; returns the
+// number of pre-existing failures the baseline excused.
+size_t classify_tests(const config::Consumer& consumer, const RunContext& context, const CandidateSuite& suite,
+                      const Evidence& evidence, const TimingStore& history, report::ConsumerResult& result) {
+  size_t excused = 0;
   for (const auto& name : suite.collected) {
     auto it = suite.runs.by_test.find(name);
     if (it == suite.runs.by_test.end()) continue;
@@ -168,11 +107,10 @@ void run_suite_consumer(const config::Consumer& consumer, const git::Checkout& c
     }
     if (t.outcome == "pre-existing") {
       t.known_before = history.was_pre_existing(name);
-      if (evidence.baseline != "identical") ++pre_existing;
+      if (evidence.baseline != "identical") ++excused;
     }
     if (t.outcome == "flaky") t.known_before = history.known_flaky(name);
     t.blocks = config::policy_blocks(config_of(context), consumer, t.outcome);
-    if (t.status != report::TestStatus::skipped || t.timed_out) ++executed;
     if (t.blocks) {
       std::string message = shorten(t.message, 200);
       result.reasons.push_back(fmt::format("test {} {}: {}", name, t.outcome, message.empty() ? t.outcome : message));
@@ -181,24 +119,127 @@ void run_suite_consumer(const config::Consumer& consumer, const git::Checkout& c
     }
     result.tests.push_back(std::move(t));
   }
+  return excused;
+}
+
+// Tests the last passing run reported and this one did not (a suite that
+// stopped half way looks complete otherwise). With a listing runner only at
+// the same commit: there the listing itself says what exists. Returns
+// whether the policy blocks on it.
+bool check_missing(const config::Consumer& consumer, const RunContext& context, const CandidateSuite& suite,
+                   const TimingStore& history, report::ConsumerResult& result) {
+  if (!history.last_pass || context.shard_count > 1) return false;
+  const LastPass& last = *history.last_pass;
+  if (last.selection != selection_of(consumer)) return false;
+  if (consumer.runner != "command" && last.commit != result.commit) return false;
+  std::set<std::string> ran(suite.collected.begin(), suite.collected.end());
+  for (const auto& test : last.tests) {
+    if (!ran.count(test)) result.missing.push_back(test);
+  }
+  if (result.missing.empty()) return false;
+  bool blocks = config::policy_blocks(config_of(context), consumer, "missing");
+  std::vector<std::string> named(result.missing.begin(), result.missing.begin() + std::min<size_t>(result.missing.size(), 10));
+  std::string text = fmt::format("{} test(s) that the last passing run (commit {}) reported did not run: {}{}",
+                                 result.missing.size(), last.commit.substr(0, 12), fmt::join(named, ", "),
+                                 result.missing.size() > named.size() ? ", ..." : "");
+  if (blocks) result.reasons.push_back(text + " (missing)");
+  else log::warn(fmt::format("{}: {} (policy missing: warn)", consumer.name, text));
+  return blocks;
+}
+
+// What this run teaches the next one. A shard does not write it: every
+// shard of one run must plan from the same store, or the splits would
+// differ and a test could run twice or never (the fan-in records it).
+void record_history(const config::Consumer& consumer, const RunContext& context, const Evidence& evidence,
+                    const report::ConsumerResult& result) {
+  if (context.shard_count > 1) return;
+  StoreUpdate update;
+  for (const auto& t : result.tests) {
+    if (t.status != report::TestStatus::skipped && !t.timed_out) update.seconds[t.id()] = t.seconds;
+    // Flaky on a published image, as gate saw it: it failed and passed there.
+    bool on_published = t.outcome == "flaky" &&
+                        (evidence.baseline == "identical" ||
+                         (evidence.baseline == "used" && t.baseline_failures > 0 && t.baseline_failures < t.baseline_runs));
+    if (on_published) update.flaky_on_published.push_back(t.id());
+  }
+  if (result.passed()) {
+    LastPass pass;
+    pass.commit = result.commit;
+    pass.selection = selection_of(consumer);
+    for (const auto& t : result.tests) {
+      pass.tests.push_back(t.id());
+      if (t.outcome == "pre-existing") pass.pre_existing.push_back(t.id());
+    }
+    update.last_pass = std::move(pass);
+  }
+  update_store(timings_file(context.cache_dir, consumer.name), update);
+}
+
+// The suite engine: the candidate's runs, the baseline's when failures
+// need it, then every test's outcome from the evidence.
+void run_suite_consumer(const config::Consumer& consumer, const git::Checkout& checkout, ImageRun& candidate,
+                        const RunContext& context, report::ConsumerResult& result) {
+  const TimingStore history = load_store(timings_file(context.cache_dir, consumer.name));
+  auto runner = make_runner(consumer);
+  CandidateSuite suite;
+  try {
+    suite = run_candidate_suite(consumer, *runner, candidate.run_env(), context, history.durations());
+  } catch (const InfraError& e) {
+    result.phases.push_back(candidate.finish(&result.containers_removed));
+    // Stopped at the consumer's timeout: that is what happened, whatever the tool said then.
+    const bool timed_out = Clock::now() >= candidate.deadline();
+    result.status = timed_out ? report::ConsumerStatus::timed_out : report::ConsumerStatus::error;
+    result.reasons.push_back(timed_out ? fmt::format("killed at the consumer timeout ({}) with its process group: {}",
+                                                     format_duration(consumer.timeout), e.what())
+                                       : e.what());
+    return;
+  }
+  result.phases.push_back(candidate.finish(&result.containers_removed));
+  result.shard = suite.shard;
+  result.tests_planned = suite.planned;
+  result.profile = suite.profile;
+  if (suite.collected.empty()) {
+    result.status = report::ConsumerStatus::error;
+    result.reasons.push_back(consumer.runner == "command"
+                                 ? "its JUnit reports name no test: a run that tests nothing never passes"
+                                 : fmt::format("the test selection [{}] holds no test: a run that tests nothing never passes",
+                                               fmt::join(consumer.tests, " ")));
+    return;
+  }
+  for (const auto& e : suite.runs.errors) result.reasons.push_back(e);
+
+  std::vector<std::string> failing, flaky;
+  for (const auto& [name, t] : suite.runs.by_test) {
+    if (failed(t) && !t.timed_out) failing.push_back(name);
+  }
+  flaky.assign(suite.runs.passed_on_retry.begin(), suite.runs.passed_on_retry.end());
+  Evidence evidence = compare_with_baseline(consumer, checkout, context, failing, flaky, result);
+  evidence.history = &history;
+  result.baseline.executions += suite.runs.executions - std::min(suite.runs.executions, suite.planned);
+
+  const size_t excused = classify_tests(consumer, context, suite, evidence, history, result);
   // What baseline classification may excuse is bounded.
   const config::Limit& limit = config::max_pre_existing(config_of(context), consumer);
-  bool over_limit = limit.exceeded(pre_existing, result.tests_planned);
+  const bool over_limit = limit.exceeded(excused, result.tests_planned);
   if (over_limit) {
     result.reasons.push_back(fmt::format(
         "{} pre-existing failure(s), {:.1f}% of the {} selected test(s), exceed max_pre_existing ({}): "
         "a baseline that fails this much is no evidence that the candidate is good",
-        pre_existing, 100.0 * static_cast<double>(pre_existing) / static_cast<double>(std::max<size_t>(result.tests_planned, 1)),
+        excused, 100.0 * static_cast<double>(excused) / static_cast<double>(std::max<size_t>(result.tests_planned, 1)),
         result.tests_planned, limit.text()));
   }
-  size_t missing = result.tests_planned > result.tests.size() ? result.tests_planned - result.tests.size() : 0;
+  const bool missing_blocks = check_missing(consumer, context, suite, history, result);
+  size_t executed = std::count_if(result.tests.begin(), result.tests.end(), [](const auto& t) {
+    return t.status != report::TestStatus::skipped || t.timed_out;
+  });
+  size_t not_run = result.tests_planned > result.tests.size() ? result.tests_planned - result.tests.size() : 0;
   bool blocked = std::any_of(result.tests.begin(), result.tests.end(), [](const auto& t) { return t.blocks; });
-  if (missing > 0) {
-    result.reasons.push_back(fmt::format("{} planned test(s) did not run (consumer timeout or a failed batch)", missing));
+  if (not_run > 0) {
+    result.reasons.push_back(fmt::format("{} planned test(s) did not run (consumer timeout or a failed batch)", not_run));
   }
   if (executed == 0) result.reasons.push_back("no test executed: a run that tests nothing never passes");
-  if (blocked || over_limit || missing > 0 || executed == 0 || !suite.runs.errors.empty()) {
-    result.status = missing > 0 && Clock::now() >= candidate.deadline() ? report::ConsumerStatus::timed_out
+  if (blocked || over_limit || missing_blocks || not_run > 0 || executed == 0 || !suite.runs.errors.empty()) {
+    result.status = not_run > 0 && Clock::now() >= candidate.deadline() ? report::ConsumerStatus::timed_out
                                                                        : report::ConsumerStatus::failed;
   } else {
     result.status = report::ConsumerStatus::passed;
@@ -208,31 +249,7 @@ void run_suite_consumer(const config::Consumer& consumer, const git::Checkout& c
     result.reasons.push_back(fmt::format("baseline not used ({}): {}; no failure was excused", result.baseline.status,
                                          result.baseline.reason));
   }
-  // What this run teaches the next one. A shard does not write it: every
-  // shard of one run must plan from the same store, or the splits would
-  // differ and a test could run twice or never (the fan-in records it).
-  if (context.shard_count == 0 || context.shard_count == 1) {
-    StoreUpdate update;
-    for (const auto& t : result.tests) {
-      if (t.status != report::TestStatus::skipped && !t.timed_out) update.seconds[t.id()] = t.seconds;
-      // Flaky on a published image, as gate saw it: fails and passes there.
-      bool flaky_published =
-          (evidence.baseline == "identical" && t.outcome == "flaky") ||
-          (evidence.baseline == "used" && t.baseline_failures > 0 && t.baseline_failures < t.baseline_runs &&
-           t.outcome == "flaky");
-      if (flaky_published) update.flaky_on_published.push_back(t.id());
-    }
-    if (result.passed()) {
-      LastPass pass;
-      pass.commit = result.commit;
-      for (const auto& t : result.tests) {
-        pass.tests.push_back(t.id());
-        if (t.outcome == "pre-existing") pass.pre_existing.push_back(t.id());
-      }
-      update.last_pass = std::move(pass);
-    }
-    update_store(store_file, update);
-  }
+  record_history(consumer, context, evidence, result);
 }
 
 }  // namespace
@@ -289,8 +306,8 @@ report::ConsumerResult run_consumer(const config::Consumer& consumer, const git:
     ImageRun candidate(consumer, context.candidate, context, checkout, log_path, false);
     try {
       if (prepare_candidate(candidate, consumer, result)) {
-        if (consumer.runner == "command") {
-          run_command_consumer(consumer, candidate, context, result);
+        if (consumer.runner == "command" && !consumer.junit) {
+          run_command_consumer(consumer, candidate, result);
         } else {
           run_suite_consumer(consumer, checkout, candidate, context, result);
         }

@@ -73,7 +73,8 @@ ScheduleResult run_items(Runner& runner, const RunEnv& env, const std::vector<Wo
         // everything at once.
         double target = workers == 1 ? remaining(me) : std::max(remaining(me) / 2, kMinBatchSeconds);
         double taken_estimate = 0;
-        while (!queues[me].empty() && (taken.empty() || taken_estimate < target)) {
+        // (Alone, everything: tests measured at 0 s would otherwise each be a batch.)
+        while (!queues[me].empty() && (taken.empty() || workers == 1 || taken_estimate < target)) {
           taken_estimate += queues[me].front().estimate;
           taken.push_back(std::move(queues[me].front()));
           queues[me].pop_front();

@@ -33,6 +33,22 @@ bool tcp_open(const std::string& host_port) {
   return ok;
 }
 
+// Whether a loopback port can be bound now (so a fixed host port taken by
+// another process is named before docker's own, vaguer, error).
+bool port_free(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return true;
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
 std::string env_name(const std::string& service) {
   std::string out;
   for (char c : service) out += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::toupper(c)) : '_';
@@ -67,7 +83,21 @@ void Services::start(const config::Consumer& consumer, config::Values& values, p
       volumes.push_back(dir);
       service_env[variable] = dir;
     }
-    std::string id = engine_.run_detached(image, service.ports, service_env, run_label + "." + service.name, volumes);
+    for (const auto& [container_port, host_port] : service.host_ports) {
+      // The previous phase's service may still be releasing it: a moment's grace.
+      bool free = port_free(host_port);
+      for (int i = 0; i < 20 && !free; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        free = port_free(host_port);
+      }
+      if (!free) {
+        throw InfraError(fmt::format("{}: host port 127.0.0.1:{} (for container port {}) is taken by another process; "
+                                     "free it or choose another in host_ports",
+                                     what, host_port, container_port));
+      }
+    }
+    std::string id = engine_.run_detached(image, service.ports, service_env, run_label + "." + service.name, volumes,
+                                          service.host_ports);
     containers_.push_back(id);
     runs_.push_back({service.name, image, id.substr(0, 12)});
     const std::string prefix = "SERVICE_" + env_name(service.name);

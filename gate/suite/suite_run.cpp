@@ -40,7 +40,7 @@ void retry_failures(const config::Consumer& consumer, Runner& runner, const RunE
     runs.executions += rerun.tests.size();
     for (const auto& e : rerun.errors) runs.errors.push_back(e);
     for (auto& t : rerun.tests) {
-      auto& previous = runs.by_test[t.name];
+      auto& previous = runs.by_test[t.id()];
       int attempts = previous.attempts + 1;
       if (failed(t) || t.timed_out) {
         previous.attempts = attempts;  // keep the first failure's message, if it had one
@@ -49,7 +49,7 @@ void retry_failures(const config::Consumer& consumer, Runner& runner, const RunE
           previous.details = t.details;
         }
       } else if (t.status != report::TestStatus::skipped) {
-        runs.passed_on_retry.insert(t.name);
+        runs.passed_on_retry.insert(t.id());
         t.attempts = attempts;
         previous = t;
       }
@@ -69,7 +69,7 @@ void confirm(const config::Consumer& consumer, Runner& runner, const RunEnv& env
     for (const auto& e : rerun.errors) runs.errors.push_back(e);
     for (const auto& t : rerun.tests) {
       if (t.status == report::TestStatus::skipped) continue;
-      auto& count = runs.confirm[t.name];
+      auto& count = runs.confirm[t.id()];
       count.runs++;
       if (failed(t) || t.timed_out) count.failures++;
     }
@@ -98,7 +98,7 @@ CandidateSuite run_candidate_suite(const config::Consumer& consumer, Runner& run
   runner.prepare(env, planned);
   auto first = run_items(runner, env, items, static_cast<size_t>(consumer.parallel), consumer.test_timeout, "run");
   suite.runs.executions += first.tests.size();
-  for (auto& t : first.tests) suite.runs.by_test[t.name] = t;
+  for (auto& t : first.tests) suite.runs.by_test[t.id()] = t;
   // Each worker's busy and idle time over the first pass (retries and
   // reruns are on top).
   nlohmann::json workers = nlohmann::json::array();
@@ -126,7 +126,7 @@ BaselineSuite run_baseline_suite(const config::Consumer& consumer, Runner& runne
     auto first = run_tests(consumer, runner, env, failing, "baseline");
     runs.executions += first.tests.size();
     runs.errors = first.errors;
-    for (auto& t : first.tests) runs.by_test[t.name] = t;
+    for (auto& t : first.tests) runs.by_test[t.id()] = t;
     retry_failures(consumer, runner, env, "baseline-", runs);
   }
   confirm(consumer, runner, env, flaky, "baseline-", runs);
@@ -138,7 +138,7 @@ BaselineSuite run_baseline_suite(const config::Consumer& consumer, Runner& runne
     auto it = runs.by_test.find(name);
     // A test that did not complete on the baseline (not run, timed out) is
     // not evidence: it failed for a reason of its own.
-    if (it == runs.by_test.end() || it->second.timed_out) {
+    if (it == runs.by_test.end() || it->second.timed_out || it->second.status == report::TestStatus::skipped) {
       out.incomplete.push_back(name);
       continue;
     }

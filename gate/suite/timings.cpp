@@ -63,6 +63,7 @@ TimingStore load_store(const std::filesystem::path& file) {
       const auto& p = json["last_pass"];
       LastPass last;
       last.commit = p.value("commit", "");
+      last.selection = p.value("selection", "");
       last.tests = p.value("tests", std::vector<std::string>{});
       last.pre_existing = p.value("pre_existing", std::vector<std::string>{});
       store.last_pass = std::move(last);
@@ -87,6 +88,7 @@ nlohmann::json to_json(const TimingStore& store) {
   nlohmann::json out = {{"version", 2}, {"tests", std::move(tests)}};
   if (store.last_pass) {
     out["last_pass"] = {{"commit", store.last_pass->commit},
+                        {"selection", store.last_pass->selection},
                         {"tests", store.last_pass->tests},
                         {"pre_existing", store.last_pass->pre_existing}};
   }

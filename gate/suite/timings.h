@@ -5,7 +5,7 @@
 // are planned from the durations; the rest is evidence for the verdict.
 //
 // File format (JSON): {"version": 2, "tests": {ID: {"seconds": S,
-// "flaky_on_published": N}}, "last_pass": {"commit": C, "tests": [...],
+// "flaky_on_published": N}}, "last_pass": {"commit": C, "selection": S, "tests": [...],
 // "pre_existing": [...]}}. A version-1 file ({ID: seconds}) is read as
 // durations only.
 #include <filesystem>
@@ -25,6 +25,7 @@ struct TestHistory {
 // which of them were pre-existing failures.
 struct LastPass {
   std::string commit;
+  std::string selection;  // runner and test selection it ran (another selection, other tests)
   std::vector<std::string> tests;
   std::vector<std::string> pre_existing;
 };

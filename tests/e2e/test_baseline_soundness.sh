@@ -250,6 +250,10 @@ expect_eq "$(json_get "$verdict" '[c["baseline"]["status"] for c in v["consumers
 expect_eq "$(json_get "$verdict" '" ".join(sorted(set(x.split(" ", 1)[1] for c in v["consumers"] if c["name"] == "self" for p in c["phases"] if p["role"] == "baseline" for x in p["containers_created"])))')" \
   "$repository@$published" "the baseline rerun's containers come from the baseline digest"
 [ -z "$(containers_of_repository)" ] || fail "containers left behind: $(containers_of_repository)"
+# The reports show the baseline per consumer and the image each phase's services ran from.
+expect_file_contains "$scratch/run-writes/gate-report/report.html" "id=\"baseline\"" "report.html has the baseline section"
+expect_file_contains "$scratch/run-writes/gate-report/report.html" "$repository@$published" "report.html names the baseline service's image"
+expect_file_contains "$scratch/run-writes/gate-report/summary.md" "db from ${published:0:19}" "summary.md names the baseline service's image"
 
 # 3. A candidate that breaks one command: exactly its test regresses.
 run_gate delete "$scratch/gate.yaml" "$delete" --consumer items

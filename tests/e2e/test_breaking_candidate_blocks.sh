@@ -16,7 +16,7 @@ expect_eq "$(tag_digest "$repository" stable)" "$before" "stable digest after a 
 for test in test_create_item_returns_201 test_item_ids_keep_their_prefix; do
   expect_file_contains "$scratch/report/summary.md" "$test" "summary.md names the regressed test"
   expect_file_contains "$scratch/report/junit.xml" "name=\"$test\"" "junit.xml names the regressed test"
-  expect_file_contains "$scratch/err" "blocked: emucli: test tests.test_items::$test failed" "stderr says which test and why"
+  expect_file_contains "$scratch/err" "blocked: emucli: test tests.test_items::$test regression" "stderr says which test and why"
 done
 expect_file_contains "$scratch/report/summary.md" "expected 201, got 200" "summary.md says why"
 expect_eq "$(json_get "$scratch/report/verdict.json" 'v["decision"]["verdict"]')" blocked "verdict"

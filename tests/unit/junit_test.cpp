@@ -63,3 +63,28 @@ TEST(JUnitRender, FailedConsumerWithoutTestsStillShowsAFailure) {
   EXPECT_STREQ(first.child("testcase").child("failure").attribute("message").value(),
                "killed at the consumer timeout (3.0s)");
 }
+
+// The JUnit that real reporters write: the message is where each puts it.
+TEST(JUnitParse, MessagesWhereEachReporterPutsThem) {
+  auto tests = parse_junit_text(R"(<testsuites>
+<testsuite name="Mocha Tests"><testcase classname="items" name="creates an item" time="0.010"><failure>expected 500 to equal 201
+AssertionError: expected 500 to equal 201
+    at Context.&lt;anonymous&gt; (test/items.js:10:12)</failure></testcase></testsuite>
+<testsuite name="example.com/pkg"><testcase classname="example.com/pkg" name="TestA" time="0.00"><failure message="Failed" type="">    a_test.go:12: want 201, got 500
+</failure></testcase></testsuite>
+<testsuite name="jest tests"><testcase classname="items deletes" name="items deletes" time="0.003"><failure><![CDATA[Error: expect(received).toBe(expected) // Object.is equality
+    at Object.<anonymous> (items.test.js:5:3)]]></failure></testcase></testsuite>
+<testsuite name="com.acme.ItemsTest"><testcase name="creates" classname="com.acme.ItemsTest" time="0.01"><failure message="expected: &lt;201&gt; but was: &lt;500&gt;" type="org.opentest4j.AssertionFailedError">org.opentest4j.AssertionFailedError: expected: &lt;201&gt; but was: &lt;500&gt;</failure></testcase></testsuite>
+<testsuite name="ctest"><testcase name="server" classname="server" time="0.2" status="fail"><failure message="Failed"/><system-out>starting
+server: write failed with 500
+</system-out></testcase></testsuite>
+</testsuites>)", "mixed.xml");
+  ASSERT_EQ(tests.size(), 5u);
+  EXPECT_EQ(tests[0].message, "expected 500 to equal 201");
+  EXPECT_NE(tests[0].details.find("test/items.js:10:12"), std::string::npos);
+  EXPECT_EQ(tests[1].message, "a_test.go:12: want 201, got 500");
+  EXPECT_EQ(tests[2].message, "Error: expect(received).toBe(expected) // Object.is equality");
+  EXPECT_EQ(tests[3].message, "expected: <201> but was: <500>");
+  EXPECT_EQ(tests[4].message, "server: write failed with 500");
+  for (const auto& t : tests) EXPECT_EQ(t.status, TestStatus::failed) << t.name;
+}

@@ -1,0 +1,122 @@
+// runner: command with `junit`: the consumer's own command, whole, every
+// time (gate cannot select its tests), its tests read from the JUnit
+// reports it writes. So it gets the suite engine's evidence rules too:
+// retries and baseline reruns run the command again and compare test by
+// test. The first run is the listing: enumerate() runs the command and the
+// first batch is answered from it.
+#include <glob.h>
+
+#include <fmt/format.h>
+
+#include <map>
+#include <optional>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "report/junit.h"
+#include "suite/runner.h"
+
+namespace gate::suite {
+namespace {
+
+std::vector<std::filesystem::path> glob_files(const std::filesystem::path& base, const std::string& pattern) {
+  std::string full = (base / pattern).string();
+  glob_t matches{};
+  std::vector<std::filesystem::path> out;
+  if (::glob(full.c_str(), 0, nullptr, &matches) == 0) {
+    for (size_t i = 0; i < matches.gl_pathc; ++i) out.emplace_back(matches.gl_pathv[i]);
+  }
+  ::globfree(&matches);
+  return out;
+}
+
+class CommandRunner : public Runner {
+ public:
+  explicit CommandRunner(std::string junit) : junit_(std::move(junit)) {}
+
+  std::vector<std::string> enumerate(const RunEnv& env) override {
+    first_ = run_whole(env);
+    if (first_->interrupted) throw Interrupted();
+    if (!first_->error.empty() && first_->tests.empty()) throw InfraError(first_->error);
+    std::vector<std::string> ids;
+    for (const auto& t : first_->tests) ids.push_back(t.id());
+    return ids;
+  }
+
+  BatchResult run_batch(const RunEnv& env, const std::vector<std::string>& tests, std::chrono::milliseconds,
+                        const std::string&) override {
+    BatchResult whole;
+    if (first_) {  // the listing run is the first batch
+      whole = std::move(*first_);
+      first_.reset();
+    } else {
+      whole = run_whole(env);
+    }
+    if (whole.interrupted) return whole;
+    // Only the tests asked for; one the reports do not name did not run.
+    BatchResult out;
+    out.error = whole.error;
+    std::map<std::string, report::TestCase> by_id;
+    for (auto& t : whole.tests) by_id.emplace(t.id(), std::move(t));
+    for (const auto& id : tests) {
+      if (auto it = by_id.find(id); it != by_id.end()) {
+        out.tests.push_back(it->second);
+      } else {
+        // Skipped: it did not complete, so it is evidence of nothing.
+        out.tests.push_back({"command", "", id, report::TestStatus::skipped, 0, "not in this run's JUnit report", ""});
+      }
+    }
+    return out;
+  }
+
+ private:
+  BatchResult run_whole(const RunEnv& env) {
+    BatchResult out;
+    // Reports of an earlier run would pass for this one's.
+    for (const auto& stale : glob_files(env.worktree, junit_)) {
+      std::error_code ec;
+      std::filesystem::remove(stale, ec);
+    }
+    process::Spec spec;
+    spec.argv = env.command;
+    spec.cwd = env.worktree;
+    spec.env = env.env;
+    spec.log_file = env.log_file;
+    spec.on_line = env.on_line;
+    spec.timeout = time_left(env);
+    auto result = process::run(spec);
+    if (result.interrupted) {
+      out.interrupted = true;
+      return out;
+    }
+    auto files = glob_files(env.worktree, junit_);
+    if (files.empty()) out.error = fmt::format("no JUnit report matched '{}' ({})", junit_, result.describe());
+    for (const auto& file : files) {
+      try {
+        auto tests = report::parse_junit_file(file);
+        for (auto& t : tests) t.suite = "command";
+        out.tests.insert(out.tests.end(), tests.begin(), tests.end());
+      } catch (const InfraError& e) {
+        out.error = e.what();
+      }
+    }
+    bool any_failed = std::any_of(out.tests.begin(), out.tests.end(), [](const auto& t) {
+      return t.status == report::TestStatus::failed || t.status == report::TestStatus::error;
+    });
+    if (result.timed_out) {
+      out.error = fmt::format("the run was stopped at the consumer's timeout ({})", result.describe());
+    } else if (!result.ok() && !any_failed && out.error.empty()) {
+      out.error = fmt::format("the run {} although its JUnit report shows no failed test", result.describe());
+    }
+    return out;
+  }
+
+  std::string junit_;
+  std::optional<BatchResult> first_;
+};
+
+}  // namespace
+
+std::unique_ptr<Runner> make_command_runner(std::string junit) { return std::make_unique<CommandRunner>(std::move(junit)); }
+
+}  // namespace gate::suite
