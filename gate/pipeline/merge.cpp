@@ -19,6 +19,7 @@
 #include "registry/reference.h"
 #include "report/renderers.h"
 #include "suite/coverage.h"
+#include "suite/evidence.h"
 #include "suite/timings.h"
 #include "version.h"
 
@@ -120,6 +121,8 @@ ExitCode merge(const Options& options) {
         }
         if (!part->passed() && whole.passed()) whole.status = part->status;
         whole.submodules = part->submodules;
+        suite::join_baseline(whole.baseline, part->baseline, part->shard);
+        whole.phases.insert(whole.phases.end(), part->phases.begin(), part->phases.end());
       }
       for (int k = 1; k <= count; ++k) {
         if (!seen.count(k)) {
@@ -129,16 +132,12 @@ ExitCode merge(const Options& options) {
         }
       }
       whole.shard = count > 1 ? fmt::format("{} shards", count) : "";
+      // The evidence rules over the whole consumer, not shard by shard.
+      suite::judge_joined_shards(config, consumer, whole);
       merged.consumers.push_back(std::move(whole));
-      // The fan-in records every shard's durations for the next run's plan.
-      if (consumer.runner != "command") {
-        std::map<std::string, double> measured;
-        for (const auto& t : merged.consumers.back().tests) {
-          if (t.seconds > 0) measured[t.id()] = t.seconds;
-        }
-        auto cache = options.cache_dir.empty() ? git::default_cache_dir() : options.cache_dir;
-        suite::update_timings(suite::timings_file(cache, consumer.name), measured);
-      }
+      // The fan-in records what every shard learnt for the next run's plan.
+      auto cache = options.cache_dir.empty() ? git::default_cache_dir() : options.cache_dir;
+      suite::update_store(suite::timings_file(cache, consumer.name), suite::lessons_of(consumer, merged.consumers.back()));
     }
     decide(merged);
     // Coverage: every shard's counters, merged into one profile.

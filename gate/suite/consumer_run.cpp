@@ -79,15 +79,9 @@ void run_command_consumer(const config::Consumer& consumer, ImageRun& run, repor
   result.reasons.insert(result.reasons.end(), judgement.reasons.begin(), judgement.reasons.end());
 }
 
-std::string selection_of(const config::Consumer& consumer) {
-  return fmt::format("{} {} {}", consumer.runner, fmt::join(consumer.tests, " "), consumer.junit.value_or(""));
-}
-
-// Every test's outcome from the evidence, in collection order; returns the
-// number of pre-existing failures the baseline excused.
-size_t classify_tests(const config::Consumer& consumer, const RunContext& context, const CandidateSuite& suite,
+// Every test's outcome from the evidence, in collection order.
+void classify_tests(const config::Consumer& consumer, const RunContext& context, const CandidateSuite& suite,
                       const Evidence& evidence, const TimingStore& history, report::ConsumerResult& result) {
-  size_t excused = 0;
   for (const auto& name : suite.collected) {
     auto it = suite.runs.by_test.find(name);
     if (it == suite.runs.by_test.end()) continue;
@@ -105,10 +99,7 @@ size_t classify_tests(const config::Consumer& consumer, const RunContext& contex
       t.baseline_runs += c->second.runs;
       t.baseline_failures += c->second.failures;
     }
-    if (t.outcome == "pre-existing") {
-      t.known_before = history.was_pre_existing(name);
-      if (evidence.baseline != "identical") ++excused;
-    }
+    if (t.outcome == "pre-existing") t.known_before = history.was_pre_existing(name);
     if (t.outcome == "flaky") t.known_before = history.known_flaky(name);
     t.blocks = config::policy_blocks(config_of(context), consumer, t.outcome);
     if (t.blocks) {
@@ -119,7 +110,6 @@ size_t classify_tests(const config::Consumer& consumer, const RunContext& contex
     }
     result.tests.push_back(std::move(t));
   }
-  return excused;
 }
 
 // Tests the last passing run reported and this one did not (a suite that
@@ -150,29 +140,9 @@ bool check_missing(const config::Consumer& consumer, const RunContext& context, 
 // What this run teaches the next one. A shard does not write it: every
 // shard of one run must plan from the same store, or the splits would
 // differ and a test could run twice or never (the fan-in records it).
-void record_history(const config::Consumer& consumer, const RunContext& context, const Evidence& evidence,
-                    const report::ConsumerResult& result) {
+void record_history(const config::Consumer& consumer, const RunContext& context, const report::ConsumerResult& result) {
   if (context.shard_count > 1) return;
-  StoreUpdate update;
-  for (const auto& t : result.tests) {
-    if (t.status != report::TestStatus::skipped && !t.timed_out) update.seconds[t.id()] = t.seconds;
-    // Flaky on a published image, as gate saw it: it failed and passed there.
-    bool on_published = t.outcome == "flaky" &&
-                        (evidence.baseline == "identical" ||
-                         (evidence.baseline == "used" && t.baseline_failures > 0 && t.baseline_failures < t.baseline_runs));
-    if (on_published) update.flaky_on_published.push_back(t.id());
-  }
-  if (result.passed()) {
-    LastPass pass;
-    pass.commit = result.commit;
-    pass.selection = selection_of(consumer);
-    for (const auto& t : result.tests) {
-      pass.tests.push_back(t.id());
-      if (t.outcome == "pre-existing") pass.pre_existing.push_back(t.id());
-    }
-    update.last_pass = std::move(pass);
-  }
-  update_store(timings_file(context.cache_dir, consumer.name), update);
+  update_store(timings_file(context.cache_dir, consumer.name), lessons_of(consumer, result));
 }
 
 // The suite engine: the candidate's runs, the baseline's when failures
@@ -217,17 +187,11 @@ void run_suite_consumer(const config::Consumer& consumer, const git::Checkout& c
   evidence.history = &history;
   result.baseline.executions += suite.runs.executions - std::min(suite.runs.executions, suite.planned);
 
-  const size_t excused = classify_tests(consumer, context, suite, evidence, history, result);
+  classify_tests(consumer, context, suite, evidence, history, result);
   // What baseline classification may excuse is bounded.
-  const config::Limit& limit = config::max_pre_existing(config_of(context), consumer);
-  const bool over_limit = limit.exceeded(excused, result.tests_planned);
-  if (over_limit) {
-    result.reasons.push_back(fmt::format(
-        "{} pre-existing failure(s), {:.1f}% of the {} selected test(s), exceed max_pre_existing ({}): "
-        "a baseline that fails this much is no evidence that the candidate is good",
-        excused, 100.0 * static_cast<double>(excused) / static_cast<double>(std::max<size_t>(result.tests_planned, 1)),
-        result.tests_planned, limit.text()));
-  }
+  const std::string over_limit_reason = over_pre_existing_limit(config_of(context), consumer, result);
+  const bool over_limit = !over_limit_reason.empty();
+  if (over_limit) result.reasons.push_back(over_limit_reason);
   const bool missing_blocks = check_missing(consumer, context, suite, history, result);
   size_t executed = std::count_if(result.tests.begin(), result.tests.end(), [](const auto& t) {
     return t.status != report::TestStatus::skipped || t.timed_out;
@@ -249,7 +213,7 @@ void run_suite_consumer(const config::Consumer& consumer, const git::Checkout& c
     result.reasons.push_back(fmt::format("baseline not used ({}): {}; no failure was excused", result.baseline.status,
                                          result.baseline.reason));
   }
-  record_history(consumer, context, evidence, result);
+  record_history(consumer, context, result);
 }
 
 }  // namespace

@@ -1,5 +1,10 @@
 #include "suite/evidence.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
 namespace gate::suite {
 
 std::string classify(const report::TestCase& test, bool passed_on_retry, const Evidence& evidence) {
@@ -23,6 +28,96 @@ std::string classify(const report::TestCase& test, bool passed_on_retry, const E
     if (it != evidence.fails_on_baseline.end() && it->second) return "pre-existing";
   }
   return test.status == report::TestStatus::error ? "error" : "regression";
+}
+
+std::string selection_of(const config::Consumer& consumer) {
+  return fmt::format("{} {} {}", consumer.runner, fmt::join(consumer.tests, " "), consumer.junit.value_or(""));
+}
+
+StoreUpdate lessons_of(const config::Consumer& consumer, const report::ConsumerResult& result) {
+  StoreUpdate update;
+  const std::string& baseline = result.baseline.status;
+  for (const auto& t : result.tests) {
+    if (t.status != report::TestStatus::skipped && !t.timed_out) update.seconds[t.id()] = t.seconds;
+    // Flaky on a published image, as gate saw it: it failed and passed there.
+    bool on_published = t.outcome == "flaky" &&
+                        (baseline == "identical" ||
+                         (baseline == "used" && t.baseline_failures > 0 && t.baseline_failures < t.baseline_runs));
+    if (on_published) update.flaky_on_published.push_back(t.id());
+  }
+  if (result.passed()) {
+    LastPass pass;
+    pass.commit = result.commit;
+    pass.selection = selection_of(consumer);
+    for (const auto& t : result.tests) {
+      pass.tests.push_back(t.id());
+      if (t.outcome == "pre-existing") pass.pre_existing.push_back(t.id());
+    }
+    update.last_pass = std::move(pass);
+  }
+  return update;
+}
+
+std::string over_pre_existing_limit(const config::Config& config, const config::Consumer& consumer,
+                                    const report::ConsumerResult& result) {
+  if (result.baseline.status == "identical") return "";  // the published image itself: nothing is excused
+  size_t excused = std::count_if(result.tests.begin(), result.tests.end(),
+                                 [](const auto& t) { return t.outcome == "pre-existing"; });
+  const config::Limit& limit = config::max_pre_existing(config, consumer);
+  if (!limit.exceeded(excused, result.tests_planned)) return "";
+  return fmt::format(
+      "{} pre-existing failure(s), {:.1f}% of the {} selected test(s), exceed max_pre_existing ({}): "
+      "a baseline that fails this much is no evidence that the candidate is good",
+      excused, 100.0 * static_cast<double>(excused) / static_cast<double>(std::max<size_t>(result.tests_planned, 1)),
+      result.tests_planned, limit.text());
+}
+
+namespace {
+
+// How much an outcome lets through: the worse of two results of one test wins.
+int severity(const report::TestCase& t) {
+  if (t.blocks) return 4;
+  if (t.outcome == "pre-existing" || t.outcome == "flaky") return 2;
+  if (t.outcome == "skipped") return 1;
+  return 0;
+}
+
+// From least to most trustworthy: a joined baseline is as good as its worst part.
+int trust(const std::string& status) {
+  static const std::map<std::string, int> order{{"invalid", 0}, {"unavailable", 1}, {"used", 2},
+                                                {"identical", 3}, {"not-needed", 4}, {"off", 5}};
+  auto it = order.find(status);
+  return it == order.end() ? 0 : it->second;
+}
+
+}  // namespace
+
+void judge_joined_shards(const config::Config& config, const config::Consumer& consumer, report::ConsumerResult& whole) {
+  std::map<std::string, size_t> index;
+  std::vector<report::TestCase> joined;
+  for (auto& t : whole.tests) {
+    auto [it, fresh] = index.emplace(t.id(), joined.size());
+    if (fresh) {
+      joined.push_back(std::move(t));
+    } else if (severity(t) > severity(joined[it->second])) {
+      joined[it->second] = std::move(t);
+    }
+  }
+  whole.tests = std::move(joined);
+  if (std::string reason = over_pre_existing_limit(config, consumer, whole); !reason.empty()) {
+    whole.reasons.push_back(reason);
+    whole.status = report::ConsumerStatus::failed;
+  }
+}
+
+void join_baseline(report::BaselineReport& whole, const report::BaselineReport& part, const std::string& shard) {
+  if (trust(part.status) < trust(whole.status)) {
+    whole.status = part.status;
+    whole.reason = shard.empty() ? part.reason : fmt::format("[shard {}] {}", shard, part.reason);
+  }
+  if (whole.digest.empty()) whole.digest = part.digest;
+  whole.tests_rerun += part.tests_rerun;
+  whole.executions += part.executions;
 }
 
 }  // namespace gate::suite

@@ -15,6 +15,7 @@
 #include <string>
 #include <utility>
 
+#include "config/config.h"
 #include "report/model.h"
 #include "suite/timings.h"
 
@@ -40,5 +41,26 @@ struct Evidence {
 // The outcome of a test from its result on the candidate (after retries)
 // and whether it passed only on a retry.
 std::string classify(const report::TestCase& test, bool passed_on_retry, const Evidence& evidence);
+
+// The runner and test selection a consumer runs (the last passing run's
+// tests are compared only under the same selection).
+std::string selection_of(const config::Consumer& consumer);
+
+// What the timing store learns from a consumer's result: durations, tests
+// gate saw flaky on a published image, and (when it passed) the tests it
+// reported with its pre-existing failures.
+StoreUpdate lessons_of(const config::Consumer& consumer, const report::ConsumerResult& result);
+
+// The reason a consumer blocks on too many pre-existing failures, or "".
+std::string over_pre_existing_limit(const config::Config& config, const config::Consumer& consumer,
+                                    const report::ConsumerResult& result);
+
+// The fan-in's view of one consumer, from its shards' results joined in
+// `whole`: a test reported by several shards takes its worst outcome (a
+// failure pre-existing in one and a regression in another is a
+// regression), the shards' baselines join (the least trustworthy status
+// wins), and max_pre_existing applies to the whole.
+void judge_joined_shards(const config::Config& config, const config::Consumer& consumer, report::ConsumerResult& whole);
+void join_baseline(report::BaselineReport& whole, const report::BaselineReport& part, const std::string& shard);
 
 }  // namespace gate::suite

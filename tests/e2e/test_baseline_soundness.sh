@@ -259,6 +259,15 @@ expect_file_contains "$scratch/run-writes/gate-report/summary.md" "db from ${pub
 run_gate delete "$scratch/gate.yaml" "$delete" --consumer items
 expect_eq "$rc" 1 "a candidate that breaks delete is blocked"
 expect_eq "$(outcomes items)" "test_delete:regression test_known_bug:pre-existing" "exactly the delete test regresses"
+# events.jsonl shows this run's containers only (not the previous run's removals).
+python3 - "$scratch/run-delete/gate-report/events.jsonl" <<'PY' || fail "events.jsonl holds containers of an earlier run"
+import json, sys
+events = [e for e in map(json.loads, open(sys.argv[1])) if e.get("type") == "container"]
+created = {e["id"] for e in events if e["action"] == "create"}
+others = sorted({e["id"] for e in events if e["id"] not in created})
+if others: print("not created in this run:", others)
+sys.exit(1 if others or not created else 0)
+PY
 
 # 4. A consumer that hard-codes the candidate's tag: the baseline rerun used
 #    the candidate, so it is invalid and excuses nothing.

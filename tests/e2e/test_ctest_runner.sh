@@ -11,6 +11,8 @@ mkdir -p "$consumer"
   echo 'enable_testing()'
   for i in $(seq 1 8); do echo "add_test(NAME quick_$i COMMAND sh -c \"sleep 0.2\")"; done
   echo 'add_test(NAME broken COMMAND sh -c "echo contract broken; exit 1")'
+  echo 'add_test(NAME half_second COMMAND sleep 0.5)'
+  echo "add_test(NAME zz_listing COMMAND sh -c \"cd .. && find . -type f -not -path './build/*' | sort >\$ENV{LISTING}\")"
   echo "add_test(NAME hang COMMAND sleep 20$$)"
   echo 'add_test(NAME off COMMAND true)'
   echo 'set_tests_properties(off PROPERTIES DISABLED TRUE)'
@@ -32,6 +34,7 @@ consumers:
     parallel: 2
     test_timeout: 2s
 YAML
+export LISTING="$scratch/listing.txt"
 all=""
 for k in 1 2; do
   "$GATE_BIN" test --shard "$k/2" --config "$scratch/gate.yaml" --candidate "$repository@$candidate" \
@@ -41,6 +44,18 @@ for k in 1 2; do
   all="$all $(json_get "$scratch/s$k/verdict.json" '" ".join(t["id"] + "=" + t["outcome"] for t in v["consumers"][0]["tests"])')"
 done
 sorted=$(tr ' ' '\n' <<<"$all" | grep . | sort | tr '\n' ' ')
-expect_eq "$sorted" "broken=regression hang=timed-out quick_1=passed quick_2=passed quick_3=passed quick_4=passed quick_5=passed quick_6=passed quick_7=passed quick_8=passed " "every test once, classified"
+expect_eq "$sorted" "broken=regression half_second=passed hang=timed-out quick_1=passed quick_2=passed quick_3=passed quick_4=passed quick_5=passed quick_6=passed quick_7=passed quick_8=passed zz_listing=passed " "every test once, classified"
 pgrep -f "sleep 20$$" >/dev/null && fail "the hung test was left running"
 grep -h "blocked: native: test broken regression" "$scratch"/s*.err >/dev/null || fail "the regression is not named"
+
+# With the default (relative) report directory: per-test seconds, the
+# failure's message from ctest's output, and nothing of gate's in the checkout.
+mkdir -p "$scratch/cwd"
+(cd "$scratch/cwd" && "$GATE_BIN" test --config "$scratch/gate.yaml" --candidate "$repository@$candidate" >/dev/null 2>&1)
+verdict="$scratch/cwd/gate-report/verdict.json"
+json_get "$verdict" '[t["seconds"] for t in v["consumers"][0]["tests"] if t["id"] == "half_second"][0]' |
+  python3 -c 'import sys; s=float(sys.stdin.read()); sys.exit(0 if 0.45 <= s <= 0.55 else 1)' ||
+  fail "ctest per-test seconds of a 0.5 s test: $(json_get "$verdict" '[t["seconds"] for t in v["consumers"][0]["tests"] if t["id"] == "half_second"]')"
+expect_eq "$(json_get "$verdict" '[t.get("message") for t in v["consumers"][0]["tests"] if t["id"] == "broken"][0]')" "contract broken" \
+  "the failure's message, from ctest's output"
+expect_eq "$(tr '\n' ' ' <"$LISTING")" "./CMakeLists.txt ./first.txt " "the checkout holds the consumer's files only"

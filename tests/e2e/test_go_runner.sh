@@ -11,6 +11,8 @@ package a
 
 import (
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -22,6 +24,16 @@ func TestOne(t *testing.T) {
 }
 func TestTwo(t *testing.T)  { t.Fatal("contract broken: expected 201") }
 func TestSlow(t *testing.T) { time.Sleep(300 * time.Millisecond) }
+func TestZZListing(t *testing.T) {
+	var names []string
+	filepath.Walk("..", func(path string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			names = append(names, path)
+		}
+		return nil
+	})
+	os.WriteFile(os.Getenv("LISTING"), []byte(strings.Join(names, " ")), 0o644)
+}
 GO
 cat >"$consumer/b/b_test.go" <<GO
 package b
@@ -46,6 +58,7 @@ SH
 chmod +x "$scratch/bin/go"
 export GOCACHE="$scratch/gocache" GOPATH="$scratch/gopath" GOFLAGS=-mod=mod
 
+export LISTING="$scratch/listing.txt"
 candidate=$(python3 "$tools/oci.py" push-image "$GATE_REGISTRY" "${repository#$GATE_REGISTRY/}" candidate)
 cat >"$scratch/gate.yaml" <<YAML
 version: 1
@@ -65,10 +78,23 @@ YAML
   >/dev/null 2>"$scratch/err"
 expect_eq "$?" 1 "a failing Go test blocks"
 outcomes=$(json_get "$scratch/r/verdict.json" '" ".join(sorted(t["id"].split("/")[-1] + "=" + t["outcome"] for t in v["consumers"][0]["tests"]))')
-expect_eq "$outcomes" "a::TestOne=passed a::TestSlow=passed a::TestTwo=regression b::TestFive=passed b::TestFour=passed b::TestHang=timed-out b::TestThree=passed" "outcomes"
+expect_eq "$outcomes" "a::TestOne=passed a::TestSlow=passed a::TestTwo=regression a::TestZZListing=passed b::TestFive=passed b::TestFour=passed b::TestHang=timed-out b::TestThree=passed" "outcomes"
 expect_eq "$(grep -c '^test -c' "$scratch/go.log")" 2 "test binaries compiled once per package"
 grep -q '^test .*-run' "$scratch/go.log" && fail "a worker ran 'go test -run' instead of the prebuilt binary"
 expect_file_contains "$scratch/err" "prebuilt 2 test binaries once for every worker" "says so"
 expect_file_contains "$scratch/r/summary.md" "contract broken: expected 201" "the failure message"
 pgrep -f "b.test" >/dev/null && fail "the hung test binary was left running"
+
+# With the default (relative) report directory: per-test seconds, the
+# failure's message, and nothing of gate's in the checkout (the prebuilt
+# binaries go to the report directory).
+mkdir -p "$scratch/cwd"
+(cd "$scratch/cwd" && "$GATE_BIN" test --config "$scratch/gate.yaml" --candidate "$repository@$candidate" >/dev/null 2>&1)
+verdict="$scratch/cwd/gate-report/verdict.json"
+json_get "$verdict" '[t["seconds"] for t in v["consumers"][0]["tests"] if t["id"].endswith("a::TestSlow")][0]' |
+  python3 -c 'import sys; s=float(sys.stdin.read()); sys.exit(0 if 0.27 <= s <= 0.33 else 1)' ||
+  fail "go per-test seconds of a 0.3 s test: $(json_get "$verdict" '[t["seconds"] for t in v["consumers"][0]["tests"] if t["id"].endswith("a::TestSlow")]')"
+json_get "$verdict" '[t.get("message") for t in v["consumers"][0]["tests"] if t["id"].endswith("a::TestTwo")][0]' |
+  grep -q "a_test.go:[0-9]*: contract broken: expected 201" || fail "the go failure's message: $(json_get "$verdict" '[t.get("message") for t in v["consumers"][0]["tests"] if t["id"].endswith("a::TestTwo")]')"
+expect_eq "$(cat "$LISTING")" "../a/a_test.go ../b/b_test.go ../first.txt ../go.mod" "the checkout holds the consumer's files only"
 true

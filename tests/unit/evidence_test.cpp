@@ -98,3 +98,38 @@ consumers:
                                           "consumers: [{name: a, repo: /r, run: 'true'}]\n", "g.yaml"),
                gate::UsageError);
 }
+
+TEST(Evidence, JoinedShardsTakeEachTestsWorstOutcomeAndTheWholeLimit) {
+  auto config = gate::config::parse_config(
+      "version: 1\nimage: {repository: 127.0.0.1:5000/a/b}\nconsumers: [{name: a, repo: /r, runner: pytest}]\n", "g.yaml");
+  gate::report::ConsumerResult whole;
+  whole.status = gate::report::ConsumerStatus::passed;
+  whole.tests_planned = 20;
+  auto with = [](const char* name, const char* outcome, bool blocks) {
+    TestCase t = test(name, blocks || std::string(outcome) == "pre-existing" ? TestStatus::failed : TestStatus::passed);
+    t.outcome = outcome;
+    t.blocks = blocks;
+    return t;
+  };
+  whole.tests = {with("x", "pre-existing", false), with("y", "passed", false), with("x", "regression", true),
+                 with("p1", "pre-existing", false), with("p2", "pre-existing", false)};
+  gate::suite::judge_joined_shards(config, config.consumers[0], whole);
+  ASSERT_EQ(whole.tests.size(), 4u) << "one result per test";
+  EXPECT_EQ(whole.tests[0].outcome, "regression") << "pre-existing in one shard, a regression in another";
+  EXPECT_EQ(whole.status, gate::report::ConsumerStatus::passed) << "2 of 20 is within 10%";
+  whole.tests_planned = 10;  // 2 of 10 is over (10% of 10 allows 1)
+  gate::suite::judge_joined_shards(config, config.consumers[0], whole);
+  EXPECT_EQ(whole.status, gate::report::ConsumerStatus::failed);
+  ASSERT_FALSE(whole.reasons.empty());
+  EXPECT_NE(whole.reasons.back().find("2 pre-existing failure(s), 20.0% of the 10 selected"), std::string::npos);
+
+  gate::report::BaselineReport joined;
+  gate::report::BaselineReport used, invalid;
+  used.status = "used";
+  invalid.status = "invalid";
+  invalid.reason = "its setup failed";
+  gate::suite::join_baseline(joined, used, "1/2");
+  gate::suite::join_baseline(joined, invalid, "2/2");
+  EXPECT_EQ(joined.status, "invalid");
+  EXPECT_EQ(joined.reason, "[shard 2/2] its setup failed");
+}
