@@ -126,7 +126,7 @@ Evidence compare_with_baseline(const config::Consumer& consumer, const git::Chec
       log::warn(fmt::format("{}: the baseline rerun is invalid: {}", consumer.name, invalid));
     } else {
       report.status = "used";
-      evidence.fails_on_baseline = suite.fails_on_baseline;
+      evidence.on_baseline = suite.on_baseline;
       evidence.baseline_confirm = suite.confirm;
       if (!suite.incomplete.empty()) {
         report.reason = fmt::format("{} test(s) did not complete there and count as failures: {}", suite.incomplete.size(),

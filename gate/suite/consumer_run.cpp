@@ -91,9 +91,9 @@ void classify_tests(const config::Consumer& consumer, const RunContext& context,
       t.confirm_runs = c->second.runs;
       t.confirm_failures = c->second.failures;
     }
-    if (auto b = evidence.fails_on_baseline.find(name); b != evidence.fails_on_baseline.end()) {
+    if (auto b = evidence.on_baseline.find(name); b != evidence.on_baseline.end()) {
       t.baseline_runs += 1;
-      t.baseline_failures += b->second ? 1 : 0;
+      t.baseline_failures += b->second == report::TestStatus::passed ? 0 : 1;
     }
     if (auto c = evidence.baseline_confirm.find(name); c != evidence.baseline_confirm.end()) {
       t.baseline_runs += c->second.runs;

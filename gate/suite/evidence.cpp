@@ -24,8 +24,9 @@ std::string classify(const report::TestCase& test, bool passed_on_retry, const E
   }
   if (identical) return "pre-existing";
   if (used) {
-    auto it = evidence.fails_on_baseline.find(test.id());
-    if (it != evidence.fails_on_baseline.end() && it->second) return "pre-existing";
+    // The same failure: an assertion there is no evidence for an error here.
+    auto it = evidence.on_baseline.find(test.id());
+    if (it != evidence.on_baseline.end() && it->second == test.status) return "pre-existing";
   }
   return test.status == report::TestStatus::error ? "error" : "regression";
 }

@@ -2,9 +2,10 @@
 // How a test's runs become its outcome. Every outcome that lets a failure
 // through needs evidence gate observed itself; without it, the failure
 // counts:
-//   pre-existing  failed on the candidate after its retries, and failed on
-//                 the published image in a valid baseline rerun after its
-//                 own retries (or the candidate is the published image)
+//   pre-existing  failed on the candidate after its retries, and failed the
+//                 same way (a failure, or an error) on the published image
+//                 in a valid baseline rerun after its own retries (or the
+//                 candidate is the published image)
 //   flaky         failed, then passed on the candidate; and also failed in
 //                 the confirmation reruns on the published image, or the
 //                 timing store saw it flaky on a published image before
@@ -31,8 +32,9 @@ struct Evidence {
   // The baseline's status (report::BaselineReport): only "used" and
   // "identical" are evidence.
   std::string baseline = "off";
-  // Tests that completed on the baseline: true = failed on every attempt.
-  std::map<std::string, bool> fails_on_baseline;
+  // Tests that completed on the baseline: their status after their own
+  // retries (passed: a pass on any attempt).
+  std::map<std::string, report::TestStatus> on_baseline;
   // Confirmation reruns on the baseline of the tests that failed, then passed.
   std::map<std::string, RunCount> baseline_confirm;
   const TimingStore* history = nullptr;

@@ -142,7 +142,7 @@ BaselineSuite run_baseline_suite(const config::Consumer& consumer, Runner& runne
       out.incomplete.push_back(name);
       continue;
     }
-    out.fails_on_baseline[name] = failed(it->second) && runs.passed_on_retry.count(name) == 0;
+    out.on_baseline[name] = it->second.status;
   }
   return out;
 }

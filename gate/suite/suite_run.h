@@ -44,9 +44,9 @@ CandidateSuite run_candidate_suite(const config::Consumer& consumer, Runner& run
 // Reruns `failing` (with the consumer's retries) and confirms `flaky`
 // (flaky_reruns runs each) against the image `env` is bound to. Tests that
 // do not complete (timed out, not run, a failed batch) are left out of
-// fails_on_baseline: they are not evidence.
+// on_baseline: they are not evidence.
 struct BaselineSuite {
-  std::map<std::string, bool> fails_on_baseline;
+  std::map<std::string, report::TestStatus> on_baseline;  // after its retries
   std::map<std::string, RunCount> confirm;
   std::vector<std::string> errors;
   std::vector<std::string> incomplete;  // asked for, no completed result

@@ -77,6 +77,25 @@ ${3:-    junit: "reports/*.xml"}
 YAML
 }
 
+# Builds and pushes the demo emulator as revision NAME of this test's
+# repository, with the fault knob BREAK ("", writes, delete); prints its
+# digest. $scratch/build-NAME.yaml can publish it.
+build_emulator() {  # name break
+  cat >"$scratch/build-$1.yaml" <<YAML
+version: 1
+image:
+  repository: $repository
+  context: $GATE_BUILD_DIR/demo/image
+  build_args: {CONTRACT: v1, REVISION: "$1-$$", BREAK: "$2"}
+  candidate_tag: "pr-$1-$$"
+  publish_tags: [latest]
+consumers: [{name: none, repo: /nonexistent, run: "true"}]
+YAML
+  local out
+  out=$("$GATE_BIN" build --config "$scratch/build-$1.yaml" --report-dir "$scratch/build-$1" 2>"$scratch/build-$1.err")
+  echo "${out##*@}"
+}
+
 # Containers (any state) created from any image of this test's repository.
 containers_of_repository() {
   local ids

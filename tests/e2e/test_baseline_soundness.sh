@@ -121,25 +121,10 @@ make_repo "$consumer" >/dev/null 2>&1 || true
 git_quiet -C "$consumer" add -A && git_quiet -C "$consumer" commit -q -m tests
 
 # Images: the good one is published as latest; candidates are other revisions.
-build() {  # name break -> prints the digest
-  cat >"$scratch/build-$1.yaml" <<YAML
-version: 1
-image:
-  repository: $repository
-  context: $GATE_BUILD_DIR/demo/image
-  build_args: {CONTRACT: v1, REVISION: "$1-$$", BREAK: "$2"}
-  candidate_tag: "pr-$1-$$"
-  publish_tags: [latest]
-consumers: [{name: none, repo: /nonexistent, run: "true"}]
-YAML
-  local out
-  out=$("$GATE_BIN" build --config "$scratch/build-$1.yaml" --report-dir "$scratch/build-$1" 2>"$scratch/build-$1.err")
-  echo "${out##*@}"
-}
-published=$(build good "")
-good=$(build good2 "")
-writes=$(build writes writes)
-delete=$(build delete delete)
+published=$(build_emulator good "")
+good=$(build_emulator good2 "")
+writes=$(build_emulator writes writes)
+delete=$(build_emulator delete delete)
 "$GATE_BIN" publish --config "$scratch/build-good.yaml" --candidate "$repository@$published" >/dev/null 2>&1
 expect_eq "$(tag_digest "$repository" latest)" "$published" "the good image is published"
 for d in "$good" "$writes" "$delete"; do [ "$d" != "$published" ] || fail "a candidate has the published digest"; done
@@ -223,10 +208,16 @@ expect_eq "$(json_get "$verdict" '[t.get("message", "").splitlines()[0] for t in
 expect_eq "$(tr '\n' ' ' <"$scratch/listing-items.txt")" "created.marker first.txt tests/emu.py tests/test_items.py tests/test_legacy.py tests/test_selfstart.py tests/test_slow.py " \
   "the checkout holds the consumer's files and what its tests wrote, nothing of gate's"
 [ -e "$scratch/run-good/gate-report/junit.xml" ] || fail "no junit.xml in the default report directory"
-# The same known bug again: now seen before.
-run_gate good-again "$scratch/gate.yaml" "$good" --consumer items
+# The same known bug again: now seen before. (A report directory with a space in it.)
+run_gate good-again "$scratch/gate.yaml" "$good" --consumer items --report-dir "with space/r"
+verdict="$scratch/run-good-again/with space/r/verdict.json"
 expect_eq "$(json_get "$verdict" 'v["consumers"][0]["baseline"]["pre_existing_known"]')" "['tests/test_items.py::test_known_bug']" \
   "a pre-existing failure of the last passing run is listed as seen before"
+json_get "$verdict" '[t["seconds"] for t in v["consumers"][0]["tests"] if t["name"].endswith("test_sleep_half_second")][0]' |
+  python3 -c 'import sys; s=float(sys.stdin.read()); sys.exit(0 if 0.45 <= s <= 0.55 else 1)' ||
+  fail "per-test seconds with a space in the report directory"
+expect_eq "$(json_get "$verdict" '[t.get("message", "").splitlines()[0] for t in v["consumers"][0]["tests"] if t["name"].endswith("test_known_bug")][0]')" \
+  "AssertionError: expects an error text the emulator never had" "the failure's message with a space in the report directory"
 
 # 2. A candidate that breaks every write: blocked, every write test a
 #    regression with its assertion (the marker test too: the baseline ran in

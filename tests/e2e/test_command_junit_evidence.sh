@@ -44,6 +44,7 @@ const tests = [
     const r = await call('GET', '/items/nope');
     assert.deepStrictEqual(r.body, {error: 'missing'}, 'expects an error text the emulator never had');
   }],
+  ['takes half a second', () => new Promise(resolve => setTimeout(resolve, 500))],
   ['is flaky on every image', () => {
     const f = process.env.FLAKY_FILE;
     const n = fs.existsSync(f) ? Number(fs.readFileSync(f, 'utf8')) : 0;
@@ -58,24 +59,9 @@ JS
 make_repo "$consumer" >/dev/null 2>&1 || true
 git_quiet -C "$consumer" add -A && git_quiet -C "$consumer" commit -q -m tests
 
-build() {  # name break -> prints the digest
-  cat >"$scratch/build-$1.yaml" <<YAML
-version: 1
-image:
-  repository: $repository
-  context: $GATE_BUILD_DIR/demo/image
-  build_args: {CONTRACT: v1, REVISION: "$1-$$", BREAK: "$2"}
-  candidate_tag: "pr-$1-$$"
-  publish_tags: [latest]
-consumers: [{name: none, repo: /nonexistent, run: "true"}]
-YAML
-  local out
-  out=$("$GATE_BIN" build --config "$scratch/build-$1.yaml" --report-dir "$scratch/build-$1" 2>"$scratch/build-$1.err")
-  echo "${out##*@}"
-}
-published=$(build good "")
-good=$(build good2 "")
-writes=$(build writes writes)
+published=$(build_emulator good "")
+good=$(build_emulator good2 "")
+writes=$(build_emulator writes writes)
 "$GATE_BIN" publish --config "$scratch/build-good.yaml" --candidate "$repository@$published" >/dev/null 2>&1
 expect_eq "$(tag_digest "$repository" latest)" "$published" "the good image is published"
 
@@ -99,12 +85,12 @@ consumers:
         ready: {tcp: 8080}
 YAML
 export FLAKY_FILE="$scratch/flaky.count"
-run_gate() {  # label candidate-digest
-  rm -rf "$scratch/$1"
-  "$GATE_BIN" test --config "$scratch/gate.yaml" --candidate "$repository@$2" --cache-dir "$scratch/cache" \
-    --report-dir "$scratch/$1" >/dev/null 2>"$scratch/$1.err"
+run_gate() {  # label candidate-digest (from a directory of its own, the default report directory)
+  rm -rf "$scratch/$1" && mkdir -p "$scratch/$1"
+  (cd "$scratch/$1" && "$GATE_BIN" test --config "$scratch/gate.yaml" --candidate "$repository@$2" \
+    --cache-dir "$scratch/cache" >/dev/null 2>"$scratch/$1.err")
   rc=$?
-  verdict="$scratch/$1/verdict.json"
+  verdict="$scratch/$1/gate-report/verdict.json"
 }
 outcomes() {
   json_get "$verdict" "' | '.join(sorted(t['name'] + ':' + t['outcome'] for t in v['consumers'][0]['tests'] if t['outcome'] != 'passed'))"
@@ -123,21 +109,24 @@ expect_eq "$(json_get "$verdict" '[(t["confirm"]["runs"], t["baseline"]["runs"] 
   "(3, True, True)" "the flaky test's evidence: confirmation reruns on both images"
 expect_eq "$(json_get "$verdict" '" ".join(p["role"] + ":" + s["image"] for p in v["consumers"][0]["phases"] for s in p["services"])')" \
   "candidate:$repository@$writes baseline:$repository@$published" "the service of each phase, from its image"
-expect_file_contains "$scratch/writes.err" "service db ready at 127.0.0.1:$port" "the service on its fixed host port"
+expect_eq "$(grep -c "service db ready at 127.0.0.1:$port" "$scratch/writes.err")" 2 "each phase's service on the fixed host port"
 
 # The good candidate passes with its known failure and the flaky test.
 rm -f "$FLAKY_FILE"
 run_gate good "$good"
 expect_eq "$rc" 0 "the good candidate passes ($(grep -m2 error "$scratch/good.err"))"
 expect_eq "$(outcomes)" "is flaky on every image:flaky | knows an error text the emulator never had:pre-existing" "good candidate outcomes"
+json_get "$verdict" '[t["seconds"] for t in v["consumers"][0]["tests"] if t["name"] == "takes half a second"][0]' |
+  python3 -c 'import sys; s=float(sys.stdin.read()); sys.exit(0 if 0.45 <= s <= 0.55 else 1)' ||
+  fail "mocha's per-test seconds of a 0.5 s test: $(json_get "$verdict" '[t["seconds"] for t in v["consumers"][0]["tests"] if t["name"] == "takes half a second"]')"
 
 # A run that stops half way (exit 0, half the tests): missing, blocked.
 rm -f "$FLAKY_FILE"
 ABORT_AFTER=2 run_gate half "$good"
 expect_eq "$rc" 1 "a run that stops half way is blocked"
 expect_eq "$(json_get "$verdict" 'v["consumers"][0]["missing"]')" \
-  "['items::knows an error text the emulator never had', 'items::is flaky on every image']" "the missing tests are named"
-expect_file_contains "$verdict" "2 test(s) that the last passing run" "the reason names the count"
+  "['items::knows an error text the emulator never had', 'items::takes half a second', 'items::is flaky on every image']" "the missing tests are named"
+expect_file_contains "$verdict" "3 test(s) that the last passing run" "the reason names the count"
 
 # A host port that another process holds: named, nothing left running.
 python3 -c '

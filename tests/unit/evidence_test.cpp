@@ -31,9 +31,12 @@ TEST(Evidence, PlainOutcomesNeedNoBaseline) {
 TEST(Evidence, PreExistingOnlyWhenTheValidBaselineFailedTheSameTest) {
   Evidence used;
   used.baseline = "used";
-  used.fails_on_baseline = {{"a", true}, {"b", false}};
+  used.on_baseline = {{"a", TestStatus::failed}, {"b", TestStatus::passed}, {"e", TestStatus::error}};
   EXPECT_EQ(classify(test("a", TestStatus::failed), false, used), "pre-existing");
   EXPECT_EQ(classify(test("b", TestStatus::failed), false, used), "regression");
+  EXPECT_EQ(classify(test("e", TestStatus::error), false, used), "pre-existing");
+  EXPECT_EQ(classify(test("e", TestStatus::failed), false, used), "regression") << "an error there is not this failure";
+  EXPECT_EQ(classify(test("a", TestStatus::error), false, used), "error") << "a failure there is not this error";
   EXPECT_EQ(classify(test("c", TestStatus::failed), false, used), "regression") << "not rerun there: no evidence";
   // The same observations from a baseline that cannot be trusted excuse nothing.
   for (const char* status : {"invalid", "unavailable", "off", "not-needed"}) {
