@@ -309,7 +309,7 @@ Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::files
   r.check_keys(node, what, {"name", "repo", "ref", "setup", "run", "env", "timeout", "junit", "submodules",
                             "token_env", "token_user", "checkout_timeout", "runner", "tests", "shards", "parallel",
                             "serial_groups", "test_timeout", "retries", "baseline", "policy", "prebuild", "services",
-                            "cache_paths", "cache_key", "flaky_reruns", "max_pre_existing"});
+                            "cache_paths", "cache_key", "flaky_reruns", "baseline_reruns", "max_pre_existing"});
   if (YAML::Node n = node["runner"]; n.IsDefined() && !n.IsNull()) {
     c.runner = r.scalar(n, what + " runner");
     if (c.runner != "command" && c.runner != "pytest" && c.runner != "ctest" && c.runner != "go") {
@@ -359,6 +359,7 @@ Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::files
   int_key("parallel", 1, &c.parallel);
   int_key("retries", 0, &c.retries);
   int_key("flaky_reruns", 0, &c.flaky_reruns);
+  int_key("baseline_reruns", 0, &c.baseline_reruns);
   if (YAML::Node n = node["max_pre_existing"]; n.IsDefined() && !n.IsNull()) {
     c.max_pre_existing = read_limit(r, n, what + " max_pre_existing");
   }
@@ -393,7 +394,7 @@ Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::files
       }
     }
     // Rerunning the whole command and comparing test by test needs its tests.
-    for (const char* key : {"retries", "baseline", "flaky_reruns", "max_pre_existing"}) {
+    for (const char* key : {"retries", "baseline", "flaky_reruns", "baseline_reruns", "max_pre_existing"}) {
       if (node[key].IsDefined() && !node[key].IsNull() && (!node["junit"].IsDefined() || node["junit"].IsNull())) {
         r.fail(node[key].Mark(), fmt::format("{} {} with runner: command needs junit (the reports that name its tests)",
                                              what, key));

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "suite/image_run.h"
+#include <set>
 #include "suite/runner.h"
 #include "suite/suite_run.h"
 
@@ -95,6 +96,64 @@ std::string replay(const config::Consumer& consumer, const git::Checkout& checko
   return invalid;
 }
 
+// A test that failed on the candidate every time but failed and passed on
+// the published image may be flaky on both: rerun on the candidate (a run
+// of its own: fresh worktree, services afresh) until it passes, at most
+// baseline_reruns times. One that passes there is flaky on both images.
+void recheck_on_candidate(const config::Consumer& consumer, const git::Checkout& checkout, const RunContext& context,
+                          const std::vector<std::string>& failing, Evidence& evidence, report::ConsumerResult& result) {
+  std::vector<std::string> ambiguous;
+  for (const auto& name : failing) {
+    auto status = evidence.on_baseline.find(name);
+    auto counts = evidence.baseline_counts.find(name);
+    if (status != evidence.on_baseline.end() && status->second == report::TestStatus::passed &&
+        counts != evidence.baseline_counts.end() && counts->second.failures > 0) {
+      ambiguous.push_back(name);
+    }
+  }
+  if (ambiguous.empty() || ambiguous.size() > kMaxRescues || consumer.baseline_reruns == 0) return;
+  log::info(fmt::format("{}: {} test(s) failed on the candidate every time and are flaky on the published image: "
+                        "rerunning them on the candidate until they pass, {} time(s) at most",
+                        consumer.name, ambiguous.size(), consumer.baseline_reruns));
+  WorktreeGuard fresh;
+  try {
+    fresh.checkout = git::fresh_worktree(checkout);
+  } catch (const InfraError& e) {
+    log::warn(fmt::format("{}: no rerun on the candidate ({}): those tests stay regressions", consumer.name, e.what()));
+    return;
+  }
+  const auto log_path = context.report_dir / fmt::format("logs/{}.recheck.log", consumer.name);
+  ImageRun run(consumer, context.candidate, context, fresh.checkout, log_path, /*watch_containers=*/false);
+  TestRuns runs;
+  std::set<std::string> passed;
+  try {
+    run.start_services();
+    if (auto setup = run.setup(); setup.ok) {
+      auto runner = make_runner(consumer);
+      RunEnv env = run.run_env();
+      env.scratch = env.scratch.parent_path() / "recheck";
+      runner->enumerate(env);
+      passed = seek(consumer, *runner, env, ambiguous, /*want_failure=*/false, "recheck", runs);
+    } else if (setup.interrupted) {
+      throw Interrupted();
+    }
+  } catch (const Interrupted&) {
+    result.phases.push_back(run.finish(&result.containers_removed));
+    throw;
+  } catch (const InfraError& e) {
+    log::warn(fmt::format("{}: the rerun on the candidate failed ({}): those tests stay regressions", consumer.name, e.what()));
+    passed.clear();
+  }
+  result.phases.push_back(run.finish(&result.containers_removed));
+  result.phases.back().role = "candidate-recheck";
+  result.phases.back().worktree = "fresh";
+  // A batch that failed as a whole proves nothing either way.
+  if (!runs.errors.empty()) passed.clear();
+  evidence.rescued = passed;
+  evidence.recheck = runs.counts;
+  result.baseline.executions += runs.executions;
+}
+
 }  // namespace
 
 Evidence compare_with_baseline(const config::Consumer& consumer, const git::Checkout& checkout,
@@ -127,7 +186,8 @@ Evidence compare_with_baseline(const config::Consumer& consumer, const git::Chec
     } else {
       report.status = "used";
       evidence.on_baseline = suite.on_baseline;
-      evidence.baseline_confirm = suite.confirm;
+      evidence.baseline_counts = suite.counts;
+      recheck_on_candidate(consumer, checkout, context, failing, evidence, result);
       if (!suite.incomplete.empty()) {
         report.reason = fmt::format("{} test(s) did not complete there and count as failures: {}", suite.incomplete.size(),
                                     fmt::join(suite.incomplete, ", "));

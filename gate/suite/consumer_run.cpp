@@ -87,17 +87,15 @@ void classify_tests(const config::Consumer& consumer, const RunContext& context,
     if (it == suite.runs.by_test.end()) continue;
     report::TestCase t = it->second;
     t.outcome = classify(t, suite.runs.passed_on_retry.count(name) > 0, evidence);
-    if (auto c = suite.runs.confirm.find(name); c != suite.runs.confirm.end()) {
-      t.confirm_runs = c->second.runs;
-      t.confirm_failures = c->second.failures;
+    for (const auto* counts : {&suite.runs.confirm, &evidence.recheck}) {
+      if (auto c = counts->find(name); c != counts->end()) {
+        t.confirm_runs += c->second.runs;
+        t.confirm_failures += c->second.failures;
+      }
     }
-    if (auto b = evidence.on_baseline.find(name); b != evidence.on_baseline.end()) {
-      t.baseline_runs += 1;
-      t.baseline_failures += b->second == report::TestStatus::passed ? 0 : 1;
-    }
-    if (auto c = evidence.baseline_confirm.find(name); c != evidence.baseline_confirm.end()) {
-      t.baseline_runs += c->second.runs;
-      t.baseline_failures += c->second.failures;
+    if (auto c = evidence.baseline_counts.find(name); c != evidence.baseline_counts.end()) {
+      t.baseline_runs = c->second.runs;
+      t.baseline_failures = c->second.failures;
     }
     if (t.outcome == "pre-existing") t.known_before = history.was_pre_existing(name);
     if (t.outcome == "flaky") t.known_before = history.known_flaky(name);

@@ -12,12 +12,13 @@ std::string classify(const report::TestCase& test, bool passed_on_retry, const E
   if (test.status == report::TestStatus::skipped) return "skipped";
   const bool identical = evidence.baseline == "identical";
   const bool used = evidence.baseline == "used";
-  if (test.status == report::TestStatus::passed) {
-    if (!passed_on_retry) return "passed";
+  const bool rescued = used && evidence.rescued.count(test.id()) > 0;
+  if (test.status == report::TestStatus::passed || rescued) {
+    if (!passed_on_retry && !rescued) return "passed";
     if (identical) return "flaky";  // the published image itself, observed flaky
     if (used) {
-      auto it = evidence.baseline_confirm.find(test.id());
-      if (it != evidence.baseline_confirm.end() && it->second.failures > 0) return "flaky";
+      auto it = evidence.baseline_counts.find(test.id());
+      if (it != evidence.baseline_counts.end() && it->second.failures > 0) return "flaky";
     }
     if (evidence.history && evidence.history->known_flaky(test.id())) return "flaky";
     return "newly-flaky";

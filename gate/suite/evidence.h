@@ -6,13 +6,18 @@
 //                 same way (a failure, or an error) on the published image
 //                 in a valid baseline rerun after its own retries (or the
 //                 candidate is the published image)
-//   flaky         failed, then passed on the candidate; and also failed in
-//                 the confirmation reruns on the published image, or the
-//                 timing store saw it flaky on a published image before
+//   flaky         failed, then passed on the candidate; and also failed on
+//                 the published image (its replay or the reruns that look
+//                 for a failure there), or the timing store saw it flaky on
+//                 a published image before. A test that failed on the
+//                 candidate every time is flaky only if it failed and passed
+//                 on the published image and then passed on the candidate
+//                 when rerun there.
 //   newly-flaky   failed, then passed on the candidate, with no such evidence
 //   regression / error   any other failure
 // Pure functions, unit-tested on their own.
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -35,8 +40,14 @@ struct Evidence {
   // Tests that completed on the baseline: their status after their own
   // retries (passed: a pass on any attempt).
   std::map<std::string, report::TestStatus> on_baseline;
-  // Confirmation reruns on the baseline of the tests that failed, then passed.
-  std::map<std::string, RunCount> baseline_confirm;
+  // Every completed run on the baseline (replay, retries, and the reruns
+  // that looked for a failure there).
+  std::map<std::string, RunCount> baseline_counts;
+  // Tests that failed on the candidate every time, were seen flaky on the
+  // baseline, and then passed on the candidate when rerun: flaky on both.
+  std::set<std::string> rescued;
+  // Candidate reruns of those (for the report).
+  std::map<std::string, RunCount> recheck;
   const TimingStore* history = nullptr;
 };
 

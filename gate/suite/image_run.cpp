@@ -14,6 +14,19 @@ namespace gate::suite {
 
 using Clock = std::chrono::steady_clock;
 
+namespace {
+
+// "host:5000/a/b@sha256:..." or "host:5000/a/b:tag" -> "host:5000/a/b"
+std::string repository_of_ref(const std::string& ref) {
+  std::string repository = ref.substr(0, ref.find('@'));
+  auto colon = repository.rfind(':');
+  auto slash = repository.rfind('/');
+  if (colon != std::string::npos && (slash == std::string::npos || colon > slash)) repository.resize(colon);
+  return repository;
+}
+
+}  // namespace
+
 bool is_gate_secret(const std::string& name) {
   return name == "GATE_REGISTRY_USER" || name == "GATE_REGISTRY_PASSWORD";
 }
@@ -178,7 +191,17 @@ report::ImagePhase ImageRun::finish(std::vector<std::string>* removed) {
   }
   if (watch_) {
     created_ = watch_->created(std::chrono::milliseconds(150));
-    for (const auto& e : created_) phase.containers_created.push_back(e.id.substr(0, 12) + " " + e.image);
+    // The report lists the containers of the two images' repositories (the
+    // engine may be running other people's containers meanwhile); the proof
+    // looks at all of them.
+    for (const auto& e : created_) {
+      bool ours = std::any_of(cleanup_refs_.begin(), cleanup_refs_.end(), [&](const std::string& ref) {
+        std::string repository = repository_of_ref(ref);
+        return e.image.rfind(repository, 0) == 0 &&
+               (e.image.size() == repository.size() || e.image[repository.size()] == ':' || e.image[repository.size()] == '@');
+      });
+      if (ours) phase.containers_created.push_back(e.id.substr(0, 12) + " " + e.image);
+    }
   }
   // Whatever happened, no container the consumer started from either image outlives the phase.
   if (context_.engine) {

@@ -7,11 +7,20 @@
 #include "suite/scheduler.h"
 #include "suite/shard_plan.h"
 
+#include <set>
+
 namespace gate::suite {
 namespace {
 
 bool failed(const report::TestCase& t) {
   return t.status == report::TestStatus::failed || t.status == report::TestStatus::error;
+}
+
+void tally(TestRuns& runs, const report::TestCase& t) {
+  if (t.status == report::TestStatus::skipped && !t.timed_out) return;  // did not complete: no evidence
+  auto& count = runs.counts[t.id()];
+  count.runs++;
+  if (failed(t) || t.timed_out) count.failures++;
 }
 
 std::vector<WorkItem> single_items(const std::vector<std::string>& tests) {
@@ -20,9 +29,15 @@ std::vector<WorkItem> single_items(const std::vector<std::string>& tests) {
   return items;
 }
 
+// Runs tests one item each, and counts what happened into `runs`.
 ScheduleResult run_tests(const config::Consumer& consumer, Runner& runner, const RunEnv& env,
-                         const std::vector<std::string>& tests, const std::string& phase) {
-  return run_items(runner, env, single_items(tests), static_cast<size_t>(consumer.parallel), consumer.test_timeout, phase);
+                         const std::vector<std::string>& tests, const std::string& phase, TestRuns& runs) {
+  auto result =
+      run_items(runner, env, single_items(tests), static_cast<size_t>(consumer.parallel), consumer.test_timeout, phase);
+  runs.executions += result.tests.size();
+  for (const auto& e : result.errors) runs.errors.push_back(e);
+  for (const auto& t : result.tests) tally(runs, t);
+  return result;
 }
 
 // Retries of what failed (not what timed out: it would only hang again).
@@ -36,9 +51,7 @@ void retry_failures(const config::Consumer& consumer, Runner& runner, const RunE
     if (again.empty()) break;
     log::info(fmt::format("{}: {}retry {} of {} for {} failed test(s)", consumer.name, label, attempt, consumer.retries,
                           again.size()));
-    auto rerun = run_tests(consumer, runner, env, again, fmt::format("{}retry{}", label, attempt));
-    runs.executions += rerun.tests.size();
-    for (const auto& e : rerun.errors) runs.errors.push_back(e);
+    auto rerun = run_tests(consumer, runner, env, again, fmt::format("{}retry{}", label, attempt), runs);
     for (auto& t : rerun.tests) {
       auto& previous = runs.by_test[t.id()];
       int attempts = previous.attempts + 1;
@@ -57,16 +70,14 @@ void retry_failures(const config::Consumer& consumer, Runner& runner, const RunE
   }
 }
 
-// Confirmation reruns (as crater does): each test `times` more times.
+// Confirmation reruns (as crater does): each test flaky_reruns more times.
 void confirm(const config::Consumer& consumer, Runner& runner, const RunEnv& env, const std::vector<std::string>& tests,
              const std::string& label, TestRuns& runs) {
   if (tests.empty() || consumer.flaky_reruns == 0) return;
   log::info(fmt::format("{}: {}confirming {} test(s) that failed and then passed, {} run(s) each", consumer.name, label,
                         tests.size(), consumer.flaky_reruns));
   for (int round = 1; round <= consumer.flaky_reruns; ++round) {
-    auto rerun = run_tests(consumer, runner, env, tests, fmt::format("{}confirm{}", label, round));
-    runs.executions += rerun.tests.size();
-    for (const auto& e : rerun.errors) runs.errors.push_back(e);
+    auto rerun = run_tests(consumer, runner, env, tests, fmt::format("{}confirm{}", label, round), runs);
     for (const auto& t : rerun.tests) {
       if (t.status == report::TestStatus::skipped) continue;
       auto& count = runs.confirm[t.id()];
@@ -98,7 +109,10 @@ CandidateSuite run_candidate_suite(const config::Consumer& consumer, Runner& run
   runner.prepare(env, planned);
   auto first = run_items(runner, env, items, static_cast<size_t>(consumer.parallel), consumer.test_timeout, "run");
   suite.runs.executions += first.tests.size();
-  for (auto& t : first.tests) suite.runs.by_test[t.id()] = t;
+  for (auto& t : first.tests) {
+    tally(suite.runs, t);
+    suite.runs.by_test[t.id()] = t;
+  }
   // Each worker's busy and idle time over the first pass (retries and
   // reruns are on top).
   nlohmann::json workers = nlohmann::json::array();
@@ -114,6 +128,26 @@ CandidateSuite run_candidate_suite(const config::Consumer& consumer, Runner& run
   return suite;
 }
 
+std::set<std::string> seek(const config::Consumer& consumer, Runner& runner, const RunEnv& env,
+                           const std::vector<std::string>& tests, bool want_failure, const std::string& label,
+                           TestRuns& runs) {
+  std::set<std::string> found;
+  std::vector<std::string> pending = tests;
+  for (int round = 1; round <= consumer.baseline_reruns && !pending.empty(); ++round) {
+    auto rerun = run_tests(consumer, runner, env, pending, fmt::format("{}{}", label, round), runs);
+    for (const auto& t : rerun.tests) {
+      if (t.status == report::TestStatus::skipped && !t.timed_out) continue;
+      if ((failed(t) || t.timed_out) == want_failure) found.insert(t.id());
+    }
+    std::vector<std::string> left;
+    for (const auto& name : pending) {
+      if (!found.count(name)) left.push_back(name);
+    }
+    pending = std::move(left);
+  }
+  return found;
+}
+
 BaselineSuite run_baseline_suite(const config::Consumer& consumer, Runner& runner, const RunEnv& env,
                                  const std::vector<std::string>& failing, const std::vector<std::string>& flaky) {
   std::error_code ec;
@@ -123,17 +157,11 @@ BaselineSuite run_baseline_suite(const config::Consumer& consumer, Runner& runne
   runner.prepare(env, all);
   TestRuns runs;
   if (!failing.empty()) {
-    auto first = run_tests(consumer, runner, env, failing, "baseline");
-    runs.executions += first.tests.size();
-    runs.errors = first.errors;
+    auto first = run_tests(consumer, runner, env, failing, "baseline", runs);
     for (auto& t : first.tests) runs.by_test[t.id()] = t;
     retry_failures(consumer, runner, env, "baseline-", runs);
   }
-  confirm(consumer, runner, env, flaky, "baseline-", runs);
   BaselineSuite out;
-  out.confirm = runs.confirm;
-  out.errors = runs.errors;
-  out.executions = runs.executions;
   for (const auto& name : failing) {
     auto it = runs.by_test.find(name);
     // A test that did not complete on the baseline (not run, timed out) is
@@ -144,6 +172,24 @@ BaselineSuite run_baseline_suite(const config::Consumer& consumer, Runner& runne
     }
     out.on_baseline[name] = it->second.status;
   }
+  // Is it flaky here too? The tests that flaked on the candidate, and (when
+  // few: with many, the verdict blocks whatever they are) those that failed
+  // there every time but passed here without failing once, are rerun until
+  // they fail here, at most flaky_reruns times.
+  std::vector<std::string> look = flaky;
+  std::vector<std::string> passed_here;
+  for (const auto& [name, status] : out.on_baseline) {
+    if (status == report::TestStatus::passed && runs.counts[name].failures == 0) passed_here.push_back(name);
+  }
+  if (passed_here.size() <= kMaxRescues) look.insert(look.end(), passed_here.begin(), passed_here.end());
+  if (!look.empty() && consumer.baseline_reruns > 0) {
+    log::info(fmt::format("{}: rerunning {} test(s) on the baseline until they fail there, {} time(s) at most",
+                          consumer.name, look.size(), consumer.baseline_reruns));
+    seek(consumer, runner, env, look, /*want_failure=*/true, "baseline-seek", runs);
+  }
+  out.counts = runs.counts;
+  out.errors = runs.errors;
+  out.executions = runs.executions;
   return out;
 }
 

@@ -25,6 +25,7 @@ struct TestRuns {
   std::map<std::string, report::TestCase> by_test;  // the first failure's result, or the pass
   std::set<std::string> passed_on_retry;
   std::map<std::string, RunCount> confirm;  // confirmation reruns of passed_on_retry
+  std::map<std::string, RunCount> counts;   // every completed run of each test
   std::vector<std::string> errors;          // batches that failed as a whole
   size_t executions = 0;                    // test executions, first pass included
 };
@@ -41,18 +42,31 @@ struct CandidateSuite {
 CandidateSuite run_candidate_suite(const config::Consumer& consumer, Runner& runner, const RunEnv& env,
                                    const RunContext& context, const std::map<std::string, double>& durations);
 
-// Reruns `failing` (with the consumer's retries) and confirms `flaky`
-// (flaky_reruns runs each) against the image `env` is bound to. Tests that
-// do not complete (timed out, not run, a failed batch) are left out of
-// on_baseline: they are not evidence.
+// Reruns `failing` (with the consumer's retries) against the image `env` is
+// bound to, then looks for a failure there (rerunning each test until it
+// fails, baseline_reruns times at most) of the tests that flaked on the
+// candidate and of those that failed there every time but passed here.
+// Tests that do not complete (timed out, not run, a failed batch) are left
+// out of on_baseline: they are not evidence.
 struct BaselineSuite {
   std::map<std::string, report::TestStatus> on_baseline;  // after its retries
-  std::map<std::string, RunCount> confirm;
+  std::map<std::string, RunCount> counts;                 // every completed run here
   std::vector<std::string> errors;
   std::vector<std::string> incomplete;  // asked for, no completed result
   size_t executions = 0;
 };
 BaselineSuite run_baseline_suite(const config::Consumer& consumer, Runner& runner, const RunEnv& env,
                                  const std::vector<std::string>& failing, const std::vector<std::string>& flaky);
+
+// Reruns `tests` at most baseline_reruns rounds, each until it shows a failure
+// (want_failure) or a pass; returns those that did.
+std::set<std::string> seek(const config::Consumer& consumer, Runner& runner, const RunEnv& env,
+                           const std::vector<std::string>& tests, bool want_failure, const std::string& label,
+                           TestRuns& runs);
+
+// Beyond this many tests that fail on the candidate and pass on the
+// baseline, gate does not look for flakiness behind them: the verdict
+// blocks whatever they are.
+inline constexpr size_t kMaxRescues = 10;
 
 }  // namespace gate::suite

@@ -185,8 +185,8 @@ run_gate() {  # label config candidate-digest [args...]
 outcomes() {  # consumer -> "test:outcome ..." of the tests that did not pass
   json_get "$verdict" "' '.join(sorted(t['name'].split('::')[-1] + ':' + t['outcome'] for c in v['consumers'] if c['name'] == '$1' for t in c['tests'] if t['outcome'] != 'passed'))"
 }
-phase_services() {  # consumer -> "role:image ..." of every service of every phase
-  json_get "$verdict" "' '.join(p['role'] + ':' + s['image'] for c in v['consumers'] if c['name'] == '$1' for p in c['phases'] for s in p['services'])"
+phase_services() {  # consumer -> "role:image ..." of every service of the candidate's and the baseline's phase
+  json_get "$verdict" "' '.join(p['role'] + ':' + s['image'] for c in v['consumers'] if c['name'] == '$1' for p in c['phases'] if p['role'] in ('candidate', 'baseline') for s in p['services'])"
 }
 
 # 1. A good candidate passes; the consumer's own bug is pre-existing, seen
@@ -229,6 +229,10 @@ expect_eq "$(outcomes items)" "test_create:regression test_create_once:regressio
 expect_eq "$(json_get "$verdict" '[t["message"] for t in v["consumers"][0]["tests"] if t["name"].endswith("::test_create")][0]')" \
   "AssertionError: create a answered 500" "the regression's assertion message"
 expect_eq "$(phase_services items)" "candidate:$repository@$writes baseline:$repository@$published" "the baseline's service ran from the published digest"
+# test_create_once failed there on a rerun (the file its first run left): the
+# rerun on the candidate that followed ran its service from the candidate.
+expect_eq "$(json_get "$verdict" '" ".join(sorted(set(s["image"] for c in v["consumers"] if c["name"] == "items" for p in c["phases"] if p["role"] == "candidate-recheck" for s in p["services"])))')" \
+  "$repository@$writes" "the rerun on the candidate: its service from the candidate"
 python3 - "$scratch/run-writes/gate-report/events.jsonl" "$repository@$published" "$repository@$writes" <<'PY' || fail "events.jsonl: the baseline service's container"
 import json, sys
 created = [e["image"] for e in map(json.loads, open(sys.argv[1])) if e.get("type") == "container" and e.get("action") == "create"]

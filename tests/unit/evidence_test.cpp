@@ -56,7 +56,7 @@ TEST(Evidence, TheCandidateThatIsThePublishedImageFailsByIdentity) {
 TEST(Evidence, FailThenPassIsNewlyFlakyUnlessTheBaselineOrHistoryShowsItFlaky) {
   Evidence used;
   used.baseline = "used";
-  used.baseline_confirm = {{"shaky", {3, 1}}, {"steady", {3, 0}}};
+  used.baseline_counts = {{"shaky", {3, 1}}, {"steady", {3, 0}}};
   EXPECT_EQ(classify(test("shaky", TestStatus::passed), true, used), "flaky");
   EXPECT_EQ(classify(test("steady", TestStatus::passed), true, used), "newly-flaky");
   EXPECT_EQ(classify(test("unconfirmed", TestStatus::passed), true, used), "newly-flaky");
@@ -68,6 +68,19 @@ TEST(Evidence, FailThenPassIsNewlyFlakyUnlessTheBaselineOrHistoryShowsItFlaky) {
   invalid.baseline = "invalid";
   invalid.history = nullptr;
   EXPECT_EQ(classify(test("shaky", TestStatus::passed), true, invalid), "newly-flaky");
+}
+
+TEST(Evidence, AFailureOnEveryCandidateRunIsFlakyOnlyWhenRescued) {
+  Evidence used;
+  used.baseline = "used";
+  used.on_baseline = {{"x", TestStatus::passed}};
+  used.baseline_counts = {{"x", {4, 1}}};
+  EXPECT_EQ(classify(test("x", TestStatus::failed), false, used), "regression") << "failed every time on the candidate";
+  used.rescued = {"x"};
+  EXPECT_EQ(classify(test("x", TestStatus::failed), false, used), "flaky") << "flaky on both, passed when rerun";
+  Evidence invalid = used;
+  invalid.baseline = "invalid";
+  EXPECT_EQ(classify(test("x", TestStatus::failed), false, invalid), "regression");
 }
 
 TEST(Evidence, MaxPreExistingLimit) {
