@@ -48,3 +48,15 @@ expect_eq "$(json_get "$scratch/r2/verdict.json" 'v["consumers"][0]["status"]')"
 expect_eq "$(json_get "$scratch/r2/verdict.json" 'sum(s["count"] for s in v["containers"]["startup_seconds"].values())')" 0 \
   "a service that never became ready is not a successful start-up"
 [ -z "$(containers_of_repository)" ] || fail "service containers left behind after a failure: $(containers_of_repository)"
+
+# The registry's credentials are gate's: a consumer that prints its
+# environment (and its services) never sees them.
+sed -i 's|    run: "curl -sf|    run: "env; curl -sf|' "$scratch/svc.yaml"
+sed -i 's/ready: {command: \["false"\]}/ready: {tcp: 8080}/; /ready_timeout: 2s/d' "$scratch/svc.yaml"
+GATE_REGISTRY_USER=gate-bot GATE_REGISTRY_PASSWORD="s3cret-$$" \
+  "$GATE_BIN" test --config "$scratch/svc.yaml" --candidate "$repository@$digest" --report-dir "$scratch/r4" >/dev/null 2>"$scratch/err4"
+expect_eq "$?" 0 "a consumer that prints its environment ($(grep error "$scratch/err4" | head -2))"
+expect_file_contains "$scratch/r4/logs/http.log" "GATE_CANDIDATE_DIGEST=$digest" "the consumer's environment was printed"
+grep -rq "s3cret-$$" "$scratch/r4" "$scratch/err4" && fail "the registry password reached the consumer or the reports"
+grep -q "GATE_REGISTRY_USER" "$scratch/r4/logs/http.log" && fail "the registry user reached the consumer"
+true
