@@ -22,7 +22,7 @@ const PORT = __PORT__;  // hard-coded, as many suites do
 function call(method, path, body) {
   return new Promise((resolve, reject) => {
     const data = body ? JSON.stringify(body) : null;
-    const req = http.request({host: '127.0.0.1', port: PORT, method, path,
+    const req = http.request({host: 'localhost', port: PORT, method, path,
                               headers: data ? {'Content-Length': Buffer.byteLength(data)} : {}}, res => {
       let text = '';
       res.on('data', c => { text += c; });
