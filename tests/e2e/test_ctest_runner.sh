@@ -59,3 +59,18 @@ json_get "$verdict" '[t["seconds"] for t in v["consumers"][0]["tests"] if t["id"
 expect_eq "$(json_get "$verdict" '[t.get("message") for t in v["consumers"][0]["tests"] if t["id"] == "broken"][0]')" "contract broken" \
   "the failure's message, from ctest's output"
 expect_eq "$(tr '\n' ' ' <"$LISTING")" "./CMakeLists.txt ./first.txt " "the checkout holds the consumer's files only"
+
+# With a published image and baseline: true, the test that fails on every
+# image is pre-existing: the baseline ran in a fresh worktree, so setup (the
+# cmake configure) ran again there, bound to the published digest.
+published=$(python3 "$tools/oci.py" push-image "$GATE_REGISTRY" "${repository#$GATE_REGISTRY/}" latest)
+sed -i "s|image: {repository: $repository}|image: {repository: $repository, publish_tags: [latest]}|; s/    shards: 2/    shards: 1\n    baseline: true/" "$scratch/gate.yaml"
+sed -i 's|    setup: "cmake -S . -B build >/dev/null"|    setup: "echo setup for $GATE_CANDIDATE_DIGEST; cmake -S . -B build >/dev/null"|' "$scratch/gate.yaml"
+"$GATE_BIN" test --config "$scratch/gate.yaml" --candidate "$repository@$candidate" --report-dir "$scratch/base" \
+  >/dev/null 2>"$scratch/base.err"
+verdict="$scratch/base/verdict.json"
+expect_eq "$(json_get "$verdict" '" ".join(sorted(t["id"] + "=" + t["outcome"] for t in v["consumers"][0]["tests"] if t["outcome"] != "passed"))')" \
+  "broken=pre-existing hang=timed-out" "ctest with a baseline"
+expect_eq "$(json_get "$verdict" '(v["consumers"][0]["baseline"]["status"], [(p["role"], p["worktree"]) for p in v["consumers"][0]["phases"]])')" \
+  "('used', [('candidate', 'checkout'), ('baseline', 'fresh')])" "the baseline phase, in a fresh worktree"
+expect_file_contains "$scratch/base/logs/native.baseline.log" "setup for $published" "setup ran again, bound to the published digest"

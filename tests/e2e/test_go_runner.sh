@@ -97,4 +97,18 @@ json_get "$verdict" '[t["seconds"] for t in v["consumers"][0]["tests"] if t["id"
 json_get "$verdict" '[t.get("message") for t in v["consumers"][0]["tests"] if t["id"].endswith("a::TestTwo")][0]' |
   grep -q "a_test.go:[0-9]*: contract broken: expected 201" || fail "the go failure's message: $(json_get "$verdict" '[t.get("message") for t in v["consumers"][0]["tests"] if t["id"].endswith("a::TestTwo")]')"
 expect_eq "$(cat "$LISTING")" "../a/a_test.go ../b/b_test.go ../first.txt ../go.mod" "the checkout holds the consumer's files only"
+
+# With a published image and baseline: true, the failing test fails there
+# too: pre-existing; the test binaries were built again from the fresh
+# worktree of the baseline (twice as many `go test -c` as packages).
+published=$(python3 "$tools/oci.py" push-image "$GATE_REGISTRY" "${repository#$GATE_REGISTRY/}" latest)
+sed -i "s|image: {repository: $repository}|image: {repository: $repository, publish_tags: [latest]}|; s/    test_timeout: 3s/    test_timeout: 3s\n    baseline: true/" "$scratch/gate.yaml"
+: >"$scratch/go.log"
+"$GATE_BIN" test --config "$scratch/gate.yaml" --candidate "$repository@$candidate" --report-dir "$scratch/base" \
+  >/dev/null 2>"$scratch/base.err"
+verdict="$scratch/base/verdict.json"
+expect_eq "$(json_get "$verdict" '" ".join(sorted(t["id"].split("/")[-1] + "=" + t["outcome"] for t in v["consumers"][0]["tests"] if t["outcome"] != "passed"))')" \
+  "a::TestTwo=pre-existing b::TestHang=timed-out" "go with a baseline"
+expect_eq "$(json_get "$verdict" 'v["consumers"][0]["baseline"]["status"]')" used "baseline used"
+expect_eq "$(grep -c '^test -c' "$scratch/go.log")" 3 "binaries built for the candidate (2 packages) and for the baseline's one failing package"
 true
