@@ -49,8 +49,7 @@ std::vector<std::string> candidate_containers(const RunContext& context,
 
 // Runs the replay; returns "" when it is valid evidence, else why not.
 std::string replay(const config::Consumer& consumer, const git::Checkout& checkout, const RunContext& context,
-                   const std::vector<std::string>& failing, const std::vector<std::string>& flaky,
-                   report::ConsumerResult& result, BaselineSuite& suite) {
+                   const ToCompare& compare, report::ConsumerResult& result, BaselineSuite& suite) {
   WorktreeGuard fresh;
   try {
     fresh.checkout = git::fresh_worktree(checkout);
@@ -74,7 +73,7 @@ std::string replay(const config::Consumer& consumer, const git::Checkout& checko
       std::error_code ignored;
       std::filesystem::create_directories(env.scratch, ignored);
       runner->enumerate(env);  // the tool must work there too (and the go runner learns its package directories)
-      suite = run_baseline_suite(consumer, *runner, env, failing, flaky);
+      suite = run_baseline_suite(consumer, *runner, env, compare.failing, compare.flaky, !compare.blocked_anyway);
       if (!suite.errors.empty()) invalid = "a batch failed: " + suite.errors.front();
       else if (std::chrono::steady_clock::now() >= run.deadline()) invalid = "it timed out (the consumer's timeout)";
     }
@@ -157,8 +156,9 @@ void recheck_on_candidate(const config::Consumer& consumer, const git::Checkout&
 }  // namespace
 
 Evidence compare_with_baseline(const config::Consumer& consumer, const git::Checkout& checkout,
-                               const RunContext& context, const std::vector<std::string>& failing,
-                               const std::vector<std::string>& flaky, report::ConsumerResult& result) {
+                               const RunContext& context, const ToCompare& compare, report::ConsumerResult& result) {
+  const auto& failing = compare.failing;
+  const auto& flaky = compare.flaky;
   Evidence evidence;
   auto& report = result.baseline;
   if (context.baseline) report.digest = context.baseline->digest;
@@ -176,7 +176,7 @@ Evidence compare_with_baseline(const config::Consumer& consumer, const git::Chec
     log::info(fmt::format("{}: replaying {} failed and {} flaky test(s) against the published {}", consumer.name,
                           failing.size(), flaky.size(), context.baseline->digest));
     BaselineSuite suite;
-    std::string invalid = replay(consumer, checkout, context, failing, flaky, result, suite);
+    std::string invalid = replay(consumer, checkout, context, compare, result, suite);
     report.tests_rerun = failing.size() + flaky.size();
     report.executions += suite.executions;
     if (!invalid.empty()) {
@@ -187,7 +187,7 @@ Evidence compare_with_baseline(const config::Consumer& consumer, const git::Chec
       report.status = "used";
       evidence.on_baseline = suite.on_baseline;
       evidence.baseline_counts = suite.counts;
-      recheck_on_candidate(consumer, checkout, context, failing, evidence, result);
+      if (!compare.blocked_anyway) recheck_on_candidate(consumer, checkout, context, failing, evidence, result);
       if (!suite.incomplete.empty()) {
         report.reason = fmt::format("{} test(s) did not complete there and count as failures: {}", suite.incomplete.size(),
                                     fmt::join(suite.incomplete, ", "));

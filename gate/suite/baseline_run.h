@@ -20,10 +20,19 @@
 
 namespace gate::suite {
 
-// Fills result.baseline (and the baseline's phase in result.phases) and
+// What the candidate's runs leave to compare.
+struct ToCompare {
+  std::vector<std::string> failing;  // failed after their retries
+  std::vector<std::string> flaky;    // failed, then passed
+  // Something blocks whatever the comparison finds (a timed-out test, a
+  // failed batch): gate spends no reruns looking for flakiness behind the
+  // tests that failed on the candidate every time; they stay regressions.
+  bool blocked_anyway = false;
+};
+
+// Fills result.baseline (and the baseline's phases in result.phases) and
 // returns the evidence the tests are classified with. Throws Interrupted.
 Evidence compare_with_baseline(const config::Consumer& consumer, const git::Checkout& checkout,
-                               const RunContext& context, const std::vector<std::string>& failing,
-                               const std::vector<std::string>& flaky, report::ConsumerResult& result);
+                               const RunContext& context, const ToCompare& compare, report::ConsumerResult& result);
 
 }  // namespace gate::suite

@@ -176,12 +176,14 @@ void run_suite_consumer(const config::Consumer& consumer, const git::Checkout& c
   }
   for (const auto& e : suite.runs.errors) result.reasons.push_back(e);
 
-  std::vector<std::string> failing, flaky;
+  ToCompare compare;
   for (const auto& [name, t] : suite.runs.by_test) {
-    if (failed(t) && !t.timed_out) failing.push_back(name);
+    if (failed(t) && !t.timed_out) compare.failing.push_back(name);
+    if (t.timed_out && config::policy_blocks(config_of(context), consumer, "timed-out")) compare.blocked_anyway = true;
   }
-  flaky.assign(suite.runs.passed_on_retry.begin(), suite.runs.passed_on_retry.end());
-  Evidence evidence = compare_with_baseline(consumer, checkout, context, failing, flaky, result);
+  compare.flaky.assign(suite.runs.passed_on_retry.begin(), suite.runs.passed_on_retry.end());
+  compare.blocked_anyway = compare.blocked_anyway || !suite.runs.errors.empty() || suite.runs.by_test.size() < suite.planned;
+  Evidence evidence = compare_with_baseline(consumer, checkout, context, compare, result);
   evidence.history = &history;
   result.baseline.executions += suite.runs.executions - std::min(suite.runs.executions, suite.planned);
 
@@ -207,7 +209,7 @@ void run_suite_consumer(const config::Consumer& consumer, const git::Checkout& c
     result.status = report::ConsumerStatus::passed;
   }
   if (!result.passed() && (result.baseline.status == "invalid" || result.baseline.status == "unavailable") &&
-      (!failing.empty() || !flaky.empty())) {
+      (!compare.failing.empty() || !compare.flaky.empty())) {
     result.reasons.push_back(fmt::format("baseline not used ({}): {}; no failure was excused", result.baseline.status,
                                          result.baseline.reason));
   }

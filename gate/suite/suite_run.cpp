@@ -23,17 +23,14 @@ void tally(TestRuns& runs, const report::TestCase& t) {
   if (failed(t) || t.timed_out) count.failures++;
 }
 
-std::vector<WorkItem> single_items(const std::vector<std::string>& tests) {
-  std::vector<WorkItem> items;
-  for (size_t i = 0; i < tests.size(); ++i) items.push_back(WorkItem{{tests[i]}, 1.0, i, ""});
-  return items;
-}
 
-// Runs tests one item each, and counts what happened into `runs`.
+// Runs tests again (serial groups still one at a time: run side by side,
+// tests that share state would fail for that, and a failure on the
+// baseline excuses one on the candidate), and counts what happened.
 ScheduleResult run_tests(const config::Consumer& consumer, Runner& runner, const RunEnv& env,
                          const std::vector<std::string>& tests, const std::string& phase, TestRuns& runs) {
-  auto result =
-      run_items(runner, env, single_items(tests), static_cast<size_t>(consumer.parallel), consumer.test_timeout, phase);
+  auto items = make_items(tests, {}, consumer.serial_groups);
+  auto result = run_items(runner, env, items, static_cast<size_t>(consumer.parallel), consumer.test_timeout, phase);
   runs.executions += result.tests.size();
   for (const auto& e : result.errors) runs.errors.push_back(e);
   for (const auto& t : result.tests) tally(runs, t);
@@ -149,7 +146,8 @@ std::set<std::string> seek(const config::Consumer& consumer, Runner& runner, con
 }
 
 BaselineSuite run_baseline_suite(const config::Consumer& consumer, Runner& runner, const RunEnv& env,
-                                 const std::vector<std::string>& failing, const std::vector<std::string>& flaky) {
+                                 const std::vector<std::string>& failing, const std::vector<std::string>& flaky,
+                                 bool rescue_regressions) {
   std::error_code ec;
   std::filesystem::create_directories(env.scratch, ec);
   std::vector<std::string> all = failing;
@@ -181,7 +179,7 @@ BaselineSuite run_baseline_suite(const config::Consumer& consumer, Runner& runne
   for (const auto& [name, status] : out.on_baseline) {
     if (status == report::TestStatus::passed && runs.counts[name].failures == 0) passed_here.push_back(name);
   }
-  if (passed_here.size() <= kMaxRescues) look.insert(look.end(), passed_here.begin(), passed_here.end());
+  if (rescue_regressions && passed_here.size() <= kMaxRescues) look.insert(look.end(), passed_here.begin(), passed_here.end());
   if (!look.empty() && consumer.baseline_reruns > 0) {
     log::info(fmt::format("{}: rerunning {} test(s) on the baseline until they fail there, {} time(s) at most",
                           consumer.name, look.size(), consumer.baseline_reruns));

@@ -55,8 +55,11 @@ struct BaselineSuite {
   std::vector<std::string> incomplete;  // asked for, no completed result
   size_t executions = 0;
 };
+// `rescue_regressions` false: the tests that failed on the candidate every
+// time are not looked at for flakiness here (they stay regressions).
 BaselineSuite run_baseline_suite(const config::Consumer& consumer, Runner& runner, const RunEnv& env,
-                                 const std::vector<std::string>& failing, const std::vector<std::string>& flaky);
+                                 const std::vector<std::string>& failing, const std::vector<std::string>& flaky,
+                                 bool rescue_regressions);
 
 // Reruns `tests` at most baseline_reruns rounds, each until it shows a failure
 // (want_failure) or a pass; returns those that did.

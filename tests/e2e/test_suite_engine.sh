@@ -133,6 +133,24 @@ def test_loud():
     for _ in range(100):
         print("x" * 1000000)
 PY
+# Two tests that share state (a serial group): side by side they fail. The
+# candidate breaks both; replayed side by side on the baseline they would
+# fail there too and pass for pre-existing.
+cat >"$scratch/classify/tests/test_shared.py" <<'PY'
+import os, time
+def _exclusive():
+    lock = os.environ["SHARED_LOCK"]
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL)
+    except FileExistsError:
+        assert False, "ran beside the other test of its serial group"
+    time.sleep(0.5)
+    os.close(fd)
+    os.unlink(lock)
+    assert os.environ["IMAGE_DIGEST"] == os.environ["GOOD_DIGEST"], "the candidate broke it"
+def test_shared_a(): _exclusive()
+def test_shared_b(): _exclusive()
+PY
 # The hung test leaves a process and a container of the candidate behind it.
 cat >"$scratch/classify/tests/test_hang.py" <<PY
 import os, subprocess, time
@@ -165,20 +183,48 @@ YAML
 write_demo_config v1
 candidate=$("$GATE_BIN" build --config "$scratch/gate.yaml" --report-dir "$scratch/demo-build" 2>/dev/null)
 candidate=${candidate##*@}
-export GOOD_DIGEST="$published" FLAKY_FILE="$scratch/flaky.count"
+export GOOD_DIGEST="$published" FLAKY_FILE="$scratch/flaky.count" SHARED_LOCK="$scratch/shared.lock"
 "$GATE_BIN" test --config "$scratch/classify.yaml" --candidate "$repository@$candidate" \
   --cache-dir "$scratch/cache" --report-dir "$scratch/cls" >/dev/null 2>"$scratch/cls.err"
 expect_eq "$?" 1 "a regression blocks"
 outcomes=$(json_get "$scratch/cls/verdict.json" 'sorted((t["id"].split("::")[1], t["outcome"]) for t in v["consumers"][0]["tests"])')
-expect_eq "$outcomes" "[('test_after', 'passed'), ('test_flaky', 'flaky'), ('test_hang', 'timed-out'), ('test_loud', 'passed'), ('test_newly_flaky', 'newly-flaky'), ('test_ok', 'passed'), ('test_preexisting', 'pre-existing'), ('test_regression', 'regression')]" "outcomes"
+expect_eq "$outcomes" "[('test_after', 'passed'), ('test_flaky', 'flaky'), ('test_hang', 'timed-out'), ('test_loud', 'passed'), ('test_newly_flaky', 'newly-flaky'), ('test_ok', 'passed'), ('test_preexisting', 'pre-existing'), ('test_regression', 'regression'), ('test_shared_a', 'regression'), ('test_shared_b', 'regression')]" "outcomes"
+# The serial group alone, on two workers, no retries (nothing to hide behind):
+# its replay on the baseline keeps it one at a time, so neither failure is
+# excused by the other's side effect.
+cat >"$scratch/shared.yaml" <<YAML
+version: 1
+image: {repository: $repository, publish_tags: [latest]}
+consumers:
+  - name: shared
+    repo: $scratch/classify
+    ref: main
+    runner: pytest
+    run: ["/usr/bin/python3", "-m", "pytest"]
+    tests: [tests/test_shared.py]
+    parallel: 2
+    baseline: true
+    max_pre_existing: 100%
+    serial_groups: ["tests/test_shared.py::*"]
+    env: {IMAGE_DIGEST: "\${CANDIDATE_DIGEST}"}
+YAML
+"$GATE_BIN" test --config "$scratch/shared.yaml" --candidate "$repository@$candidate" \
+  --cache-dir "$scratch/cache" --report-dir "$scratch/shared" >/dev/null 2>&1
+expect_eq "$(json_get "$scratch/shared/verdict.json" '[t["outcome"] for t in v["consumers"][0]["tests"]]')" "['regression', 'regression']" \
+  "a serial group replayed one at a time on the baseline"
 # The evidence behind them: flaky on both images in the confirmation reruns;
 # the baseline rerun bound to the published digest.
 expect_eq "$(json_get "$scratch/cls/verdict.json" '[(t["confirm"], t["baseline"]) for t in v["consumers"][0]["tests"] if t["id"].endswith("::test_flaky")][0]')" \
   "({'failures': 2, 'runs': 3}, {'failures': 1, 'runs': 2})" "test_flaky: 3 confirmation reruns on the candidate; on the baseline, reruns until it failed there"
 expect_eq "$(json_get "$scratch/cls/verdict.json" '[(t["confirm"]["failures"], t["baseline"]["failures"]) for t in v["consumers"][0]["tests"] if t["id"].endswith("::test_newly_flaky")][0]')" \
   "(0, 0)" "test_newly_flaky failed once, on the candidate only"
+# (The hung test blocks whatever the rest is: no reruns look for flakiness
+# behind the tests that failed on the candidate every time, so there is no
+# rerun on the candidate either.)
 expect_eq "$(json_get "$scratch/cls/verdict.json" '(v["consumers"][0]["baseline"]["status"], v["consumers"][0]["baseline"]["digest"], [(p["role"], p["digest"], p["worktree"]) for p in v["consumers"][0]["phases"]])')" \
   "('used', '$published', [('candidate', '$candidate', 'checkout'), ('baseline', '$published', 'fresh')])" "the baseline phase"
+expect_eq "$(json_get "$scratch/cls/verdict.json" '[t["baseline"]["runs"] for t in v["consumers"][0]["tests"] if t["id"].endswith("::test_regression")][0]')" 1 \
+  "a regression beside a timed-out test: its replay only (it passed there)"
 expect_file_contains "$scratch/cls/summary.md" "test_regression" "summary names the regression"
 expect_file_contains "$scratch/cls.err" "test_preexisting is pre-existing (policy: warn)" "pre-existing warns"
 pgrep -f "sleep 10$$" >/dev/null && fail "the hung test's process was left behind"
