@@ -98,7 +98,7 @@ std::string replay(const config::Consumer& consumer, const git::Checkout& checko
 // A test that failed on the candidate every time but failed and passed on
 // the published image may be flaky on both: rerun on the candidate (a run
 // of its own: fresh worktree, services afresh) until it passes, at most
-// baseline_reruns times. One that passes there is flaky on both images.
+// kRescueReruns times. One that passes there is flaky on both images.
 void recheck_on_candidate(const config::Consumer& consumer, const git::Checkout& checkout, const RunContext& context,
                           const std::vector<std::string>& failing, Evidence& evidence, report::ConsumerResult& result) {
   std::vector<std::string> ambiguous;
@@ -110,10 +110,11 @@ void recheck_on_candidate(const config::Consumer& consumer, const git::Checkout&
       ambiguous.push_back(name);
     }
   }
-  if (ambiguous.empty() || ambiguous.size() > kMaxRescues || consumer.baseline_reruns == 0) return;
+  const int rounds = std::min(consumer.baseline_reruns, kRescueReruns);
+  if (ambiguous.empty() || ambiguous.size() > kMaxRescues || rounds == 0) return;
   log::info(fmt::format("{}: {} test(s) failed on the candidate every time and are flaky on the published image: "
                         "rerunning them on the candidate until they pass, {} time(s) at most",
-                        consumer.name, ambiguous.size(), consumer.baseline_reruns));
+                        consumer.name, ambiguous.size(), rounds));
   WorktreeGuard fresh;
   try {
     fresh.checkout = git::fresh_worktree(checkout);
@@ -132,7 +133,7 @@ void recheck_on_candidate(const config::Consumer& consumer, const git::Checkout&
       RunEnv env = run.run_env();
       env.scratch = env.scratch.parent_path() / "recheck";
       runner->enumerate(env);
-      passed = seek(consumer, *runner, env, ambiguous, /*want_failure=*/false, "recheck", runs);
+      passed = seek(consumer, *runner, env, ambiguous, /*want_failure=*/false, rounds, "recheck", runs);
     } else if (setup.interrupted) {
       throw Interrupted();
     }

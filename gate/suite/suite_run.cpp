@@ -126,11 +126,11 @@ CandidateSuite run_candidate_suite(const config::Consumer& consumer, Runner& run
 }
 
 std::set<std::string> seek(const config::Consumer& consumer, Runner& runner, const RunEnv& env,
-                           const std::vector<std::string>& tests, bool want_failure, const std::string& label,
-                           TestRuns& runs) {
+                           const std::vector<std::string>& tests, bool want_failure, int rounds,
+                           const std::string& label, TestRuns& runs) {
   std::set<std::string> found;
   std::vector<std::string> pending = tests;
-  for (int round = 1; round <= consumer.baseline_reruns && !pending.empty(); ++round) {
+  for (int round = 1; round <= rounds && !pending.empty(); ++round) {
     auto rerun = run_tests(consumer, runner, env, pending, fmt::format("{}{}", label, round), runs);
     for (const auto& t : rerun.tests) {
       if (t.status == report::TestStatus::skipped && !t.timed_out) continue;
@@ -170,20 +170,28 @@ BaselineSuite run_baseline_suite(const config::Consumer& consumer, Runner& runne
     }
     out.on_baseline[name] = it->second.status;
   }
-  // Is it flaky here too? The tests that flaked on the candidate, and (when
-  // few: with many, the verdict blocks whatever they are) those that failed
-  // there every time but passed here without failing once, are rerun until
-  // they fail here, at most flaky_reruns times.
-  std::vector<std::string> look = flaky;
+  // Is it flaky here too? The tests that flaked on the candidate are rerun
+  // until they fail here, at most baseline_reruns times. Those that failed
+  // there every time but passed here without failing once (when few: with
+  // many, the verdict blocks whatever they are) are a regression unless they
+  // are flaky here too: the same, at most kRescueReruns times (a test that
+  // failed on every try on the candidate is rarely flaky; their reruns are
+  // what a real regression costs).
   std::vector<std::string> passed_here;
   for (const auto& [name, status] : out.on_baseline) {
     if (status == report::TestStatus::passed && runs.counts[name].failures == 0) passed_here.push_back(name);
   }
-  if (rescue_regressions && passed_here.size() <= kMaxRescues) look.insert(look.end(), passed_here.begin(), passed_here.end());
-  if (!look.empty() && consumer.baseline_reruns > 0) {
-    log::info(fmt::format("{}: rerunning {} test(s) on the baseline until they fail there, {} time(s) at most",
-                          consumer.name, look.size(), consumer.baseline_reruns));
-    seek(consumer, runner, env, look, /*want_failure=*/true, "baseline-seek", runs);
+  if (!flaky.empty() && consumer.baseline_reruns > 0) {
+    log::info(fmt::format("{}: rerunning {} flaky test(s) on the baseline until they fail there, {} time(s) at most",
+                          consumer.name, flaky.size(), consumer.baseline_reruns));
+    seek(consumer, runner, env, flaky, /*want_failure=*/true, consumer.baseline_reruns, "baseline-seek", runs);
+  }
+  const int rescue_rounds = std::min(consumer.baseline_reruns, kRescueReruns);
+  if (rescue_regressions && !passed_here.empty() && passed_here.size() <= kMaxRescues && rescue_rounds > 0) {
+    log::info(fmt::format("{}: rerunning {} test(s) that failed on the candidate every time on the baseline until they "
+                          "fail there, {} time(s) at most",
+                          consumer.name, passed_here.size(), rescue_rounds));
+    seek(consumer, runner, env, passed_here, /*want_failure=*/true, rescue_rounds, "baseline-rescue", runs);
   }
   out.counts = runs.counts;
   out.errors = runs.errors;

@@ -61,15 +61,17 @@ BaselineSuite run_baseline_suite(const config::Consumer& consumer, Runner& runne
                                  const std::vector<std::string>& failing, const std::vector<std::string>& flaky,
                                  bool rescue_regressions);
 
-// Reruns `tests` at most baseline_reruns rounds, each until it shows a failure
+// Reruns `tests` at most `rounds` rounds, each until it shows a failure
 // (want_failure) or a pass; returns those that did.
 std::set<std::string> seek(const config::Consumer& consumer, Runner& runner, const RunEnv& env,
-                           const std::vector<std::string>& tests, bool want_failure, const std::string& label,
-                           TestRuns& runs);
+                           const std::vector<std::string>& tests, bool want_failure, int rounds,
+                           const std::string& label, TestRuns& runs);
 
 // Beyond this many tests that fail on the candidate and pass on the
 // baseline, gate does not look for flakiness behind them: the verdict
 // blocks whatever they are.
 inline constexpr size_t kMaxRescues = 10;
+// The most reruns that look for flakiness behind such a test, on each image.
+inline constexpr int kRescueReruns = 5;
 
 }  // namespace gate::suite
