@@ -51,6 +51,12 @@ const tests = [
     fs.writeFileSync(f, String(n + 1));
     assert.ok(n % 2 === 1, 'fails every other run');
   }],
+  ['lists the checkout', () => {
+    // What the checkout holds while the suite runs (gate must add nothing).
+    const walk = d => fs.readdirSync(d, {withFileTypes: true}).flatMap(e =>
+      e.isDirectory() ? (e.name === 'reports' ? [] : walk(`${d}/${e.name}`)) : [`${d}/${e.name}`]);
+    fs.writeFileSync(process.env.LISTING, walk('.').sort().join(' '));
+  }],
 ];
 // ABORT_AFTER: the suite stops registering tests half way (and exits 0).
 const limit = Number(process.env.ABORT_AFTER || tests.length);
@@ -84,7 +90,7 @@ consumers:
         host_ports: {8080: $port}
         ready: {tcp: 8080}
 YAML
-export FLAKY_FILE="$scratch/flaky.count"
+export FLAKY_FILE="$scratch/flaky.count" LISTING="$scratch/listing.txt"
 run_gate() {  # label candidate-digest (from a directory of its own, the default report directory)
   rm -rf "$scratch/$1" && mkdir -p "$scratch/$1"
   (cd "$scratch/$1" && "$GATE_BIN" test --config "$scratch/gate.yaml" --candidate "$repository@$2" \
@@ -119,14 +125,15 @@ expect_eq "$(outcomes)" "is flaky on every image:flaky | knows an error text the
 json_get "$verdict" '[t["seconds"] for t in v["consumers"][0]["tests"] if t["name"] == "takes half a second"][0]' |
   python3 -c 'import sys; s=float(sys.stdin.read()); sys.exit(0 if 0.45 <= s <= 0.55 else 1)' ||
   fail "mocha's per-test seconds of a 0.5 s test: $(json_get "$verdict" '[t["seconds"] for t in v["consumers"][0]["tests"] if t["name"] == "takes half a second"]')"
+expect_eq "$(cat "$LISTING")" "./first.txt ./test/items.js" "the checkout holds the consumer's files (and the reports it writes), nothing of gate's"
 
 # A run that stops half way (exit 0, half the tests): missing, blocked.
 rm -f "$FLAKY_FILE"
 ABORT_AFTER=2 run_gate half "$good"
 expect_eq "$rc" 1 "a run that stops half way is blocked"
 expect_eq "$(json_get "$verdict" 'v["consumers"][0]["missing"]')" \
-  "['items::knows an error text the emulator never had', 'items::takes half a second', 'items::is flaky on every image']" "the missing tests are named"
-expect_file_contains "$verdict" "3 test(s) that the last passing run" "the reason names the count"
+  "['items::knows an error text the emulator never had', 'items::takes half a second', 'items::is flaky on every image', 'items::lists the checkout']" "the missing tests are named"
+expect_file_contains "$verdict" "4 test(s) that the last passing run" "the reason names the count"
 
 # A host port that another process holds: named, nothing left running.
 python3 -c '
