@@ -138,37 +138,31 @@ consumers:
 $3
 YAML
 }
-items_consumer() {  # name [extra lines] [ready lines]
-  local ready="        ready: {tcp: 8080}"
-  [ -n "${3:-}" ] && ready=$3
+pytest_consumer() {  # name tests [extra lines]: a consumer of the repository's pytest files, with a baseline
   cat <<YAML
   - name: $1
     repo: $consumer
     ref: main
     runner: pytest
     run: ["/usr/bin/python3", "-m", "pytest"]
-    tests: [tests/test_items.py]
+    tests: [$2]
     baseline: true
-    retries: 1
+${3:-}
+YAML
+}
+items_consumer() {  # name [extra lines] [ready lines]: the items tests, through the service db
+  local ready="        ready: {tcp: 8080}"
+  [ -n "${3:-}" ] && ready=$3
+  pytest_consumer "$1" tests/test_items.py "    retries: 1
     services:
       - name: db
         ports: [8080]
 $ready
-    env: {EMU_URL: "http://\${SERVICE_DB_HOST}:\${SERVICE_DB_PORT}", LISTING: "$scratch/listing-$1.txt"}
-${2:-}
-YAML
+    env: {EMU_URL: \"http://\${SERVICE_DB_HOST}:\${SERVICE_DB_PORT}\", LISTING: \"$scratch/listing-$1.txt\"}
+${2:-}"
 }
-selfstart_consumer() {  # name image-template
-  cat <<YAML
-  - name: $1
-    repo: $consumer
-    ref: main
-    runner: pytest
-    run: ["/usr/bin/python3", "-m", "pytest"]
-    tests: [tests/test_selfstart.py]
-    baseline: true
-    env: {EMU_IMAGE: "$2"}
-YAML
+selfstart_consumer() {  # name image-template: a test that starts the image itself
+  pytest_consumer "$1" tests/test_selfstart.py "    env: {EMU_IMAGE: \"$2\"}"
 }
 write_config "$scratch/gate.yaml" "[latest]" "$(items_consumer items; selfstart_consumer self '${CANDIDATE_REF}')"
 
@@ -292,15 +286,8 @@ expect_eq "$(json_get "$verdict" 'v["consumers"][0]["baseline"]["status"]')" inv
 expect_file_contains "$verdict" "not ready within 2s" "the reason is named"
 
 # 7. A baseline that times out: nothing pre-existing.
-write_config "$scratch/slow.yaml" "[latest]" "  - name: slow
-    repo: $consumer
-    ref: main
-    runner: pytest
-    run: [\"/usr/bin/python3\", \"-m\", \"pytest\"]
-    tests: [tests/test_slow.py]
-    baseline: true
-    timeout: 6s
-    env: {EMU_DIGEST: \"\${CANDIDATE_DIGEST}\", PUBLISHED: \"$published\"}"
+write_config "$scratch/slow.yaml" "[latest]" "$(pytest_consumer slow tests/test_slow.py "    timeout: 6s
+    env: {EMU_DIGEST: \"\${CANDIDATE_DIGEST}\", PUBLISHED: \"$published\"}")"
 run_gate slow "$scratch/slow.yaml" "$good"
 expect_eq "$rc" 1 "a baseline that timed out excuses nothing"
 expect_eq "$(outcomes slow)" "test_slow_on_published:regression" "timed-out baseline: a regression"
@@ -313,13 +300,7 @@ expect_eq "$(outcomes items)" "test_known_bug:pre-existing" "pre-existing by ide
 expect_file_contains "$verdict" "is already published as $repository:latest" "says it is already published"
 
 # 9. More pre-existing failures than max_pre_existing (default 10%) allows: blocked.
-write_config "$scratch/legacy.yaml" "[latest]" "  - name: legacy
-    repo: $consumer
-    ref: main
-    runner: pytest
-    run: [\"/usr/bin/python3\", \"-m\", \"pytest\"]
-    tests: [tests/test_legacy.py]
-    baseline: true"
+write_config "$scratch/legacy.yaml" "[latest]" "$(pytest_consumer legacy tests/test_legacy.py)"
 run_gate legacy "$scratch/legacy.yaml" "$good"
 expect_eq "$rc" 1 "above max_pre_existing: blocked"
 expect_eq "$(outcomes legacy)" "test_a:pre-existing test_b:pre-existing test_c:pre-existing" "all three are pre-existing"
