@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <functional>
+#include <iostream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "core/error.h"
 #include "core/interrupt.h"
 #include "core/log.h"
+#include "core/private_env.h"
 #include "git/checkout.h"
 #include "git/mirror.h"
 #include "pipeline/pipeline.h"
@@ -82,6 +84,7 @@ const std::vector<Command>& commands() {
 
 int main(int argc, char** argv) {
   interrupt::install_handlers();
+  core::keep_private("GATE_REGISTRY_PASSWORD");
   CLI::App app{"gate: a pre-publish compatibility gate for container images.\n"
                "Builds a candidate image, runs each consumer's integration subset against it, and\n"
                "moves the release tags to the tested digest only when every consumer is green.\n\n"
@@ -188,9 +191,9 @@ int main(int argc, char** argv) {
   CLI::App* fetch_command = app.add_subcommand("__fetch", "")->group("");
   fetch_command->add_option("--mirror", fetch.mirror)->required();
   fetch_command->add_option("--url", fetch.url)->required();
-  fetch_command->add_option("--token-env", fetch.token_env);
-  fetch_command->add_option("--token-user", fetch.token_user);
   fetch_command->add_flag("--default-branch", fetch.want_default_branch);
+  bool credentials_stdin = false;
+  fetch_command->add_flag("--credentials-stdin", credentials_stdin);
 
   try {
     app.parse(argc, argv);
@@ -199,7 +202,13 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : static_cast<int>(ExitCode::usage);
   }
   log::set_quiet(quiet);
-  if (fetch_command->parsed()) return static_cast<int>(git::fetch_mirror(fetch));
+  if (fetch_command->parsed()) {
+    if (credentials_stdin) {
+      std::getline(std::cin, fetch.user);
+      std::getline(std::cin, fetch.password);
+    }
+    return static_cast<int>(git::fetch_mirror(fetch));
+  }
   git::set_fetch_program("/proc/self/exe");
 
   std::optional<registry::Warmup> warmup;  // overlaps reading the config

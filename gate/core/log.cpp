@@ -1,8 +1,11 @@
 #include "core/log.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <mutex>
 #include <vector>
+
+#include "core/encoding.h"
 
 namespace gate::log {
 namespace {
@@ -16,6 +19,23 @@ void write_line(std::string_view prefix, std::string_view message) {
   std::lock_guard lock(g_mutex);
   std::fprintf(stderr, "%.*s%s\n", static_cast<int>(prefix.size()), prefix.data(), line.c_str());
   std::fflush(stderr);
+}
+
+// The forms in which a secret leaves a process: as is, percent-encoded (in a
+// URL) and base64 at each of the three alignments it can have inside a longer
+// encoded text ("user:password" in an Authorization header or in docker's
+// config.json). Of each encoding only the characters that depend on the
+// secret alone are kept, so the neighbours do not matter.
+std::vector<std::string> forms_of(const std::string& secret) {
+  std::vector<std::string> forms{secret};
+  if (std::string url = core::percent_encode(secret); url != secret) forms.push_back(url);
+  for (size_t offset = 0; offset < 3; ++offset) {
+    std::string encoded = core::base64_encode(std::string(offset, '\0') + secret);
+    size_t skip = offset == 0 ? 0 : offset + 1;          // characters holding bits of the prefix
+    size_t whole = (offset + secret.size()) * 8 / 6;     // characters complete before the suffix
+    if (whole > skip && whole - skip >= 8) forms.push_back(encoded.substr(skip, whole - skip));
+  }
+  return forms;
 }
 
 }  // namespace
@@ -34,7 +54,16 @@ void child_line(std::string_view prefix, std::string_view line) {
 void add_secret(std::string secret) {
   if (secret.size() < 3) return;  // too short to redact without mangling output
   std::lock_guard lock(g_mutex);
-  g_secrets.push_back(std::move(secret));
+  for (auto& form : forms_of(secret)) {
+    if (std::find(g_secrets.begin(), g_secrets.end(), form) == g_secrets.end()) g_secrets.push_back(std::move(form));
+  }
+  // Longest first: a form that contains another is replaced whole.
+  std::stable_sort(g_secrets.begin(), g_secrets.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+}
+
+size_t longest_secret() {
+  std::lock_guard lock(g_mutex);
+  return g_secrets.empty() ? 0 : g_secrets.front().size();
 }
 
 std::string redact(std::string_view text) {

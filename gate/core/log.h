@@ -16,9 +16,13 @@ void error(std::string_view message);
 void child_line(std::string_view prefix, std::string_view line);
 
 // Secrets (registry passwords, tokens) registered here are replaced by
-// "[redacted]" in every line printed or written to a report.
+// "[redacted]" in every line printed or written to a report or log, in clear
+// and in their percent-encoded and base64 forms.
 void add_secret(std::string secret);
 std::string redact(std::string_view text);
+// The length of the longest form registered: a stream redacted in pieces
+// keeps this many bytes back so no secret is cut in two.
+size_t longest_secret();
 
 void set_quiet(bool quiet);
 

@@ -69,18 +69,19 @@ std::string sanitize(std::string_view name) {
 
 // A password in a URL's userinfo ("https://user:secret@host/...") is a secret.
 void register_url_secret(const std::string& url) {
-  auto scheme = url.find("://");
-  if (scheme == std::string::npos) return;
-  auto at = url.find('@', scheme + 3);
-  auto slash = url.find('/', scheme + 3);
-  if (at == std::string::npos || (slash != std::string::npos && at > slash)) return;
-  std::string userinfo = url.substr(scheme + 3, at - scheme - 3);
-  auto colon = userinfo.find(':');
-  if (colon != std::string::npos) log::add_secret(userinfo.substr(colon + 1));
+  UrlUserinfo parts = split_userinfo(url);
+  if (parts.password.empty()) return;
+  log::add_secret(parts.password);
+  // As written in the URL, which may be percent-encoded differently.
+  const size_t from = url.find("://") + 3, at = url.find('@', from);
+  const std::string userinfo = url.substr(from, at - from);
+  log::add_secret(userinfo.substr(userinfo.find(':') + 1));
 }
 
+// Keyed by the URL without its userinfo: a rotated token keeps the cache,
+// and nothing on disk is derived from the secret.
 std::filesystem::path mirror_path(const std::filesystem::path& cache_dir, const std::string& name, const std::string& url) {
-  std::string key = registry::sha256_digest(url).substr(7, 12);
+  std::string key = registry::sha256_digest(split_userinfo(url).url).substr(7, 12);
   return cache_dir / "mirrors" / fmt::format("{}-{}.git", sanitize(name), key);
 }
 
@@ -106,10 +107,22 @@ std::string update_mirror(const CheckoutRequest& request, const std::string& url
                           bool want_default_branch, const std::string& what) {
   for (int attempt = 1;; ++attempt) {
     process::Spec spec;
-    spec.argv = {g_fetch_program.string(), "__fetch", "--mirror", mirror.string(), "--url", url};
-    if (!request.token_env.empty()) {
-      spec.argv.insert(spec.argv.end(), {"--token-env", request.token_env, "--token-user", request.token_user});
+    UrlUserinfo parts = split_userinfo(url);
+    std::string user = parts.user, secret = parts.password;
+    if (secret.empty() && !request.token_env.empty()) {
+      if (const char* token = std::getenv(request.token_env.c_str())) {
+        user = request.token_user;
+        secret = token;
+      }
     }
+    spec.argv = {g_fetch_program.string(), "__fetch", "--mirror", mirror.string(), "--url", parts.url};
+    if (!secret.empty()) {
+      spec.argv.push_back("--credentials-stdin");
+      spec.input = user + "\n" + secret + "\n";
+    }
+    spec.env = process::current_environment();
+    if (!request.token_env.empty()) spec.env->erase(request.token_env);
+    spec.env->erase("GATE_REGISTRY_PASSWORD");
     if (want_default_branch) spec.argv.push_back("--default-branch");
     spec.timeout = request.timeout;
     spec.grace = std::chrono::seconds(1);
@@ -136,8 +149,9 @@ std::string update_mirror(const CheckoutRequest& request, const std::string& url
       continue;
     }
     if (status == FetchStatus::rejected) {
-      throw InfraError(fmt::format("{}: the server refused the token from ${} (asked once, not retried)", what,
-                                   request.token_env));
+      throw InfraError(fmt::format("{}: the server refused {} (asked once, not retried)", what,
+                                   parts.password.empty() ? "the token from $" + request.token_env
+                                                          : std::string("the credentials in the URL")));
     }
     throw InfraError(fmt::format("{}: {}", what, log::redact(last_line.empty() ? result.describe() : last_line)));
   }

@@ -44,11 +44,31 @@ struct CredentialState {
   int attempts = 0;
 };
 
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string percent_decode(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
 // libgit2 asks again for as long as the server refuses: answer once only.
 int on_credentials(git_credential** out, const char*, const char*, unsigned int allowed, void* payload) {
   auto* state = static_cast<CredentialState*>(payload);
   if (state->token.empty() || !(allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT)) {
-    git_error_set_str(GIT_ERROR_NET, "the server asks for credentials and none are configured (token_env)");
+    git_error_set_str(GIT_ERROR_NET, "the server asks for credentials and none are configured (token_env, or user:token@ in the URL)");
     return GIT_EUSER;
   }
   if (++state->attempts > 1) {
@@ -73,14 +93,27 @@ FetchStatus fail(const std::string& what, const CredentialState& creds) {
 
 }  // namespace
 
+UrlUserinfo split_userinfo(const std::string& url) {
+  UrlUserinfo out{url, "", ""};
+  auto scheme = url.find("://");
+  if (scheme == std::string::npos) return out;
+  auto at = url.find('@', scheme + 3);
+  auto slash = url.find('/', scheme + 3);
+  if (at == std::string::npos || (slash != std::string::npos && at > slash)) return out;
+  std::string userinfo = url.substr(scheme + 3, at - scheme - 3);
+  auto colon = userinfo.find(':');
+  out.user = percent_decode(userinfo.substr(0, colon));
+  if (colon != std::string::npos) out.password = percent_decode(userinfo.substr(colon + 1));
+  out.url = url.substr(0, scheme + 3) + url.substr(at + 1);
+  return out;
+}
+
 FetchStatus fetch_mirror(const FetchRequest& request) {
   ensure_initialised();
   CredentialState creds;
-  creds.user = request.token_user;
-  if (!request.token_env.empty()) {
-    if (const char* token = std::getenv(request.token_env.c_str())) creds.token = token;
-    log::add_secret(creds.token);
-  }
+  creds.user = request.user;
+  creds.token = request.password;
+  log::add_secret(creds.token);
 
   git_repository* raw_repo = nullptr;
   if (git_repository_open_bare(&raw_repo, request.mirror.c_str()) != 0) {
@@ -93,6 +126,14 @@ FetchStatus fetch_mirror(const FetchRequest& request) {
   git_remote* raw_remote = nullptr;
   if (git_remote_lookup(&raw_remote, repo.get(), "origin") != 0) {
     if (git_remote_create_with_fetchspec(&raw_remote, repo.get(), "origin", request.url.c_str(), "+refs/*:refs/*") != 0) {
+      return fail("configure remote", creds);
+    }
+  } else if (request.url != git_remote_url(raw_remote)) {
+    // A mirror made before URLs were stored without their userinfo.
+    git_remote_free(raw_remote);
+    raw_remote = nullptr;
+    if (git_remote_set_url(repo.get(), "origin", request.url.c_str()) != 0 ||
+        git_remote_lookup(&raw_remote, repo.get(), "origin") != 0) {
       return fail("configure remote", creds);
     }
   }

@@ -12,11 +12,23 @@ namespace gate::git {
 struct FetchRequest {
   std::filesystem::path mirror;
   std::string url;
-  // Name of the environment variable holding an access token, or empty.
-  std::string token_env;
-  std::string token_user = "x-access-token";
+  // Credentials for the server (a URL's userinfo, or token_user and the
+  // token of token_env), passed on the child's stdin: never in the URL stored
+  // in the mirror's config, the command line or the environment, all of which
+  // other processes of the user can read.
+  std::string user;
+  std::string password;
   bool want_default_branch = false;
 };
+
+// "https://user:secret@host/x.git" -> the URL without its userinfo, the user
+// and the password (both empty when there is none).
+struct UrlUserinfo {
+  std::string url;
+  std::string user;
+  std::string password;
+};
+UrlUserinfo split_userinfo(const std::string& url);
 
 // Exit codes of `gate __fetch`, read by the parent.
 enum class FetchStatus : int {

@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "core/interrupt.h"
 #include "core/log.h"
+#include "core/private_env.h"
 #include "core/events.h"
 #include "engine/container_watch.h"
 #include "engine/engine.h"
@@ -83,6 +84,12 @@ class StageClock {
 // The config, narrowed to --consumer when given.
 config::Config load_for(const Options& options) {
   config::Config config = config::load_config(options.config_file);
+  // Consumers run as gate's user and could read gate's environ.
+  for (const auto& c : config.consumers) {
+    if (c.token_env.empty()) continue;
+    core::keep_private(c.token_env);
+    if (const char* token = std::getenv(c.token_env.c_str())) log::add_secret(token);
+  }
   if (options.consumer_filter.empty()) return config;
   std::vector<config::Consumer> kept;
   std::string names;

@@ -9,6 +9,7 @@
 
 #include <boost/process.hpp>
 #include <boost/process/extend.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fmt/format.h>
@@ -18,6 +19,8 @@
 #include "core/duration.h"
 #include "core/error.h"
 #include "core/interrupt.h"
+#include "core/log.h"
+#include "core/private_env.h"
 
 extern char** environ;
 
@@ -79,7 +82,7 @@ class OutputSink {
   }
 
   void add(const char* data, size_t size) {
-    if (log_) log_.write(data, static_cast<std::streamsize>(size));
+    if (log_) write_log(std::string_view(data, size), false);
     tail_.append(data, size);
     if (tail_.size() > 2 * spec_.keep_tail) {
       tail_.erase(0, tail_.size() - spec_.keep_tail);
@@ -102,7 +105,10 @@ class OutputSink {
   void finish(Result& result) {
     if (spec_.on_line && !pending_.empty()) spec_.on_line(pending_);
     pending_.clear();
-    if (log_) log_.flush();
+    if (log_) {
+      write_log({}, true);
+      log_.flush();
+    }
     if (tail_.size() > spec_.keep_tail) {
       tail_.erase(0, tail_.size() - spec_.keep_tail);
       truncated_ = true;
@@ -112,8 +118,27 @@ class OutputSink {
   }
 
  private:
+  // The log is an artifact users upload: it gets the redaction of gate's own
+  // output, a line at a time (a secret is never cut by a pipe read), and a
+  // long line without newline in pieces that keep back enough for one secret.
+  void write_log(std::string_view data, bool at_end) {
+    log_pending_.append(data);
+    size_t upto = at_end ? log_pending_.size() : log_pending_.rfind('\n');
+    if (upto == std::string::npos) {
+      if (log_pending_.size() < 64 * 1024) return;
+      log_pending_ = log::redact(log_pending_);
+      upto = log_pending_.size() - std::min(log_pending_.size(), log::longest_secret());
+    } else if (!at_end) {
+      ++upto;
+    }
+    std::string text = log::redact(std::string_view(log_pending_).substr(0, upto));
+    log_.write(text.data(), static_cast<std::streamsize>(text.size()));
+    log_pending_.erase(0, upto);
+  }
+
   const Spec& spec_;
   std::ofstream log_;
+  std::string log_pending_;
   std::string tail_;
   std::string pending_;
   bool truncated_ = false;
@@ -181,7 +206,12 @@ Result run(const Spec& spec) {
   std::vector<std::string> args(spec.argv.begin() + 1, spec.argv.end());
 
   bp::environment env;
-  for (const auto& [key, value] : spec.env ? *spec.env : current_environment()) env[key] = value;
+  // An inherited environment leaves out gate's private variables (the
+  // registry password, tokens): no helper needs them, and any process of the
+  // user could read them in the helper's /proc/PID/environ.
+  for (const auto& [key, value] : spec.env ? *spec.env : current_environment()) {
+    if (spec.env || !core::is_private(key)) env[key] = value;
+  }
   boost::filesystem::path cwd = spec.cwd.empty() ? boost::filesystem::current_path()
                                                  : boost::filesystem::path(spec.cwd.string());
 

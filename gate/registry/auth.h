@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/encoding.h"
+
 namespace gate::registry {
 
 struct Challenge {
@@ -54,7 +56,7 @@ struct Token {
 // Throws InfraError when it holds no token.
 Token parse_token_response(const std::string& body, std::chrono::steady_clock::time_point now);
 
-std::string base64_encode(std::string_view data);
-std::string base64_decode(std::string_view data);
+using core::base64_encode;
+using core::base64_decode;
 
 }  // namespace gate::registry

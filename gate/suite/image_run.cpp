@@ -7,6 +7,7 @@
 #include "core/duration.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/private_env.h"
 #include "registry/digest.h"
 #include "suite/coverage.h"
 
@@ -28,7 +29,7 @@ std::string repository_of_ref(const std::string& ref) {
 }  // namespace
 
 bool is_gate_secret(const std::string& name) {
-  return name == "GATE_REGISTRY_USER" || name == "GATE_REGISTRY_PASSWORD";
+  return name == "GATE_REGISTRY_USER" || name == "GATE_REGISTRY_PASSWORD" || core::is_private(name);
 }
 
 ImageRun::ImageRun(const config::Consumer& consumer, const ImageBinding& image, const RunContext& context,
@@ -59,8 +60,9 @@ ImageRun::ImageRun(const config::Consumer& consumer, const ImageBinding& image, 
   } else if (context.config && context.config->coverage) {
     env_.erase(context.config->coverage->env);
   }
-  // Secrets of gate's own are for gate: the repository token is for the
-  // checkout only, the registry's credentials for the registry only.
+  // Secrets of gate's own are for gate: the repository tokens (of every
+  // consumer) are for the checkout only, the registry's credentials for the
+  // registry only. A consumer that needs one gets it by name in its `env`.
   if (!consumer.token_env.empty()) env_.erase(consumer.token_env);
   for (auto it = env_.begin(); it != env_.end();) it = is_gate_secret(it->first) ? env_.erase(it) : std::next(it);
 }
