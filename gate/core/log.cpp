@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/encoding.h"
+#include "core/escape.h"
 
 namespace gate::log {
 namespace {
@@ -15,7 +16,9 @@ std::vector<std::string> g_secrets;
 bool g_quiet = false;
 
 void write_line(std::string_view prefix, std::string_view message) {
-  std::string line = redact(message);
+  // One line per message, whatever a test name or an output line holds: a
+  // CI runner reads workflow commands ("::error ...") from line starts.
+  std::string line = core::terminal_line(redact(message));
   std::lock_guard lock(g_mutex);
   std::fprintf(stderr, "%.*s%s\n", static_cast<int>(prefix.size()), prefix.data(), line.c_str());
   std::fflush(stderr);

@@ -25,6 +25,7 @@
 #include "git/checkout.h"
 #include "pipeline/decide.h"
 #include "pipeline/publish.h"
+#include "pipeline/verdict_check.h"
 #include "pipeline/record.h"
 #include "registry/certs.h"
 #include "registry/client.h"
@@ -590,47 +591,6 @@ ExitCode test(const Options& options) {
     log_reasons(session.verdict);
   });
 }
-
-namespace {
-
-// What `publish --verdict` may publish: the digest of a verdict that passed,
-// for this config's candidate repository. Anything else is exit 1.
-struct VerdictClaim {
-  std::string digest;
-  std::map<std::string, std::string> tags_seen;
-};
-
-VerdictClaim read_verdict(const std::filesystem::path& file, const config::Config& config) {
-  std::ifstream in(file);
-  if (!in) throw UsageError(fmt::format("cannot read verdict '{}': {}", file.string(), std::strerror(errno)));
-  nlohmann::json v;
-  try {
-    v = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw UsageError(fmt::format("verdict '{}' is not JSON: {}", file.string(), e.what()));
-  }
-  auto refuse = [&](const std::string& why) {
-    return Error(ExitCode::blocked, fmt::format("publish refused: verdict {} {}", file.string(), why));
-  };
-  if (v.value("schema", "") != "gate.verdict/v1") throw refuse("is not a gate verdict (schema gate.verdict/v1)");
-  if (!v.contains("exit_code") || v["exit_code"] != 0) {
-    throw refuse(fmt::format("did not pass (exit code {})", v.contains("exit_code") ? v["exit_code"].dump() : "missing"));
-  }
-  std::string repository = v["candidate"].value("repository", "");
-  std::string digest = v["candidate"].value("digest", "");
-  if (!registry::is_valid_digest(digest)) throw refuse("names no tested digest");
-  if (repository != config.image.repository) {
-    throw refuse(fmt::format("is for {}, not this config's {}", repository, config.image.repository));
-  }
-  if (!v.contains("consumers") || v["consumers"].empty()) throw refuse("tested no consumer");
-  VerdictClaim claim{digest, {}};
-  if (v.contains("publish_tags_seen") && v["publish_tags_seen"].is_object()) {
-    for (const auto& [tag, seen] : v["publish_tags_seen"].items()) claim.tags_seen[tag] = seen.is_string() ? seen.get<std::string>() : "";
-  }
-  return claim;
-}
-
-}  // namespace
 
 ExitCode publish(const Options& options) {
   config::Config config = config::load_config(options.config_file);

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/escape.h"
 #include "core/events.h"
 #include "core/log.h"
 #include "report/github.h"
@@ -16,19 +17,9 @@
 namespace gate::report {
 namespace {
 
-std::string one_line(std::string text, size_t max = 160) {
-  for (auto& c : text) {
-    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-  }
-  if (text.size() > max) text = text.substr(0, max - 3) + "...";
-  return text;
-}
-
-std::string md_cell(const std::string& text) {
-  std::string out;
-  for (char c : one_line(text)) out += (c == '|') ? std::string("\\|") : std::string(1, c);
-  return out;
-}
+// Text from outside in summary.md is always a code span: no HTML, markdown
+// or link in a test name or message is rendered (see core/escape.h).
+std::string md_cell(const std::string& text) { return core::markdown_code(text); }
 
 bool write_file(const std::filesystem::path& path, const std::string& content) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -306,7 +297,7 @@ std::string render_summary_markdown(const Verdict& v) {
     if (!v.candidate.digest.empty()) out += fmt::format(" at `{}`", v.candidate.digest);
     out += "\n\n";
   }
-  for (const auto& r : v.reasons) out += fmt::format("- {}\n", md_cell(r));
+  for (const auto& r : v.reasons) out += fmt::format("- {}\n", core::markdown_code(r, 400));
   if (!v.reasons.empty()) out += "\n";
   if (!v.consumers.empty()) {
     out += "| consumer | commit | result | tests | failed | time |\n|---|---|---|---|---|---|\n";
@@ -326,7 +317,7 @@ std::string render_summary_markdown(const Verdict& v) {
       if (!failing) continue;
       if (!any_failed_test) out += "### Failed tests\n\n| consumer | test | outcome | message |\n|---|---|---|---|\n";
       any_failed_test = true;
-      out += fmt::format("| {} | `{}` | {} | {} |\n", md_cell(c.name), md_cell(t.id()),
+      out += fmt::format("| {} | {} | {} | {} |\n", md_cell(c.name), md_cell(t.id()),
                          t.outcome.empty() ? std::string(test_status_name(t.status)) : t.outcome, md_cell(t.message));
     }
   }
@@ -337,7 +328,7 @@ std::string render_summary_markdown(const Verdict& v) {
       if (t.blocks || t.outcome.empty() || t.outcome == "passed" || t.outcome == "skipped") continue;
       if (!any_warning) out += "### Warnings (do not block)\n\n| consumer | test | outcome |\n|---|---|---|\n";
       any_warning = true;
-      out += fmt::format("| {} | `{}` | {} |\n", md_cell(c.name), md_cell(t.id()), t.outcome);
+      out += fmt::format("| {} | {} | {} |\n", md_cell(c.name), md_cell(t.id()), t.outcome);
     }
   }
   if (any_warning) out += "\n";
@@ -350,7 +341,7 @@ std::string render_summary_markdown(const Verdict& v) {
   }
   std::vector<std::pair<double, std::string>> slowest;
   for (const auto& c : v.consumers) {
-    for (const auto& t : c.tests) slowest.emplace_back(t.seconds, c.name + " | `" + md_cell(t.id()) + "`");
+    for (const auto& t : c.tests) slowest.emplace_back(t.seconds, md_cell(c.name) + " | " + md_cell(t.id()));
   }
   std::sort(slowest.begin(), slowest.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
   if (!slowest.empty()) {
@@ -388,7 +379,9 @@ std::string render_summary_markdown(const Verdict& v) {
 void write_reports(const Verdict& verdict, const std::filesystem::path& dir) {
   try {
     std::filesystem::create_directories(dir);
-    write_file(dir / "verdict.json", to_json(verdict).dump(2) + "\n");
+    // Invalid UTF-8 from a consumer's report is replaced, not a reason to write no verdict.
+    write_file(dir / "verdict.json",
+               to_json(verdict).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     write_file(dir / "junit.xml", render_junit(verdict));
     std::string summary = render_summary_markdown(verdict);
     write_file(dir / "summary.md", summary);

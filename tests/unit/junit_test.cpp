@@ -88,3 +88,63 @@ server: write failed with 500
   EXPECT_EQ(tests[4].message, "server: write failed with 500");
   for (const auto& t : tests) EXPECT_EQ(t.status, TestStatus::failed) << t.name;
 }
+
+TEST(JUnitParse, DeepNestingIsRefusedWithoutRecursion) {
+  std::string deep;
+  for (int i = 0; i < 30000; ++i) deep += "<testsuite>";
+  deep += "<testcase name=\"x\"/>";
+  for (int i = 0; i < 30000; ++i) deep += "</testsuite>";
+  try {
+    parse_junit_text(deep, "deep.xml");
+    FAIL() << "30,000 nested suites were accepted";
+  } catch (const gate::InfraError& e) {
+    EXPECT_NE(std::string(e.what()).find("deep.xml: <testsuite> elements nested more than 64 deep"), std::string::npos)
+        << e.what();
+  }
+  // Real nesting depths still read, in document order.
+  auto tests = parse_junit_text(
+      R"(<testsuites><testsuite name="a"><testsuite name="b"><testcase name="1"/></testsuite><testcase name="2"/></testsuite></testsuites>)",
+      "ok.xml");
+  ASSERT_EQ(tests.size(), 2u);
+  EXPECT_EQ(tests[0].name, "1");
+  EXPECT_EQ(tests[0].suite, "b");
+  EXPECT_EQ(tests[1].suite, "a");
+}
+
+TEST(JUnitParse, HugeNamesAndMessagesAreBoundedButDistinct) {
+  std::string a(20 * 1024 * 1024, 'a'), b = a;
+  b.back() = 'b';
+  std::string message(1024 * 1024, 'm');
+  auto tests = parse_junit_text("<testsuite><testcase name=\"" + a + "\"><failure message=\"" + message +
+                                    "\"/></testcase><testcase name=\"" + b + "\"/></testsuite>",
+                                "huge.xml");
+  ASSERT_EQ(tests.size(), 2u);
+  EXPECT_LE(tests[0].name.size(), 1024u);
+  EXPECT_NE(tests[0].name.find("[gate: 20971520 bytes, sha256:"), std::string::npos) << tests[0].name.substr(900);
+  EXPECT_NE(tests[0].name, tests[1].name) << "two long names that differ at the end must stay two tests";
+  EXPECT_LE(tests[0].message.size(), 2100u);
+  EXPECT_NE(tests[0].message.find("[... truncated by gate]"), std::string::npos);
+}
+
+TEST(JUnitRender, HostileCharactersStayValidXml) {
+  Verdict verdict;
+  verdict.candidate = {"127.0.0.1:5000/acme/emu", "", "sha256:abc"};
+  ConsumerResult consumer;
+  consumer.name = "app";
+  consumer.status = ConsumerStatus::failed;
+  TestCase test;
+  test.name = std::string("esc\x1b[31m bel\x07 nul\0 bad\xff", 23);
+  test.status = TestStatus::failed;
+  test.outcome = "regression";
+  test.blocks = true;
+  test.message = "vertical\x0btab";
+  test.details = "form\x0c feed";
+  consumer.tests.push_back(test);
+  verdict.consumers.push_back(consumer);
+  std::string xml = render_junit(verdict);
+  EXPECT_EQ(xml.find('\x1b'), std::string::npos);
+  EXPECT_EQ(xml.find("&#27;"), std::string::npos) << "a character reference XML 1.0 forbids";
+  EXPECT_NE(xml.find("esc\\x1B[31m bel\\x07 nul\\x00 bad\xEF\xBF\xBD"), std::string::npos) << xml;
+  pugi::xml_document doc;
+  EXPECT_TRUE(doc.load_string(xml.c_str()));
+}

@@ -1,0 +1,29 @@
+#pragma once
+// One escaping rule per output format. Text from outside gate (test names,
+// messages, consumer output, the consumer's config strings) is written
+// through the rule of the format it lands in, and nothing from outside is
+// written without one.
+#include <string>
+#include <string_view>
+
+namespace gate::core {
+
+// XML 1.0 allows only tab, newline, carriage return and U+0020 and above
+// (less the surrogates, U+FFFE and U+FFFF), in valid UTF-8. Anything else is
+// replaced by a visible marker: "\x1B" for a control byte, U+FFFD for a byte
+// that is not UTF-8, so the report stays valid and shows what was there.
+std::string xml_chars(std::string_view text);
+
+// Markdown (summary.md, the GitHub step summary): the text as one code span,
+// delimited by more backticks than it holds, so no HTML, emphasis, link or
+// autolink inside it is rendered and no `|` ends a table cell. One line,
+// control characters marked, at most `max` bytes (longer is cut with "...").
+std::string markdown_code(std::string_view text, size_t max = 160);
+
+// A line for the terminal (and a CI log that reads workflow commands from
+// it): newlines and carriage returns written as "\n" and "\r", so a line gate
+// prints stays one line; ANSI escape sequences dropped, other control
+// characters marked as "\xHH".
+std::string terminal_line(std::string_view text);
+
+}  // namespace gate::core
