@@ -3,12 +3,13 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
-#include <fstream>
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <fstream>
 #include <sstream>
 
+#include "config/yaml_depth.h"
 #include "core/duration.h"
 #include "core/error.h"
 #include "registry/reference.h"
@@ -108,7 +109,19 @@ class Reader {
 
   std::string scalar(const YAML::Node& node, std::string_view what) const {
     if (!node.IsScalar()) fail(node.Mark(), fmt::format("{} must be a string, found {}", what, kind(node)));
-    return node.Scalar();
+    const std::string& text = node.Scalar();
+    // A NUL would cut the string at exec, an escape sequence would reach the
+    // terminal: neither belongs in a config. Tabs and newlines (scripts) do.
+    for (size_t i = 0; i < text.size(); ++i) {
+      auto c = static_cast<unsigned char>(text[i]);
+      if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
+        SourceMark mark = mark_of(node);
+        if (text.find('\n') > i) mark.column += static_cast<int>(i) + (node.Tag() == "!" ? 1 : 0);
+        fail(mark, fmt::format("{} holds the control character \\x{:02X} (character {} of the string): not allowed", what,
+                               c, i + 1));
+      }
+    }
+    return text;
   }
 
   Template template_of(const YAML::Node& node, std::string_view what, const Names& allowed) const {
@@ -535,8 +548,10 @@ Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::files
   }
   if (YAML::Node n = node["junit"]; n.IsDefined() && !n.IsNull()) {
     c.junit = r.env_string(n, what + " junit");
-    if (c.junit->empty() || std::filesystem::path(*c.junit).is_absolute()) {
-      r.fail(n.Mark(), fmt::format("{} junit must be a glob relative to the checkout", what));
+    auto parts = std::filesystem::path(*c.junit);
+    bool climbs = std::any_of(parts.begin(), parts.end(), [](const auto& part) { return part == ".."; });
+    if (c.junit->empty() || parts.is_absolute() || climbs) {
+      r.fail(n.Mark(), fmt::format("{} junit must be a glob inside the checkout (relative, without '..')", what));
     }
   }
   return c;
@@ -574,6 +589,9 @@ bool policy_blocks(const Config& config, const Consumer& consumer, const std::st
 
 Config parse_config(const std::string& text, const std::filesystem::path& file) {
   Reader r(file);
+  if (auto mark = too_deep(text)) {
+    r.fail(*mark, fmt::format("nested more than {} levels deep (a gate.yaml needs about 6): refused", kMaxYamlDepth));
+  }
   YAML::Node root;
   try {
     root = YAML::Load(text);

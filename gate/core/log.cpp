@@ -15,12 +15,22 @@ std::mutex g_mutex;
 std::vector<std::string> g_secrets;
 bool g_quiet = false;
 
+// Every line gate prints starts with its prefix, whatever a message holds: a
+// CI runner reads workflow commands ("::error ...") from line starts. A
+// message of several lines (gate's own accounts) is printed line by line,
+// each prefixed; within a line, control characters are escaped.
 void write_line(std::string_view prefix, std::string_view message) {
-  // One line per message, whatever a test name or an output line holds: a
-  // CI runner reads workflow commands ("::error ...") from line starts.
-  std::string line = core::terminal_line(redact(message));
+  std::string text = redact(message);
+  std::string out;
+  for (size_t start = 0; start <= text.size();) {
+    size_t end = std::min(text.find('\n', start), text.size());
+    out.append(prefix);
+    out += core::terminal_line(std::string_view(text).substr(start, end - start));
+    out += '\n';
+    start = end + 1;
+  }
   std::lock_guard lock(g_mutex);
-  std::fprintf(stderr, "%.*s%s\n", static_cast<int>(prefix.size()), prefix.data(), line.c_str());
+  std::fputs(out.c_str(), stderr);
   std::fflush(stderr);
 }
 

@@ -354,8 +354,8 @@ std::map<std::string, std::string> expectations(const Options& options, const co
   return expect;
 }
 
-std::vector<report::PublishedTag> publish_candidate(registry::Client& registry, const config::Config& config,
-                                                    const std::string& digest,
+std::vector<report::PublishedTag> publish_candidate(registry::Client& registry, const Options& options,
+                                                    const config::Config& config, const std::string& digest,
                                                     const std::map<std::string, std::string>& expect,
                                                     std::string* requests) {
   PublishRequest request;
@@ -364,6 +364,10 @@ std::vector<report::PublishedTag> publish_candidate(registry::Client& registry, 
   request.digest = digest;
   request.tags = config.image.publish_tags;
   request.expect = expect;
+  // Long enough for a stalled registry that answers again within a couple of
+  // its own timeouts; bounded so a dead one ends the run.
+  request.rollback_budget = std::clamp<std::chrono::milliseconds>(2 * options.registry_timeout, std::chrono::seconds(10),
+                                                                  std::chrono::minutes(5));
   auto before = registry.stats();
   auto published = publish(registry, request);
   auto after = registry.stats();
@@ -544,7 +548,8 @@ ExitCode run(const Options& options) {
     interrupt::throw_if_requested();
     auto expect = expectations(options, config, verdict.tags_seen);
     verdict.published = clock.measure("publish", [&] {
-      return publish_candidate(registry, config, verdict.candidate.digest, expect, &verdict.publish_requests);
+      return publish_candidate(registry, options, config, verdict.candidate.digest, expect,
+                               &verdict.publish_requests);
     });
   });
 }
@@ -641,7 +646,7 @@ ExitCode publish(const Options& options) {
     return ExitCode::passed;
   }
   std::string requests;
-  auto published = publish_candidate(registry, config, digest, expect, &requests);
+  auto published = publish_candidate(registry, options, config, digest, expect, &requests);
   for (const auto& p : published) {
     std::printf("%s:%s %s (was %s)\n", config.image.release_repository().c_str(), p.tag.c_str(), p.digest.c_str(),
                 p.previous_digest.empty() ? "new" : p.previous_digest.c_str());

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <atomic>
 #include <future>
+#include <map>
+#include <optional>
 #include <mutex>
 #include <thread>
 
@@ -61,44 +63,89 @@ struct Moved {
   std::string previous;  // "" when the tag did not exist
 };
 
-// Sets tags back to their previous digests; returns a line per tag.
+using Clock = std::chrono::steady_clock;
+
+// A tag read until the registry answers or the deadline passes (nullopt).
+std::optional<std::string> read_tag(registry::Client& registry, const std::string& repository, const std::string& tag,
+                                    Clock::time_point deadline) {
+  while (true) {
+    try {
+      return registry.head_manifest(repository, tag).value_or("");
+    } catch (const Interrupted&) {
+      throw;
+    } catch (const Error&) {
+      if (Clock::now() >= deadline) return std::nullopt;
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+  }
+}
+
+// Sets the tags gate moved back to their previous digests, and says what each
+// finally points at. A PUT that failed on gate's side (a timeout, a reset)
+// may still land later, when a stalled registry resumes: so the tags are read
+// back until the registry answers, then again until they read the same for
+// a whole settle window, and whatever of ours landed meanwhile is set back
+// again. (A write that lands later still than that window cannot be seen:
+// the registry offers no way to know a request is still in flight.) What
+// cannot be read before the budget ends is reported unknown, never unchanged.
 std::vector<std::string> roll_back(registry::Client& registry, const PublishRequest& request,
                                    const std::vector<Moved>& moved) {
   registry.set_interruptible(false);  // a rollback must finish, even after Ctrl-C
+  const auto deadline = Clock::now() + request.rollback_budget;
+  std::map<std::string, std::optional<std::string>> last;
+  std::map<std::string, int> restores;  // tag -> times gate set it back
+  std::map<std::string, std::string> restore_errors;
+  auto stable_since = Clock::now();
+  for (bool first = true;; first = false) {
+    std::map<std::string, std::optional<std::string>> now;
+    bool unknown = false, ours = false;
+    for (const auto& m : moved) {
+      now[m.tag] = read_tag(registry, request.target_repository, m.tag, deadline);
+      unknown = unknown || !now[m.tag];
+      if (now[m.tag] != request.digest || m.previous.empty()) continue;
+      ours = true;
+      try {
+        auto previous = registry.get_manifest(request.target_repository, m.previous);
+        if (!previous) throw InfraError("the previous manifest is gone");
+        std::string stored = registry.put_manifest(request.target_repository, m.tag, *previous);
+        if (stored != m.previous) throw InfraError(fmt::format("the registry stored '{}'", stored));
+        ++restores[m.tag];
+        restore_errors.erase(m.tag);
+      } catch (const Error& e) {
+        restore_errors[m.tag] = e.what();
+      }
+    }
+    if (first || unknown || ours || now != last) stable_since = Clock::now();
+    // Settled: the same answers, nothing of ours to undo, for a whole window.
+    bool settled = !first && Clock::now() - stable_since >= request.settle_window;
+    last = std::move(now);
+    if (settled || Clock::now() >= deadline) break;
+    std::this_thread::sleep_for(request.settle);
+  }
   std::vector<std::string> lines;
   for (auto it = moved.rbegin(); it != moved.rend(); ++it) {
-    // Look first: a PUT that failed may or may not have landed, and a tag
-    // someone else moved since is theirs now.
-    std::string now;
-    try {
-      now = registry.head_manifest(request.target_repository, it->tag).value_or("");
-    } catch (const Error&) {
-      now = request.digest;  // unknown: assume ours landed and try to restore
-    }
-    if (now == it->previous) {
-      lines.push_back(fmt::format("{}: unchanged at {}", it->tag, shown(it->previous)));
-      continue;
-    }
-    if (now != request.digest) {
-      lines.push_back(fmt::format("{}: now at {}, moved by someone else; left alone", it->tag, shown(now)));
-      continue;
-    }
-    if (it->previous.empty()) {
+    const auto& now = last[it->tag];
+    const int times = restores[it->tag];
+    if (!now) {
+      lines.push_back(fmt::format("{}: UNKNOWN: the registry did not answer within {}s; it may point at the tested {}",
+                                  it->tag, std::chrono::duration_cast<std::chrono::seconds>(request.rollback_budget).count(),
+                                  request.digest));
+    } else if (*now == it->previous) {
+      lines.push_back(times == 0   ? fmt::format("{}: unchanged at {}", it->tag, shown(it->previous))
+                      : times == 1 ? fmt::format("{}: restored to {}", it->tag, it->previous)
+                                   : fmt::format("{}: restored to {} (the tested digest landed late; set back {} times)",
+                                                 it->tag, it->previous, times));
+    } else if (*now == request.digest && it->previous.empty()) {
       // Distribution cannot delete a tag without deleting the manifest (and
       // every other tag of it): the new tag stays on the tested digest.
       lines.push_back(fmt::format("{}: was unset; left at the tested {} (the registry cannot remove a tag)", it->tag,
                                   request.digest));
-      continue;
-    }
-    try {
-      auto previous = registry.get_manifest(request.target_repository, it->previous);
-      if (!previous) throw InfraError("the previous manifest is gone");
-      std::string stored = registry.put_manifest(request.target_repository, it->tag, *previous);
-      if (stored != it->previous) throw InfraError(fmt::format("the registry stored '{}'", stored));
-      lines.push_back(fmt::format("{}: restored to {}", it->tag, it->previous));
-    } catch (const Error& e) {
-      lines.push_back(fmt::format("{}: NOT restored to {} ({}); it points at the tested {} or its old digest",
-                                  it->tag, it->previous, e.what(), request.digest));
+    } else if (*now == request.digest) {
+      lines.push_back(fmt::format("{}: NOT restored to {} ({}); it points at the tested {}", it->tag, it->previous,
+                                  restore_errors.count(it->tag) ? restore_errors[it->tag] : "it landed again at the end",
+                                  request.digest));
+    } else {
+      lines.push_back(fmt::format("{}: now at {}, moved by someone else; left alone", it->tag, shown(*now)));
     }
   }
   registry.set_interruptible(true);

@@ -12,7 +12,9 @@
 //    write, so the first tag is claimed, read back after a settle window, and
 //    only the run whose claim stands moves the other tags.
 //  - All tags or none: when a tag fails, the tags already moved are set back
-//    to their previous digests, and the error says what became of each.
+//    to their previous digests, and the error says what became of each: read
+//    back from the registry (a write that timed out may land late), never
+//    assumed; a tag that cannot be read is reported unknown (exit 3).
 #include <chrono>
 #include <map>
 #include <optional>
@@ -34,6 +36,11 @@ struct PublishRequest {
   // tag must not exist yet). Tags without an entry are not checked.
   std::map<std::string, std::string> expect;
   std::chrono::milliseconds settle{500};
+  // After a failure: how long gate keeps reading the tags back (and setting
+  // back what landed late) before it reports a tag as unknown.
+  std::chrono::milliseconds rollback_budget{std::chrono::seconds(60)};
+  // ... and how long its reads must agree before a tag counts as settled.
+  std::chrono::milliseconds settle_window{std::chrono::seconds(2)};
 };
 
 // A tag moved since the gate looked: someone else published. Exit 1.

@@ -19,12 +19,28 @@
 namespace gate::suite {
 namespace {
 
-std::vector<std::filesystem::path> glob_files(const std::filesystem::path& base, const std::string& pattern) {
+// The files the junit glob matches inside the checkout. A match that
+// resolves outside it (a committed symlink, "..") is never read, nor deleted
+// as a stale report: it is named in `outside`.
+struct Matches {
+  std::vector<std::filesystem::path> inside;
+  std::vector<std::filesystem::path> outside;
+};
+
+Matches glob_files(const std::filesystem::path& base, const std::string& pattern) {
   std::string full = (base / pattern).string();
   glob_t matches{};
-  std::vector<std::filesystem::path> out;
+  Matches out;
+  std::error_code ec;
+  const auto root = std::filesystem::weakly_canonical(base, ec);
   if (::glob(full.c_str(), 0, nullptr, &matches) == 0) {
-    for (size_t i = 0; i < matches.gl_pathc; ++i) out.emplace_back(matches.gl_pathv[i]);
+    for (size_t i = 0; i < matches.gl_pathc; ++i) {
+      std::filesystem::path match = matches.gl_pathv[i];
+      auto real = std::filesystem::weakly_canonical(match, ec);
+      auto relative = ec ? std::filesystem::path("..") : real.lexically_relative(root);
+      bool inside = !relative.empty() && *relative.begin() != "..";
+      (inside ? out.inside : out.outside).push_back(std::move(match));
+    }
   }
   ::globfree(&matches);
   return out;
@@ -73,7 +89,7 @@ class CommandRunner : public Runner {
   BatchResult run_whole(const RunEnv& env) {
     BatchResult out;
     // Reports of an earlier run would pass for this one's.
-    for (const auto& stale : glob_files(env.worktree, junit_)) {
+    for (const auto& stale : glob_files(env.worktree, junit_).inside) {
       std::error_code ec;
       std::filesystem::remove(stale, ec);
     }
@@ -89,8 +105,12 @@ class CommandRunner : public Runner {
       out.interrupted = true;
       return out;
     }
-    auto files = glob_files(env.worktree, junit_);
+    auto [files, outside] = glob_files(env.worktree, junit_);
     if (files.empty()) out.error = fmt::format("no JUnit report matched '{}' ({})", junit_, result.describe());
+    if (!outside.empty()) {
+      out.error = fmt::format("junit '{}' matched {}, which resolves outside the checkout (a symlink?): not read",
+                              junit_, outside.front().lexically_relative(env.worktree).string());
+    }
     for (const auto& file : files) {
       try {
         auto tests = report::parse_junit_file(file);

@@ -7,6 +7,7 @@
 
 #include "core/duration.h"
 #include "core/error.h"
+#include "core/escape.h"
 #include "core/log.h"
 #include "suite/baseline_run.h"
 #include "suite/evidence.h"
@@ -101,10 +102,12 @@ void classify_tests(const config::Consumer& consumer, const RunContext& context,
     if (t.outcome == "flaky") t.known_before = history.known_flaky(name);
     t.blocks = config::policy_blocks(config_of(context), consumer, t.outcome);
     if (t.blocks) {
-      std::string message = shorten(t.message, 200);
-      result.reasons.push_back(fmt::format("test {} {}: {}", name, t.outcome, message.empty() ? t.outcome : message));
+      // A reason is one line: a name or message from the report is shown escaped.
+      std::string message = core::terminal_line(shorten(t.message, 200));
+      result.reasons.push_back(fmt::format("test {} {}: {}", core::terminal_line(name), t.outcome,
+                                           message.empty() ? t.outcome : message));
     } else if (t.outcome == "flaky" || t.outcome == "pre-existing") {
-      log::warn(fmt::format("{}: test {} is {} (policy: warn)", consumer.name, name, t.outcome));
+      log::warn(fmt::format("{}: test {} is {} (policy: warn)", consumer.name, core::terminal_line(name), t.outcome));
     }
     result.tests.push_back(std::move(t));
   }
@@ -227,9 +230,9 @@ Judgement judge(int exit_code, bool junit_configured, const std::vector<report::
     bool failing = test.outcome.empty() ? failed(test) : test.blocks;
     if (failing) {
       std::string message = test.message.empty() ? std::string(report::test_status_name(test.status)) : test.message;
-      j.reasons.push_back(fmt::format("test {} {}: {}", test.id(),
+      j.reasons.push_back(fmt::format("test {} {}: {}", core::terminal_line(test.id()),
                                       test.status == report::TestStatus::failed ? "failed" : "errored",
-                                      shorten(message, 200)));
+                                      core::terminal_line(shorten(message, 200))));
     }
   }
   if (!j.reasons.empty()) j.status = report::ConsumerStatus::failed;

@@ -25,6 +25,11 @@ with open("reports/junit.xml", "w") as f:
             '<failure message="%s">trace &#27;[1m&lt;/details&gt;</failure></testcase>'
             '<testcase classname="t" name="ok"/></testsuite>' % (hostile, hostile))
 PY
+# A committed symlink out of the checkout: what it points at is neither read
+# as a report nor deleted as a stale one.
+mkdir -p "$scratch/outside"
+echo '<testsuite><testcase name="forged_pass"/></testsuite>' >"$scratch/outside/canary.xml"
+ln -s "$scratch/outside" "$scratch/app/out"
 git_quiet -C "$scratch/app" add -A && git_quiet -C "$scratch/app" commit -q -m reports
 cat >"$scratch/gate.yaml" <<YAML
 version: 1
@@ -40,6 +45,11 @@ consumers:
     ref: main
     run: "python3 names.py"
     junit: "reports/*.xml"
+  - name: escape
+    repo: $scratch/app
+    ref: main
+    run: "true"
+    junit: "out/*.xml"
 YAML
 "$GATE_BIN" test --config "$scratch/gate.yaml" --consumer deep --candidate "$repository@$digest" --report-dir "$scratch/d" \
   --cache-dir "$scratch/cache" >/dev/null 2>"$scratch/deep.err"
@@ -48,6 +58,15 @@ expect_eq "$?" 1 "a 30,000-deep report blocks, without a crash ($(tail -n 2 "$sc
 json_get "$scratch/d/verdict.json" '" ".join(v["consumers"][0]["reasons"])' 2>/dev/null | grep -q "nested more than 64 deep" ||
   fail "the deep report is not refused with its reason"
 [ -z "$(ls -A "$scratch/cache/worktrees" 2>/dev/null)" ] || fail "worktrees left in the cache: $(ls "$scratch/cache/worktrees")"
+
+"$GATE_BIN" test --config "$scratch/gate.yaml" --consumer escape --candidate "$repository@$digest" --report-dir "$scratch/e" \
+  --cache-dir "$scratch/cache" >/dev/null 2>"$scratch/escape.err"
+expect_eq "$?" 1 "a junit glob through a symlink out of the checkout blocks"
+json_get "$scratch/e/verdict.json" '" ".join(v["consumers"][0]["reasons"])' 2>/dev/null | grep -q "resolves outside the checkout" ||
+  fail "the symlinked report is not refused: $(json_get "$scratch/e/verdict.json" 'v["consumers"][0]["reasons"]' 2>&1)"
+json_get "$scratch/e/verdict.json" '[t["name"] for t in v["consumers"][0]["tests"]]' | grep -q forged_pass &&
+  fail "the report outside the checkout was read"
+[ -f "$scratch/outside/canary.xml" ] || fail "a file outside the checkout was deleted as a stale report"
 
 GITHUB_ACTIONS=true GITHUB_STEP_SUMMARY="$scratch/step-summary.md" GITHUB_OUTPUT="$scratch/github-output" \
   "$GATE_BIN" test --config "$scratch/gate.yaml" --consumer names --candidate "$repository@$digest" --report-dir "$scratch/r" \

@@ -81,6 +81,29 @@ for round in $(seq 1 "$rounds"); do
   run_case "wrong digest" '[{"method":"PUT","path":"/manifests/stable$","fault":"wrong-digest","times":1}]' \
     3 PUT '/manifests/stable$' 2
   expect_eq "$(tag_digest "$GATE_REGISTRY/$repo" stable)" "$old" "wrong digest: stable set back"
+  # The registry freezes (as under SIGSTOP) at one tag's PUT for longer than
+  # gate waits, then resumes and applies that PUT late. gate reads the tags
+  # back once the registry answers, sets back what landed late, and reports
+  # what each tag finally points at: all tags or none, and a true report.
+  for frozen in stable latest; do
+    # The frozen PUT reaches the registry a second after the reads that
+    # follow it: a first read back sees the old digest.
+    echo '[]' >"$scratch/rules.json"
+    publish "$old" || fail "frozen at $frozen: could not reset the tags"
+    echo "[{\"method\":\"PUT\",\"path\":\"/manifests/$frozen\$\",\"fault\":\"freeze\",\"times\":1,\"seconds\":5,\"late_by\":1}]" \
+      >"$scratch/rules.json"
+    publish "$new" --registry-timeout 2s
+    expect_eq "$?" 3 "frozen at $frozen: exit code ($(tail -n 4 "$scratch/err" | tr '\n' ' '))"
+    sleep 2  # anything still held by the proxy reaches the registry
+    cases=$((cases + 1))
+    check_tags "frozen at $frozen"
+    for tag in latest stable; do
+      now=$(tag_digest "$GATE_REGISTRY/$repo" "$tag")
+      expect_eq "$now" "$old" "frozen at $frozen: $tag all-or-none"
+      grep -Eq " $tag: (restored to|unchanged at) $now" "$scratch/err" ||
+        fail "frozen at $frozen: the report for $tag is not what it points at ($now): $(grep -E " $tag:" "$scratch/err")"
+    done
+  done
   # A 404 is not retried.
   run_case "404 no retry" '[{"method":"GET","path":"/manifests/sha256:","fault":"404"}]' \
     3 GET '/manifests/sha256:' 1

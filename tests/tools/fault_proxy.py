@@ -16,6 +16,13 @@ matches (default: all). Faults, for what a real registry cannot be made to do:
   "wrong-digest"   forward, but replace Docker-Content-Digest with another digest
   "refuse-mount"   forward a cross-repository mount as a plain upload start, as
                    a registry does when it refuses the mount (202 + session)
+  "freeze"         the registry freezes for S seconds ("seconds"), as under
+                   SIGSTOP: this request and every one arriving meanwhile are
+                   held, then reach the registry in arrival order, whether or
+                   not their client has given up waiting (the writes land late).
+                   With "late_by": L, the freezing request itself reaches the
+                   registry L seconds after the others (a resumed server
+                   serves connections in any order)
 Every request is logged to LOG.jsonl: method, path, status or fault, bytes.
 The chosen port is written to PORT_FILE. Standard library only.
 """
@@ -34,6 +41,36 @@ import time
 UPSTREAM, RULES, LOG, PORT_FILE = sys.argv[1:5]
 lock = threading.Lock()
 state = {"mtime": None, "rules": [], "counts": []}
+# The freeze: until when, and the queue of held requests (arrival order).
+freeze = {"until": 0.0, "turn": 0, "next": 0}
+freeze_cond = threading.Condition()
+
+
+def hold_if_frozen(start_freeze_seconds=None, late_by=0):
+    """Waits out a freeze; held requests then pass one at a time, in order."""
+    with freeze_cond:
+        if start_freeze_seconds is not None:
+            freeze["until"] = max(freeze["until"], time.time() + start_freeze_seconds)
+            if late_by:
+                until = freeze["until"] + late_by
+                while time.time() < until:
+                    freeze_cond.wait(0.05)
+                return None
+        if time.time() >= freeze["until"] and freeze["turn"] == freeze["next"]:
+            return None
+        ticket = freeze["next"]
+        freeze["next"] += 1
+        while time.time() < freeze["until"] or freeze["turn"] != ticket:
+            freeze_cond.wait(0.05)
+        return ticket
+
+
+def release_turn(ticket):
+    if ticket is None:
+        return
+    with freeze_cond:
+        freeze["turn"] += 1
+        freeze_cond.notify_all()
 HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authorization"}
 
 
@@ -114,6 +151,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             time.sleep(rule.get("seconds", 600))
             self.close_connection = True
             return
+        ticket = hold_if_frozen(rule.get("seconds", 5) if fault == "freeze" else None,
+                                rule.get("late_by", 0) if fault == "freeze" else 0)
+        try:
+            self.forward(body, fault, entry)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up while the registry was frozen: the request landed anyway
+        finally:
+            release_turn(ticket)
+
+    def forward(self, body, fault, entry):
         path = self.path
         if fault == "refuse-mount":
             path = re.sub(r"[?&](mount|from)=[^&]*", "", path)

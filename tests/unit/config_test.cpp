@@ -119,3 +119,39 @@ TEST(Config, RejectsDuplicateNamesWrongVersionAndInvalidYaml) {
   EXPECT_NE(error_of("version: 2\n").find("gate.yaml:1:10: version must be 1"), std::string::npos);
   EXPECT_NE(error_of("version: 1\nimage: [\n").find("gate.yaml:3:1: not valid YAML"), std::string::npos);
 }
+
+TEST(Config, DeepNestingIsRefusedWhereItHappens) {
+  std::string text = kValid;
+  text += "    setup_env_unknown: " + std::string(5000, '[') + std::string(5000, ']') + "\n";
+  // Line 17, at the 61st bracket: the top mapping, the list of consumers
+  // and the consumer's mapping (counted as two: the dash and its keys) are
+  // the first four levels.
+  EXPECT_EQ(error_of(text), "/cfg/gate.yaml:17:84: nested more than 64 levels deep (a gate.yaml needs about 6): refused");
+  std::string block = "version: 1\n";
+  for (int i = 0; i < 100; ++i) block += std::string(static_cast<size_t>(i) * 2, ' ') + "k" + std::to_string(i) + ":\n";
+  EXPECT_EQ(error_of(block).substr(0, 21), "/cfg/gate.yaml:66:129");
+  // Brackets inside quotes, comments and block scalars are text.
+  std::string texts = kValid;
+  texts.replace(texts.find("    setup: \"make deps\""), 22,
+                "    setup: |\n      echo " + std::string(100, '[') + "\n    # " + std::string(100, '{') +
+                    "\n    ref: '" + std::string(100, '[') + "'");
+  texts.erase(texts.find("    ref: main\n"), 14);
+  EXPECT_EQ(error_of(texts), "");
+}
+
+TEST(Config, ControlCharactersInStringsAreRefused) {
+  std::string text = kValid;
+  text.replace(text.find("\"make deps\""), 11, "\"make\\0deps\"");
+  EXPECT_EQ(error_of(text),
+            "/cfg/gate.yaml:12:17: consumer 'cli' setup holds the control character \\x00 (character 5 of the string): "
+            "not allowed");
+  text = kValid;
+  text.replace(text.find("\"make deps\""), 11, "\"make \\e[31mdeps\"");
+  EXPECT_NE(error_of(text).find("control character \\x1B"), std::string::npos) << error_of(text);
+}
+
+TEST(Config, JunitGlobStaysInsideTheCheckout) {
+  std::string text = kValid;
+  text.replace(text.find("\"reports/*.xml\""), 15, "\"reports/../../*.xml\"");
+  EXPECT_EQ(error_of(text), "/cfg/gate.yaml:16:12: consumer 'cli' junit must be a glob inside the checkout (relative, without '..')");
+}
