@@ -113,6 +113,7 @@ ExitCode merge(const Options& options) {
                                        consumer.name, dir.string()));
         }
         whole.tests.insert(whole.tests.end(), part->tests.begin(), part->tests.end());
+        whole.tests_omitted += part->tests_omitted;
         whole.tests_planned += part->tests_planned;
         whole.seconds = std::max(whole.seconds, part->seconds);
         whole.profile["shards"][part->shard.empty() ? "1/1" : part->shard] = part->seconds;

@@ -84,6 +84,7 @@ struct ConsumerResult {
   int exit_code = -1;
   double seconds = 0;
   std::vector<TestCase> tests;  // from JUnit, when configured
+  size_t tests_omitted = 0;     // plain passes a summarised verdict.json counted but did not list
   std::vector<std::string> reasons;  // why it did not pass
   std::string log_file;              // relative to the report directory
   std::string output_tail;           // end of the output, for failures

@@ -61,6 +61,28 @@ nlohmann::json baseline_json(const ConsumerResult& c) {
           {"pre_existing_known", std::move(pre_known)}};
 }
 
+bool plain_pass(const TestCase& t) {
+  return t.status == TestStatus::passed && (t.outcome.empty() || t.outcome == "passed");
+}
+
+// Which tests verdict.json lists: all, up to kListedTests; beyond, every test
+// that is not a plain pass first (failures, flaky, pre-existing, skipped),
+// then plain passes up to the bound, in the report's order. The rest are
+// counted (tests_omitted), so a million passing tests make a verdict of a few
+// MB, not hundreds.
+std::vector<bool> listed_tests(const std::vector<TestCase>& tests) {
+  std::vector<bool> keep(tests.size(), tests.size() <= kListedTests);
+  if (tests.size() <= kListedTests) return keep;
+  size_t listed = 0;
+  for (size_t i = 0; i < tests.size() && listed < kListedTests; ++i) {
+    if (!plain_pass(tests[i])) keep[i] = (++listed, true);
+  }
+  for (size_t i = 0; i < tests.size() && listed < kListedTests; ++i) {
+    if (!keep[i] && plain_pass(tests[i])) keep[i] = (++listed, true);
+  }
+  return keep;
+}
+
 }  // namespace
 
 nlohmann::json to_json(const Verdict& v) {
@@ -68,7 +90,14 @@ nlohmann::json to_json(const Verdict& v) {
   json consumers = json::array();
   for (const auto& c : v.consumers) {
     json tests = json::array();
-    for (const auto& t : c.tests) {
+    const std::vector<bool> keep = listed_tests(c.tests);
+    size_t omitted = c.tests_omitted;
+    for (size_t i = 0; i < c.tests.size(); ++i) {
+      const TestCase& t = c.tests[i];
+      if (!keep[i]) {
+        ++omitted;
+        continue;
+      }
       json test = {{"id", t.id()}, {"classname", t.classname}, {"name", t.name},
                    {"status", test_status_name(t.status)}, {"seconds", t.seconds}};
       if (!t.message.empty()) test["message"] = t.message;
@@ -83,7 +112,7 @@ nlohmann::json to_json(const Verdict& v) {
       if (t.outcome == "pre-existing" || t.outcome == "flaky") test["known_before"] = t.known_before;
       tests.push_back(std::move(test));
     }
-    size_t failed = 0, passed = 0, skipped = 0;
+    size_t failed = 0, passed = c.tests_omitted, skipped = 0;
     for (const auto& t : c.tests) {
       if (t.status == TestStatus::passed) ++passed;
       else if (t.status == TestStatus::skipped) ++skipped;
@@ -102,9 +131,10 @@ nlohmann::json to_json(const Verdict& v) {
                          {"process_status", c.process_status},
                          {"exit_status", c.exit_code},
                          {"seconds", c.seconds},
-                         {"counts", {{"tests", c.tests.size()}, {"passed", passed}, {"failed", failed}, {"skipped", skipped}}},
+                         {"counts", {{"tests", c.tests.size() + c.tests_omitted}, {"passed", passed}, {"failed", failed}, {"skipped", skipped}}},
                          {"outcomes", outcomes},
                          {"tests", std::move(tests)},
+                         {"tests_omitted", omitted},
                          {"reasons", c.reasons},
                          {"log", c.log_file},
                          {"containers_removed", c.containers_removed},
@@ -203,6 +233,7 @@ Verdict verdict_from_json(const nlohmann::json& j) {
     r.log_file = c.value("log", "");
     r.shard = c.value("shard", "");
     r.tests_planned = c.value("tests_planned", size_t{0});
+    r.tests_omitted = c.value("tests_omitted", size_t{0});
     r.setup_cache = c.value("setup_cache", "");
     if (c.contains("profile")) r.profile = c["profile"];
     r.submodules = c.value("submodules", std::vector<std::string>{});
@@ -339,15 +370,19 @@ std::string render_summary_markdown(const Verdict& v) {
     }
     out += "\n";
   }
-  std::vector<std::pair<double, std::string>> slowest;
+  // The ten slowest, without a string per test: a consumer may have millions.
+  std::vector<std::pair<const TestCase*, const ConsumerResult*>> slowest;
   for (const auto& c : v.consumers) {
-    for (const auto& t : c.tests) slowest.emplace_back(t.seconds, md_cell(c.name) + " | " + md_cell(t.id()));
+    for (const auto& t : c.tests) slowest.emplace_back(&t, &c);
   }
-  std::sort(slowest.begin(), slowest.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-  if (!slowest.empty()) {
+  const size_t shown = std::min<size_t>(10, slowest.size());
+  std::partial_sort(slowest.begin(), slowest.begin() + static_cast<std::ptrdiff_t>(shown), slowest.end(),
+                    [](const auto& a, const auto& b) { return a.first->seconds > b.first->seconds; });
+  if (shown > 0) {
     out += "<details><summary>Slowest tests</summary>\n\n| seconds | consumer | test |\n|---|---|---|\n";
-    for (size_t i = 0; i < std::min<size_t>(10, slowest.size()); ++i) {
-      out += fmt::format("| {:.2f} | {} |\n", slowest[i].first, slowest[i].second);
+    for (size_t i = 0; i < shown; ++i) {
+      out += fmt::format("| {:.2f} | {} | {} |\n", slowest[i].first->seconds, md_cell(slowest[i].second->name),
+                         md_cell(slowest[i].first->id()));
     }
     out += "\n</details>\n\n";
   }

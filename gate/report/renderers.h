@@ -9,6 +9,10 @@
 
 namespace gate::report {
 
+// verdict.json lists at most this many tests per consumer (all failures and
+// other non-passes first); the other passes are counted as tests_omitted.
+inline constexpr size_t kListedTests = 10000;
+
 nlohmann::json to_json(const Verdict& verdict);
 // The inverse, for the fan-in: reads what to_json wrote. Throws
 // nlohmann::json::exception on a document of another shape.

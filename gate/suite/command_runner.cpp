@@ -10,6 +10,7 @@
 
 #include <map>
 #include <optional>
+#include <unordered_map>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -72,11 +73,16 @@ class CommandRunner : public Runner {
     // Only the tests asked for; one the reports do not name did not run.
     BatchResult out;
     out.error = whole.error;
-    std::map<std::string, report::TestCase> by_id;
+    // Moved, not copied: a report may name a million tests.
+    std::unordered_map<std::string, report::TestCase> by_id;
+    by_id.reserve(whole.tests.size());
     for (auto& t : whole.tests) by_id.emplace(t.id(), std::move(t));
+    whole.tests = {};
+    out.tests.reserve(tests.size());
     for (const auto& id : tests) {
       if (auto it = by_id.find(id); it != by_id.end()) {
-        out.tests.push_back(it->second);
+        out.tests.push_back(std::move(it->second));
+        by_id.erase(it);
       } else {
         // Skipped: it did not complete, so it is evidence of nothing.
         out.tests.push_back({"command", "", id, report::TestStatus::skipped, 0, "not in this run's JUnit report", ""});

@@ -108,8 +108,10 @@ CandidateSuite run_candidate_suite(const config::Consumer& consumer, Runner& run
   suite.runs.executions += first.tests.size();
   for (auto& t : first.tests) {
     tally(suite.runs, t);
-    suite.runs.by_test[t.id()] = t;
+    std::string id = t.id();
+    suite.runs.by_test[std::move(id)] = std::move(t);  // moved: a report may name a million tests
   }
+  first.tests = {};
   // Each worker's busy and idle time over the first pass (retries and
   // reruns are on top).
   nlohmann::json workers = nlohmann::json::array();

@@ -77,22 +77,34 @@ TimingStore load_store(const std::filesystem::path& file) {
 
 namespace {
 
-nlohmann::json to_json(const TimingStore& store) {
-  nlohmann::json tests = nlohmann::json::object();
+// Written entry by entry rather than as one JSON tree: a consumer with a
+// million tests would hold the tree and its text at once.
+void write_store(std::ostream& out, const TimingStore& store) {
+  auto quoted = [](const std::string& text) {
+    return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  out << "{\n \"version\": 2,\n \"tests\": {";
+  bool first = true;
   for (const auto& [test, h] : store.tests) {
-    nlohmann::json entry = nlohmann::json::object();
-    if (h.seconds >= 0) entry["seconds"] = h.seconds;
-    if (h.flaky_on_published > 0) entry["flaky_on_published"] = h.flaky_on_published;
-    tests[test] = std::move(entry);
+    out << (first ? "\n  " : ",\n  ") << quoted(test) << ": {";
+    first = false;
+    bool field = false;
+    if (h.seconds >= 0) out << "\"seconds\": " << nlohmann::json(h.seconds).dump(), field = true;
+    if (h.flaky_on_published > 0) out << (field ? ", " : "") << "\"flaky_on_published\": " << h.flaky_on_published;
+    out << "}";
   }
-  nlohmann::json out = {{"version", 2}, {"tests", std::move(tests)}};
+  out << "\n }";
   if (store.last_pass) {
-    out["last_pass"] = {{"commit", store.last_pass->commit},
-                        {"selection", store.last_pass->selection},
-                        {"tests", store.last_pass->tests},
-                        {"pre_existing", store.last_pass->pre_existing}};
+    auto list = [&](const std::vector<std::string>& items) {
+      std::string text = "[";
+      for (size_t i = 0; i < items.size(); ++i) text += (i ? ", " : "") + quoted(items[i]);
+      return text + "]";
+    };
+    out << ",\n \"last_pass\": {\"commit\": " << quoted(store.last_pass->commit)
+        << ", \"selection\": " << quoted(store.last_pass->selection) << ",\n  \"tests\": " << list(store.last_pass->tests)
+        << ",\n  \"pre_existing\": " << list(store.last_pass->pre_existing) << "}";
   }
-  return out;
+  out << "\n}\n";
 }
 
 }  // namespace
@@ -110,7 +122,7 @@ void update_store(const std::filesystem::path& file, const StoreUpdate& update) 
   auto temp = file.string() + fmt::format(".tmp{}", ::getpid());
   {
     std::ofstream out(temp);
-    out << to_json(store).dump(1) << "\n";
+    write_store(out, store);
   }
   std::filesystem::rename(temp, file, ec);
   if (ec) log::warn(fmt::format("could not update the timing store {}: {}", file.string(), ec.message()));
