@@ -1,0 +1,44 @@
+// libFuzzer target: any bytes as a consumer's JUnit report. Reading it gives
+// test cases or InfraError naming the file; what gate writes from those test
+// cases (junit.xml) must be well-formed XML 1.0 again, whatever they held.
+#include <pugixml.hpp>
+
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+#include "core/error.h"
+#include "report/junit.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::vector<gate::report::TestCase> tests;
+  try {
+    tests = gate::report::parse_junit_text(std::string(reinterpret_cast<const char*>(data), size), "fuzz.xml");
+  } catch (const gate::InfraError&) {
+    return 0;
+  }
+  gate::report::Verdict verdict;
+  verdict.candidate = {"127.0.0.1:5000/fuzz", "", "sha256:0"};
+  gate::report::ConsumerResult consumer;
+  consumer.name = "fuzz";
+  consumer.status = gate::report::ConsumerStatus::failed;
+  for (auto& t : tests) {
+    t.outcome = t.status == gate::report::TestStatus::failed ? "regression" : "passed";
+    t.blocks = t.status == gate::report::TestStatus::failed;
+  }
+  consumer.tests = std::move(tests);
+  verdict.consumers.push_back(std::move(consumer));
+  std::string written = gate::report::render_junit(verdict);
+  pugi::xml_document doc;
+  if (!doc.load_buffer(written.data(), written.size())) std::abort();  // gate wrote XML it cannot read back
+  for (unsigned char c : written) {
+    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') std::abort();  // a character XML 1.0 forbids
+  }
+  // Nor a character reference to one (pugixml writes a newline in an attribute as &#10;, which is fine).
+  for (size_t at = written.find("&#"); at != std::string::npos; at = written.find("&#", at + 2)) {
+    bool hex = at + 2 < written.size() && written[at + 2] == 'x';
+    long code = std::strtol(written.c_str() + at + (hex ? 3 : 2), nullptr, hex ? 16 : 10);
+    if (code < 0x20 && code != 9 && code != 10 && code != 13) std::abort();
+  }
+  return 0;
+}
