@@ -6,6 +6,8 @@
 #include <mutex>
 #include <vector>
 
+#include "core/log.h"
+
 namespace gate::events {
 namespace {
 
@@ -37,7 +39,8 @@ nlohmann::json snapshot() {
 size_t write(const std::filesystem::path& file) {
   std::lock_guard lock(g_mutex);
   std::ofstream out(file, std::ios::trunc);
-  for (const auto& e : g_events) out << e.dump() << '\n';
+  // Redacted like every file gate writes; invalid UTF-8 from outside replaced.
+  for (const auto& e : g_events) out << log::redact(e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)) << '\n';
   return g_events.size();
 }
 

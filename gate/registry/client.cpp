@@ -11,6 +11,7 @@
 #include <random>
 #include <thread>
 
+#include "core/encoding.h"
 #include "core/interrupt.h"
 #include "core/log.h"
 #include "registry/digest.h"
@@ -169,10 +170,10 @@ void Client::authenticate(const HttpResponse& response, const std::string& scope
   std::string realm = challenge->param("realm");
   if (realm.empty()) throw RegistryError(Failure::auth, fmt::format("{}: bearer challenge without a realm", what));
   std::string token_url = realm + (realm.find('?') == std::string::npos ? "?" : "&");
-  token_url += "service=" + url_encode(challenge->param("service"));
+  token_url += "service=" + core::percent_encode(challenge->param("service"));
   auto scopes = challenge->scopes();
   if (scopes.empty()) scopes.push_back(scope);
-  for (const auto& s : scopes) token_url += "&scope=" + url_encode(s);
+  for (const auto& s : scopes) token_url += "&scope=" + core::percent_encode(s);
   HttpRequest request;
   request.url = token_url;
   if (!creds.empty()) {
@@ -369,7 +370,7 @@ Client::BlobCopy Client::mount_blob(const std::string& repository, const std::st
   std::string scope = push_scope(repository) + " " + pull_scope(from);
   HttpRequest mount;
   mount.method = "POST";
-  mount.url = url(fmt::format("/v2/{}/blobs/uploads/?mount={}&from={}", repository, url_encode(digest), url_encode(from)));
+  mount.url = url(fmt::format("/v2/{}/blobs/uploads/?mount={}&from={}", repository, core::percent_encode(digest), core::percent_encode(from)));
   HttpResponse response = execute(mount, scope, what);
   if (response.status == 201) return BlobCopy::mounted;
   if (response.status != 202) fail_status(response, what);
@@ -401,7 +402,7 @@ Client::BlobCopy Client::mount_blob(const std::string& repository, const std::st
     throw RegistryError(Failure::protocol, fmt::format("{}: downloaded bytes hash to {}", what, hashed));
   }
   std::string put_url = location.rfind("http", 0) == 0 ? location : url(location);
-  put_url += (put_url.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + url_encode(digest);
+  put_url += (put_url.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + core::percent_encode(digest);
   HttpRequest upload;
   upload.method = "PUT";
   upload.url = put_url;
@@ -438,7 +439,7 @@ std::string Client::push_blob(const std::string& repository, const std::string& 
   std::string location = session.header("location");
   if (location.empty()) throw RegistryError(Failure::protocol, what + ": upload session without a Location");
   std::string put_url = location.rfind("http", 0) == 0 ? location : url(location);
-  put_url += (put_url.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + url_encode(digest);
+  put_url += (put_url.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + core::percent_encode(digest);
   HttpRequest put;
   put.method = "PUT";
   put.url = put_url;

@@ -185,20 +185,3 @@ HttpResponse Http::send(const HttpRequest& request, std::chrono::steady_clock::t
 }
 
 }  // namespace gate::registry
-
-namespace gate::registry {
-std::string url_encode(std::string_view value) {
-  std::string out;
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  for (unsigned char c : value) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-}  // namespace gate::registry

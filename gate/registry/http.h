@@ -74,8 +74,3 @@ class Http {
 };
 
 }  // namespace gate::registry
-
-namespace gate::registry {
-// Percent-encodes a query parameter value.
-std::string url_encode(std::string_view value);
-}  // namespace gate::registry

@@ -3,6 +3,16 @@
 # another; `skopeo inspect --raw` shows byte-identical manifests.
 source "$(dirname "$0")/lib.sh"
 
+# The request count gate reports in $scratch/err. A HEAD retried after a 500
+# (the shared registry answers one now and then under the other tests' load)
+# is gate doing its job: each retry it announced counts once more.
+expect_cost() {  # what gets heads puts
+  local retries heads
+  retries=$(grep -c 'head manifest .*retrying' "$scratch/err")
+  heads=$(($3 + retries))
+  expect_file_contains "$scratch/err" "publish cost $(($2 + heads + $4)) requests (GET $2, HEAD $heads, PUT $4)" "$1"
+}
+
 src="$GATE_REGISTRY/e2e/promote-$$"
 release="$GATE_REGISTRY/e2e/promote-release-$$"
 
@@ -29,7 +39,7 @@ for kind in oci index docker; do
     cmp -s "$scratch/$kind.raw" "$scratch/$kind.$tag.raw" || fail "$kind: $src:$tag is not byte-identical to the tested manifest"
     expect_eq "$(tag_digest "$src" "$tag")" "$digest" "$kind: digest of $tag"
   done
-  expect_file_contains "$scratch/err" "publish cost 7 requests (GET 1, HEAD 3, PUT 3)" "$kind: request count"
+  expect_cost "$kind: request count" 1 3 3
   expect_file_contains "$scratch/out" "$src:latest-$kind $digest (was new)" "$kind: publish output"
 
   # Into another repository: blobs mounted, children before the index, same digests.
@@ -60,8 +70,7 @@ done
 write_publish_config "$src" "[latest-oci, stable-oci, again-oci]"
 out=$("$GATE_BIN" publish --config "$scratch/publish.yaml" --candidate "$src@$oci_digest" 2>"$scratch/err")
 expect_eq "$(echo "$out" | head -n 1)" "$src:latest-oci $oci_digest (was $oci_digest)" "republish output"
-grep -q "publish cost 5 requests (GET 1, HEAD 3, PUT 1)" "$scratch/err" ||
-  fail "republish: only the new tag is written: expected 5 requests (GET 1, HEAD 3, PUT 1); gate said: $(cat "$scratch/err")"
+expect_cost "republish: only the new tag is written" 1 3 1
 expect_eq "$(tag_digest "$src" again-oci)" "$oci_digest" "republish: the new tag"
 
 # A registry that refuses the mount: the blobs are uploaded (streamed through
