@@ -12,10 +12,8 @@
 #include "config/config.h"
 #include "core/error.h"
 #include "core/log.h"
-#include "git/checkout.h"
 #include "pipeline/decide.h"
-#include "pipeline/pipeline.h"
-#include "pipeline/record.h"
+#include "pipeline/session.h"
 #include "registry/reference.h"
 #include "report/renderers.h"
 #include "suite/coverage.h"
@@ -137,8 +135,8 @@ ExitCode merge(const Options& options) {
       suite::judge_joined_shards(config, consumer, whole);
       merged.consumers.push_back(std::move(whole));
       // The fan-in records what every shard learnt for the next run's plan.
-      auto cache = options.cache_dir.empty() ? git::default_cache_dir() : options.cache_dir;
-      suite::update_store(suite::timings_file(cache, consumer.name), suite::lessons_of(consumer, merged.consumers.back()));
+      suite::update_store(suite::timings_file(cache_dir_of(options), consumer.name),
+                          suite::lessons_of(consumer, merged.consumers.back()));
     }
     decide(merged);
     // Coverage: every shard's counters, merged into one profile.
@@ -154,19 +152,19 @@ ExitCode merge(const Options& options) {
     throw;
   }
   if (merged.exit_code == ExitCode::passed) {
-    // The fan-in's verdict is the whole verification: record it.
+    // The fan-in's verdict is the whole verification: record it (the same
+    // rule as every command: a failure to record warns, an interrupt stops).
     try {
-      auto ref = registry::parse_reference(config.image.repository);
-      registry::Client registry(ref.registry, client_options(options, config));
-      attach_record(registry, ref.repository, merged);
+      registry::Client registry(repository_of(config).registry, client_options(options, config));
+      record_verification(registry, config, merged);
+    } catch (const Interrupted&) {
+      throw;
     } catch (const Error& e) {
-      log::warn(fmt::format("could not attach the verification record: {}", e.what()));
+      log::warn(fmt::format("could not reach the registry to attach the verification record: {}", e.what()));
     }
   }
   report::write_reports(merged, options.report_dir);
-  for (const auto& reason : merged.reasons) {
-    if (merged.exit_code == ExitCode::blocked) log::error(fmt::format("blocked: {}", reason));
-  }
+  log_reasons(merged);
   log::info(fmt::format("merged {} shard report(s): {}; reports in {}", options.merge_dirs.size(),
                         exit_code_name(merged.exit_code), options.report_dir.string()));
   return merged.exit_code;

@@ -1,0 +1,314 @@
+// run, build, checkout and test: the stages of a gate run.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <future>
+
+#include "core/error.h"
+#include "core/interrupt.h"
+#include "core/log.h"
+#include "git/checkout.h"
+#include "pipeline/decide.h"
+#include "pipeline/publish.h"
+#include "pipeline/session.h"
+#include "suite/consumer_run.h"
+#include "suite/coverage.h"
+
+namespace gate::pipeline {
+namespace {
+
+// GIT_SHA: the short commit of the repository holding the build context.
+std::optional<std::string> git_sha_of(const config::Config& config) {
+  auto commit = git::head_commit(config.image.context);
+  if (!commit) return std::nullopt;
+  return commit->substr(0, 12);
+}
+
+std::string candidate_tag_of(const config::Config& config) {
+  auto sha = git_sha_of(config);
+  if (!config.image.candidate_tag) {
+    return sha ? "pr-" + *sha : "pr-" + utc_now("%Y%m%dT%H%M%SZ");
+  }
+  config::Values values;
+  if (sha) values.emplace(std::string(config::kGitSha), *sha);
+  std::string tag = config::expand(*config.image.candidate_tag, values, config.file.string());
+  if (!registry::is_valid_tag(tag)) {
+    throw UsageError(fmt::format("{}: image.candidate_tag expands to '{}', which is not a valid tag",
+                                 config.file.string(), tag));
+  }
+  return tag;
+}
+
+report::Candidate build_candidate(const config::Config& config, const engine::Engine& engine,
+                                  registry::Client& registry, const std::filesystem::path& report_dir,
+                                  StageClock& clock) {
+  report::Candidate candidate;
+  candidate.repository = config.image.repository;
+  candidate.tag = candidate_tag_of(config);
+  const std::string tagged = candidate.repository + ":" + candidate.tag;
+  log::info(fmt::format("building {} from {}", tagged, config.image.context.string()));
+  clock.measure("build", [&] {
+    engine.build({config.image.context, config.image.dockerfile, config.image.build_args, tagged,
+                  report_dir / "logs" / "build.log"});
+  });
+  interrupt::throw_if_requested();
+  clock.measure("push", [&] { engine.push(tagged, report_dir / "logs" / "build.log"); });
+  // The digest is read back from the registry, not from the engine's output:
+  // it is what consumers will pull.
+  auto ref = repository_of(config);
+  auto manifest = registry.get_manifest(ref.repository, candidate.tag);
+  if (!manifest) throw InfraError(fmt::format("push {}: the registry has no such tag after the push", tagged));
+  candidate.digest = manifest->digest;
+  log::info(fmt::format("candidate {}@{}", tagged, candidate.digest));
+  return candidate;
+}
+
+// --candidate REF: an image already in the registry, in the configured repository.
+report::Candidate resolve_candidate(const config::Config& config, registry::Client& registry,
+                                    const std::string& text) {
+  registry::Reference ref = registry::parse_reference(text);
+  if (ref.name() != config.image.repository) {
+    throw UsageError(fmt::format("--candidate {} is not in the configured repository {} ({})", text,
+                                 config.image.repository, config.file.string()));
+  }
+  report::Candidate candidate;
+  candidate.repository = ref.name();
+  candidate.tag = ref.tag;
+  auto manifest = registry.get_manifest(ref.repository, ref.digest.empty() ? ref.tag : ref.digest);
+  if (!manifest) throw InfraError(fmt::format("candidate {}: not found in the registry", text));
+  candidate.digest = manifest->digest;
+  return candidate;
+}
+
+config::Values placeholders_of(const config::Config& config, const report::Candidate& candidate) {
+  config::Values values;
+  values.emplace(std::string(config::kCandidate),
+                 candidate.tag.empty() ? candidate.repository + "@" + candidate.digest
+                                       : candidate.repository + ":" + candidate.tag);
+  values.emplace(std::string(config::kCandidateRef), candidate.repository + "@" + candidate.digest);
+  values.emplace(std::string(config::kCandidateDigest), candidate.digest);
+  values.emplace(std::string(config::kCandidateTag), candidate.tag);
+  if (auto sha = git_sha_of(config)) values.emplace(std::string(config::kGitSha), *sha);
+  return values;
+}
+
+// The run's checkouts: their worktrees are removed when the run ends,
+// whatever happened (the mirrors stay in the cache for the next run).
+struct Checkouts {
+  std::vector<git::Checkout> list;
+  Checkouts() = default;
+  Checkouts(const Checkouts&) = delete;
+  Checkouts& operator=(const Checkouts&) = delete;
+  ~Checkouts() {
+    for (const auto& checkout : list) git::remove_worktree(checkout);
+  }
+};
+
+void checkout_all(const config::Config& config, const std::filesystem::path& cache_dir, StageClock& clock,
+                  Checkouts& checkouts) {
+  for (const auto& consumer : config.consumers) {
+    interrupt::throw_if_requested();
+    checkouts.list.push_back(clock.measure("checkout:" + consumer.name, [&] {
+      git::CheckoutRequest request;
+      request.name = consumer.name;
+      request.url = consumer.repo;
+      request.ref = consumer.ref;
+      request.cache_dir = cache_dir;
+      request.token_env = consumer.token_env;
+      request.token_user = consumer.token_user;
+      request.submodules = consumer.submodules;
+      request.timeout = consumer.checkout_timeout;
+      auto result = git::checkout(request);
+      log::info(fmt::format("{}: checked out {} at {}", consumer.name, consumer.ref.empty() ? "default branch" : consumer.ref,
+                            result.commit));
+      return result;
+    }));
+  }
+}
+
+// The image a run is bound to, and every reference that names it.
+suite::ImageBinding binding_of(const config::Config& config, const report::Candidate& image, const char* role) {
+  suite::ImageBinding binding;
+  binding.role = role;
+  binding.digest = image.digest;
+  binding.placeholders = placeholders_of(config, image);
+  binding.refs = {image.repository + "@" + image.digest};
+  if (!image.tag.empty()) binding.refs.push_back(image.repository + ":" + image.tag);
+  return binding;
+}
+
+void test_consumers(const Options& options, const config::Config& config, const Checkouts& checkouts,
+                    const engine::Engine& engine, const std::filesystem::path& report_dir,
+                    report::Verdict& verdict, StageClock& clock) {
+  suite::RunContext context;
+  context.config = &config;
+  context.candidate = binding_of(config, verdict.candidate, "candidate");
+  context.shard_index = options.shard_index;
+  context.shard_count = options.shard_count;
+  context.cache_dir = std::filesystem::absolute(cache_dir_of(options));
+  // The baseline: where the first publish tag pointed when the run started.
+  if (config.image.publish_tags.empty()) {
+    context.baseline_unavailable = "the config has no publish tag, so there is no published image";
+  } else {
+    const std::string& tag = config.image.publish_tags.front();
+    auto it = verdict.tags_seen.find(tag);
+    if (it == verdict.tags_seen.end() || it->second.empty()) {
+      context.baseline_unavailable = fmt::format("no published image yet ({}:{} is not set)",
+                                                 config.image.release_repository(), tag);
+    } else {
+      report::Candidate published{config.image.release_repository(), tag, it->second};
+      suite::ImageBinding baseline = binding_of(config, published, "baseline");
+      // ${CANDIDATE} names the image by digest: the tag may move meanwhile.
+      baseline.placeholders[std::string(config::kCandidate)] = published.repository + "@" + published.digest;
+      context.baseline = std::move(baseline);
+      if (published.digest == verdict.candidate.digest) {
+        log::info(fmt::format("the candidate {} is already published as {}:{}", verdict.candidate.digest,
+                              published.repository, tag));
+      }
+    }
+  }
+  // Children run in the consumers' checkouts: every path they are given is absolute.
+  context.report_dir = std::filesystem::absolute(report_dir);
+  context.engine = &engine;
+  for (size_t i = 0; i < config.consumers.size(); ++i) {
+    interrupt::throw_if_requested();
+    // A consumer that is one unit runs on the first shard only.
+    if (config.consumers[i].runner == "command" && options.shard_count > 0 && options.shard_index != 1) continue;
+    verdict.consumers.push_back(clock.measure("test:" + config.consumers[i].name, [&] {
+      return suite::run_consumer(config.consumers[i], checkouts.list[i], context);
+    }));
+  }
+  if (config.coverage) {
+    verdict.coverage = clock.measure("coverage", [&] {
+      return suite::summarize_coverage(*config.coverage, suite::raw_coverage_dirs({report_dir}), report_dir);
+    });
+  }
+}
+
+
+// A candidate that is the published image: publishing it moves no tag that
+// is already there; the verdict says so.
+void note_already_published(const config::Config& config, report::Verdict& verdict) {
+  if (config.image.publish_tags.empty()) return;
+  const std::string& tag = config.image.publish_tags.front();
+  auto it = verdict.tags_seen.find(tag);
+  if (it == verdict.tags_seen.end() || it->second != verdict.candidate.digest) return;
+  verdict.reasons.push_back(fmt::format("{} is already published as {}:{}: no tag already at it moves",
+                                        verdict.candidate.digest, config.image.release_repository(), tag));
+}
+
+}  // namespace
+
+ExitCode run(const Options& options) {
+  Session session(options, "run");
+  auto& config = session.config;
+  auto& verdict = session.verdict;
+  auto& clock = session.clock;
+  auto& registry = session.registry;
+  return with_reports(session, [&] {
+    if (!options.changed_since.empty()) {
+      verdict.changes = change_scope(config, options.changed_since);
+      if (!verdict.changes->relevant) {
+        verdict.skipped = true;
+        verdict.exit_code = ExitCode::passed;
+        verdict.reasons.push_back(fmt::format(
+            "skipped: no relevant change: {} file(s) changed since {} (merge base {}), none matches paths [{}]",
+            verdict.changes->files_changed, options.changed_since, verdict.changes->merge_base.substr(0, 12),
+            fmt::join(verdict.changes->paths, ", ")));
+        log::info(verdict.reasons.back());
+        return;
+      }
+      log::info(fmt::format("{} file(s) changed since {}; {} match paths, so the gate runs",
+                            verdict.changes->files_changed, options.changed_since, verdict.changes->matched.size()));
+    }
+    session.preflight();
+    auto watch = watch_containers(config);
+    // Where the publish tags point now: compare-and-swap expects them there at the end.
+    verdict.tags_seen = observe_tags(registry, release_path(config), config.image.publish_tags);
+    // Build and checkout do not depend on each other: run them at once.
+    Checkouts checkouts;
+    auto checkouts_future =
+        std::async(std::launch::async, [&] { checkout_all(config, cache_dir_of(options), clock, checkouts); });
+    try {
+      if (options.candidate.empty()) {
+        verdict.candidate = build_candidate(config, session.engine, registry, options.report_dir, clock);
+      } else {
+        verdict.candidate = resolve_candidate(config, registry, options.candidate);
+      }
+    } catch (...) {
+      try {
+        checkouts_future.get();  // let the checkout finish or fail; its error is secondary
+      } catch (...) {
+      }
+      throw;
+    }
+    checkouts_future.get();
+    test_consumers(options, config, checkouts, session.engine, options.report_dir, verdict, clock);
+    if (watch) {
+      // The one cost of recording on the critical path: ending the watch.
+      auto start = std::chrono::steady_clock::now();
+      verdict.containers = engine::to_json(watch->finish());
+      verdict.containers["watch_stop_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
+    decide(verdict);
+    note_already_published(config, verdict);
+    log_reasons(verdict);
+    if (verdict.exit_code != ExitCode::passed) return;
+    record_verification(registry, config, verdict);
+    if (options.dry_run) {
+      log::info("dry run: nothing published");
+      return;
+    }
+    interrupt::throw_if_requested();
+    auto expect = expectations(options, config, verdict.tags_seen);
+    verdict.published = clock.measure("publish", [&] {
+      return publish_candidate(registry, options, config, verdict.candidate.digest, expect,
+                               &verdict.publish_requests);
+    });
+  });
+}
+
+ExitCode build(const Options& options) {
+  Session session(options, "build");
+  session.preflight();
+  auto candidate = build_candidate(session.config, session.engine, session.registry, options.report_dir, session.clock);
+  std::printf("%s:%s@%s\n", candidate.repository.c_str(), candidate.tag.c_str(), candidate.digest.c_str());
+  std::fflush(stdout);
+  return ExitCode::passed;
+}
+
+ExitCode checkout(const Options& options) {
+  config::Config config = load_for(options);
+  report::Verdict verdict = new_verdict(options, "checkout");
+  StageClock clock(verdict);
+  Checkouts checkouts;
+  checkout_all(config, cache_dir_of(options), clock, checkouts);
+  for (size_t i = 0; i < checkouts.list.size(); ++i) {
+    std::printf("%s %s\n", config.consumers[i].name.c_str(), checkouts.list[i].commit.c_str());
+  }
+  std::fflush(stdout);
+  return ExitCode::passed;
+}
+
+ExitCode test(const Options& options) {
+  if (options.candidate.empty()) throw UsageError("test needs --candidate REF (the image to test)");
+  Session session(options, "test");
+  session.verdict.dry_run = true;
+  return with_reports(session, [&] {
+    session.preflight();
+    // Recorded for `publish --verdict`: compare-and-swap expects the tags there.
+    session.verdict.tags_seen =
+        observe_tags(session.registry, release_path(session.config), session.config.image.publish_tags);
+    session.verdict.candidate = resolve_candidate(session.config, session.registry, options.candidate);
+    auto watch = watch_containers(session.config);
+    Checkouts checkouts;
+    checkout_all(session.config, cache_dir_of(options), session.clock, checkouts);
+    test_consumers(options, session.config, checkouts, session.engine, options.report_dir, session.verdict, session.clock);
+    if (watch) session.verdict.containers = engine::to_json(watch->finish());
+    decide(session.verdict);
+    note_already_published(session.config, session.verdict);
+    log_reasons(session.verdict);
+  });
+}
+
+}  // namespace gate::pipeline

@@ -1,0 +1,212 @@
+#include "pipeline/session.h"
+
+#include <fmt/format.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <ctime>
+
+#include "core/error.h"
+#include "core/glob.h"
+#include "core/log.h"
+#include "core/private_env.h"
+#include "git/changes.h"
+#include "git/checkout.h"
+#include "pipeline/publish.h"
+#include "pipeline/record.h"
+#include "registry/certs.h"
+#include "report/renderers.h"
+#include "version.h"
+
+namespace gate::pipeline {
+
+std::string utc_now(const char* format) {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buffer[64];
+  std::strftime(buffer, sizeof buffer, format, &tm);
+  return buffer;
+}
+
+config::Config load_for(const Options& options) {
+  config::Config config = config::load_config(options.config_file);
+  // Consumers run as gate's user and could read gate's environ.
+  for (const auto& c : config.consumers) {
+    if (c.token_env.empty()) continue;
+    core::keep_private(c.token_env);
+    if (const char* token = std::getenv(c.token_env.c_str())) log::add_secret(token);
+  }
+  if (options.consumer_filter.empty()) return config;
+  std::vector<config::Consumer> kept;
+  std::string names;
+  for (auto& c : config.consumers) {
+    names += (names.empty() ? "" : ", ") + c.name;
+    if (c.name == options.consumer_filter) kept.push_back(std::move(c));
+  }
+  if (kept.empty()) {
+    throw UsageError(fmt::format("--consumer {}: no such consumer in {} (it has: {})", options.consumer_filter,
+                                 options.config_file.string(), names));
+  }
+  config.consumers = std::move(kept);
+  return config;
+}
+
+std::filesystem::path cache_dir_of(const Options& options) {
+  return options.cache_dir.empty() ? git::default_cache_dir() : options.cache_dir;
+}
+
+registry::Reference repository_of(const config::Config& config) {
+  return registry::parse_reference(config.image.repository);
+}
+
+std::string release_path(const config::Config& config) {
+  return registry::parse_reference(config.image.release_repository()).repository;
+}
+
+report::Verdict new_verdict(const Options& options, const char* command) {
+  report::Verdict verdict;
+  verdict.gate_version = kGateVersion;
+  verdict.config_file = options.config_file.string();
+  verdict.command = command;
+  verdict.dry_run = options.dry_run;
+  verdict.started_at = utc_now("%Y-%m-%dT%H:%M:%SZ");
+  return verdict;
+}
+
+registry::ClientOptions client_options(const Options& options, const config::Config& config) {
+  registry::ClientOptions client;
+  client.deadline = options.registry_timeout;
+  std::string host = repository_of(config).registry;
+  for (const auto& list : {options.insecure_registries, config.insecure_registries}) {
+    if (std::find(list.begin(), list.end(), host) != list.end()) client.insecure = true;
+  }
+  if (!client.insecure) {
+    auto cas = registry::registry_cas(options.registry_certs_dir.empty() ? registry::default_certs_dir()
+                                                                         : options.registry_certs_dir,
+                                      host);
+    for (const auto& file : cas.files) log::info(fmt::format("registry {}: also trusting the CA in {}", host, file.string()));
+    client.ca_pem = std::move(cas.pem);
+  }
+  return client;
+}
+
+std::map<std::string, std::string> expectations(const Options& options, const config::Config& config,
+                                                const std::map<std::string, std::string>& seen) {
+  std::map<std::string, std::string> expect;
+  for (const auto& text : options.expect_current) {
+    auto eq = text.find('=');
+    std::string tag = eq == std::string::npos ? "" : text.substr(0, eq);
+    std::string digest = eq == std::string::npos ? text : text.substr(eq + 1);
+    if (digest == "none") digest.clear();
+    if (!digest.empty() && !registry::is_valid_digest(digest)) {
+      throw UsageError(fmt::format("--expect-current {}: '{}' is not a digest (sha256:...) or 'none'", text, digest));
+    }
+    if (!tag.empty() && std::find(config.image.publish_tags.begin(), config.image.publish_tags.end(), tag) ==
+                            config.image.publish_tags.end()) {
+      throw UsageError(fmt::format("--expect-current {}: '{}' is not one of the publish tags", text, tag));
+    }
+    for (const auto& t : config.image.publish_tags) {
+      if (tag.empty() || tag == t) expect[t] = digest;
+    }
+  }
+  if (expect.empty() && config.image.compare_and_swap) expect = seen;
+  return expect;
+}
+
+std::vector<report::PublishedTag> publish_candidate(registry::Client& registry, const Options& options,
+                                                    const config::Config& config, const std::string& digest,
+                                                    const std::map<std::string, std::string>& expect,
+                                                    std::string* requests) {
+  PublishRequest request;
+  request.source_repository = repository_of(config).repository;
+  request.target_repository = release_path(config);
+  request.digest = digest;
+  request.tags = config.image.publish_tags;
+  request.expect = expect;
+  // Long enough for a stalled registry that answers again within a couple of
+  // its own timeouts; bounded so a dead one ends the run.
+  request.rollback_budget = std::clamp<std::chrono::milliseconds>(2 * options.registry_timeout, std::chrono::seconds(10),
+                                                                  std::chrono::minutes(5));
+  auto before = registry.stats();
+  auto published = publish(registry, request);
+  auto after = registry.stats();
+  registry::HttpStats cost;
+  for (const auto& [method, count] : after.requests) cost.requests[method] = count - before.requests[method];
+  cost.bytes_sent = after.bytes_sent - before.bytes_sent;
+  cost.bytes_received = after.bytes_received - before.bytes_received;
+  *requests = cost.describe();
+  log::info(fmt::format("publish cost {}", *requests));
+  return published;
+}
+
+report::ChangeScope change_scope(const config::Config& config, const std::string& base) {
+  git::Changes changes = git::changed_files(config.image.context, base);
+  report::ChangeScope scope;
+  scope.base = base;
+  scope.merge_base = changes.base_commit;
+  scope.head = changes.head_commit;
+  scope.files_changed = changes.files.size();
+  scope.paths = config.paths.empty() ? std::vector<std::string>{"**"} : config.paths;
+  for (const auto& file : changes.files) {
+    for (const auto& glob : scope.paths) {
+      if (glob_match(glob, file)) {
+        if (scope.matched.size() < 50) scope.matched.push_back(file);
+        break;
+      }
+    }
+  }
+  scope.relevant = !scope.matched.empty();
+  return scope;
+}
+
+void record_verification(registry::Client& registry, const config::Config& config, const report::Verdict& verdict) {
+  try {
+    attach_record(registry, repository_of(config).repository, verdict);
+  } catch (const Interrupted&) {
+    throw;
+  } catch (const Error& e) {
+    log::warn(fmt::format("could not attach the verification record: {}", e.what()));
+  }
+}
+
+std::unique_ptr<engine::ContainerWatch> watch_containers(const config::Config& config) {
+  if (!events::enabled()) return nullptr;
+  return std::make_unique<engine::ContainerWatch>(
+      std::vector<std::string>{config.image.repository, config.image.release_repository()});
+}
+
+long own_peak_rss_kb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss;
+}
+
+ExitCode with_reports(Session& session, const std::function<void()>& body) {
+  report::Verdict& verdict = session.verdict;
+  try {
+    body();
+  } catch (const Error& e) {
+    verdict.exit_code = e.code();
+    verdict.error = e.what();
+    verdict.reasons.push_back(e.what());
+    verdict.seconds = session.clock.elapsed();
+    verdict.peak_rss_kb = own_peak_rss_kb();
+    report::write_reports(verdict, session.options.report_dir);
+    throw;
+  }
+  verdict.seconds = session.clock.elapsed();
+  verdict.peak_rss_kb = own_peak_rss_kb();
+  report::write_reports(verdict, session.options.report_dir);
+  log::info(fmt::format("verdict: {} ({}); reports in {}", exit_code_name(verdict.exit_code),
+                        verdict.reasons.empty() ? "" : verdict.reasons.front(), session.options.report_dir.string()));
+  return verdict.exit_code;
+}
+
+void log_reasons(const report::Verdict& verdict) {
+  if (verdict.exit_code != ExitCode::blocked) return;
+  for (const auto& reason : verdict.reasons) log::error(fmt::format("blocked: {}", reason));
+}
+
+}  // namespace gate::pipeline

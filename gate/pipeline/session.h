@@ -1,0 +1,125 @@
+#pragma once
+// What every command of gate shares (internal to gate/pipeline): the config
+// narrowed to --consumer, the verdict being filled in and its stage clock,
+// the engine and the registry, reports written on every exit, and the small
+// helpers more than one command uses. Each command lives in a file of its own
+// on top of this: run_commands.cpp (run, build, checkout, test),
+// publish_commands.cpp (publish, status), info_commands.cpp (plan,
+// validate), merge.cpp.
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "core/events.h"
+#include "engine/container_watch.h"
+#include "engine/engine.h"
+#include "pipeline/pipeline.h"
+#include "registry/client.h"
+#include "registry/reference.h"
+#include "report/model.h"
+
+namespace gate::pipeline {
+
+std::string utc_now(const char* format);
+
+// Records stage timings relative to the start of the run; thread-safe since
+// build and checkout run at the same time.
+class StageClock {
+  using Clock = std::chrono::steady_clock;
+
+ public:
+  explicit StageClock(report::Verdict& verdict) : verdict_(verdict), origin_(Clock::now()) {}
+
+  template <typename F>
+  auto measure(const std::string& name, F&& body) {
+    auto start = Clock::now();
+    struct Record {
+      StageClock* self;
+      std::string name;
+      Clock::time_point start;
+      ~Record() { self->add(name, start, Clock::now()); }
+    } record{this, name, start};
+    return body();
+  }
+
+  double elapsed() const { return std::chrono::duration<double>(Clock::now() - origin_).count(); }
+
+ private:
+  void add(const std::string& name, Clock::time_point start, Clock::time_point end) {
+    events::record({{"type", "stage"}, {"name", name}, {"start", std::chrono::duration<double>(start - origin_).count()},
+                    {"seconds", std::chrono::duration<double>(end - start).count()}});
+    std::lock_guard lock(mutex_);
+    verdict_.stages.push_back({name, std::chrono::duration<double>(start - origin_).count(),
+                               std::chrono::duration<double>(end - start).count()});
+  }
+  report::Verdict& verdict_;
+  Clock::time_point origin_;
+  std::mutex mutex_;
+};
+
+// The config, narrowed to --consumer when given; token_env variables made private.
+config::Config load_for(const Options& options);
+std::filesystem::path cache_dir_of(const Options& options);
+registry::Reference repository_of(const config::Config& config);
+// The repository path of the publish tags in their registry.
+std::string release_path(const config::Config& config);
+report::Verdict new_verdict(const Options& options, const char* command);
+
+// Compare-and-swap expectations: --expect-current wins; else, with
+// compare_and_swap on, what the gate saw before testing.
+std::map<std::string, std::string> expectations(const Options& options, const config::Config& config,
+                                                const std::map<std::string, std::string>& seen);
+// Moves the publish tags to `digest`; `requests` gets what it cost on the wire.
+std::vector<report::PublishedTag> publish_candidate(registry::Client& registry, const Options& options,
+                                                    const config::Config& config, const std::string& digest,
+                                                    const std::map<std::string, std::string>& expect,
+                                                    std::string* requests);
+// PR mode: did the change since BASE touch any of the configured paths?
+report::ChangeScope change_scope(const config::Config& config, const std::string& base);
+// Attaches the verified-digest record; a failure to record is a warning (an
+// interrupt is not: it is passed on).
+void record_verification(registry::Client& registry, const config::Config& config, const report::Verdict& verdict);
+// The repositories whose containers the run watches: the candidate's and
+// the release repository's (baseline reruns).
+std::unique_ptr<engine::ContainerWatch> watch_containers(const config::Config& config);
+
+// Everything one command works with: the config, the verdict being filled
+// in, its stage clock, and the two outside worlds.
+struct Session {
+  Session(const Options& options, const char* command)
+      : options(options),
+        config(load_for(options)),
+        verdict(new_verdict(options, command)),
+        clock(verdict),
+        registry(repository_of(config).registry, client_options(options, config)) {
+    verdict.publish_repository = config.image.release_repository();
+  }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Fail fast, naming what is missing, before any work starts.
+  void preflight() {
+    registry.check_reachable();
+    engine.check_reachable();
+  }
+
+  const Options& options;
+  config::Config config;
+  report::Verdict verdict;
+  StageClock clock;
+  engine::Engine engine;
+  registry::Client registry;
+};
+
+// Runs `body`, then writes the reports whatever happened; errors are
+// recorded in the verdict and passed on to the CLI.
+ExitCode with_reports(Session& session, const std::function<void()>& body);
+void log_reasons(const report::Verdict& verdict);
+
+}  // namespace gate::pipeline
