@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <mutex>
+#include <unordered_map>
 
 #include "core/error.h"
 #include "core/interrupt.h"
@@ -44,20 +45,37 @@ report::TestStatus status_of(const std::string& word) {
 
 // pytest's JUnit names a test by classname "tests.test_x" and name "test_a[1]";
 // gate names tests by node id "tests/test_x.py::test_a[1]".
-std::string node_id_of(const report::TestCase& test, const std::vector<std::string>& asked) {
-  for (const auto& node : asked) {
-    auto sep = node.rfind("::");
-    if (sep == std::string::npos || node.substr(sep + 2) != test.name) continue;
-    std::string path = node.substr(0, sep);
-    // classname: the path without ".py", "/" as "."; classes append ".Class"
-    std::string dotted = path;
-    if (dotted.size() > 3 && dotted.substr(dotted.size() - 3) == ".py") dotted.resize(dotted.size() - 3);
-    for (auto& c : dotted) c = (c == '/' || c == ':') ? '.' : c;
-    while (dotted.find("..") != std::string::npos) dotted.replace(dotted.find(".."), 2, ".");
-    if (test.classname == dotted) return node;
+// JUnit names a pytest test by classname (the path without ".py", "/" and
+// "::" as ".", classes appended) and name; the node ids asked for are indexed
+// by that pair once per batch, so matching is linear in the tests (a scan of
+// every id per case was quadratic: seconds of CPU at 20,000 tests).
+class NodeIndex {
+ public:
+  explicit NodeIndex(const std::vector<std::string>& asked) {
+    by_key_.reserve(asked.size());
+    for (const auto& node : asked) {
+      auto sep = node.rfind("::");
+      if (sep == std::string::npos) continue;
+      std::string dotted = node.substr(0, sep);
+      if (dotted.size() > 3 && dotted.substr(dotted.size() - 3) == ".py") dotted.resize(dotted.size() - 3);
+      for (auto& c : dotted) c = (c == '/' || c == ':') ? '.' : c;
+      while (dotted.find("..") != std::string::npos) dotted.replace(dotted.find(".."), 2, ".");
+      by_key_.emplace(key(dotted, node.substr(sep + 2)), node);  // the first of equals wins, as before
+    }
   }
-  return "";
-}
+
+  // The node id of a JUnit case, or "" when none was asked for.
+  std::string node_of(const report::TestCase& test) const {
+    auto it = by_key_.find(key(test.classname, test.name));
+    return it == by_key_.end() ? "" : it->second;
+  }
+
+ private:
+  static std::string key(const std::string& classname, const std::string& name) {
+    return classname + '\0' + name;
+  }
+  std::unordered_map<std::string, std::string> by_key_;
+};
 
 class PytestRunner : public Runner {
  public:
@@ -168,8 +186,9 @@ class PytestRunner : public Runner {
     }
     // Map JUnit cases to node ids; fall back on -v lines for any missing.
     std::map<std::string, report::TestCase> by_node;
+    const NodeIndex index(tests);
     for (auto& c : cases) {
-      std::string node = node_id_of(c, tests);
+      std::string node = index.node_of(c);
       if (node.empty()) continue;
       c.name = node;
       c.classname.clear();
