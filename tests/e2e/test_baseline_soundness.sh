@@ -117,6 +117,16 @@ def test_b(): assert False, "legacy b"
 def test_c(): assert False, "legacy c"
 def test_d(): pass
 PY
+cat >"$consumer/tests/test_flaky.py" <<'PY'
+import os
+
+def test_fails_once():
+    # Fails on its first run of a gate run, passes after (state outside the checkout).
+    state = os.environ["FLAKY_STATE"]
+    if not os.path.exists(state):
+        open(state, "w").close()
+        assert False, "first run fails"
+PY
 make_repo "$consumer" >/dev/null 2>&1 || true
 git_quiet -C "$consumer" add -A && git_quiet -C "$consumer" commit -q -m tests
 
@@ -199,7 +209,7 @@ json_get "$verdict" '[t["seconds"] for t in v["consumers"][0]["tests"] if t["nam
   fail "per-test seconds of a 0.5 s test: $(json_get "$verdict" '[t["seconds"] for t in v["consumers"][0]["tests"] if t["name"].endswith("test_sleep_half_second")]')"
 expect_eq "$(json_get "$verdict" '[t.get("message", "").splitlines()[0] for t in v["consumers"][0]["tests"] if t["name"].endswith("test_known_bug")][0]')" \
   "AssertionError: expects an error text the emulator never had" "the failure's message"
-expect_eq "$(tr '\n' ' ' <"$scratch/listing-items.txt")" "created.marker first.txt tests/emu.py tests/test_items.py tests/test_legacy.py tests/test_selfstart.py tests/test_slow.py " \
+expect_eq "$(tr '\n' ' ' <"$scratch/listing-items.txt")" "created.marker first.txt tests/emu.py tests/test_flaky.py tests/test_items.py tests/test_legacy.py tests/test_selfstart.py tests/test_slow.py " \
   "the checkout holds the consumer's files and what its tests wrote, nothing of gate's"
 [ -e "$scratch/run-good/gate-report/junit.xml" ] || fail "no junit.xml in the default report directory"
 # The same known bug again: now seen before. (A report directory with a space in it.)
@@ -307,4 +317,14 @@ expect_eq "$(outcomes legacy)" "test_a:pre-existing test_b:pre-existing test_c:p
 expect_file_contains "$verdict" "3 pre-existing failure(s), 75.0% of the 4 selected test(s), exceed max_pre_existing (10%)" \
   "the count and share are named"
 [ -z "$(containers_of_repository)" ] || fail "containers left behind: $(containers_of_repository)"
+
+# 10. A test that fails once and passes on its retry, with no published image
+# to compare with: newly-flaky, which blocks; nothing gate observed says it
+# was flaky before this candidate.
+write_config "$scratch/flaky.yaml" "[never-flaky-$$]" "$(pytest_consumer flaky tests/test_flaky.py "    retries: 1
+    env: {FLAKY_STATE: \"$scratch/flaky-state\"}")"
+run_gate flaky "$scratch/flaky.yaml" "$good"
+expect_eq "$rc" 1 "flaky without a baseline blocks ($(grep error "$scratch/run-flaky/err" | head -2))"
+expect_eq "$(outcomes flaky)" "test_fails_once:newly-flaky" "no baseline: newly-flaky"
+expect_eq "$(json_get "$verdict" 'v["consumers"][0]["baseline"]["status"]')" unavailable "baseline unavailable"
 true
