@@ -1,6 +1,7 @@
 #include "registry/digest.h"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <array>
 #include <memory>
@@ -60,6 +61,22 @@ std::string sha256_file(std::FILE* file) {
   std::array<char, 64 * 1024> buffer{};
   for (size_t n; (n = std::fread(buffer.data(), 1, buffer.size(), file)) > 0;) sha.update(buffer.data(), n);
   return sha.finish();
+}
+
+std::string hmac_sha256_hex(std::string_view key, std::string_view bytes) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
+  unsigned int length = 0;
+  if (!HMAC(sha256_method(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(bytes.data()),
+            bytes.size(), mac.data(), &length)) {
+    throw InfraError("hmac-sha256: OpenSSL failed");
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < length; ++i) {
+    out += kHex[mac[i] >> 4];
+    out += kHex[mac[i] & 0xf];
+  }
+  return out;
 }
 
 }  // namespace gate::registry

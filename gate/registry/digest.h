@@ -11,5 +11,7 @@ void prepare_sha256();
 std::string sha256_digest(std::string_view bytes);
 // The same of a file's contents from its current position to the end.
 std::string sha256_file(std::FILE* file);
+// HMAC-SHA256 of the bytes under the key, as lowercase hex.
+std::string hmac_sha256_hex(std::string_view key, std::string_view bytes);
 
 }  // namespace gate::registry

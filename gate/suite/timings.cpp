@@ -8,9 +8,12 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
+#include "registry/digest.h"
 
 namespace gate::suite {
 
@@ -37,12 +40,48 @@ std::filesystem::path timings_file(const std::filesystem::path& cache_dir, const
   return cache_dir / "timings" / (consumer + ".json");
 }
 
+namespace {
+
+// The store is evidence as well as a plan: a test gate saw flaky on a
+// published image, the tests of the last passing run. It lives in a cache
+// the consumers' own code can write, so each store gate writes starts with
+// a line "gate-mac <HMAC-SHA256 of the rest>" under a random key of the cache
+// (timings/.key, mode 0600). A store without a valid MAC was not written by
+// gate as it stands: its durations still plan shards, its evidence is dropped.
+constexpr std::string_view kMacPrefix = "gate-mac ";
+
+std::string cache_key(const std::filesystem::path& dir, bool create) {
+  const auto path = dir / ".key";
+  std::ifstream in(path, std::ios::binary);
+  std::string key((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (key.size() >= 32 || !create) return key;
+  std::ifstream random("/dev/urandom", std::ios::binary);
+  key.assign(32, '\0');
+  random.read(key.data(), 32);
+  int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0) return cache_key(dir, false);  // another writer made it first
+  bool written = ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size());
+  ::close(fd);
+  return written ? key : "";
+}
+
+}  // namespace
+
 TimingStore load_store(const std::filesystem::path& file) {
   TimingStore store;
-  std::ifstream in(file);
+  std::ifstream in(file, std::ios::binary);
   if (!in) return store;
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  bool trusted = false;
+  if (text.compare(0, kMacPrefix.size(), kMacPrefix) == 0) {
+    size_t newline = text.find('\n');
+    std::string mac = text.substr(kMacPrefix.size(), newline - kMacPrefix.size());
+    text.erase(0, newline == std::string::npos ? text.size() : newline + 1);
+    std::string key = cache_key(file.parent_path(), false);
+    trusted = !key.empty() && mac == registry::hmac_sha256_hex(key, text);
+  }
   try {
-    auto json = nlohmann::json::parse(in);
+    auto json = nlohmann::json::parse(text);
     if (!json.is_object()) throw nlohmann::json::type_error::create(302, "not an object", nullptr);
     if (json.value("version", 1) < 2) {  // version 1: {test: seconds}
       for (const auto& [test, seconds] : json.items()) {
@@ -71,6 +110,15 @@ TimingStore load_store(const std::filesystem::path& file) {
   } catch (const nlohmann::json::exception& e) {
     log::warn(fmt::format("timing store {} is unreadable ({}); planning without it", file.string(), e.what()));
     store = TimingStore{};
+  }
+  bool evidence = store.last_pass.has_value() ||
+                  std::any_of(store.tests.begin(), store.tests.end(), [](const auto& t) { return t.second.flaky_on_published > 0; });
+  if (!trusted && evidence) {
+    log::warn(fmt::format("timing store {} was not written by gate as it stands (no valid MAC): its durations plan "
+                          "the shards, its history (flaky on a published image, the last passing run) is not used",
+                          file.string()));
+    store.last_pass.reset();
+    for (auto& [test, h] : store.tests) h.flaky_on_published = 0;
   }
   return store;
 }
@@ -121,8 +169,11 @@ void update_store(const std::filesystem::path& file, const StoreUpdate& update) 
   if (update.last_pass) store.last_pass = update.last_pass;
   auto temp = file.string() + fmt::format(".tmp{}", ::getpid());
   {
-    std::ofstream out(temp);
-    write_store(out, store);
+    std::ostringstream body;
+    write_store(body, store);
+    const std::string text = body.str();
+    std::ofstream out(temp, std::ios::binary);
+    out << kMacPrefix << registry::hmac_sha256_hex(cache_key(file.parent_path(), true), text) << "\n" << text;
   }
   std::filesystem::rename(temp, file, ec);
   if (ec) log::warn(fmt::format("could not update the timing store {}: {}", file.string(), ec.message()));

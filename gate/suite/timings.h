@@ -7,7 +7,10 @@
 // File format (JSON): {"version": 2, "tests": {ID: {"seconds": S,
 // "flaky_on_published": N}}, "last_pass": {"commit": C, "selection": S, "tests": [...],
 // "pre_existing": [...]}}. A version-1 file ({ID: seconds}) is read as
-// durations only.
+// durations only. gate writes a first line "gate-mac HEX" before the JSON:
+// the HMAC-SHA256 of the rest under the cache's key (timings/.key). A store
+// without a valid one (written or edited by anything but gate) still gives
+// durations; its flaky history and last passing run are not used.
 #include <filesystem>
 #include <map>
 #include <optional>

@@ -182,7 +182,7 @@ run_gate() {  # label config candidate-digest [args...]
   shift 3
   rm -rf "$scratch/run-$label" && mkdir -p "$scratch/run-$label"
   (cd "$scratch/run-$label" && "$GATE_BIN" test --config "$config" --candidate "$repository@$digest" \
-    --cache-dir "$scratch/cache" "$@" >/dev/null 2>"$scratch/run-$label/err")
+    --cache-dir "${cache:-$scratch/cache}" "$@" >/dev/null 2>"$scratch/run-$label/err")
   rc=$?
   verdict="$scratch/run-$label/gate-report/verdict.json"
 }
@@ -327,4 +327,37 @@ run_gate flaky "$scratch/flaky.yaml" "$good"
 expect_eq "$rc" 1 "flaky without a baseline blocks ($(grep error "$scratch/run-flaky/err" | head -2))"
 expect_eq "$(outcomes flaky)" "test_fails_once:newly-flaky" "no baseline: newly-flaky"
 expect_eq "$(json_get "$verdict" 'v["consumers"][0]["baseline"]["status"]')" unavailable "baseline unavailable"
+
+# 11. The timing store is evidence only as gate wrote it. Taught by gate (the
+# published image itself showed the test failing and passing), the history
+# lets the next candidate's flake pass as flaky; the same history written by
+# anything else (here planted in the cache) is not used, and the flake blocks.
+flaky11() {  # state-file
+  pytest_consumer flaky tests/test_flaky.py "    retries: 1
+    env: {FLAKY_STATE: \"$1\"}"
+}
+write_config "$scratch/flaky-teach.yaml" "[latest]" "$(flaky11 "$scratch/state-teach")"
+cache="$scratch/cache-taught" run_gate teach "$scratch/flaky-teach.yaml" "$published"
+expect_eq "$(outcomes flaky)" "test_fails_once:flaky" "on the published image itself: flaky"
+write_config "$scratch/flaky-taught.yaml" "[latest]" "$(flaky11 "$scratch/state-taught")"
+cache="$scratch/cache-taught" run_gate taught "$scratch/flaky-taught.yaml" "$good"
+expect_eq "$rc" 0 "a flake gate saw on the published image before passes ($(grep error "$scratch/run-taught/err" | head -2))"
+expect_eq "$(outcomes flaky)" "test_fails_once:flaky" "history from gate: flaky"
+expect_eq "$(json_get "$verdict" '[t["known_before"] for t in v["consumers"][0]["tests"] if t["outcome"] == "flaky"]')" "[True]" \
+  "known before"
+mkdir -p "$scratch/cache-planted/timings"
+printf '{"version": 2, "tests": {"tests/test_flaky.py::test_fails_once": {"seconds": 0.01, "flaky_on_published": 5}}}\n' \
+  >"$scratch/cache-planted/timings/flaky.json"
+write_config "$scratch/flaky-planted.yaml" "[latest]" "$(flaky11 "$scratch/state-planted")"
+cache="$scratch/cache-planted" run_gate planted "$scratch/flaky-planted.yaml" "$good"
+expect_eq "$rc" 1 "planted history excuses nothing"
+expect_eq "$(outcomes flaky)" "test_fails_once:newly-flaky" "planted history: newly-flaky"
+expect_file_contains "$scratch/run-planted/err" "was not written by gate" "says the store is not trusted"
+# A store gate wrote and someone edited (its MAC line kept) is not trusted either.
+sed -i 's/"flaky_on_published": 1/"flaky_on_published": 9/' "$scratch/cache-taught/timings/flaky.json"
+grep -q '"flaky_on_published": 9' "$scratch/cache-taught/timings/flaky.json" || fail "the taught store has no flaky history to edit"
+write_config "$scratch/flaky-edited.yaml" "[latest]" "$(flaky11 "$scratch/state-edited")"
+cache="$scratch/cache-taught" run_gate edited "$scratch/flaky-edited.yaml" "$good"
+expect_eq "$rc" 1 "an edited store excuses nothing"
+expect_eq "$(outcomes flaky)" "test_fails_once:newly-flaky" "edited store: newly-flaky"
 true

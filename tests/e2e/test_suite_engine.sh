@@ -99,7 +99,10 @@ sed -i 's/    shards: 3/    shards: 1/' "$scratch/gate.yaml"
   --cache-dir "$scratch/cache" --report-dir "$scratch/whole" >/dev/null 2>&1
 expect_eq "$?" 0 "unsharded run"
 [ -s "$scratch/cache/timings/py.json" ] || fail "no timing store written"
-expect_eq "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["tests"]))' "$scratch/cache/timings/py.json")" 63 "durations stored"
+# (The store's first line is gate's MAC of the JSON that follows.)
+expect_eq "$(python3 -c 'import json,sys; print(len(json.loads(open(sys.argv[1]).read().split("\n", 1)[1])["tests"]))' \
+  "$scratch/cache/timings/py.json")" 63 "durations stored"
+head -c 9 "$scratch/cache/timings/py.json" | grep -q "^gate-mac " || fail "the timing store has no MAC line"
 # The plan is deterministic: shard 2 twice (with the store now filled) runs the same tests.
 "$GATE_BIN" test --shard 2/3 --config "$scratch/gate.yaml" --candidate "$repository@$candidate" \
   --cache-dir "$scratch/cache" --report-dir "$scratch/shard2" >/dev/null 2>&1
