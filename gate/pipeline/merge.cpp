@@ -41,6 +41,25 @@ std::pair<int, int> shard_of(const std::string& text) {
   return {std::atoi(text.c_str()), std::atoi(text.c_str() + slash + 1)};
 }
 
+// The shards each ran a part: whether a test the last passing run reported
+// went missing is a question for the whole consumer, asked here.
+void check_missing_across_shards(const config::Config& config, const config::Consumer& consumer,
+                                 const suite::TimingStore& history, report::ConsumerResult& whole) {
+  if (!history.last_pass) return;
+  if (whole.tests_omitted > 0) {
+    log::warn(fmt::format("merge: consumer '{}': the shards' verdicts list only part of their tests ({} passes "
+                          "counted, not named): tests missing since the last passing run are not checked",
+                          consumer.name, whole.tests_omitted));
+    return;
+  }
+  std::set<std::string> ran;
+  for (const auto& t : whole.tests) ran.insert(t.id());
+  auto missing = suite::missing_since(consumer, *history.last_pass, whole.commit, ran);
+  if (suite::note_missing(config, consumer, *history.last_pass, std::move(missing), whole)) {
+    whole.status = report::ConsumerStatus::failed;
+  }
+}
+
 }  // namespace
 
 ExitCode merge(const Options& options) {
@@ -133,10 +152,11 @@ ExitCode merge(const Options& options) {
       whole.shard = count > 1 ? fmt::format("{} shards", count) : "";
       // The evidence rules over the whole consumer, not shard by shard.
       suite::judge_joined_shards(config, consumer, whole);
+      const auto store_file = suite::timings_file(cache_dir_of(options), consumer.name);
+      check_missing_across_shards(config, consumer, suite::load_store(store_file), whole);
       merged.consumers.push_back(std::move(whole));
       // The fan-in records what every shard learnt for the next run's plan.
-      suite::update_store(suite::timings_file(cache_dir_of(options), consumer.name),
-                          suite::lessons_of(consumer, merged.consumers.back()));
+      suite::update_store(store_file, suite::lessons_of(consumer, merged.consumers.back()));
     }
     decide(merged);
     // Coverage: every shard's counters, merged into one profile.

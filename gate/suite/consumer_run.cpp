@@ -119,23 +119,10 @@ void classify_tests(const config::Consumer& consumer, const RunContext& context,
 // whether the policy blocks on it.
 bool check_missing(const config::Consumer& consumer, const RunContext& context, const CandidateSuite& suite,
                    const TimingStore& history, report::ConsumerResult& result) {
-  if (!history.last_pass || context.shard_count > 1) return false;
-  const LastPass& last = *history.last_pass;
-  if (last.selection != selection_of(consumer)) return false;
-  if (consumer.runner != "command" && last.commit != result.commit) return false;
+  if (!history.last_pass || context.shard_count > 1) return false;  // shards: `gate merge` checks the whole
   std::set<std::string> ran(suite.collected.begin(), suite.collected.end());
-  for (const auto& test : last.tests) {
-    if (!ran.count(test)) result.missing.push_back(test);
-  }
-  if (result.missing.empty()) return false;
-  bool blocks = config::policy_blocks(config_of(context), consumer, "missing");
-  std::vector<std::string> named(result.missing.begin(), result.missing.begin() + std::min<size_t>(result.missing.size(), 10));
-  std::string text = fmt::format("{} test(s) that the last passing run (commit {}) reported did not run: {}{}",
-                                 result.missing.size(), last.commit.substr(0, 12), fmt::join(named, ", "),
-                                 result.missing.size() > named.size() ? ", ..." : "");
-  if (blocks) result.reasons.push_back(text + " (missing)");
-  else log::warn(fmt::format("{}: {} (policy missing: warn)", consumer.name, text));
-  return blocks;
+  return note_missing(config_of(context), consumer, *history.last_pass,
+                      missing_since(consumer, *history.last_pass, result.commit, ran), result);
 }
 
 // What this run teaches the next one. A shard does not write it: every

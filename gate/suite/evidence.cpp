@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <map>
 
+#include "core/log.h"
+
 namespace gate::suite {
 
 std::string classify(const report::TestCase& test, bool passed_on_retry, const Evidence& evidence) {
@@ -93,6 +95,31 @@ int trust(const std::string& status) {
 }
 
 }  // namespace
+
+std::vector<std::string> missing_since(const config::Consumer& consumer, const LastPass& last,
+                                       const std::string& commit, const std::set<std::string>& ran) {
+  if (last.selection != selection_of(consumer)) return {};
+  if (consumer.runner != "command" && last.commit != commit) return {};
+  std::vector<std::string> missing;
+  for (const auto& test : last.tests) {
+    if (!ran.count(test)) missing.push_back(test);
+  }
+  return missing;
+}
+
+bool note_missing(const config::Config& config, const config::Consumer& consumer, const LastPass& last,
+                  std::vector<std::string> missing, report::ConsumerResult& result) {
+  if (missing.empty()) return false;
+  result.missing = std::move(missing);
+  bool blocks = config::policy_blocks(config, consumer, "missing");
+  std::vector<std::string> named(result.missing.begin(), result.missing.begin() + std::min<size_t>(result.missing.size(), 10));
+  std::string text = fmt::format("{} test(s) that the last passing run (commit {}) reported did not run: {}{}",
+                                 result.missing.size(), last.commit.substr(0, 12), fmt::join(named, ", "),
+                                 result.missing.size() > named.size() ? ", ..." : "");
+  if (blocks) result.reasons.push_back(text + " (missing)");
+  else log::warn(fmt::format("{}: {} (policy missing: warn)", consumer.name, text));
+  return blocks;
+}
 
 void judge_joined_shards(const config::Config& config, const config::Consumer& consumer, report::ConsumerResult& whole) {
   std::map<std::string, size_t> index;

@@ -20,6 +20,7 @@
 #include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "config/config.h"
 #include "report/model.h"
@@ -73,6 +74,16 @@ std::string over_pre_existing_limit(const config::Config& config, const config::
 // failure pre-existing in one and a regression in another is a
 // regression), the shards' baselines join (the least trustworthy status
 // wins), and max_pre_existing applies to the whole.
+// Tests the last passing run reported that this one (`ran`) did not, when
+// the two compare: the same selection and, for a listing runner, the same
+// commit (there the listing itself says what exists).
+std::vector<std::string> missing_since(const config::Consumer& consumer, const LastPass& last,
+                                       const std::string& commit, const std::set<std::string>& ran);
+// Records them in `result` (a reason when the policy blocks, else a
+// warning); returns whether the policy blocks.
+bool note_missing(const config::Config& config, const config::Consumer& consumer, const LastPass& last,
+                  std::vector<std::string> missing, report::ConsumerResult& result);
+
 void judge_joined_shards(const config::Config& config, const config::Consumer& consumer, report::ConsumerResult& whole);
 void join_baseline(report::BaselineReport& whole, const report::BaselineReport& part, const std::string& shard);
 

@@ -17,6 +17,12 @@ for f in 1 2 3 4; do
     else echo "def test_${f}_${t}(): import time; time.sleep(0.0$t)"; fi
   done >"$suite/tests/test_$f.py"
 done
+# What pytest collects can change without a commit (here: an environment
+# variable); the fan-in must notice tests that went missing.
+cat >"$suite/conftest.py" <<'PY'
+import os
+collect_ignore = os.environ.get("DROP_TESTS", "").split()
+PY
 make_repo "$suite" >/dev/null 2>&1 || true
 git_quiet -C "$suite" add -A && git_quiet -C "$suite" commit -q -m suite
 cat >>"$scratch/gate.yaml" <<YAML
@@ -68,6 +74,25 @@ expect_file_contains "$scratch/merged/summary.md" "test_3_5" "merged summary nam
 "$GATE_BIN" publish --config "$scratch/gate.yaml" --verdict "$scratch/merged/verdict.json" >/dev/null 2>&1
 expect_eq "$?" 0 "publish --verdict from the fan-in"
 expect_eq "$(tag_digest "$repository" latest)" "$digest" "published digest"
+
+# Tests that vanish from every shard at the same commit (the consumer's
+# environment drops a file from collection): no single shard can see it, the
+# fan-in compares the whole consumer with its last passing run and blocks.
+sed 's|    policy: {regression: warn}|    policy: {regression: warn}\n    env: {DROP_TESTS: "tests/test_4.py"}|' \
+  "$scratch/gate.yaml" >"$scratch/drop.yaml"
+pids=()
+for k in 1 2 3; do
+  "$GATE_BIN" test --config "$scratch/drop.yaml" --consumer pysuite --shard "$k/3" --candidate "$candidate" \
+    --cache-dir "$scratch/cache-pysuite-$k" --report-dir "$scratch/drop-shards/pysuite-$k" >/dev/null 2>&1 &
+  pids+=($!)
+done
+for pid in "${pids[@]}"; do wait "$pid"; done
+"$GATE_BIN" merge --config "$scratch/drop.yaml" --report-dir "$scratch/drop-merged" --cache-dir "$scratch/cache-merge" \
+  "$scratch/shards/emucli-1" "$scratch"/drop-shards/* >/dev/null 2>"$scratch/drop.err"
+expect_eq "$?" 1 "tests missing across the shards block ($(grep error "$scratch/drop.err" | head -2))"
+expect_eq "$(json_get "$scratch/drop-merged/verdict.json" '" ".join(sorted(m.split("::")[-1] for c in v["consumers"] for m in c["missing"]))')" \
+  "test_4_1 test_4_2 test_4_3 test_4_4 test_4_5" "the missing tests are named"
+expect_file_contains "$scratch/drop.err" "5 test(s) that the last passing run" "says why"
 
 # A missing shard: exit 3, never green.
 mv "$scratch/shards/pysuite-2" "$scratch/held-back"
