@@ -27,16 +27,16 @@ constexpr size_t kCopiesAtOnce = 8;
 // the target repository, before any tag moves: every blob at once (HEAD, then
 // a mount, an upload only when the mount is refused). The manifest itself is
 // stored by the tag PUTs, which carry its exact bytes.
-void copy_content(registry::Client& registry, const PublishRequest& request, const registry::Manifest& manifest) {
+void copy_content(registry::Registry& registry, const PublishRequest& request, const registry::Manifest& manifest) {
   const std::string what = fmt::format("publish {}/{}@{}", registry.registry(), request.target_repository, request.digest);
   std::atomic<size_t> mounted = 0, uploaded = 0, present = 0;
   auto copy_blobs = [&](const std::vector<registry::Descriptor>& blobs) {
     for_each_concurrently(blobs, kCopiesAtOnce, [&](const registry::Descriptor& blob) {
       interrupt::throw_if_requested();
       switch (registry.mount_blob(request.target_repository, request.source_repository, blob.digest)) {
-        case registry::Client::BlobCopy::present: ++present; break;
-        case registry::Client::BlobCopy::mounted: ++mounted; break;
-        case registry::Client::BlobCopy::uploaded: ++uploaded; break;
+        case registry::BlobCopy::present: ++present; break;
+        case registry::BlobCopy::mounted: ++mounted; break;
+        case registry::BlobCopy::uploaded: ++uploaded; break;
       }
     });
   };
@@ -66,7 +66,7 @@ struct Moved {
 using Clock = std::chrono::steady_clock;
 
 // A tag read until the registry answers or the deadline passes (nullopt).
-std::optional<std::string> read_tag(registry::Client& registry, const std::string& repository, const std::string& tag,
+std::optional<std::string> read_tag(registry::Registry& registry, const std::string& repository, const std::string& tag,
                                     Clock::time_point deadline) {
   while (true) {
     try {
@@ -88,7 +88,7 @@ std::optional<std::string> read_tag(registry::Client& registry, const std::strin
 // again. (A write that lands later still than that window cannot be seen:
 // the registry offers no way to know a request is still in flight.) What
 // cannot be read before the budget ends is reported unknown, never unchanged.
-std::vector<std::string> roll_back(registry::Client& registry, const PublishRequest& request,
+std::vector<std::string> roll_back(registry::Registry& registry, const PublishRequest& request,
                                    const std::vector<Moved>& moved) {
   registry.set_interruptible(false);  // a rollback must finish, even after Ctrl-C
   const auto deadline = Clock::now() + request.rollback_budget;
@@ -154,14 +154,14 @@ std::vector<std::string> roll_back(registry::Client& registry, const PublishRequ
 
 }  // namespace
 
-std::map<std::string, std::string> observe_tags(registry::Client& registry, const std::string& repository,
+std::map<std::string, std::string> observe_tags(registry::Registry& registry, const std::string& repository,
                                                 const std::vector<std::string>& tags) {
   std::map<std::string, std::string> seen;
   for (const auto& tag : tags) seen[tag] = registry.head_manifest(repository, tag).value_or("");
   return seen;
 }
 
-std::vector<report::PublishedTag> publish(registry::Client& registry, const PublishRequest& request) {
+std::vector<report::PublishedTag> publish(registry::Registry& registry, const PublishRequest& request) {
   const std::string image = fmt::format("{}/{}", registry.registry(), request.target_repository);
   const bool compare_and_swap = !request.expect.empty();
 

@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "registry/client.h"
+#include "registry/registry.h"
 #include "report/model.h"
 
 namespace gate::pipeline {
@@ -49,10 +49,10 @@ class PublishConflict : public Error {
   explicit PublishConflict(const std::string& message) : Error(ExitCode::blocked, message) {}
 };
 
-std::vector<report::PublishedTag> publish(registry::Client& registry, const PublishRequest& request);
+std::vector<report::PublishedTag> publish(registry::Registry& registry, const PublishRequest& request);
 
 // The digest each tag points to now ("" when unset), for later expectations.
-std::map<std::string, std::string> observe_tags(registry::Client& registry, const std::string& repository,
+std::map<std::string, std::string> observe_tags(registry::Registry& registry, const std::string& repository,
                                                 const std::vector<std::string>& tags);
 
 }  // namespace gate::pipeline

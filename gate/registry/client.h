@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "registry/auth.h"
 #include "registry/http.h"
+#include "registry/registry.h"
 
 namespace gate::registry {
 
@@ -34,12 +35,6 @@ class RegistryError : public InfraError {
   Failure failure_;
 };
 
-struct Manifest {
-  std::string media_type;
-  std::string body;    // exact bytes as served
-  std::string digest;  // sha256 of body, checked against Docker-Content-Digest
-};
-
 struct ClientOptions {
   // Each operation (with its retries) must finish within this.
   std::chrono::milliseconds deadline{std::chrono::minutes(2)};
@@ -53,10 +48,11 @@ struct ClientOptions {
 };
 
 // Thread-safe: publishing several tags runs their requests at once.
-class Client {
+class Client : public Registry {
  public:
+  using BlobCopy = registry::BlobCopy;
   explicit Client(std::string registry, ClientOptions options = {});
-  ~Client();
+  ~Client() override;
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
@@ -64,19 +60,19 @@ class Client {
   void check_reachable();
 
   // The manifest for a tag or digest; nullopt when the registry has none.
-  std::optional<Manifest> get_manifest(const std::string& repository, const std::string& reference);
+  std::optional<Manifest> get_manifest(const std::string& repository, const std::string& reference) override;
   // The digest a tag or digest resolves to (HEAD); nullopt when there is none.
-  std::optional<std::string> head_manifest(const std::string& repository, const std::string& reference);
+  std::optional<std::string> head_manifest(const std::string& repository, const std::string& reference) override;
   // PUTs the exact bytes under `reference` (a tag or the manifest's digest);
   // returns the registry's Docker-Content-Digest.
-  std::string put_manifest(const std::string& repository, const std::string& reference, const Manifest& manifest);
+  std::string put_manifest(const std::string& repository, const std::string& reference,
+                           const Manifest& manifest) override;
 
   bool has_blob(const std::string& repository, const std::string& digest);
-  enum class BlobCopy { present, mounted, uploaded };
   // Makes blob `digest` of repository `from` exist in `repository` of the
   // same registry: a cross-repository mount, or, when the registry refuses
   // the mount, an upload streamed through a temporary file.
-  BlobCopy mount_blob(const std::string& repository, const std::string& from, const std::string& digest);
+  BlobCopy mount_blob(const std::string& repository, const std::string& from, const std::string& digest) override;
 
   // Small blobs (records, configs): kept in memory, digest checked.
   std::optional<std::string> get_blob(const std::string& repository, const std::string& digest);
@@ -85,9 +81,9 @@ class Client {
 
   // Failures while interrupted are not retried; set false for clean-up work
   // (a rollback) that must run even then.
-  void set_interruptible(bool interruptible);
+  void set_interruptible(bool interruptible) override;
 
-  const std::string& registry() const { return registry_; }
+  const std::string& registry() const override { return registry_; }
   HttpStats stats() const;
 
  private:

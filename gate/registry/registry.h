@@ -1,0 +1,34 @@
+#pragma once
+// What publishing needs of a registry: manifests by tag or digest, blobs
+// made present in a repository, and whether an interrupt stops retries.
+// registry::Client is the real one (the HTTP API); the unit tests of publish
+// use an in-memory one that can lose, delay and refuse writes.
+#include <optional>
+#include <string>
+
+#include "registry/manifest_types.h"
+
+namespace gate::registry {
+
+enum class BlobCopy { present, mounted, uploaded };
+
+class Registry {
+ public:
+  virtual ~Registry() = default;
+
+  // The registry's host[:port], for messages.
+  virtual const std::string& registry() const = 0;
+  // The manifest for a tag or digest; nullopt when the registry has none.
+  virtual std::optional<Manifest> get_manifest(const std::string& repository, const std::string& reference) = 0;
+  // The digest a tag or digest resolves to (HEAD); nullopt when there is none.
+  virtual std::optional<std::string> head_manifest(const std::string& repository, const std::string& reference) = 0;
+  // PUTs the exact bytes under `reference`; returns the registry's Docker-Content-Digest.
+  virtual std::string put_manifest(const std::string& repository, const std::string& reference,
+                                   const Manifest& manifest) = 0;
+  // Makes blob `digest` of repository `from` exist in `repository`.
+  virtual BlobCopy mount_blob(const std::string& repository, const std::string& from, const std::string& digest) = 0;
+  // Failures while interrupted are not retried; false for clean-up work.
+  virtual void set_interruptible(bool interruptible) = 0;
+};
+
+}  // namespace gate::registry
