@@ -21,6 +21,7 @@ bool g_quiet = false;
 // each prefixed; within a line, control characters are escaped.
 void write_line(std::string_view prefix, std::string_view message) {
   std::string text = redact(message);
+  while (text.size() > 1 && text.back() == '\n') text.pop_back();  // no empty last line
   std::string out;
   for (size_t start = 0; start <= text.size();) {
     size_t end = std::min(text.find('\n', start), text.size());
