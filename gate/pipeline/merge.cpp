@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -164,24 +165,24 @@ ExitCode merge(const Options& options) {
       std::vector<std::filesystem::path> shard_dirs(options.merge_dirs.begin(), options.merge_dirs.end());
       merged.coverage = suite::summarize_coverage(*config.coverage, suite::raw_coverage_dirs(shard_dirs), options.report_dir);
     }
+    if (merged.exit_code == ExitCode::passed) {
+      // The fan-in's verdict is the whole verification: record it (the same
+      // rule as every command: a failure to record warns; an interrupt stops
+      // the merge, and its verdict says so).
+      std::optional<registry::Client> registry;
+      try {
+        registry.emplace(repository_of(config).registry, client_options(options, config));
+      } catch (const InfraError& e) {
+        log::warn(fmt::format("could not reach the registry to attach the verification record: {}", e.what()));
+      }
+      if (registry) record_verification(*registry, config, merged);
+    }
   } catch (const Error& e) {
     merged.exit_code = e.code();
     merged.error = e.what();
     merged.reasons.push_back(e.what());
     report::write_reports(merged, options.report_dir);
     throw;
-  }
-  if (merged.exit_code == ExitCode::passed) {
-    // The fan-in's verdict is the whole verification: record it (the same
-    // rule as every command: a failure to record warns, an interrupt stops).
-    try {
-      registry::Client registry(repository_of(config).registry, client_options(options, config));
-      record_verification(registry, config, merged);
-    } catch (const Interrupted&) {
-      throw;
-    } catch (const Error& e) {
-      log::warn(fmt::format("could not reach the registry to attach the verification record: {}", e.what()));
-    }
   }
   report::write_reports(merged, options.report_dir);
   log_reasons(merged);

@@ -222,7 +222,9 @@ HttpResponse Client::execute(HttpRequest request, const std::string& scope, cons
     if (request.before_attempt) request.before_attempt();
 
     TransportError error{};
+    request.interruptible = interruptible_;
     HttpResponse response = send(request, deadline, &error);
+    if (interruptible_) interrupt::throw_if_requested();  // the transfer was aborted for it
     std::optional<std::chrono::milliseconds> wait;
     if (response.status == 0) {
       if (error.failure == TransportFailure::tls) {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "core/interrupt.h"
 #include "registry/warmup.h"
 
 namespace gate::registry {
@@ -149,6 +150,12 @@ HttpResponse Http::send(const HttpRequest& request, std::chrono::steady_clock::t
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &exchange);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &exchange);
+  if (request.interruptible) {
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, +[](void*, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> int {
+      return interrupt::requested() ? 1 : 0;
+    });
+  }
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
   if (!impl_->ca_pem.empty()) {

@@ -25,6 +25,9 @@ struct HttpRequest {
   std::function<void(const char*, size_t)> on_body;
   // Called before every attempt (a retried download starts its file again).
   std::function<void()> before_attempt;
+  // Ctrl-C aborts the transfer in flight (within about a second: libcurl's
+  // progress callback), rather than after the deadline.
+  bool interruptible = false;
 };
 
 struct HttpResponse {

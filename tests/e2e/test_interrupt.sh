@@ -25,3 +25,27 @@ for signal in INT TERM; do
   expect_eq "$(tag_digest "$repository" latest)" none "SIG$signal: nothing published"
   expect_eq "$(json_get "$scratch/report-$signal/verdict.json" 'v["exit_code"]')" 130 "SIG$signal: verdict exit code"
 done
+
+# An interrupt while `gate merge` attaches the verification record (the
+# registry stalls on the upload): the merge stops with 130 and its verdict
+# says so; it does not carry on as passed.
+write_demo_config v1
+pushed=$("$GATE_BIN" build --config "$scratch/gate.yaml" --report-dir "$scratch/b" 2>/dev/null)
+digest=${pushed##*@}
+start_fault_proxy "$GATE_REGISTRY"; proxy=$address
+echo '[]' >"$scratch/rules.json"
+sed "s|$GATE_REGISTRY/|$proxy/|" "$scratch/gate.yaml" >"$scratch/proxied.yaml"
+"$GATE_BIN" test --config "$scratch/proxied.yaml" --candidate "$proxy/e2e/${test_name#test_}-$$@$digest" \
+  --report-dir "$scratch/shard" >/dev/null 2>&1
+expect_eq "$?" 0 "the shard passed"
+echo '[{"method":"POST","path":"/blobs/uploads/","fault":"stall","seconds":30}]' >"$scratch/rules.json"
+: >"$scratch/proxy.jsonl"
+"$GATE_BIN" merge --config "$scratch/proxied.yaml" --report-dir "$scratch/merged" --cache-dir "$scratch/merge-cache" \
+  "$scratch/shard" >/dev/null 2>"$scratch/merge.err" &
+merge_pid=$!
+for _ in $(seq 1 100); do grep -q '"fault": "stall"' "$scratch/proxy.jsonl" 2>/dev/null && break; sleep 0.1; done
+grep -q '"fault": "stall"' "$scratch/proxy.jsonl" || fail "the merge never reached the record upload"
+kill -INT "$merge_pid"
+wait "$merge_pid"
+expect_eq "$?" 130 "merge interrupted while recording"
+expect_eq "$(json_get "$scratch/merged/verdict.json" 'v["exit_code"]')" 130 "the merged verdict says interrupted"
