@@ -90,10 +90,7 @@ Service read_service(const Reader& r, const YAML::Node& s, const std::string& wh
     }
   }
   if (YAML::Node t = s["ready_timeout"]; t.IsDefined() && !t.IsNull()) {
-    std::string text = r.scalar(t, sw + " ready_timeout");
-    auto duration = parse_duration(text);
-    if (!duration) r.fail(t.Mark(), fmt::format("{} ready_timeout '{}' is not a duration", sw, text));
-    service.ready_timeout = *duration;
+    service.ready_timeout = r.duration(t, sw + " ready_timeout", "10s, 2m");
   }
   return service;
 }
@@ -211,10 +208,7 @@ Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::files
     }
   }
   if (YAML::Node n = node["test_timeout"]; n.IsDefined() && !n.IsNull()) {
-    std::string text = r.scalar(n, what + " test_timeout");
-    auto duration = parse_duration(text);
-    if (!duration) r.fail(n.Mark(), fmt::format("{} test_timeout '{}' is not a duration (examples: 30s, 2m)", what, text));
-    c.test_timeout = *duration;
+    c.test_timeout = r.duration(n, what + " test_timeout", "30s, 2m");
   }
   if (YAML::Node n = node["services"]; n.IsDefined() && !n.IsNull()) {
     if (!n.IsSequence()) r.fail(n.Mark(), fmt::format("{} services must be a list, found {}", what, Reader::kind(n)));
@@ -246,12 +240,7 @@ Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::files
     }
   }
   if (YAML::Node n = node["timeout"]; n.IsDefined() && !n.IsNull()) {
-    std::string text = r.scalar(n, what + " timeout");
-    auto duration = parse_duration(text);
-    if (!duration) {
-      r.fail(n.Mark(), fmt::format("{} timeout '{}' is not a duration (examples: 90s, 15m, 1h30m)", what, text));
-    }
-    c.timeout = *duration;
+    c.timeout = r.duration(n, what + " timeout", "90s, 15m, 1h30m");
   }
   if (YAML::Node n = node["submodules"]; n.IsDefined() && !n.IsNull()) {
     std::string text = r.scalar(n, what + " submodules");
@@ -267,10 +256,7 @@ Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::files
   }
   if (YAML::Node n = node["token_user"]; n.IsDefined() && !n.IsNull()) c.token_user = r.scalar(n, what + " token_user");
   if (YAML::Node n = node["checkout_timeout"]; n.IsDefined() && !n.IsNull()) {
-    std::string text = r.scalar(n, what + " checkout_timeout");
-    auto duration = parse_duration(text);
-    if (!duration) r.fail(n.Mark(), fmt::format("{} checkout_timeout '{}' is not a duration (examples: 90s, 5m)", what, text));
-    c.checkout_timeout = *duration;
+    c.checkout_timeout = r.duration(n, what + " checkout_timeout", "90s, 5m");
   }
   if (YAML::Node n = node["junit"]; n.IsDefined() && !n.IsNull()) {
     c.junit = r.env_string(n, what + " junit");

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <chrono>
 #include <filesystem>
 #include <initializer_list>
 #include <map>
@@ -14,6 +15,7 @@
 
 #include "config/config.h"
 #include "config/placeholders.h"
+#include "core/duration.h"
 #include "core/error.h"
 
 namespace gate::config {
@@ -125,6 +127,14 @@ class Reader {
   }
 
   // Expands a field that may only use environment placeholders, now.
+  // A duration ("90s", "15m", "1h30m"); `examples` go into the message.
+  std::chrono::milliseconds duration(const YAML::Node& node, std::string_view what, std::string_view examples) const {
+    std::string text = scalar(node, what);
+    auto parsed = parse_duration(text);
+    if (!parsed) fail(node.Mark(), fmt::format("{} '{}' is not a duration (examples: {})", what, text, examples));
+    return *parsed;
+  }
+
   std::string env_string(const YAML::Node& node, std::string_view what) const {
     Template tmpl = template_of(node, what, kEnvOnly);
     return expand(tmpl, {}, file_.string());

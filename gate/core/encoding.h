@@ -12,5 +12,7 @@ std::string base64_encode(std::string_view data);
 std::string base64_decode(std::string_view data);
 // RFC 3986: everything but unreserved characters as %XX.
 std::string percent_encode(std::string_view data);
+// The inverse; a '%' not followed by two hex digits stays as it is.
+std::string percent_decode(std::string_view text);
 
 }  // namespace gate::core

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "core/encoding.h"
 #include "core/log.h"
 #include "git/libgit2.h"
 
@@ -44,26 +45,6 @@ struct CredentialState {
   int attempts = 0;
 };
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string percent_decode(std::string_view text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
-
 // libgit2 asks again for as long as the server refuses: answer once only.
 int on_credentials(git_credential** out, const char*, const char*, unsigned int allowed, void* payload) {
   auto* state = static_cast<CredentialState*>(payload);
@@ -102,8 +83,8 @@ UrlUserinfo split_userinfo(const std::string& url) {
   if (at == std::string::npos || (slash != std::string::npos && at > slash)) return out;
   std::string userinfo = url.substr(scheme + 3, at - scheme - 3);
   auto colon = userinfo.find(':');
-  out.user = percent_decode(userinfo.substr(0, colon));
-  if (colon != std::string::npos) out.password = percent_decode(userinfo.substr(colon + 1));
+  out.user = core::percent_decode(userinfo.substr(0, colon));
+  if (colon != std::string::npos) out.password = core::percent_decode(userinfo.substr(colon + 1));
   out.url = url.substr(0, scheme + 3) + url.substr(at + 1);
   return out;
 }

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "core/encoding.h"
 #include "core/error.h"
+#include "git/mirror.h"
 
 using namespace gate::registry;
 
@@ -47,4 +49,16 @@ TEST(Base64, RoundTripsEveryLength) {
     EXPECT_EQ(base64_decode(base64_encode(s)), s);
   }
   EXPECT_EQ(base64_encode("gate-bot:pw"), "Z2F0ZS1ib3Q6cHc=");
+}
+
+TEST(Encoding, PercentRoundTripAndTheUserinfoOfAUrl) {
+  for (const std::string& s : {std::string("plain"), std::string("p@ss:w/rd+%"), std::string("nul\0byte", 8)}) {
+    EXPECT_EQ(gate::core::percent_decode(gate::core::percent_encode(s)), s);
+  }
+  EXPECT_EQ(gate::core::percent_decode("100%zz%4"), "100%zz%4");
+  auto parts = gate::git::split_userinfo("https://ci%40acme:t%2Bk@git.example/org/app.git");
+  EXPECT_EQ(parts.url, "https://git.example/org/app.git");
+  EXPECT_EQ(parts.user, "ci@acme");
+  EXPECT_EQ(parts.password, "t+k");
+  EXPECT_EQ(gate::git::split_userinfo("git://host/a@b.git").url, "git://host/a@b.git") << "an @ after the host is no userinfo";
 }
