@@ -4,6 +4,7 @@
 #include <pugixml.hpp>
 
 #include <sstream>
+#include <unordered_map>
 
 #include "core/error.h"
 #include "core/escape.h"
@@ -71,6 +72,11 @@ std::string bounded_message(std::string text) {
   return text;
 }
 
+// An error outranks a failure, which outranks a pass, which outranks a skip.
+int severity(TestStatus s) {
+  return s == TestStatus::error ? 3 : s == TestStatus::failed ? 2 : s == TestStatus::passed ? 1 : 0;
+}
+
 TestCase read_case(const pugi::xml_node& node, const std::string& suite_name) {
   TestCase test;
   test.suite = suite_name;
@@ -78,7 +84,7 @@ TestCase read_case(const pugi::xml_node& node, const std::string& suite_name) {
   test.name = bounded_name(node.attribute("name").as_string());
   test.seconds = node.attribute("time").as_double(0.0);
   test.status = TestStatus::passed;
-  // An error outranks a failure, which outranks a skip.
+  // Inside one case: an error outranks a failure, which outranks a skip.
   auto rank = [](TestStatus s) {
     return s == TestStatus::error ? 3 : s == TestStatus::failed ? 2 : s == TestStatus::skipped ? 1 : 0;
   };
@@ -193,6 +199,35 @@ std::vector<TestCase> parse_junit_text(const std::string& text, const std::strin
   }
   check_root(doc, source_name);
   return parse_document(doc, source_name);
+}
+
+void merge_repeated_tests(std::vector<TestCase>& tests) {
+  // Keyed by a hash of the id, not the id: a report may name a million tests.
+  std::unordered_multimap<size_t, size_t> seen;  // hash of id -> index in kept
+  seen.reserve(tests.size());
+  size_t kept = 0;
+  for (size_t i = 0; i < tests.size(); ++i) {
+    const std::string id = tests[i].id();
+    const size_t hash = std::hash<std::string>{}(id);
+    size_t* same = nullptr;
+    auto [first, last] = seen.equal_range(hash);
+    for (auto it = first; it != last; ++it) {
+      if (tests[it->second].has_id(id)) {
+        same = &it->second;
+        break;
+      }
+    }
+    if (!same) {
+      if (kept != i) tests[kept] = std::move(tests[i]);
+      seen.emplace(hash, kept++);
+      continue;
+    }
+    TestCase& earlier = tests[*same];
+    const double seconds = earlier.seconds + tests[i].seconds;  // both ran
+    if (severity(tests[i].status) > severity(earlier.status)) earlier = std::move(tests[i]);
+    earlier.seconds = seconds;
+  }
+  tests.resize(kept);
 }
 
 std::string render_junit(const Verdict& verdict) {

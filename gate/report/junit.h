@@ -13,6 +13,12 @@ namespace gate::report {
 std::vector<TestCase> parse_junit_file(const std::filesystem::path& file);
 std::vector<TestCase> parse_junit_text(const std::string& text, const std::string& source_name);
 
+// A report may name one test more than once (two files, two suites, a
+// reporter that repeats reruns): one test per id is kept, its worst result
+// (an error, then a failure, then a pass, then a skip), so that a pass can
+// never hide a failure of the same name. Order of first appearance kept.
+void merge_repeated_tests(std::vector<TestCase>& tests);
+
 // All consumers as one <testsuites> document, one <testsuite> per consumer.
 // Valid against the Jenkins xUnit junit-10.xsd.
 std::string render_junit(const Verdict& verdict);

@@ -35,6 +35,12 @@ struct TestCase {
   bool known_before = false;  // pre-existing/flaky: the timing store saw it so before
 
   std::string id() const { return classname.empty() ? name : classname + "::" + name; }
+  // id() == id, without building id().
+  bool has_id(std::string_view id) const {
+    if (classname.empty()) return id == name;
+    return id.size() == classname.size() + 2 + name.size() && id.starts_with(classname) &&
+           id.substr(classname.size(), 2) == "::" && id.ends_with(name);
+  }
 };
 
 // A service container of one image run: which image it really ran from.

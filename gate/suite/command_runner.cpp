@@ -47,6 +47,15 @@ Matches glob_files(const std::filesystem::path& base, const std::string& pattern
   return out;
 }
 
+// Whether `tests` names exactly the cases of `report`, in its order.
+bool same_tests(const std::vector<report::TestCase>& report, const std::vector<std::string>& tests) {
+  if (report.size() != tests.size()) return false;
+  for (size_t i = 0; i < tests.size(); ++i) {
+    if (!report[i].has_id(tests[i])) return false;
+  }
+  return true;
+}
+
 class CommandRunner : public Runner {
  public:
   explicit CommandRunner(std::string junit) : junit_(std::move(junit)) {}
@@ -73,15 +82,22 @@ class CommandRunner : public Runner {
     // Only the tests asked for; one the reports do not name did not run.
     BatchResult out;
     out.error = whole.error;
-    // Moved, not copied: a report may name a million tests.
-    std::unordered_map<std::string, report::TestCase> by_id;
-    by_id.reserve(whole.tests.size());
-    for (auto& t : whole.tests) by_id.emplace(t.id(), std::move(t));
-    whole.tests = {};
+    // Usually the batch asks for every test in report order: then the
+    // report is the answer as it stands (a report may name a million tests).
+    if (same_tests(whole.tests, tests)) {
+      out.tests = std::move(whole.tests);
+      return out;
+    }
+    std::vector<std::string> ids;
+    ids.reserve(whole.tests.size());
+    for (const auto& t : whole.tests) ids.push_back(t.id());
+    std::unordered_map<std::string_view, size_t> by_id;
+    by_id.reserve(ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) by_id.emplace(ids[i], i);
     out.tests.reserve(tests.size());
     for (const auto& id : tests) {
       if (auto it = by_id.find(id); it != by_id.end()) {
-        out.tests.push_back(std::move(it->second));
+        out.tests.push_back(std::move(whole.tests[it->second]));
         by_id.erase(it);
       } else {
         // Skipped: it did not complete, so it is evidence of nothing.
@@ -121,11 +137,16 @@ class CommandRunner : public Runner {
       try {
         auto tests = report::parse_junit_file(file);
         for (auto& t : tests) t.suite = "command";
-        out.tests.insert(out.tests.end(), tests.begin(), tests.end());
+        if (out.tests.empty()) {
+          out.tests = std::move(tests);
+        } else {
+          out.tests.insert(out.tests.end(), std::make_move_iterator(tests.begin()), std::make_move_iterator(tests.end()));
+        }
       } catch (const InfraError& e) {
         out.error = e.what();
       }
     }
+    report::merge_repeated_tests(out.tests);
     bool any_failed = std::any_of(out.tests.begin(), out.tests.end(), [](const auto& t) {
       return t.status == report::TestStatus::failed || t.status == report::TestStatus::error;
     });

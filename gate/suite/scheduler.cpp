@@ -97,7 +97,12 @@ ScheduleResult run_items(Runner& runner, const RunEnv& env, const std::vector<Wo
         interrupted = true;
         return;
       }
-      result.tests.insert(result.tests.end(), batch.tests.begin(), batch.tests.end());
+      if (result.tests.empty()) {
+        result.tests = std::move(batch.tests);
+      } else {
+        result.tests.insert(result.tests.end(), std::make_move_iterator(batch.tests.begin()),
+                            std::make_move_iterator(batch.tests.end()));
+      }
       if (!batch.error.empty()) result.errors.push_back(fmt::format("{}: {}", batch_name, batch.error));
       // Tests after a timed-out one go back to the front of this worker's share.
       for (auto it = batch.not_run.rbegin(); it != batch.not_run.rend(); ++it) {

@@ -111,7 +111,7 @@ CandidateSuite run_candidate_suite(const config::Consumer& consumer, Runner& run
     std::string id = t.id();
     suite.runs.by_test[std::move(id)] = std::move(t);  // moved: a report may name a million tests
   }
-  first.tests = {};
+  std::vector<report::TestCase>().swap(first.tests);  // (`= {}` would keep the capacity)
   // Each worker's busy and idle time over the first pass (retries and
   // reruns are on top).
   nlohmann::json workers = nlohmann::json::array();

@@ -2,7 +2,8 @@
 # reason (no crash, a verdict, nothing left in the cache); a test name with a
 # newline, a workflow command, ANSI and BEL escapes, HTML and markdown keeps
 # every line gate prints one line, junit.xml valid XML 1.0 (xmllint, schema),
-# and summary.md free of rendered HTML, links and broken <details>.
+# and summary.md free of rendered HTML, links and broken <details>; a test
+# named twice, failing once, is one failing test.
 source "$(dirname "$0")/lib.sh"
 
 digest=$(build_emulator hostile "")
@@ -25,6 +26,14 @@ with open("reports/junit.xml", "w") as f:
             '<failure message="%s">trace &#27;[1m&lt;/details&gt;</failure></testcase>'
             '<testcase classname="t" name="ok"/></testsuite>' % (hostile, hostile))
 PY
+# The same test named twice, failing first: the pass must not hide the failure.
+cat >"$scratch/app/twice.py" <<'PY'
+import os
+os.makedirs("reports", exist_ok=True)
+with open("reports/junit.xml", "w") as f:
+    f.write('<testsuite name="twice"><testcase classname="t" name="same"><failure message="broken by the candidate"/>'
+            '</testcase><testcase classname="t" name="same"/><testcase classname="t" name="other"/></testsuite>')
+PY
 # A committed symlink out of the checkout: what it points at is neither read
 # as a report nor deleted as a stale one.
 mkdir -p "$scratch/outside"
@@ -45,6 +54,11 @@ consumers:
     ref: main
     run: "python3 names.py"
     junit: "reports/*.xml"
+  - name: twice
+    repo: $scratch/app
+    ref: main
+    run: "python3 twice.py"
+    junit: "reports/*.xml"
   - name: escape
     repo: $scratch/app
     ref: main
@@ -58,6 +72,13 @@ expect_eq "$?" 1 "a 30,000-deep report blocks, without a crash ($(tail -n 2 "$sc
 json_get "$scratch/d/verdict.json" '" ".join(v["consumers"][0]["reasons"])' 2>/dev/null | grep -q "nested more than 64 deep" ||
   fail "the deep report is not refused with its reason"
 [ -z "$(ls -A "$scratch/cache/worktrees" 2>/dev/null)" ] || fail "worktrees left in the cache: $(ls "$scratch/cache/worktrees")"
+
+"$GATE_BIN" test --config "$scratch/gate.yaml" --consumer twice --candidate "$repository@$digest" --report-dir "$scratch/t" \
+  --cache-dir "$scratch/cache" >/dev/null 2>"$scratch/twice.err"
+expect_eq "$?" 1 "a failing test named again by a passing case blocks ($(tail -n 2 "$scratch/twice.err"))"
+expect_eq "$(json_get "$scratch/t/verdict.json" '[t["outcome"] for t in v["consumers"][0]["tests"] if t["name"] == "same"]')" \
+  "['regression']" "the twice-named test: one test, a regression"
+grep -q "test t::same regression: broken by the candidate" "$scratch/twice.err" || fail "the reason does not name the failure"
 
 "$GATE_BIN" test --config "$scratch/gate.yaml" --consumer escape --candidate "$repository@$digest" --report-dir "$scratch/e" \
   --cache-dir "$scratch/cache" >/dev/null 2>"$scratch/escape.err"

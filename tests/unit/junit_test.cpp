@@ -148,3 +148,21 @@ TEST(JUnitRender, HostileCharactersStayValidXml) {
   pugi::xml_document doc;
   EXPECT_TRUE(doc.load_string(xml.c_str()));
 }
+
+TEST(JUnitParse, ARepeatedTestKeepsItsWorstResult) {
+  auto tests = parse_junit_text(R"(<testsuites>
+  <testsuite name="one"><testcase classname="t" name="same" time="1"><failure message="broken"/></testcase>
+    <testcase classname="t" name="other"/></testsuite>
+  <testsuite name="two"><testcase classname="t" name="same" time="2"/><testcase classname="t" name="other"><skipped/></testcase>
+    <testcase classname="u" name="same"/><testcase name="t::same"/></testsuite></testsuites>)",
+                                "x.xml");
+  merge_repeated_tests(tests);
+  ASSERT_EQ(tests.size(), 3u);  // t::same, t::other, u::same ("t::same" without a classname is t::same too)
+  EXPECT_EQ(tests[0].id(), "t::same");
+  EXPECT_EQ(tests[0].status, TestStatus::failed);  // the pass after it does not hide it
+  EXPECT_EQ(tests[0].message, "broken");
+  EXPECT_DOUBLE_EQ(tests[0].seconds, 3.0);
+  EXPECT_EQ(tests[1].id(), "t::other");
+  EXPECT_EQ(tests[1].status, TestStatus::passed);  // a skip does not hide a pass
+  EXPECT_EQ(tests[2].id(), "u::same");
+}
