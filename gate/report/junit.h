@@ -1,6 +1,7 @@
 #pragma once
-// JUnit XML in and out (pugixml).
+// JUnit XML in (junit.cpp) and out (junit_writer.cpp).
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -19,8 +20,11 @@ std::vector<TestCase> parse_junit_text(const std::string& text, const std::strin
 // never hide a failure of the same name. Order of first appearance kept.
 void merge_repeated_tests(std::vector<TestCase>& tests);
 
-// All consumers as one <testsuites> document, one <testsuite> per consumer.
-// Valid against the Jenkins xUnit junit-10.xsd.
+// All consumers as one <testsuites> document, one <testsuite> per consumer,
+// valid against the Jenkins xUnit junit-10.xsd: handed out line by line
+// (each without its newline), or as one text.
+using Line = std::function<void(std::string_view)>;
+void write_junit(const Verdict& verdict, const Line& line);
 std::string render_junit(const Verdict& verdict);
 
 }  // namespace gate::report

@@ -32,6 +32,18 @@ bool write_file(const std::filesystem::path& path, const std::string& content) {
   return true;
 }
 
+// The same, for a report written as a stream of lines (redacted line by line).
+bool write_lines(const std::filesystem::path& path, const std::function<void(const Line&)>& produce) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  produce([&](std::string_view line) { out << log::redact(line) << '\n'; });
+  out.close();
+  if (!out) {
+    log::warn(fmt::format("could not write report {}", path.string()));
+    return false;
+  }
+  return true;
+}
+
 nlohmann::json phases_json(const std::vector<ImagePhase>& phases) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& p : phases) {
@@ -417,7 +429,7 @@ void write_reports(const Verdict& verdict, const std::filesystem::path& dir) {
     // Invalid UTF-8 from a consumer's report is replaced, not a reason to write no verdict.
     write_file(dir / "verdict.json",
                to_json(verdict).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
-    write_file(dir / "junit.xml", render_junit(verdict));
+    write_lines(dir / "junit.xml", [&](const Line& line) { write_junit(verdict, line); });
     std::string summary = render_summary_markdown(verdict);
     write_file(dir / "summary.md", summary);
     if (events::enabled()) events::write(dir / "events.jsonl");
