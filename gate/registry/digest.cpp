@@ -63,6 +63,37 @@ std::string sha256_file(std::FILE* file) {
   return sha.finish();
 }
 
+struct HmacSha256::State {
+  Sha256 inner, outer;
+};
+
+HmacSha256::HmacSha256(std::string_view key) : state_(std::make_unique<State>()) {
+  std::string block(64, '\0');
+  if (key.size() > block.size()) {
+    std::string digest = sha256_digest(key);  // "sha256:<hex>": the raw bytes are wanted
+    for (size_t i = 0; i < 32; ++i) block[i] = static_cast<char>(std::stoi(digest.substr(7 + 2 * i, 2), nullptr, 16));
+  } else {
+    std::copy(key.begin(), key.end(), block.begin());
+  }
+  std::string ipad = block, opad = block;
+  for (auto& c : ipad) c = static_cast<char>(c ^ 0x36);
+  for (auto& c : opad) c = static_cast<char>(c ^ 0x5c);
+  state_->inner.update(ipad.data(), ipad.size());
+  state_->outer.update(opad.data(), opad.size());
+}
+
+HmacSha256::~HmacSha256() = default;
+
+void HmacSha256::update(std::string_view bytes) { state_->inner.update(bytes.data(), bytes.size()); }
+
+std::string HmacSha256::hex() {
+  std::string inner = state_->inner.finish().substr(7);
+  std::string raw(32, '\0');
+  for (size_t i = 0; i < 32; ++i) raw[i] = static_cast<char>(std::stoi(inner.substr(2 * i, 2), nullptr, 16));
+  state_->outer.update(raw.data(), raw.size());
+  return state_->outer.finish().substr(7);
+}
+
 std::string hmac_sha256_hex(std::string_view key, std::string_view bytes) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
   unsigned int length = 0;

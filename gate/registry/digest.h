@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -13,5 +14,21 @@ std::string sha256_digest(std::string_view bytes);
 std::string sha256_file(std::FILE* file);
 // HMAC-SHA256 of the bytes under the key, as lowercase hex.
 std::string hmac_sha256_hex(std::string_view key, std::string_view bytes);
+
+// The same, fed in pieces (RFC 2104 over two sha256 computations): for
+// what is written or read as a stream.
+class HmacSha256 {
+ public:
+  explicit HmacSha256(std::string_view key);
+  ~HmacSha256();
+  HmacSha256(const HmacSha256&) = delete;
+  HmacSha256& operator=(const HmacSha256&) = delete;
+  void update(std::string_view bytes);
+  std::string hex();  // once
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 }  // namespace gate::registry

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iterator>
 #include <sstream>
+#include <unordered_map>
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
@@ -23,6 +24,16 @@ std::map<std::string, double> TimingStore::durations() const {
     if (h.seconds >= 0) out[test] = h.seconds;
   }
   return out;
+}
+
+std::optional<double> TimingStore::seconds_of(const std::string& test) const {
+  auto it = tests.find(test);
+  if (it == tests.end() || it->second.seconds < 0) return std::nullopt;
+  return it->second.seconds;
+}
+
+void TimingStore::forget_durations() {
+  std::erase_if(tests, [](const auto& entry) { return entry.second.flaky_on_published == 0; });
 }
 
 bool TimingStore::known_flaky(const std::string& test) const {
@@ -67,47 +78,125 @@ std::string cache_key(const std::filesystem::path& dir, bool create) {
 
 }  // namespace
 
+namespace {
+
+// Version 1 ({test: seconds}) and 2 (one JSON document), as earlier gates
+// wrote them: read whole, once; the next write is version 3.
+void read_document(const std::string& text, TimingStore& store) {
+  auto json = nlohmann::json::parse(text);
+  if (!json.is_object()) throw nlohmann::json::type_error::create(302, "not an object", nullptr);
+  if (json.value("version", 1) < 2) {
+    for (const auto& [test, seconds] : json.items()) {
+      if (seconds.is_number()) store.tests[test].seconds = seconds.get<double>();
+    }
+    return;
+  }
+  const nlohmann::json tests = json.value("tests", nlohmann::json::object());
+  for (const auto& [test, h] : tests.items()) {
+    if (!h.is_object()) continue;
+    auto& entry = store.tests[test];
+    if (h.contains("seconds") && h["seconds"].is_number()) entry.seconds = h["seconds"].get<double>();
+    if (h.contains("flaky_on_published") && h["flaky_on_published"].is_number_integer()) {
+      entry.flaky_on_published = h["flaky_on_published"].get<int>();
+    }
+  }
+  if (json.contains("last_pass") && json["last_pass"].is_object()) {
+    const auto& p = json["last_pass"];
+    LastPass last;
+    last.commit = p.value("commit", "");
+    last.selection = p.value("selection", "");
+    last.tests = p.value("tests", std::vector<std::string>{});
+    last.pre_existing = p.value("pre_existing", std::vector<std::string>{});
+    store.last_pass = std::move(last);
+  }
+}
+
+// The last passing run's tests as the lines name them: (position, test).
+struct Positions {
+  std::vector<std::pair<size_t, std::string>> tests, pre_existing;
+};
+
+// One test's line of version 3.
+void read_test_line(const nlohmann::json& line, TimingStore& store, Positions& positions) {
+  if (!line.is_object() || !line.contains("test") || !line["test"].is_string()) {
+    throw nlohmann::json::type_error::create(302, "a line without a test", nullptr);
+  }
+  std::string test = line["test"].get<std::string>();
+  if (store.last_pass) {
+    if (auto p = line.find("last_pass"); p != line.end() && p->is_number_unsigned()) {
+      positions.tests.emplace_back(p->get<size_t>(), test);
+    }
+    if (auto p = line.find("pre_existing"); p != line.end() && p->is_number_unsigned()) {
+      positions.pre_existing.emplace_back(p->get<size_t>(), test);
+    }
+  }
+  TestHistory h;
+  if (auto s = line.find("seconds"); s != line.end() && s->is_number()) h.seconds = s->get<double>();
+  if (auto f = line.find("flaky_on_published"); f != line.end() && f->is_number_integer()) h.flaky_on_published = f->get<int>();
+  if (h.seconds >= 0 || h.flaky_on_published > 0) store.tests.insert_or_assign(std::move(test), h);
+}
+
+// Version 3: a JSON object per line after the MAC line, a header, then a
+// line per test. Read and written line by line: a consumer with a million
+// tests never holds its store as one document. `mac` (if any) is fed every
+// byte after the MAC line.
+void read_lines(std::istream& in, const nlohmann::json& header, TimingStore& store, registry::HmacSha256* mac) {
+  if (auto p = header.find("last_pass"); p != header.end() && p->is_object()) {
+    LastPass last;
+    last.commit = p->value("commit", "");
+    last.selection = p->value("selection", "");
+    store.last_pass = std::move(last);
+  }
+  Positions positions;
+  for (std::string line; std::getline(in, line);) {
+    if (mac) {
+      mac->update(line);
+      mac->update("\n");
+    }
+    if (!line.empty()) read_test_line(nlohmann::json::parse(line), store, positions);
+  }
+  if (!store.last_pass) return;
+  for (auto [list, into] : {std::pair{&positions.tests, &store.last_pass->tests},
+                            std::pair{&positions.pre_existing, &store.last_pass->pre_existing}}) {
+    std::sort(list->begin(), list->end());
+    into->reserve(list->size());
+    for (auto& [position, test] : *list) into->push_back(std::move(test));
+  }
+}
+
+}  // namespace
+
 TimingStore load_store(const std::filesystem::path& file) {
   TimingStore store;
   std::ifstream in(file, std::ios::binary);
   if (!in) return store;
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  bool trusted = false;
-  if (text.compare(0, kMacPrefix.size(), kMacPrefix) == 0) {
-    size_t newline = text.find('\n');
-    std::string mac = text.substr(kMacPrefix.size(), newline - kMacPrefix.size());
-    text.erase(0, newline == std::string::npos ? text.size() : newline + 1);
-    std::string key = cache_key(file.parent_path(), false);
-    trusted = !key.empty() && mac == registry::hmac_sha256_hex(key, text);
+  std::string first, mac_seen;
+  bool had_newline = static_cast<bool>(std::getline(in, first)) && !in.eof();
+  if (first.compare(0, kMacPrefix.size(), kMacPrefix) == 0) {
+    mac_seen = first.substr(kMacPrefix.size());
+    first.clear();
+    had_newline = static_cast<bool>(std::getline(in, first)) && !in.eof();
   }
+  const std::string key = mac_seen.empty() ? "" : cache_key(file.parent_path(), false);
+  bool trusted = false;
   try {
-    auto json = nlohmann::json::parse(text);
-    if (!json.is_object()) throw nlohmann::json::type_error::create(302, "not an object", nullptr);
-    if (json.value("version", 1) < 2) {  // version 1: {test: seconds}
-      for (const auto& [test, seconds] : json.items()) {
-        if (seconds.is_number()) store.tests[test].seconds = seconds.get<double>();
+    auto header = nlohmann::json::parse(first, nullptr, /*allow_exceptions=*/false);
+    if (header.is_object() && header.value("version", 0) == 3) {
+      std::optional<registry::HmacSha256> mac;
+      if (!key.empty()) {
+        mac.emplace(key);
+        mac->update(first);
+        mac->update("\n");
       }
-      return store;
+      read_lines(in, header, store, mac ? &*mac : nullptr);
+      trusted = mac && mac->hex() == mac_seen;
+    } else {  // an earlier version: one document
+      std::string text = first + (had_newline ? "\n" : "");
+      text.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+      trusted = !key.empty() && mac_seen == registry::hmac_sha256_hex(key, text);
+      read_document(text, store);
     }
-    const nlohmann::json tests = json.value("tests", nlohmann::json::object());
-    for (const auto& [test, h] : tests.items()) {
-      if (!h.is_object()) continue;
-      auto& entry = store.tests[test];
-      if (h.contains("seconds") && h["seconds"].is_number()) entry.seconds = h["seconds"].get<double>();
-      if (h.contains("flaky_on_published") && h["flaky_on_published"].is_number_integer()) {
-        entry.flaky_on_published = h["flaky_on_published"].get<int>();
-      }
-    }
-    if (json.contains("last_pass") && json["last_pass"].is_object()) {
-      const auto& p = json["last_pass"];
-      LastPass last;
-      last.commit = p.value("commit", "");
-      last.selection = p.value("selection", "");
-      last.tests = p.value("tests", std::vector<std::string>{});
-      last.pre_existing = p.value("pre_existing", std::vector<std::string>{});
-      store.last_pass = std::move(last);
-    }
-  } catch (const nlohmann::json::exception& e) {
+  } catch (const std::exception& e) {
     log::warn(fmt::format("timing store {} is unreadable ({}); planning without it", file.string(), e.what()));
     store = TimingStore{};
   }
@@ -125,67 +214,73 @@ TimingStore load_store(const std::filesystem::path& file) {
 
 namespace {
 
-// Written entry by entry rather than as one JSON tree: a consumer with a
-// million tests would hold the tree and its text at once.
-void write_store(std::ostream& out, const TimingStore& store) {
+// Writes version 3 to `out`, feeding every byte after the MAC line to `mac`.
+void write_lines(std::ostream& out, TimingStore& store, registry::HmacSha256& mac) {
+  auto emit = [&](const std::string& line) {
+    out << line << '\n';
+    mac.update(line);
+    mac.update("\n");
+  };
   auto quoted = [](const std::string& text) {
     return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   };
-  out << "{\n \"version\": 2,\n \"tests\": {";
-  bool first = true;
-  for (const auto& [test, h] : store.tests) {
-    out << (first ? "\n  " : ",\n  ") << quoted(test) << ": {";
-    first = false;
-    bool field = false;
-    if (h.seconds >= 0) out << "\"seconds\": " << nlohmann::json(h.seconds).dump(), field = true;
-    if (h.flaky_on_published > 0) out << (field ? ", " : "") << "\"flaky_on_published\": " << h.flaky_on_published;
-    out << "}";
-  }
-  out << "\n }";
+  std::string header = "{\"version\": 3";
+  // The last passing run's tests by their position in it (its order is
+  // the order in which missing tests are named).
+  std::unordered_map<std::string_view, size_t> in_last_pass, pre_existing;
   if (store.last_pass) {
-    auto list = [&](const std::vector<std::string>& items) {
-      std::string text = "[";
-      for (size_t i = 0; i < items.size(); ++i) text += (i ? ", " : "") + quoted(items[i]);
-      return text + "]";
-    };
-    out << ",\n \"last_pass\": {\"commit\": " << quoted(store.last_pass->commit)
-        << ", \"selection\": " << quoted(store.last_pass->selection) << ",\n  \"tests\": " << list(store.last_pass->tests)
-        << ",\n  \"pre_existing\": " << list(store.last_pass->pre_existing) << "}";
+    header += fmt::format(", \"last_pass\": {{\"commit\": {}, \"selection\": {}}}", quoted(store.last_pass->commit),
+                          quoted(store.last_pass->selection));
+    for (const auto& test : store.last_pass->tests) store.tests.try_emplace(test);  // a line for each
+    const auto& tests = store.last_pass->tests;
+    for (size_t i = 0; i < tests.size(); ++i) in_last_pass.emplace(tests[i], i);
+    const auto& excused = store.last_pass->pre_existing;
+    for (size_t i = 0; i < excused.size(); ++i) pre_existing.emplace(excused[i], i);
   }
-  out << "\n}\n";
+  emit(header + "}");
+  for (const auto& [test, h] : store.tests) {
+    std::string line = "{\"test\": " + quoted(test);
+    if (h.seconds >= 0) line += ", \"seconds\": " + nlohmann::json(h.seconds).dump();
+    if (h.flaky_on_published > 0) line += fmt::format(", \"flaky_on_published\": {}", h.flaky_on_published);
+    if (auto p = in_last_pass.find(test); p != in_last_pass.end()) line += fmt::format(", \"last_pass\": {}", p->second);
+    if (auto p = pre_existing.find(test); p != pre_existing.end()) line += fmt::format(", \"pre_existing\": {}", p->second);
+    emit(line + "}");
+  }
 }
 
 }  // namespace
 
-void update_store(const std::filesystem::path& file, const StoreUpdate& update) {
+void update_store(const std::filesystem::path& file, StoreUpdate update) {
   if (update.empty()) return;
   std::error_code ec;
   std::filesystem::create_directories(file.parent_path(), ec);
   int lock = ::open((file.string() + ".lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
   if (lock >= 0) ::flock(lock, LOCK_EX);
   TimingStore store = load_store(file);
-  for (const auto& [test, seconds] : update.seconds) store.tests[test].seconds = seconds;
+  for (auto& [test, seconds] : update.seconds) store.tests[std::move(test)].seconds = seconds;
+  std::vector<std::pair<std::string, double>>().swap(update.seconds);
   for (const auto& test : update.flaky_on_published) store.tests[test].flaky_on_published++;
-  if (update.last_pass) store.last_pass = update.last_pass;
+  if (update.last_pass) store.last_pass = std::move(update.last_pass);
   auto temp = file.string() + fmt::format(".tmp{}", ::getpid());
+  bool written = false;
   {
-    std::ostringstream body;
-    write_store(body, store);
-    const std::string text = body.str();
+    // The MAC line comes first but is known last: a placeholder of its
+    // length, written over once the rest is out.
+    registry::HmacSha256 mac(cache_key(file.parent_path(), true));
     std::ofstream out(temp, std::ios::binary);
-    out << kMacPrefix << registry::hmac_sha256_hex(cache_key(file.parent_path(), true), text) << "\n" << text;
+    out << kMacPrefix << std::string(64, '0') << "\n";
+    write_lines(out, store, mac);
+    out.seekp(static_cast<std::streamoff>(kMacPrefix.size()));
+    out << mac.hex();
+    out.close();
+    written = !out.fail();
   }
-  std::filesystem::rename(temp, file, ec);
-  if (ec) log::warn(fmt::format("could not update the timing store {}: {}", file.string(), ec.message()));
+  if (written) std::filesystem::rename(temp, file, ec);
+  if (!written || ec) {
+    log::warn(fmt::format("could not update the timing store {}: {}", file.string(), written ? ec.message() : "write failed"));
+    std::filesystem::remove(temp, ec);
+  }
   if (lock >= 0) ::close(lock);
-}
-
-std::map<std::string, double> load_timings(const std::filesystem::path& file) { return load_store(file).durations(); }
-
-void update_timings(const std::filesystem::path& file, const std::map<std::string, double>& measured) {
-  StoreUpdate update;
-  update.seconds = measured;
-  update_store(file, update);
 }
 
 }  // namespace gate::suite

@@ -4,12 +4,14 @@
 // flaky on a published image) and what the last passing run reported. Shards
 // are planned from the durations; the rest is evidence for the verdict.
 //
-// File format (JSON): {"version": 2, "tests": {ID: {"seconds": S,
-// "flaky_on_published": N}}, "last_pass": {"commit": C, "selection": S, "tests": [...],
-// "pre_existing": [...]}}. A version-1 file ({ID: seconds}) is read as
-// durations only. gate writes a first line "gate-mac HEX" before the JSON:
-// the HMAC-SHA256 of the rest under the cache's key (timings/.key). A store
-// without a valid one (written or edited by anything but gate) still gives
+// File format (version 3, a JSON object per line, read and written as a
+// stream): "gate-mac HEX", the HMAC-SHA256 of the rest under the cache's key
+// (timings/.key); {"version": 3, "last_pass": {"commit": C, "selection": S}};
+// then per test {"test": ID, "seconds": S, "flaky_on_published": N,
+// "last_pass": I, "pre_existing": J} (fields present when they apply; I and J
+// its positions in the last passing run's lists).
+// Versions 1 ({ID: seconds}) and 2 (one document) are still read. A store
+// without a valid MAC (written or edited by anything but gate) still gives
 // durations; its flaky history and last passing run are not used.
 #include <filesystem>
 #include <map>
@@ -38,12 +40,15 @@ struct TimingStore {
   std::optional<LastPass> last_pass;
 
   std::map<std::string, double> durations() const;
+  std::optional<double> seconds_of(const std::string& test) const;
+  // Drops what only plans (durations), keeps the evidence (flaky history).
+  void forget_durations();
   bool known_flaky(const std::string& test) const;
   bool was_pre_existing(const std::string& test) const;
 };
 
 struct StoreUpdate {
-  std::map<std::string, double> seconds;
+  std::vector<std::pair<std::string, double>> seconds;  // test, its duration in this run
   std::vector<std::string> flaky_on_published;
   std::optional<LastPass> last_pass;
   bool empty() const { return seconds.empty() && flaky_on_published.empty() && !last_pass; }
@@ -54,10 +59,6 @@ std::filesystem::path timings_file(const std::filesystem::path& cache_dir, const
 TimingStore load_store(const std::filesystem::path& file);
 // Merges the update into the store under a lock (concurrent writers keep
 // each other's entries), written atomically.
-void update_store(const std::filesystem::path& file, const StoreUpdate& update);
-
-// Durations only (the shard planner's view).
-std::map<std::string, double> load_timings(const std::filesystem::path& file);
-void update_timings(const std::filesystem::path& file, const std::map<std::string, double>& measured);
+void update_store(const std::filesystem::path& file, StoreUpdate update);
 
 }  // namespace gate::suite

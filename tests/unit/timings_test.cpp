@@ -1,0 +1,107 @@
+#include "suite/timings.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "registry/digest.h"
+
+using namespace gate::suite;
+
+namespace {
+
+std::filesystem::path scratch_dir() {
+  auto dir = std::filesystem::temp_directory_path() / ("gate-timings-" + std::to_string(::getpid()) + "-" +
+                                                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+std::string read(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+TEST(Hmac, StreamedEqualsWholeAndTheRfcVector) {
+  // RFC 4231, test case 2.
+  EXPECT_EQ(gate::registry::hmac_sha256_hex("Jefe", "what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  for (const std::string key : {std::string("Jefe"), std::string(131, '\xaa')}) {
+    gate::registry::HmacSha256 mac(key);
+    mac.update("what do ya ");
+    mac.update("want for nothing?");
+    EXPECT_EQ(mac.hex(), gate::registry::hmac_sha256_hex(key, "what do ya want for nothing?"));
+  }
+}
+
+TEST(TimingStore, RoundTripsLineByLine) {
+  auto file = timings_file(scratch_dir(), "c");
+  StoreUpdate update;
+  update.seconds = {{"t::a", 1.5}, {"t::b", 0.25}};
+  update.flaky_on_published = {"t::b"};
+  update.last_pass = LastPass{"abc123", "pytest tests/", {"t::b", "t::skipped", "t::a"}, {"t::a"}};
+  update_store(file, update);
+  auto store = load_store(file);
+  EXPECT_DOUBLE_EQ(*store.seconds_of("t::a"), 1.5);
+  EXPECT_FALSE(store.seconds_of("t::skipped"));
+  EXPECT_TRUE(store.known_flaky("t::b"));
+  ASSERT_TRUE(store.last_pass);
+  EXPECT_EQ(store.last_pass->commit, "abc123");
+  EXPECT_EQ(store.last_pass->tests, (std::vector<std::string>{"t::b", "t::skipped", "t::a"}));  // its order
+  EXPECT_TRUE(store.was_pre_existing("t::a"));
+  EXPECT_FALSE(store.was_pre_existing("t::b"));
+  // One line per test after the MAC and the header.
+  auto text = read(file);
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 5);
+  EXPECT_EQ(text.rfind("gate-mac ", 0), 0u);
+
+  StoreUpdate later;  // merged into what is there
+  later.seconds = {{"t::c", 2.0}};
+  update_store(file, later);
+  store = load_store(file);
+  EXPECT_DOUBLE_EQ(*store.seconds_of("t::a"), 1.5);
+  EXPECT_DOUBLE_EQ(*store.seconds_of("t::c"), 2.0);
+  EXPECT_TRUE(store.known_flaky("t::b"));
+  EXPECT_TRUE(store.last_pass);
+}
+
+TEST(TimingStore, AnEditedLineDropsTheEvidenceNotTheDurations) {
+  auto file = timings_file(scratch_dir(), "c");
+  StoreUpdate update;
+  update.seconds = {{"t::a", 1.5}};
+  update.last_pass = LastPass{"abc123", "sel", {"t::a"}, {}};
+  update_store(file, update);
+  auto text = read(file);
+  text.replace(text.find("1.5"), 3, "9.5");
+  text += "{\"test\": \"t::forged\", \"flaky_on_published\": 3}\n";
+  std::ofstream(file, std::ios::binary) << text;
+  auto store = load_store(file);
+  EXPECT_DOUBLE_EQ(*store.seconds_of("t::a"), 9.5);
+  EXPECT_FALSE(store.known_flaky("t::forged"));
+  EXPECT_FALSE(store.last_pass);
+}
+
+TEST(TimingStore, ReadsVersionTwoWithItsMac) {
+  auto dir = scratch_dir();
+  auto file = timings_file(dir, "c");
+  StoreUpdate seed;  // makes the cache's key
+  seed.seconds = {{"x", 1}};
+  update_store(file, seed);
+  std::ifstream key_in(file.parent_path() / ".key", std::ios::binary);
+  std::string key((std::istreambuf_iterator<char>(key_in)), std::istreambuf_iterator<char>());
+  const std::string body =
+      "{\n \"version\": 2,\n \"tests\": {\n  \"t::a\": {\"seconds\": 2.5, \"flaky_on_published\": 1}\n },\n"
+      " \"last_pass\": {\"commit\": \"c1\", \"selection\": \"s\",\n  \"tests\": [\"t::a\"],\n  \"pre_existing\": []}\n}\n";
+  std::ofstream(file, std::ios::binary) << "gate-mac " << gate::registry::hmac_sha256_hex(key, body) << "\n" << body;
+  auto store = load_store(file);
+  EXPECT_DOUBLE_EQ(*store.seconds_of("t::a"), 2.5);
+  EXPECT_TRUE(store.known_flaky("t::a"));
+  ASSERT_TRUE(store.last_pass);
+  EXPECT_EQ(store.last_pass->tests, std::vector<std::string>{"t::a"});
+}
