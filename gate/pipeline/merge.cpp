@@ -53,8 +53,10 @@ void check_missing_across_shards(const config::Config& config, const config::Con
                           consumer.name, whole.tests_omitted));
     return;
   }
-  std::set<std::string> ran;
-  for (const auto& t : whole.tests) ran.insert(t.id());
+  std::vector<std::string> ids;
+  ids.reserve(whole.tests.size());
+  for (const auto& t : whole.tests) ids.push_back(t.id());
+  const std::unordered_set<std::string_view> ran(ids.begin(), ids.end());
   auto missing = suite::missing_since(consumer, *history.last_pass, whole.commit, ran);
   if (suite::note_missing(config, consumer, *history.last_pass, std::move(missing), whole)) {
     whole.status = report::ConsumerStatus::failed;

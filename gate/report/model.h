@@ -15,23 +15,23 @@ enum class TestStatus { passed, failed, error, skipped };
 std::string_view test_status_name(TestStatus status);
 
 struct TestCase {
-  std::string suite;
+  // (Fields ordered for size: a report may name a million tests.)
   std::string classname;
   std::string name;
   TestStatus status = TestStatus::passed;
   double seconds = 0;
   std::string message;  // failure/error message attribute
   std::string details;  // failure/error text (trace), bounded
-  bool timed_out = false;  // stopped at test_timeout
   // The gate's classification: passed, regression, pre-existing, flaky,
   // timed-out, skipped, error; and whether the policy blocks on it.
   std::string outcome;
-  bool blocks = false;
   int attempts = 1;  // runs on the candidate (retries included)
   // The evidence behind the outcome: confirmation reruns of a test that
   // failed and then passed (flaky?), and its runs against the baseline.
   int confirm_runs = 0, confirm_failures = 0;    // extra runs on the candidate
   int baseline_runs = 0, baseline_failures = 0;  // runs on the published image
+  bool timed_out = false;     // stopped at test_timeout
+  bool blocks = false;
   bool known_before = false;  // pre-existing/flaky: the timing store saw it so before
 
   std::string id() const { return classname.empty() ? name : classname + "::" + name; }

@@ -101,7 +101,7 @@ class CommandRunner : public Runner {
         by_id.erase(it);
       } else {
         // Skipped: it did not complete, so it is evidence of nothing.
-        out.tests.push_back({"command", "", id, report::TestStatus::skipped, 0, "not in this run's JUnit report", ""});
+        out.tests.push_back({"", id, report::TestStatus::skipped, 0, "not in this run's JUnit report", ""});
       }
     }
     return out;
@@ -136,7 +136,6 @@ class CommandRunner : public Runner {
     for (const auto& file : files) {
       try {
         auto tests = report::parse_junit_file(file);
-        for (auto& t : tests) t.suite = "command";
         if (out.tests.empty()) {
           out.tests = std::move(tests);
         } else {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -81,14 +82,15 @@ void run_command_consumer(const config::Consumer& consumer, ImageRun& run, repor
 }
 
 // Every test's outcome from the evidence, in collection order.
-void classify_tests(const config::Consumer& consumer, const RunContext& context, const CandidateSuite& suite,
+// The results are moved out of the suite (a report may name a million tests).
+void classify_tests(const config::Consumer& consumer, const RunContext& context, CandidateSuite& suite,
                       const Evidence& evidence, const TimingStore& history, report::ConsumerResult& result) {
-  for (const auto& name : suite.collected) {
-    auto it = suite.runs.by_test.find(name);
-    if (it == suite.runs.by_test.end()) continue;
-    report::TestCase t = it->second;
+  auto tests = suite.runs.by_test.release_in_order(suite.collected);  // (a name collected twice is one test)
+  for (auto& t : tests) {
+    const std::string name = t.id();
     t.outcome = classify(t, suite.runs.passed_on_retry.count(name) > 0, evidence);
-    for (const auto* counts : {&suite.runs.confirm, &evidence.recheck}) {
+    using Counts = std::map<std::string, RunCount>;
+    for (const Counts* counts : std::initializer_list<const Counts*>{&suite.runs.confirm, &evidence.recheck}) {
       if (auto c = counts->find(name); c != counts->end()) {
         t.confirm_runs += c->second.runs;
         t.confirm_failures += c->second.failures;
@@ -109,7 +111,11 @@ void classify_tests(const config::Consumer& consumer, const RunContext& context,
     } else if (t.outcome == "flaky" || t.outcome == "pre-existing") {
       log::warn(fmt::format("{}: test {} is {} (policy: warn)", consumer.name, core::terminal_line(name), t.outcome));
     }
-    result.tests.push_back(std::move(t));
+  }
+  if (result.tests.empty()) {
+    result.tests = std::move(tests);
+  } else {
+    result.tests.insert(result.tests.end(), std::make_move_iterator(tests.begin()), std::make_move_iterator(tests.end()));
   }
 }
 
@@ -120,7 +126,7 @@ void classify_tests(const config::Consumer& consumer, const RunContext& context,
 bool check_missing(const config::Consumer& consumer, const RunContext& context, const CandidateSuite& suite,
                    const TimingStore& history, report::ConsumerResult& result) {
   if (!history.last_pass || context.shard_count > 1) return false;  // shards: `gate merge` checks the whole
-  std::set<std::string> ran(suite.collected.begin(), suite.collected.end());
+  const std::unordered_set<std::string_view> ran(suite.collected.begin(), suite.collected.end());
   return note_missing(config_of(context), consumer, *history.last_pass,
                       missing_since(consumer, *history.last_pass, result.commit, ran), result);
 }
@@ -137,11 +143,12 @@ void record_history(const config::Consumer& consumer, const RunContext& context,
 // need it, then every test's outcome from the evidence.
 void run_suite_consumer(const config::Consumer& consumer, const git::Checkout& checkout, ImageRun& candidate,
                         const RunContext& context, report::ConsumerResult& result) {
-  const TimingStore history = load_store(timings_file(context.cache_dir, consumer.name));
+  TimingStore history = load_store(timings_file(context.cache_dir, consumer.name));
   auto runner = make_runner(consumer);
   CandidateSuite suite;
   try {
-    suite = run_candidate_suite(consumer, *runner, candidate.run_env(), context, history.durations());
+    suite = run_candidate_suite(consumer, *runner, candidate.run_env(), context,
+                                [&](const std::string& test) { return history.seconds_of(test); });
   } catch (const InfraError& e) {
     result.phases.push_back(candidate.finish(&result.containers_removed));
     // Stopped at the consumer's timeout: that is what happened, whatever the tool said then.
@@ -153,6 +160,7 @@ void run_suite_consumer(const config::Consumer& consumer, const git::Checkout& c
     return;
   }
   result.phases.push_back(candidate.finish(&result.containers_removed));
+  history.forget_durations();  // planned: only the evidence is read from here on
   result.shard = suite.shard;
   result.tests_planned = suite.planned;
   result.profile = suite.profile;
@@ -167,10 +175,10 @@ void run_suite_consumer(const config::Consumer& consumer, const git::Checkout& c
   for (const auto& e : suite.runs.errors) result.reasons.push_back(e);
 
   ToCompare compare;
-  for (const auto& [name, t] : suite.runs.by_test) {
-    if (failed(t) && !t.timed_out) compare.failing.push_back(name);
+  suite.runs.by_test.for_each([&](const report::TestCase& t) {
+    if (failed(t) && !t.timed_out) compare.failing.push_back(t.id());
     if (t.timed_out && config::policy_blocks(config_of(context), consumer, "timed-out")) compare.blocked_anyway = true;
-  }
+  });
   compare.flaky.assign(suite.runs.passed_on_retry.begin(), suite.runs.passed_on_retry.end());
   compare.blocked_anyway = compare.blocked_anyway || !suite.runs.errors.empty() || suite.runs.by_test.size() < suite.planned;
   Evidence evidence = compare_with_baseline(consumer, checkout, context, compare, result);
@@ -183,6 +191,8 @@ void run_suite_consumer(const config::Consumer& consumer, const git::Checkout& c
   const bool over_limit = !over_limit_reason.empty();
   if (over_limit) result.reasons.push_back(over_limit_reason);
   const bool missing_blocks = check_missing(consumer, context, suite, history, result);
+  const bool batch_failed = !suite.runs.errors.empty();
+  suite = CandidateSuite{};  // its results are in result.tests now; a million tests' worth of it is freed
   size_t executed = std::count_if(result.tests.begin(), result.tests.end(), [](const auto& t) {
     return t.status != report::TestStatus::skipped || t.timed_out;
   });
@@ -192,7 +202,7 @@ void run_suite_consumer(const config::Consumer& consumer, const git::Checkout& c
     result.reasons.push_back(fmt::format("{} planned test(s) did not run (consumer timeout or a failed batch)", not_run));
   }
   if (executed == 0) result.reasons.push_back("no test executed: a run that tests nothing never passes");
-  if (blocked || over_limit || missing_blocks || not_run > 0 || executed == 0 || !suite.runs.errors.empty()) {
+  if (blocked || over_limit || missing_blocks || not_run > 0 || executed == 0 || batch_failed) {
     result.status = not_run > 0 && Clock::now() >= candidate.deadline() ? report::ConsumerStatus::timed_out
                                                                        : report::ConsumerStatus::failed;
   } else {

@@ -111,7 +111,7 @@ class CtestRunner : public Runner {
         out.not_run.push_back(test);
         continue;
       }
-      report::TestCase c = j != by_name.end() ? j->second : report::TestCase{"ctest", "", test, report::TestStatus::passed, 0, "", ""};
+      report::TestCase c = j != by_name.end() ? j->second : report::TestCase{"", test, report::TestStatus::passed, 0, "", ""};
       c.classname.clear();
       c.name = test;
       if (w != words.end()) {

@@ -42,7 +42,7 @@ StoreUpdate lessons_of(const config::Consumer& consumer, const report::ConsumerR
   StoreUpdate update;
   const std::string& baseline = result.baseline.status;
   for (const auto& t : result.tests) {
-    if (t.status != report::TestStatus::skipped && !t.timed_out) update.seconds[t.id()] = t.seconds;
+    if (t.status != report::TestStatus::skipped && !t.timed_out) update.seconds.emplace_back(t.id(), t.seconds);
     // Flaky on a published image, as gate saw it: it failed and passed there.
     bool on_published = t.outcome == "flaky" &&
                         (baseline == "identical" ||
@@ -97,7 +97,8 @@ int trust(const std::string& status) {
 }  // namespace
 
 std::vector<std::string> missing_since(const config::Consumer& consumer, const LastPass& last,
-                                       const std::string& commit, const std::set<std::string>& ran) {
+                                       const std::string& commit,
+                                       const std::unordered_set<std::string_view>& ran) {
   if (last.selection != selection_of(consumer)) return {};
   if (consumer.runner != "command" && last.commit != commit) return {};
   std::vector<std::string> missing;

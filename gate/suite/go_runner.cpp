@@ -165,7 +165,7 @@ class GoRunner : public Runner {
       else if (action == "skip") status = report::TestStatus::skipped;
       else return;
       std::lock_guard lock(mutex);
-      report::TestCase t{"go", "", package + "::" + test, status, event.value("Elapsed", 0.0), "", output[test]};
+      report::TestCase t{"", package + "::" + test, status, event.value("Elapsed", 0.0), "", output[test]};
       if (status == report::TestStatus::failed) {
         // The first "file_test.go:12: message" line says why.
         std::istringstream lines(output[test]);

@@ -151,7 +151,7 @@ class PytestRunner : public Runner {
     if (result.timed_out) {  // the consumer's own timeout: nothing more runs
       for (const auto& test : tests) {
         if (auto it = finished.find(test); it != finished.end()) {
-          out.tests.push_back({"pytest", "", test, status_of(it->second), 0, "", ""});
+          out.tests.push_back({"", test, status_of(it->second), 0, "", ""});
         }
       }
       out.error = "stopped at the consumer's timeout";
@@ -162,7 +162,7 @@ class PytestRunner : public Runner {
       bool hung_found = false;
       for (const auto& test : tests) {
         if (auto it = finished.find(test); it != finished.end()) {
-          out.tests.push_back({"pytest", "", test, status_of(it->second), 0, it->second == "FAILED" ? "failed" : "", ""});
+          out.tests.push_back({"", test, status_of(it->second), 0, it->second == "FAILED" ? "failed" : "", ""});
         } else if (!hung_found) {
           hung_found = true;
           out.tests.push_back(timed_out_test("pytest", test, test_timeout));
@@ -198,7 +198,7 @@ class PytestRunner : public Runner {
       if (auto it = by_node.find(test); it != by_node.end()) {
         out.tests.push_back(it->second);
       } else if (auto f = finished.find(test); f != finished.end()) {
-        out.tests.push_back({"pytest", "", test, status_of(f->second), 0, "", ""});
+        out.tests.push_back({"", test, status_of(f->second), 0, "", ""});
       } else {
         out.not_run.push_back(test);
       }

@@ -36,7 +36,7 @@ std::chrono::milliseconds time_left(const RunEnv& env) {
 }
 
 report::TestCase timed_out_test(const std::string& runner, const std::string& id, std::chrono::milliseconds test_timeout) {
-  report::TestCase hung{runner, "", id, report::TestStatus::error, 0, "", ""};
+  report::TestCase hung{"", id, report::TestStatus::error, 0, "", ""};
   hung.timed_out = true;
   hung.seconds = std::chrono::duration<double>(test_timeout).count();
   hung.message = fmt::format("timed out: still running after {}s (test_timeout); stopped with its process group",

@@ -16,13 +16,16 @@ namespace gate::suite {
 // estimated work keeps that under a tenth.
 constexpr double kMinBatchSeconds = 2.5;
 
-ScheduleResult run_items(Runner& runner, const RunEnv& env, const std::vector<WorkItem>& items, size_t workers,
+ScheduleResult run_items(Runner& runner, const RunEnv& env, std::vector<WorkItem> items, size_t workers,
                          std::chrono::milliseconds test_timeout, const std::string& phase) {
   if (workers == 0) workers = 1;
   workers = std::min(workers, std::max<size_t>(items.size(), 1));
   std::vector<std::deque<WorkItem>> queues(workers);
-  auto shares = balance(items, workers);
-  for (size_t w = 0; w < workers; ++w) queues[w].assign(shares[w].begin(), shares[w].end());
+  auto shares = balance(std::move(items), workers);
+  for (size_t w = 0; w < workers; ++w) {
+    queues[w].assign(std::make_move_iterator(shares[w].begin()), std::make_move_iterator(shares[w].end()));
+    std::vector<WorkItem>().swap(shares[w]);
+  }
 
   std::mutex mutex;
   ScheduleResult result;
@@ -82,7 +85,10 @@ ScheduleResult run_items(Runner& runner, const RunEnv& env, const std::vector<Wo
         batch_name = fmt::format("{}-w{}-b{}", phase, me + 1, ++batch_counter);
         ++result.batches;
       }
-      for (const auto& item : taken) tests.insert(tests.end(), item.tests.begin(), item.tests.end());
+      for (auto& item : taken) {
+        for (auto& test : item.tests) tests.push_back(std::move(test));
+      }
+      taken.clear();
       events::record({{"type", "batch"}, {"phase", phase}, {"worker", me + 1}, {"event", "start"}, {"batch", batch_name},
                       {"tests", tests.size()}});
       auto batch_start = std::chrono::steady_clock::now();

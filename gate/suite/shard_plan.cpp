@@ -16,23 +16,32 @@ constexpr double kMinPrice = 0.001;
 
 }  // namespace
 
-std::vector<WorkItem> make_items(const std::vector<std::string>& tests, const std::map<std::string, double>& durations,
+DurationOf durations_in(const std::map<std::string, double>& durations) {
+  return [&durations](const std::string& test) -> std::optional<double> {
+    auto it = durations.find(test);
+    return it == durations.end() ? std::nullopt : std::optional<double>(it->second);
+  };
+}
+
+std::vector<WorkItem> make_items(const std::vector<std::string>& tests, const DurationOf& duration_of,
                                  const std::vector<std::string>& serial_groups) {
   double known_total = 0;
   size_t known = 0;
-  for (const auto& test : tests) {
-    if (auto it = durations.find(test); it != durations.end()) {
-      known_total += std::max(it->second, kMinPrice);
+  std::vector<double> price(tests.size(), -1);
+  for (size_t i = 0; i < tests.size(); ++i) {
+    if (auto seconds = duration_of ? duration_of(tests[i]) : std::nullopt) {
+      price[i] = std::max(*seconds, kMinPrice);
+      known_total += price[i];
       ++known;
     }
   }
   const double unknown_price = known ? known_total / static_cast<double>(known) : 1.0;
   std::vector<WorkItem> items;
+  items.reserve(tests.size());
   std::map<std::string, size_t> group_item;  // glob -> index in items
   for (size_t i = 0; i < tests.size(); ++i) {
     const std::string& test = tests[i];
-    auto it = durations.find(test);
-    double price = it != durations.end() ? std::max(it->second, kMinPrice) : unknown_price;
+    const double seconds = price[i] >= 0 ? price[i] : unknown_price;
     std::string group;
     for (const auto& glob : serial_groups) {
       if (glob_match(glob, test)) {
@@ -43,18 +52,23 @@ std::vector<WorkItem> make_items(const std::vector<std::string>& tests, const st
     if (!group.empty()) {
       if (auto g = group_item.find(group); g != group_item.end()) {
         items[g->second].tests.push_back(test);
-        items[g->second].estimate += price;
+        items[g->second].estimate += seconds;
         continue;
       }
       group_item[group] = items.size();
     }
-    items.push_back(WorkItem{{test}, price, i, group});
+    items.push_back(WorkItem{{test}, seconds, i, group});
   }
   return items;
 }
 
-std::vector<std::vector<WorkItem>> balance(const std::vector<WorkItem>& items, size_t bins) {
+std::vector<std::vector<WorkItem>> balance(std::vector<WorkItem> items, size_t bins) {
   if (bins == 0) bins = 1;
+  if (bins == 1) {  // everything, in collection order (the items already are)
+    std::vector<std::vector<WorkItem>> one;
+    one.push_back(std::move(items));
+    return one;
+  }
   std::vector<size_t> order(items.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
@@ -64,13 +78,19 @@ std::vector<std::vector<WorkItem>> balance(const std::vector<WorkItem>& items, s
   using Load = std::pair<double, size_t>;  // (seconds, bin): the lightest, then the lowest bin, first
   std::priority_queue<Load, std::vector<Load>, std::greater<>> lightest;
   for (size_t b = 0; b < bins; ++b) lightest.push({0.0, b});
-  std::vector<std::vector<WorkItem>> out(bins);
+  // Which bin each item goes to, then each bin filled at its final size.
+  std::vector<size_t> bin_of(items.size());
+  std::vector<size_t> sizes(bins, 0);
   for (size_t index : order) {
     auto [load, bin] = lightest.top();
     lightest.pop();
-    out[bin].push_back(items[index]);
     lightest.push({load + items[index].estimate, bin});
+    bin_of[index] = bin;
+    ++sizes[bin];
   }
+  std::vector<std::vector<WorkItem>> out(bins);
+  for (size_t b = 0; b < bins; ++b) out[b].reserve(sizes[b]);
+  for (size_t index = 0; index < items.size(); ++index) out[bin_of[index]].push_back(std::move(items[index]));
   for (auto& bin : out) {
     std::sort(bin.begin(), bin.end(), [](const WorkItem& a, const WorkItem& b) { return a.first_index < b.first_index; });
   }

@@ -1,7 +1,9 @@
 #pragma once
 // Splitting a consumer's tests over shards (machines) and workers by their
 // recorded durations. Pure functions: values in, values out.
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,15 +18,23 @@ struct WorkItem {
   std::string group;               // the serial group's glob, if any
 };
 
+// A test's recorded duration, if any (looked up, not copied: the store may
+// hold a million tests).
+using DurationOf = std::function<std::optional<double>(const std::string& test)>;
+
+// The lookup of a map of durations (which must outlive it).
+DurationOf durations_in(const std::map<std::string, double>& durations);
+
 // Items of `tests` (in collection order): a test matching a serial-group
-// glob joins that group's item. Durations not recorded are priced at the
-// mean of the recorded ones (1 s when none is).
-std::vector<WorkItem> make_items(const std::vector<std::string>& tests, const std::map<std::string, double>& durations,
+// glob joins that group's item. Durations not recorded (or no lookup at
+// all) are priced at the mean of the recorded ones (1 s when none is).
+std::vector<WorkItem> make_items(const std::vector<std::string>& tests, const DurationOf& duration_of,
                                  const std::vector<std::string>& serial_groups);
 
 // Deterministic, duration-balanced split (longest first onto the lightest
 // bin; ties to the lower bin), collection order kept inside each bin.
-std::vector<std::vector<WorkItem>> balance(const std::vector<WorkItem>& items, size_t bins);
+// Takes the items by value: moved in, moved into the bins.
+std::vector<std::vector<WorkItem>> balance(std::vector<WorkItem> items, size_t bins);
 
 double total_estimate(const std::vector<WorkItem>& items);
 

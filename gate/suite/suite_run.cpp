@@ -30,7 +30,7 @@ void tally(TestRuns& runs, const report::TestCase& t) {
 ScheduleResult run_tests(const config::Consumer& consumer, Runner& runner, const RunEnv& env,
                          const std::vector<std::string>& tests, const std::string& phase, TestRuns& runs) {
   auto items = make_items(tests, {}, consumer.serial_groups);
-  auto result = run_items(runner, env, items, static_cast<size_t>(consumer.parallel), consumer.test_timeout, phase);
+  auto result = run_items(runner, env, std::move(items), static_cast<size_t>(consumer.parallel), consumer.test_timeout, phase);
   runs.executions += result.tests.size();
   for (const auto& e : result.errors) runs.errors.push_back(e);
   for (const auto& t : result.tests) tally(runs, t);
@@ -42,15 +42,16 @@ void retry_failures(const config::Consumer& consumer, Runner& runner, const RunE
                     TestRuns& runs) {
   for (int attempt = 1; attempt <= consumer.retries; ++attempt) {
     std::vector<std::string> again;
-    for (const auto& [name, t] : runs.by_test) {
-      if (failed(t) && !t.timed_out) again.push_back(name);
-    }
+    runs.by_test.for_each([&](const report::TestCase& t) {
+      if (failed(t) && !t.timed_out) again.push_back(t.id());
+    });
     if (again.empty()) break;
     log::info(fmt::format("{}: {}retry {} of {} for {} failed test(s)", consumer.name, label, attempt, consumer.retries,
                           again.size()));
     auto rerun = run_tests(consumer, runner, env, again, fmt::format("{}retry{}", label, attempt), runs);
     for (auto& t : rerun.tests) {
-      auto& previous = runs.by_test[t.id()];
+      report::TestCase* found = runs.by_test.find(t.id());
+      report::TestCase& previous = found ? *found : runs.by_test.put(t);
       int attempts = previous.attempts + 1;
       if (failed(t) || t.timed_out) {
         previous.attempts = attempts;  // keep the first failure's message, if it had one
@@ -87,31 +88,33 @@ void confirm(const config::Consumer& consumer, Runner& runner, const RunEnv& env
 }  // namespace
 
 CandidateSuite run_candidate_suite(const config::Consumer& consumer, Runner& runner, const RunEnv& env,
-                                   const RunContext& context, const std::map<std::string, double>& durations) {
+                                   const RunContext& context, const DurationOf& duration_of) {
   CandidateSuite suite;
   std::error_code ec;
   std::filesystem::create_directories(env.scratch, ec);
   suite.collected = runner.enumerate(env);
   if (suite.collected.empty()) return suite;
-  auto items = make_items(suite.collected, durations, consumer.serial_groups);
+  auto items = make_items(suite.collected, duration_of, consumer.serial_groups);
   int shards = context.shard_count > 0 ? context.shard_count : 1;
-  if (shards > 1) items = balance(items, static_cast<size_t>(shards)).at(static_cast<size_t>(context.shard_index - 1));
+  if (shards > 1) items = balance(std::move(items), static_cast<size_t>(shards)).at(static_cast<size_t>(context.shard_index - 1));
   if (context.shard_count > 0) suite.shard = fmt::format("{}/{}", context.shard_index, shards);
-  std::vector<std::string> planned;
-  for (const auto& item : items) planned.insert(planned.end(), item.tests.begin(), item.tests.end());
+  // This shard's tests (unsharded: every test collected, no copy of them).
+  std::vector<std::string> share;
+  if (shards > 1) {
+    for (const auto& item : items) share.insert(share.end(), item.tests.begin(), item.tests.end());
+  }
+  const std::vector<std::string>& planned = shards > 1 ? share : suite.collected;
   suite.planned = planned.size();
   log::info(fmt::format("{}: {} test(s) collected{}, {} to run on {} worker(s), about {:.1f}s of work", consumer.name,
                         suite.collected.size(), suite.shard.empty() ? "" : ", shard " + suite.shard, suite.planned,
                         consumer.parallel, total_estimate(items)));
   runner.prepare(env, planned);
-  auto first = run_items(runner, env, items, static_cast<size_t>(consumer.parallel), consumer.test_timeout, "run");
+  std::vector<std::string>().swap(share);
+  auto first = run_items(runner, env, std::move(items), static_cast<size_t>(consumer.parallel), consumer.test_timeout, "run");
   suite.runs.executions += first.tests.size();
-  for (auto& t : first.tests) {
-    tally(suite.runs, t);
-    std::string id = t.id();
-    suite.runs.by_test[std::move(id)] = std::move(t);  // moved: a report may name a million tests
-  }
-  std::vector<report::TestCase>().swap(first.tests);  // (`= {}` would keep the capacity)
+  // (Not tallied in runs.counts: on the candidate only reruns are counted
+  // run by run; a million first runs would cost a million entries.)
+  suite.runs.by_test.adopt(std::move(first.tests));  // the vector itself: a report may name a million tests
   // Each worker's busy and idle time over the first pass (retries and
   // reruns are on top).
   nlohmann::json workers = nlohmann::json::array();
@@ -158,19 +161,19 @@ BaselineSuite run_baseline_suite(const config::Consumer& consumer, Runner& runne
   TestRuns runs;
   if (!failing.empty()) {
     auto first = run_tests(consumer, runner, env, failing, "baseline", runs);
-    for (auto& t : first.tests) runs.by_test[t.id()] = t;
+    for (auto& t : first.tests) runs.by_test.put(std::move(t));
     retry_failures(consumer, runner, env, "baseline-", runs);
   }
   BaselineSuite out;
   for (const auto& name : failing) {
-    auto it = runs.by_test.find(name);
+    const report::TestCase* t = runs.by_test.find(name);
     // A test that did not complete on the baseline (not run, timed out) is
     // not evidence: it failed for a reason of its own.
-    if (it == runs.by_test.end() || it->second.timed_out || it->second.status == report::TestStatus::skipped) {
+    if (!t || t->timed_out || t->status == report::TestStatus::skipped) {
       out.incomplete.push_back(name);
       continue;
     }
-    out.on_baseline[name] = it->second.status;
+    out.on_baseline[name] = t->status;
   }
   // Is it flaky here too? The tests that flaked on the candidate are rerun
   // until they fail here, at most baseline_reruns times. Those that failed

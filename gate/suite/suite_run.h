@@ -17,15 +17,17 @@
 #include "suite/evidence.h"
 #include "suite/run_context.h"
 #include "suite/runner.h"
+#include "suite/shard_plan.h"
+#include "suite/test_table.h"
 
 namespace gate::suite {
 
 // The runs of a set of tests on one image.
 struct TestRuns {
-  std::map<std::string, report::TestCase> by_test;  // the first failure's result, or the pass
+  TestTable by_test;  // the first failure's result, or the pass
   std::set<std::string> passed_on_retry;
   std::map<std::string, RunCount> confirm;  // confirmation reruns of passed_on_retry
-  std::map<std::string, RunCount> counts;   // every completed run of each test
+  std::map<std::string, RunCount> counts;   // every completed run of each test (on the candidate: its reruns)
   std::vector<std::string> errors;          // batches that failed as a whole
   size_t executions = 0;                    // test executions, first pass included
 };
@@ -40,7 +42,7 @@ struct CandidateSuite {
 
 // Throws InfraError when the tests cannot be collected, Interrupted on Ctrl-C.
 CandidateSuite run_candidate_suite(const config::Consumer& consumer, Runner& runner, const RunEnv& env,
-                                   const RunContext& context, const std::map<std::string, double>& durations);
+                                   const RunContext& context, const DurationOf& duration_of);
 
 // Reruns `failing` (with the consumer's retries) against the image `env` is
 // bound to, then looks for a failure there (rerunning each test until it

@@ -13,7 +13,7 @@ using namespace gate::suite;
 
 namespace {
 TestCase test(const char* name, TestStatus status, bool timed_out = false) {
-  TestCase t{"pytest", "", name, status, 0.1, "", ""};
+  TestCase t{"", name, status, 0.1, "", ""};
   t.timed_out = timed_out;
   return t;
 }

@@ -18,7 +18,7 @@ TEST(GitHub, AnnotatesBlockingTestsWithFileAndLine) {
   ConsumerResult c;
   c.name = "cli";
   c.status = ConsumerStatus::failed;
-  TestCase bad{"pytest", "", "tests/test_items.py::test_create", TestStatus::failed, 0.1,
+  TestCase bad{"", "tests/test_items.py::test_create", TestStatus::failed, 0.1,
                "AssertionError: expected 201", "tests/test_items.py:12: in test_create\n..."};
   bad.outcome = "regression";
   bad.blocks = true;

@@ -9,7 +9,7 @@ using gate::suite::judge;
 
 namespace {
 TestCase test(const char* name, TestStatus status, const char* message = "") {
-  return TestCase{"suite", "tests.mod", name, status, 0.1, message, ""};
+  return TestCase{"tests.mod", name, status, 0.1, message, ""};
 }
 }  // namespace
 

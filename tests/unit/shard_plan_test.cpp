@@ -16,7 +16,8 @@ std::vector<std::string> names(size_t n) {
 }  // namespace
 
 TEST(ShardPlan, UnknownTestsArePricedAtTheMeanOfKnownOnes) {
-  auto items = make_items({"a", "b", "c"}, {{"a", 1.0}, {"b", 3.0}}, {});
+  const std::map<std::string, double> known{{"a", 1.0}, {"b", 3.0}};
+  auto items = make_items({"a", "b", "c"}, durations_in(known), {});
   ASSERT_EQ(items.size(), 3u);
   EXPECT_DOUBLE_EQ(items[2].estimate, 2.0);
   EXPECT_DOUBLE_EQ(make_items({"x"}, {}, {})[0].estimate, 1.0);
@@ -33,7 +34,7 @@ TEST(ShardPlan, LongestFirstOntoTheLightestKeepsCollectionOrderAndCoversAll) {
   std::map<std::string, double> durations;
   auto tests = names(40);
   for (size_t i = 0; i < tests.size(); ++i) durations[tests[i]] = 0.1 + static_cast<double>((i * 7) % 13);
-  auto bins = balance(make_items(tests, durations, {}), 3);
+  auto bins = balance(make_items(tests, durations_in(durations), {}), 3);
   ASSERT_EQ(bins.size(), 3u);
   size_t count = 0;
   double largest = 0, total = 0;

@@ -1,0 +1,48 @@
+#pragma once
+// The results of a set of tests, one per test id, in the order they came:
+// a vector of the cases and an index by a hash of the id (the id itself is
+// not kept again: a report may name a million tests, and each copy of a
+// million ids costs ~80 MB).
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "report/model.h"
+
+namespace gate::suite {
+
+class TestTable {
+ public:
+  // Takes `cases` whole as the table (no copy); a test named twice keeps
+  // its worst result (a pass must not hide a failure).
+  void adopt(std::vector<report::TestCase> cases);
+  // Sets the result of the test (replacing the one there was).
+  report::TestCase& put(report::TestCase test);
+  report::TestCase* find(std::string_view id);
+  const report::TestCase* find(std::string_view id) const;
+
+  // Empties the table into a vector of the results of `order`'s tests, in
+  // that order (each once; tests not held left out), reordered in place:
+  // no second vector of a million results.
+  std::vector<report::TestCase> release_in_order(const std::vector<std::string>& order);
+
+  size_t size() const { return index_.size(); }
+  // Every result held, in the order they came (taken ones left out).
+  template <typename F>
+  void for_each(F&& f) const {
+    for (size_t i = 0; i < cases_.size(); ++i) {
+      if (!taken_[i]) f(cases_[i]);
+    }
+  }
+
+ private:
+  std::optional<size_t> position(std::string_view id) const;
+  std::vector<report::TestCase> cases_;
+  std::vector<bool> taken_;
+  std::unordered_multimap<size_t, size_t> index_;  // hash of the id -> position
+};
+
+}  // namespace gate::suite
