@@ -46,6 +46,16 @@ std::string sanitize(std::string_view text, OnControl on_control) {
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size();) {
+    // A run of printable ASCII (most text) goes over whole.
+    size_t run = i;
+    while (run < text.size() && static_cast<unsigned char>(text[run]) >= 0x20 && static_cast<unsigned char>(text[run]) < 0x7F) {
+      ++run;
+    }
+    if (run > i) {
+      out.append(text.data() + i, run - i);
+      i = run;
+      continue;
+    }
     char32_t code = 0;
     size_t length = utf8_sequence(text, i, code);
     if (length == 0) {
@@ -71,6 +81,24 @@ std::string xml_chars(std::string_view text) {
     else out += control_marker(static_cast<unsigned char>(c));
     return i + 1;
   });
+}
+
+std::string markup_escape(std::string_view text, bool in_attribute) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\r': out += "&#13;"; break;
+      case '\n': out += in_attribute ? "&#10;" : "\n"; break;
+      case '\t': out += in_attribute ? "&#9;" : "\t"; break;
+      default: out += c;
+    }
+  }
+  return out;
 }
 
 std::string terminal_line(std::string_view text) {

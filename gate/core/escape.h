@@ -14,6 +14,11 @@ namespace gate::core {
 // that is not UTF-8, so the report stays valid and shows what was there.
 std::string xml_chars(std::string_view text);
 
+// The markup characters of XML and HTML as entities (& < > "), a carriage
+// return as a character reference (parsers fold it away otherwise); in an
+// XML attribute value also tab and newline (which parsers turn into spaces).
+std::string markup_escape(std::string_view text, bool in_attribute = false);
+
 // Markdown (summary.md, the GitHub step summary): the text as one code span,
 // delimited by more backticks than it holds, so no HTML, emphasis, link or
 // autolink inside it is rendered and no `|` ends a table cell. One line,

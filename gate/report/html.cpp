@@ -1,4 +1,6 @@
 #include "report/html.h"
+
+#include "core/escape.h"
 #include "report/renderers.h"
 
 #include <fmt/format.h>
@@ -9,20 +11,7 @@
 namespace gate::report {
 namespace {
 
-std::string esc(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+std::string esc(std::string_view text) { return core::markup_escape(text); }
 
 bool blocking(const TestCase& t) {
   return t.outcome.empty() ? (t.status == TestStatus::failed || t.status == TestStatus::error) : t.blocks;

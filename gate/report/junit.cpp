@@ -4,7 +4,6 @@
 #include <expat.h>
 
 #include <cmath>
-#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <unordered_map>
@@ -84,51 +83,35 @@ int severity(TestStatus s) {
 // The bytes of a consumer's report as an XML parser can read them. Reporters
 // write what XML 1.0 forbids (ANSI colour codes from test output, &#27;,
 // bytes that are not UTF-8); a strict parser would refuse the whole report
-// for one of them. Fed chunk by chunk: a sequence cut at a chunk's end is
-// held back for the next.
+// for one of them.
 class ByteRepair {
  public:
   // A report in another encoding (a UTF-16 byte order mark, or a declared
-  // encoding that is not UTF-8) is left to the parser as it is.
-  std::string_view repair(std::string_view chunk, bool last) {
-    if (first_) {
-      first_ = false;
-      std::string_view head = chunk.substr(0, 200);
-      bool utf16 = head.starts_with("\xFE\xFF") || head.starts_with("\xFF\xFE");
-      size_t enc = head.starts_with("<?xml") ? head.find("encoding=") : std::string_view::npos;
-      std::string declared;
-      if (enc != std::string_view::npos) {
-        for (size_t i = enc + 10; i < head.size() && head[i] != '"' && head[i] != '\''; ++i) {
-          declared += static_cast<char>(std::tolower(static_cast<unsigned char>(head[i])));
-        }
+  // encoding that is not UTF-8) is left to the parser as it is; so is one
+  // with nothing to repair (most: nothing is copied).
+  std::string_view repair(std::string_view text) {
+    std::string_view head = text.substr(0, 200);
+    bool utf16 = head.starts_with("\xFE\xFF") || head.starts_with("\xFF\xFE");
+    size_t enc = head.starts_with("<?xml") ? head.find("encoding=") : std::string_view::npos;
+    std::string declared;
+    if (enc != std::string_view::npos) {
+      for (size_t i = enc + 10; i < head.size() && head[i] != '"' && head[i] != '\''; ++i) {
+        declared += static_cast<char>(std::tolower(static_cast<unsigned char>(head[i])));
       }
-      passthrough_ = utf16 || (!declared.empty() && declared != "utf-8" && declared != "utf8");
     }
-    if (passthrough_) return chunk;
-    pending_.append(chunk);
-    size_t keep = last ? pending_.size() : complete_prefix(pending_);
-    out_ = fix_references(core::xml_chars(std::string_view(pending_).substr(0, keep)));
-    pending_.erase(0, keep);
+    if (utf16 || (!declared.empty() && declared != "utf-8" && declared != "utf8") || plain(text)) return text;
+    out_ = fix_references(core::xml_chars(text));
     return out_;
   }
 
  private:
-  // How much of `text` ends neither inside a UTF-8 sequence nor inside a
-  // character reference.
-  static size_t complete_prefix(std::string_view text) {
-    size_t end = text.size();
-    for (size_t back = 1; back <= 3 && back <= text.size(); ++back) {
-      unsigned char c = static_cast<unsigned char>(text[text.size() - back]);
-      if ((c & 0xC0) == 0x80) continue;  // a continuation byte: look further back
-      size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 1;
-      if (length > back) end = text.size() - back;
-      break;
+  // ASCII without control characters or character references: what the
+  // parser can read as it is.
+  static bool plain(std::string_view text) {
+    for (unsigned char c : text) {
+      if (c >= 0x80 || (c < 0x20 && c != '\t' && c != '\n' && c != '\r')) return false;
     }
-    size_t amp = text.rfind('&');
-    if (amp != std::string_view::npos && text.size() - amp <= 12 && text.find(';', amp) == std::string_view::npos) {
-      end = std::min(end, amp);
-    }
-    return end;
+    return text.find("&#") == std::string_view::npos;
   }
 
   // "&#27;" and the like, references to characters XML 1.0 forbids, marked
@@ -165,9 +148,7 @@ class ByteRepair {
     return out;
   }
 
-  bool first_ = true;
-  bool passthrough_ = false;
-  std::string pending_, out_;
+  std::string out_;
 };
 
 // Reads test cases as the parser meets them: nothing of the document is
@@ -190,16 +171,18 @@ class CaseCollector {
   CaseCollector(const CaseCollector&) = delete;
   CaseCollector& operator=(const CaseCollector&) = delete;
 
-  void feed(std::string_view bytes, bool last) {
-    std::string_view repaired = repair_.repair(bytes, last);
-    if (XML_Parse(parser_, repaired.data(), static_cast<int>(repaired.size()), last ? XML_TRUE : XML_FALSE) ==
-        XML_STATUS_ERROR) {
+  // The whole report at once: expat 2.5 (Debian 12's) scans a token cut by
+  // the end of a piece again from its start with each piece (CVE-2023-52425,
+  // fixed in 2.6), so a 20 MB attribute fed by the megabyte cost seconds.
+  void read(std::string_view bytes) {
+    std::string_view repaired = repair_.repair(bytes);
+    if (XML_Parse(parser_, repaired.data(), static_cast<int>(repaired.size()), XML_TRUE) == XML_STATUS_ERROR) {
       if (!refusal_.empty()) throw InfraError(fmt::format("{}: {}", source_, refusal_));
       throw InfraError(fmt::format("{}: not valid XML at line {}, column {}: {}", source_,
                                    XML_GetCurrentLineNumber(parser_), XML_GetCurrentColumnNumber(parser_) + 1,
                                    XML_ErrorString(XML_GetErrorCode(parser_))));
     }
-    if (last && !root_seen_) throw InfraError(fmt::format("{}: not a JUnit report (no element)", source_));
+    if (!root_seen_) throw InfraError(fmt::format("{}: not a JUnit report (no element)", source_));
   }
 
  private:
@@ -342,34 +325,22 @@ class CaseCollector {
   std::string refusal_;
 };
 
-// How many "<testcase" the file holds (an upper bound of its cases).
-size_t count_cases(std::istream& in) {
+// How many "<testcase" the report holds (an upper bound of its cases).
+size_t count_cases(std::string_view text) {
   static constexpr std::string_view kTag = "<testcase";
-  std::string chunk(1 << 20, '\0');
   size_t count = 0;
-  size_t carry = 0;  // the end of the previous chunk, which may hold the start of a tag
-  while (in) {
-    in.read(chunk.data() + carry, static_cast<std::streamsize>(chunk.size() - carry));
-    size_t got = carry + static_cast<size_t>(in.gcount());
-    std::string_view text(chunk.data(), got);
-    for (size_t at = text.find(kTag); at != std::string_view::npos; at = text.find(kTag, at + kTag.size())) ++count;
-    carry = std::min(got, kTag.size() - 1);
-    std::memmove(chunk.data(), chunk.data() + got - carry, carry);
-    if (got == carry) break;
-  }
+  for (size_t at = text.find(kTag); at != std::string_view::npos; at = text.find(kTag, at + kTag.size())) ++count;
   return count;
 }
 
-void read_stream(std::istream& in, const std::string& source, std::vector<TestCase>& out) {
+std::vector<TestCase> read_report(std::string_view text, const std::string& source) {
+  std::vector<TestCase> out;
+  // Room for every case at once: grown by doubling, a million cases would
+  // hold one and a half times their size while they move.
+  out.reserve(std::min(count_cases(text), kMaxTests));
   CaseCollector collector(source, out);
-  std::string chunk(1 << 20, '\0');
-  while (true) {
-    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-    size_t got = static_cast<size_t>(in.gcount());
-    bool last = got < chunk.size();
-    collector.feed(std::string_view(chunk.data(), got), last);
-    if (last) break;
-  }
+  collector.read(text);
+  return out;
 }
 
 }  // namespace
@@ -382,14 +353,9 @@ std::vector<TestCase> parse_junit_file(const std::filesystem::path& file) {
   }
   std::ifstream in(file, std::ios::binary);
   if (!in) throw InfraError(fmt::format("{}: cannot be read", file.string()));
-  std::vector<TestCase> out;
-  // Room for every case at once: grown by doubling, a million cases would
-  // hold one and a half times their size while they move.
-  out.reserve(std::min(count_cases(in), kMaxTests));
-  in.clear();
-  in.seekg(0);
-  read_stream(in, file.string(), out);
-  return out;
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw InfraError(fmt::format("{}: cannot be read", file.string()));
+  return read_report(text, file.string());
 }
 
 std::vector<TestCase> parse_junit_text(const std::string& text, const std::string& source_name) {
@@ -397,10 +363,7 @@ std::vector<TestCase> parse_junit_text(const std::string& text, const std::strin
     throw InfraError(fmt::format("{}: more than the {} MiB gate reads of a JUnit report; refused", source_name,
                                  kMaxFileBytes >> 20));
   }
-  std::vector<TestCase> out;
-  CaseCollector collector(source_name, out);
-  collector.feed(text, /*last=*/true);
-  return out;
+  return read_report(text, source_name);
 }
 
 void merge_repeated_tests(std::vector<TestCase>& tests) {

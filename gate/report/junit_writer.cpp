@@ -12,26 +12,7 @@
 namespace gate::report {
 namespace {
 
-// Markup characters as entities; in attributes the whitespace that a
-// parser would otherwise normalise away too.
-std::string escaped(const std::string& raw, bool attribute) {
-  const std::string text = core::xml_chars(raw);
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += attribute ? "&quot;" : "\""; break;
-      case '\n': out += attribute ? "&#10;" : "\n"; break;
-      case '\r': out += "&#13;"; break;
-      case '\t': out += attribute ? "&#9;" : "\t"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+std::string escaped(const std::string& raw, bool attribute) { return core::markup_escape(core::xml_chars(raw), attribute); }
 
 std::string attr(const char* name, const std::string& value) {
   return fmt::format(" {}=\"{}\"", name, escaped(value, true));

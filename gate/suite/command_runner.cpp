@@ -48,7 +48,7 @@ Matches glob_files(const std::filesystem::path& base, const std::string& pattern
 }
 
 // Whether `tests` names exactly the cases of `report`, in its order.
-bool same_tests(const std::vector<report::TestCase>& report, const std::vector<std::string>& tests) {
+bool same_tests(const std::vector<report::TestCase>& report, const TestNames& tests) {
   if (report.size() != tests.size()) return false;
   for (size_t i = 0; i < tests.size(); ++i) {
     if (!report[i].has_id(tests[i])) return false;
@@ -69,7 +69,7 @@ class CommandRunner : public Runner {
     return ids;
   }
 
-  BatchResult run_batch(const RunEnv& env, const std::vector<std::string>& tests, std::chrono::milliseconds,
+  BatchResult run_batch(const RunEnv& env, const TestNames& tests, std::chrono::milliseconds,
                         const std::string&) override {
     BatchResult whole;
     if (first_) {  // the listing run is the first batch
@@ -101,7 +101,7 @@ class CommandRunner : public Runner {
         by_id.erase(it);
       } else {
         // Skipped: it did not complete, so it is evidence of nothing.
-        out.tests.push_back({"", id, report::TestStatus::skipped, 0, "not in this run's JUnit report", ""});
+        out.tests.push_back({"", std::string(id), report::TestStatus::skipped, 0, "not in this run's JUnit report", ""});
       }
     }
     return out;

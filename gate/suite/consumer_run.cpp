@@ -1,5 +1,7 @@
 #include "suite/consumer_run.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <set>
 #include <unordered_set>
@@ -143,12 +145,24 @@ void record_history(const config::Consumer& consumer, const RunContext& context,
 // need it, then every test's outcome from the evidence.
 void run_suite_consumer(const config::Consumer& consumer, const git::Checkout& checkout, ImageRun& candidate,
                         const RunContext& context, report::ConsumerResult& result) {
-  TimingStore history = load_store(timings_file(context.cache_dir, consumer.name));
+  // Read once the tests are known: their durations go straight into the
+  // plan's prices, the store keeps only the evidence (flaky history, the
+  // last passing run).
+  TimingStore history;
+  auto prices_of = [&](const std::vector<std::string>& collected) {
+    std::unordered_map<std::string_view, uint32_t> position;
+    position.reserve(collected.size());
+    for (size_t i = 0; i < collected.size(); ++i) position.emplace(collected[i], static_cast<uint32_t>(i));
+    Prices prices(collected.size(), -1);
+    history = load_store(timings_file(context.cache_dir, consumer.name), [&](std::string_view test, double seconds) {
+      if (auto at = position.find(test); at != position.end()) prices[at->second] = seconds;
+    });
+    return prices;
+  };
   auto runner = make_runner(consumer);
   CandidateSuite suite;
   try {
-    suite = run_candidate_suite(consumer, *runner, candidate.run_env(), context,
-                                [&](const std::string& test) { return history.seconds_of(test); });
+    suite = run_candidate_suite(consumer, *runner, candidate.run_env(), context, prices_of);
   } catch (const InfraError& e) {
     result.phases.push_back(candidate.finish(&result.containers_removed));
     // Stopped at the consumer's timeout: that is what happened, whatever the tool said then.
@@ -160,7 +174,6 @@ void run_suite_consumer(const config::Consumer& consumer, const git::Checkout& c
     return;
   }
   result.phases.push_back(candidate.finish(&result.containers_removed));
-  history.forget_durations();  // planned: only the evidence is read from here on
   result.shard = suite.shard;
   result.tests_planned = suite.planned;
   result.profile = suite.profile;
@@ -193,6 +206,9 @@ void run_suite_consumer(const config::Consumer& consumer, const git::Checkout& c
   const bool missing_blocks = check_missing(consumer, context, suite, history, result);
   const bool batch_failed = !suite.runs.errors.empty();
   suite = CandidateSuite{};  // its results are in result.tests now; a million tests' worth of it is freed
+  // ...and given back: glibc keeps freed small blocks (the ids, the plan)
+  // mapped, under what the reports and the timing store allocate next.
+  ::malloc_trim(0);
   size_t executed = std::count_if(result.tests.begin(), result.tests.end(), [](const auto& t) {
     return t.status != report::TestStatus::skipped || t.timed_out;
   });

@@ -68,7 +68,7 @@ class CtestRunner : public Runner {
     return tests;
   }
 
-  BatchResult run_batch(const RunEnv& env, const std::vector<std::string>& tests, std::chrono::milliseconds test_timeout,
+  BatchResult run_batch(const RunEnv& env, const TestNames& tests, std::chrono::milliseconds test_timeout,
                         const std::string& batch_name) override {
     BatchResult out;
     auto junit = std::filesystem::absolute(env.scratch / (batch_name + ".xml"));
@@ -104,7 +104,8 @@ class CtestRunner : public Runner {
         log::warn(e.what());
       }
     }
-    for (const auto& test : tests) {
+    for (std::string_view view : tests) {
+      const std::string test(view);
       auto w = words.find(test);
       auto j = by_name.find(test);
       if (w == words.end() && j == by_name.end()) {

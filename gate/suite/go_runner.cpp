@@ -73,13 +73,14 @@ class GoRunner : public Runner {
                           packages.size() == 1 ? "y" : "ies"));
   }
 
-  BatchResult run_batch(const RunEnv& env, const std::vector<std::string>& tests, std::chrono::milliseconds test_timeout,
+  BatchResult run_batch(const RunEnv& env, const TestNames& tests, std::chrono::milliseconds test_timeout,
                         const std::string&) override {
     BatchResult out;
     // One process per package: a test binary holds one package.
     std::map<std::string, std::vector<std::string>> by_package;
     std::vector<std::string> order;
-    for (const auto& t : tests) {
+    for (std::string_view view : tests) {
+      const std::string t(view);
       auto package = t.substr(0, t.find("::"));
       if (!by_package.count(package)) order.push_back(package);
       by_package[package].push_back(t.substr(t.find("::") + 2));

@@ -106,8 +106,10 @@ class PytestRunner : public Runner {
     return tests;
   }
 
-  BatchResult run_batch(const RunEnv& env, const std::vector<std::string>& tests, std::chrono::milliseconds test_timeout,
+  BatchResult run_batch(const RunEnv& env, const TestNames& names, std::chrono::milliseconds test_timeout,
                         const std::string& batch_name) override {
+    // (Copied: they become pytest's arguments anyway.)
+    const std::vector<std::string> tests(names.begin(), names.end());
     BatchResult out;
     auto junit = env.scratch / (batch_name + ".xml");
     std::error_code ec;

@@ -18,6 +18,10 @@ std::unique_ptr<Runner> make_runner(const config::Consumer& consumer) {
 }
 
 std::string anchored_alternation(const std::vector<std::string>& names) {
+  return anchored_alternation(TestNames(names.begin(), names.end()));
+}
+
+std::string anchored_alternation(const TestNames& names) {
   std::string out;
   for (const auto& name : names) {
     if (!out.empty()) out += '|';

@@ -32,6 +32,10 @@ struct BatchResult {
   bool interrupted = false;
 };
 
+// The tests of a batch, by name: views of the caller's list (which outlives
+// the batch), not copies of a million names.
+using TestNames = std::vector<std::string_view>;
+
 class Runner {
  public:
   virtual ~Runner() = default;
@@ -44,7 +48,7 @@ class Runner {
   // Runs `tests` in one process. A test running longer than `test_timeout`
   // (0 = none) is stopped and reported as timed out; tests after it in the
   // batch come back in not_run.
-  virtual BatchResult run_batch(const RunEnv& env, const std::vector<std::string>& tests,
+  virtual BatchResult run_batch(const RunEnv& env, const TestNames& tests,
                                 std::chrono::milliseconds test_timeout, const std::string& batch_name) = 0;
 };
 
@@ -53,6 +57,7 @@ std::unique_ptr<Runner> make_runner(const config::Consumer& consumer);
 // Helpers shared by the runners.
 // "^(a|b)$", each name's regex characters escaped: selects exactly these tests.
 std::string anchored_alternation(const std::vector<std::string>& names);
+std::string anchored_alternation(const TestNames& names);
 // What is left of the consumer's timeout, as a process timeout (0 = none).
 std::chrono::milliseconds time_left(const RunEnv& env);
 // The result of a test stopped at test_timeout.

@@ -5,6 +5,7 @@
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include "core/error.h"
 #include "core/events.h"
@@ -16,7 +17,8 @@ namespace gate::suite {
 // estimated work keeps that under a tenth.
 constexpr double kMinBatchSeconds = 2.5;
 
-ScheduleResult run_items(Runner& runner, const RunEnv& env, std::vector<WorkItem> items, size_t workers,
+ScheduleResult run_items(Runner& runner, const RunEnv& env, const std::vector<std::string>& names,
+                         std::vector<WorkItem> items, size_t workers,
                          std::chrono::milliseconds test_timeout, const std::string& phase) {
   if (workers == 0) workers = 1;
   workers = std::min(workers, std::max<size_t>(items.size(), 1));
@@ -43,8 +45,8 @@ ScheduleResult run_items(Runner& runner, const RunEnv& env, std::vector<WorkItem
 
   auto work = [&](size_t me) {
     while (true) {
-      std::vector<std::string> tests;
-      std::vector<WorkItem> taken;
+      TestNames tests;
+      std::vector<uint32_t> positions;  // of `tests` in names
       std::string batch_name;
       {
         std::lock_guard lock(mutex);
@@ -77,18 +79,19 @@ ScheduleResult run_items(Runner& runner, const RunEnv& env, std::vector<WorkItem
         double target = workers == 1 ? remaining(me) : std::max(remaining(me) / 2, kMinBatchSeconds);
         double taken_estimate = 0;
         // (Alone, everything: tests measured at 0 s would otherwise each be a batch.)
-        while (!queues[me].empty() && (taken.empty() || workers == 1 || taken_estimate < target)) {
-          taken_estimate += queues[me].front().estimate;
-          taken.push_back(std::move(queues[me].front()));
+        // (Taken as names at once: a million items are not moved about.)
+        while (!queues[me].empty() && (tests.empty() || workers == 1 || taken_estimate < target)) {
+          const WorkItem& item = queues[me].front();
+          taken_estimate += item.estimate;
+          for (uint32_t at : item.tests) {
+            tests.push_back(names[at]);
+            positions.push_back(at);
+          }
           queues[me].pop_front();
         }
         batch_name = fmt::format("{}-w{}-b{}", phase, me + 1, ++batch_counter);
         ++result.batches;
       }
-      for (auto& item : taken) {
-        for (auto& test : item.tests) tests.push_back(std::move(test));
-      }
-      taken.clear();
       events::record({{"type", "batch"}, {"phase", phase}, {"worker", me + 1}, {"event", "start"}, {"batch", batch_name},
                       {"tests", tests.size()}});
       auto batch_start = std::chrono::steady_clock::now();
@@ -111,8 +114,12 @@ ScheduleResult run_items(Runner& runner, const RunEnv& env, std::vector<WorkItem
       }
       if (!batch.error.empty()) result.errors.push_back(fmt::format("{}: {}", batch_name, batch.error));
       // Tests after a timed-out one go back to the front of this worker's share.
-      for (auto it = batch.not_run.rbegin(); it != batch.not_run.rend(); ++it) {
-        queues[me].push_front(WorkItem{{*it}, 1.0, 0, ""});
+      if (!batch.not_run.empty()) {
+        std::unordered_map<std::string_view, uint32_t> position_of;
+        for (size_t i = 0; i < tests.size(); ++i) position_of.emplace(tests[i], positions[i]);
+        for (auto it = batch.not_run.rbegin(); it != batch.not_run.rend(); ++it) {
+          if (auto p = position_of.find(*it); p != position_of.end()) queues[me].push_front(WorkItem{{p->second}, 1.0, 0, ""});
+        }
       }
     }
   };

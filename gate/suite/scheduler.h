@@ -28,7 +28,9 @@ struct ScheduleResult {
 };
 
 // Throws Interrupted (after every worker stopped) when gate is interrupted.
-ScheduleResult run_items(Runner& runner, const RunEnv& env, std::vector<WorkItem> items, size_t workers,
+// `names`: the tests the items' positions refer to.
+ScheduleResult run_items(Runner& runner, const RunEnv& env, const std::vector<std::string>& names,
+                         std::vector<WorkItem> items, size_t workers,
                          std::chrono::milliseconds test_timeout, const std::string& phase);
 
 }  // namespace gate::suite

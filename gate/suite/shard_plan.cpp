@@ -16,21 +16,22 @@ constexpr double kMinPrice = 0.001;
 
 }  // namespace
 
-DurationOf durations_in(const std::map<std::string, double>& durations) {
-  return [&durations](const std::string& test) -> std::optional<double> {
-    auto it = durations.find(test);
-    return it == durations.end() ? std::nullopt : std::optional<double>(it->second);
-  };
+Prices prices_in(const std::map<std::string, double>& durations, const std::vector<std::string>& tests) {
+  Prices out(tests.size(), -1);
+  for (size_t i = 0; i < tests.size(); ++i) {
+    if (auto it = durations.find(tests[i]); it != durations.end()) out[i] = it->second;
+  }
+  return out;
 }
 
-std::vector<WorkItem> make_items(const std::vector<std::string>& tests, const DurationOf& duration_of,
+std::vector<WorkItem> make_items(const std::vector<std::string>& tests, const Prices& prices,
                                  const std::vector<std::string>& serial_groups) {
   double known_total = 0;
   size_t known = 0;
   std::vector<double> price(tests.size(), -1);
   for (size_t i = 0; i < tests.size(); ++i) {
-    if (auto seconds = duration_of ? duration_of(tests[i]) : std::nullopt) {
-      price[i] = std::max(*seconds, kMinPrice);
+    if (i < prices.size() && prices[i] >= 0) {
+      price[i] = std::max(prices[i], kMinPrice);
       known_total += price[i];
       ++known;
     }
@@ -51,13 +52,13 @@ std::vector<WorkItem> make_items(const std::vector<std::string>& tests, const Du
     }
     if (!group.empty()) {
       if (auto g = group_item.find(group); g != group_item.end()) {
-        items[g->second].tests.push_back(test);
+        items[g->second].tests.push_back(static_cast<uint32_t>(i));
         items[g->second].estimate += seconds;
         continue;
       }
       group_item[group] = items.size();
     }
-    items.push_back(WorkItem{{test}, seconds, i, group});
+    items.push_back(WorkItem{{static_cast<uint32_t>(i)}, seconds, i, group});
   }
   return items;
 }

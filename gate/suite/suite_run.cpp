@@ -30,7 +30,7 @@ void tally(TestRuns& runs, const report::TestCase& t) {
 ScheduleResult run_tests(const config::Consumer& consumer, Runner& runner, const RunEnv& env,
                          const std::vector<std::string>& tests, const std::string& phase, TestRuns& runs) {
   auto items = make_items(tests, {}, consumer.serial_groups);
-  auto result = run_items(runner, env, std::move(items), static_cast<size_t>(consumer.parallel), consumer.test_timeout, phase);
+  auto result = run_items(runner, env, tests, std::move(items), static_cast<size_t>(consumer.parallel), consumer.test_timeout, phase);
   runs.executions += result.tests.size();
   for (const auto& e : result.errors) runs.errors.push_back(e);
   for (const auto& t : result.tests) tally(runs, t);
@@ -88,20 +88,22 @@ void confirm(const config::Consumer& consumer, Runner& runner, const RunEnv& env
 }  // namespace
 
 CandidateSuite run_candidate_suite(const config::Consumer& consumer, Runner& runner, const RunEnv& env,
-                                   const RunContext& context, const DurationOf& duration_of) {
+                                   const RunContext& context, const PricesOf& prices_of) {
   CandidateSuite suite;
   std::error_code ec;
   std::filesystem::create_directories(env.scratch, ec);
   suite.collected = runner.enumerate(env);
   if (suite.collected.empty()) return suite;
-  auto items = make_items(suite.collected, duration_of, consumer.serial_groups);
+  auto items = make_items(suite.collected, prices_of(suite.collected), consumer.serial_groups);
   int shards = context.shard_count > 0 ? context.shard_count : 1;
   if (shards > 1) items = balance(std::move(items), static_cast<size_t>(shards)).at(static_cast<size_t>(context.shard_index - 1));
   if (context.shard_count > 0) suite.shard = fmt::format("{}/{}", context.shard_index, shards);
   // This shard's tests (unsharded: every test collected, no copy of them).
   std::vector<std::string> share;
   if (shards > 1) {
-    for (const auto& item : items) share.insert(share.end(), item.tests.begin(), item.tests.end());
+    for (const auto& item : items) {
+      for (uint32_t at : item.tests) share.push_back(suite.collected[at]);
+    }
   }
   const std::vector<std::string>& planned = shards > 1 ? share : suite.collected;
   suite.planned = planned.size();
@@ -110,7 +112,7 @@ CandidateSuite run_candidate_suite(const config::Consumer& consumer, Runner& run
                         consumer.parallel, total_estimate(items)));
   runner.prepare(env, planned);
   std::vector<std::string>().swap(share);
-  auto first = run_items(runner, env, std::move(items), static_cast<size_t>(consumer.parallel), consumer.test_timeout, "run");
+  auto first = run_items(runner, env, suite.collected, std::move(items), static_cast<size_t>(consumer.parallel), consumer.test_timeout, "run");
   suite.runs.executions += first.tests.size();
   // (Not tallied in runs.counts: on the candidate only reruns are counted
   // run by run; a million first runs would cost a million entries.)

@@ -40,9 +40,12 @@ struct CandidateSuite {
   nlohmann::json profile = nlohmann::json::object();
 };
 
+// The recorded durations of the tests collected (called once, after collecting).
+using PricesOf = std::function<Prices(const std::vector<std::string>& collected)>;
+
 // Throws InfraError when the tests cannot be collected, Interrupted on Ctrl-C.
 CandidateSuite run_candidate_suite(const config::Consumer& consumer, Runner& runner, const RunEnv& env,
-                                   const RunContext& context, const DurationOf& duration_of);
+                                   const RunContext& context, const PricesOf& prices_of);
 
 // Reruns `failing` (with the consumer's retries) against the image `env` is
 // bound to, then looks for a failure there (rerunning each test until it

@@ -32,10 +32,6 @@ std::optional<double> TimingStore::seconds_of(const std::string& test) const {
   return it->second.seconds;
 }
 
-void TimingStore::forget_durations() {
-  std::erase_if(tests, [](const auto& entry) { return entry.second.flaky_on_published == 0; });
-}
-
 bool TimingStore::known_flaky(const std::string& test) const {
   auto it = tests.find(test);
   return it != tests.end() && it->second.flaky_on_published > 0;
@@ -117,7 +113,7 @@ struct Positions {
 };
 
 // One test's line of version 3.
-void read_test_line(const nlohmann::json& line, TimingStore& store, Positions& positions) {
+void read_test_line(const nlohmann::json& line, TimingStore& store, Positions& positions, const SecondsSink& seconds) {
   if (!line.is_object() || !line.contains("test") || !line["test"].is_string()) {
     throw nlohmann::json::type_error::create(302, "a line without a test", nullptr);
   }
@@ -133,6 +129,10 @@ void read_test_line(const nlohmann::json& line, TimingStore& store, Positions& p
   TestHistory h;
   if (auto s = line.find("seconds"); s != line.end() && s->is_number()) h.seconds = s->get<double>();
   if (auto f = line.find("flaky_on_published"); f != line.end() && f->is_number_integer()) h.flaky_on_published = f->get<int>();
+  if (seconds && h.seconds >= 0) {
+    seconds(test, h.seconds);
+    h.seconds = -1;
+  }
   if (h.seconds >= 0 || h.flaky_on_published > 0) store.tests.insert_or_assign(std::move(test), h);
 }
 
@@ -140,7 +140,8 @@ void read_test_line(const nlohmann::json& line, TimingStore& store, Positions& p
 // line per test. Read and written line by line: a consumer with a million
 // tests never holds its store as one document. `mac` (if any) is fed every
 // byte after the MAC line.
-void read_lines(std::istream& in, const nlohmann::json& header, TimingStore& store, registry::HmacSha256* mac) {
+void read_lines(std::istream& in, const nlohmann::json& header, TimingStore& store, registry::HmacSha256* mac,
+                const SecondsSink& seconds) {
   if (auto p = header.find("last_pass"); p != header.end() && p->is_object()) {
     LastPass last;
     last.commit = p->value("commit", "");
@@ -153,7 +154,7 @@ void read_lines(std::istream& in, const nlohmann::json& header, TimingStore& sto
       mac->update(line);
       mac->update("\n");
     }
-    if (!line.empty()) read_test_line(nlohmann::json::parse(line), store, positions);
+    if (!line.empty()) read_test_line(nlohmann::json::parse(line), store, positions, seconds);
   }
   if (!store.last_pass) return;
   for (auto [list, into] : {std::pair{&positions.tests, &store.last_pass->tests},
@@ -166,7 +167,7 @@ void read_lines(std::istream& in, const nlohmann::json& header, TimingStore& sto
 
 }  // namespace
 
-TimingStore load_store(const std::filesystem::path& file) {
+TimingStore load_store(const std::filesystem::path& file, const SecondsSink& seconds) {
   TimingStore store;
   std::ifstream in(file, std::ios::binary);
   if (!in) return store;
@@ -188,13 +189,17 @@ TimingStore load_store(const std::filesystem::path& file) {
         mac->update(first);
         mac->update("\n");
       }
-      read_lines(in, header, store, mac ? &*mac : nullptr);
+      read_lines(in, header, store, mac ? &*mac : nullptr, seconds);
       trusted = mac && mac->hex() == mac_seen;
     } else {  // an earlier version: one document
       std::string text = first + (had_newline ? "\n" : "");
       text.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
       trusted = !key.empty() && mac_seen == registry::hmac_sha256_hex(key, text);
       read_document(text, store);
+      if (seconds) {
+        for (auto& [test, h] : store.tests) seconds(test, std::exchange(h.seconds, -1));
+        std::erase_if(store.tests, [](const auto& entry) { return entry.second.flaky_on_published == 0; });
+      }
     }
   } catch (const std::exception& e) {
     log::warn(fmt::format("timing store {} is unreadable ({}); planning without it", file.string(), e.what()));
@@ -250,30 +255,196 @@ void write_lines(std::ostream& out, TimingStore& store, registry::HmacSha256& ma
 
 }  // namespace
 
+namespace {
+
+// One test's line, as the streaming merge reads and writes it.
+struct Entry {
+  std::string test;
+  double seconds = -1;
+  int flaky = 0;
+  long last_pass = -1, pre_existing = -1;  // positions in the last passing run's lists
+};
+
+Entry entry_of(const nlohmann::json& line) {
+  if (!line.is_object() || !line.contains("test") || !line["test"].is_string()) {
+    throw nlohmann::json::type_error::create(302, "a line without a test", nullptr);
+  }
+  Entry e;
+  e.test = line["test"].get<std::string>();
+  if (auto s = line.find("seconds"); s != line.end() && s->is_number()) e.seconds = s->get<double>();
+  if (auto f = line.find("flaky_on_published"); f != line.end() && f->is_number_integer()) e.flaky = f->get<int>();
+  if (auto p = line.find("last_pass"); p != line.end() && p->is_number_unsigned()) e.last_pass = p->get<long>();
+  if (auto p = line.find("pre_existing"); p != line.end() && p->is_number_unsigned()) e.pre_existing = p->get<long>();
+  return e;
+}
+
+std::string json_quoted(const std::string& text) {
+  return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string line_of(const Entry& e) {
+  std::string line = "{\"test\": " + json_quoted(e.test);
+  if (e.seconds >= 0) line += ", \"seconds\": " + nlohmann::json(e.seconds).dump();
+  if (e.flaky > 0) line += fmt::format(", \"flaky_on_published\": {}", e.flaky);
+  if (e.last_pass >= 0) line += fmt::format(", \"last_pass\": {}", e.last_pass);
+  if (e.pre_existing >= 0) line += fmt::format(", \"pre_existing\": {}", e.pre_existing);
+  return line + "}";
+}
+
+// Whether a version-3 store carries gate's MAC (read through once; its
+// lines are merged in a second pass only then is it known what to keep).
+bool v3_trusted(const std::filesystem::path& file, const std::string& key) {
+  std::ifstream in(file, std::ios::binary);
+  std::string first;
+  if (key.empty() || !std::getline(in, first) || first.compare(0, kMacPrefix.size(), kMacPrefix) != 0) return false;
+  registry::HmacSha256 mac(key);
+  for (std::string line; std::getline(in, line);) {
+    mac.update(line);
+    mac.update("\n");
+  }
+  return mac.hex() == first.substr(kMacPrefix.size());
+}
+
+// The update merged with the store on disk into `out`, both walked in test
+// order: no map of every test. False when the store on disk is not one to
+// stream (another version, unsorted, unreadable): the caller loads it whole.
+bool merge_streams(const std::filesystem::path& file, StoreUpdate& update, std::ostream& out, registry::HmacSha256& mac) {
+  std::ifstream in(file, std::ios::binary);
+  std::string first, header_text;
+  bool old = static_cast<bool>(in);
+  nlohmann::json header = nlohmann::json::object();
+  bool trusted = false;
+  if (old) {
+    std::getline(in, first);
+    if (first.compare(0, kMacPrefix.size(), kMacPrefix) == 0) std::getline(in, header_text);
+    else header_text = first;
+    header = nlohmann::json::parse(header_text, nullptr, /*allow_exceptions=*/false);
+    if (!header.is_object() || header.value("version", 0) != 3) return false;
+    trusted = v3_trusted(file, cache_key(file.parent_path(), false));
+    if (!trusted) {
+      log::warn(fmt::format("timing store {} was not written by gate as it stands (no valid MAC): its history is "
+                            "dropped as it is updated",
+                            file.string()));
+    }
+  }
+  // The update in test order, each test once (its last duration).
+  auto& seconds = update.seconds;
+  std::stable_sort(seconds.begin(), seconds.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::map<std::string, int> flaky;
+  for (const auto& test : update.flaky_on_published) flaky[test]++;
+  std::unordered_map<std::string_view, long> pass_at, excused_at;
+  std::vector<std::string_view> fresh;  // every test the update names, sorted, once
+  for (size_t i = 0; i < seconds.size(); ++i) {
+    if (i + 1 == seconds.size() || seconds[i + 1].first != seconds[i].first) fresh.push_back(seconds[i].first);
+  }
+  for (const auto& [test, count] : flaky) fresh.push_back(test);
+  if (update.last_pass) {
+    const auto& tests = update.last_pass->tests;
+    for (size_t i = 0; i < tests.size(); ++i) pass_at.emplace(tests[i], static_cast<long>(i)), fresh.push_back(tests[i]);
+    const auto& excused = update.last_pass->pre_existing;
+    for (size_t i = 0; i < excused.size(); ++i) excused_at.emplace(excused[i], static_cast<long>(i));
+  }
+  std::sort(fresh.begin(), fresh.end());
+  fresh.erase(std::unique(fresh.begin(), fresh.end()), fresh.end());
+
+  auto emit = [&](const std::string& line) {
+    out << line << '\n';
+    mac.update(line);
+    mac.update("\n");
+  };
+  std::string head = "{\"version\": 3";
+  if (update.last_pass) {
+    head += fmt::format(", \"last_pass\": {{\"commit\": {}, \"selection\": {}}}", json_quoted(update.last_pass->commit),
+                        json_quoted(update.last_pass->selection));
+  } else if (trusted && header.contains("last_pass") && header["last_pass"].is_object()) {
+    head += ", \"last_pass\": " + header["last_pass"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  emit(head + "}");
+  // An entry as it goes out: this run's duration, the flaky count added to
+  // what gate saw before, the positions of this run's pass (if it passed).
+  auto finish = [&](Entry e) {
+    if (!trusted) e.flaky = 0, e.last_pass = e.pre_existing = -1;
+    auto s = std::lower_bound(seconds.begin(), seconds.end(), e.test, [](const auto& p, const std::string& t) { return p.first < t; });
+    for (; s != seconds.end() && s->first == e.test; ++s) e.seconds = s->second;  // (the last of a repeated test)
+    if (auto f = flaky.find(e.test); f != flaky.end()) e.flaky += f->second;
+    if (update.last_pass) {
+      auto p = pass_at.find(e.test);
+      e.last_pass = p == pass_at.end() ? -1 : p->second;
+      auto x = excused_at.find(e.test);
+      e.pre_existing = x == excused_at.end() ? -1 : x->second;
+    }
+    if (e.seconds >= 0 || e.flaky > 0 || e.last_pass >= 0) emit(line_of(e));
+  };
+  std::optional<Entry> next_old;
+  std::string previous;
+  auto read_old = [&]() -> bool {  // false: not sorted, so not mergeable
+    next_old.reset();
+    for (std::string line; old && std::getline(in, line);) {
+      if (line.empty()) continue;
+      Entry e = entry_of(nlohmann::json::parse(line));
+      if (!previous.empty() && !(previous < e.test)) return false;
+      previous = e.test;
+      next_old = std::move(e);
+      break;
+    }
+    return true;
+  };
+  if (!read_old()) return false;
+  size_t i = 0;
+  while (next_old || i < fresh.size()) {
+    if (next_old && (i == fresh.size() || next_old->test < fresh[i])) {
+      finish(std::move(*next_old));
+      if (!read_old()) return false;
+    } else if (next_old && next_old->test == fresh[i]) {
+      finish(std::move(*next_old));
+      ++i;
+      if (!read_old()) return false;
+    } else {
+      Entry e;
+      e.test = std::string(fresh[i++]);
+      finish(std::move(e));
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 void update_store(const std::filesystem::path& file, StoreUpdate update) {
   if (update.empty()) return;
   std::error_code ec;
   std::filesystem::create_directories(file.parent_path(), ec);
   int lock = ::open((file.string() + ".lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
   if (lock >= 0) ::flock(lock, LOCK_EX);
-  TimingStore store = load_store(file);
-  for (auto& [test, seconds] : update.seconds) store.tests[std::move(test)].seconds = seconds;
-  std::vector<std::pair<std::string, double>>().swap(update.seconds);
-  for (const auto& test : update.flaky_on_published) store.tests[test].flaky_on_published++;
-  if (update.last_pass) store.last_pass = std::move(update.last_pass);
   auto temp = file.string() + fmt::format(".tmp{}", ::getpid());
-  bool written = false;
-  {
-    // The MAC line comes first but is known last: a placeholder of its
-    // length, written over once the rest is out.
-    registry::HmacSha256 mac(cache_key(file.parent_path(), true));
-    std::ofstream out(temp, std::ios::binary);
+  const std::string key = cache_key(file.parent_path(), true);
+  // The MAC line comes first but is known last: a placeholder of its
+  // length, written over once the rest is out.
+  auto write = [&](const std::function<void(std::ostream&, registry::HmacSha256&)>& body) {
+    registry::HmacSha256 mac(key);
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
     out << kMacPrefix << std::string(64, '0') << "\n";
-    write_lines(out, store, mac);
+    body(out, mac);
     out.seekp(static_cast<std::streamoff>(kMacPrefix.size()));
     out << mac.hex();
     out.close();
-    written = !out.fail();
+    return !out.fail();
+  };
+  bool merged = false;
+  bool written = write([&](std::ostream& out, registry::HmacSha256& mac) {
+    try {
+      merged = merge_streams(file, update, out, mac);
+    } catch (const std::exception&) {
+      merged = false;
+    }
+  });
+  if (!merged) {  // a store of an earlier version (or out of order): whole, through the map
+    TimingStore store = load_store(file);
+    for (auto& [test, seconds] : update.seconds) store.tests[std::move(test)].seconds = seconds;
+    std::vector<std::pair<std::string, double>>().swap(update.seconds);
+    for (const auto& test : update.flaky_on_published) store.tests[test].flaky_on_published++;
+    if (update.last_pass) store.last_pass = std::move(update.last_pass);
+    written = write([&](std::ostream& out, registry::HmacSha256& mac) { write_lines(out, store, mac); });
   }
   if (written) std::filesystem::rename(temp, file, ec);
   if (!written || ec) {

@@ -14,6 +14,8 @@
 // without a valid MAC (written or edited by anything but gate) still gives
 // durations; its flaky history and last passing run are not used.
 #include <filesystem>
+#include <functional>
+#include <string_view>
 #include <map>
 #include <optional>
 #include <string>
@@ -41,8 +43,6 @@ struct TimingStore {
 
   std::map<std::string, double> durations() const;
   std::optional<double> seconds_of(const std::string& test) const;
-  // Drops what only plans (durations), keeps the evidence (flaky history).
-  void forget_durations();
   bool known_flaky(const std::string& test) const;
   bool was_pre_existing(const std::string& test) const;
 };
@@ -55,8 +55,12 @@ struct StoreUpdate {
 };
 
 std::filesystem::path timings_file(const std::filesystem::path& cache_dir, const std::string& consumer);
-// Missing store: empty; unreadable: empty, with a warning.
-TimingStore load_store(const std::filesystem::path& file);
+// Missing store: empty; unreadable: empty, with a warning. With `seconds`,
+// each recorded duration is handed to it instead of kept (a plan needs them
+// once; a million of them in the store's map would cost ~110 MB): the store
+// then keeps only the tests with flaky history.
+using SecondsSink = std::function<void(std::string_view test, double seconds)>;
+TimingStore load_store(const std::filesystem::path& file, const SecondsSink& seconds = {});
 // Merges the update into the store under a lock (concurrent writers keep
 // each other's entries), written atomically.
 void update_store(const std::filesystem::path& file, StoreUpdate update);

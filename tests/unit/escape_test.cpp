@@ -38,3 +38,8 @@ TEST(MarkdownCode, NothingInsideIsRendered) {
   std::string short_cut = markdown_code(accents, 20);
   EXPECT_EQ(short_cut, "`" + accents.substr(0, 16) + "...`");
 }
+
+TEST(Escape, MarkupEntitiesAndAttributeWhitespace) {
+  EXPECT_EQ(gate::core::markup_escape("a<b>&\"c\"\r\n\t"), "a&lt;b&gt;&amp;&quot;c&quot;&#13;\n\t");
+  EXPECT_EQ(gate::core::markup_escape("x\ny\tz", /*in_attribute=*/true), "x&#10;y&#9;z");
+}

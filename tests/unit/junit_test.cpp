@@ -178,9 +178,9 @@ TEST(JUnitParse, ForbiddenCharactersAreMarkedNotRefused) {
   EXPECT_EQ(tests[0].details, "trace \\x01");
 }
 
-// Read in chunks of 1 MiB: a character or a reference cut by a chunk's end
-// is read whole.
-TEST(JUnitParse, SequencesAcrossChunksAreReadWhole) {
+// Anywhere in a file of more than a megabyte (where a reader in pieces would
+// cut them), a reference and multi-byte characters are read whole.
+TEST(JUnitParse, SequencesPastTheFirstMegabyteAreReadWhole) {
   for (size_t shift = 0; shift < 8; ++shift) {
     std::string head = "<testsuite><testcase name=\"a\"/>";
     std::string padding((1 << 20) - head.size() - 30 + shift, ' ');

@@ -17,7 +17,7 @@ std::vector<std::string> names(size_t n) {
 
 TEST(ShardPlan, UnknownTestsArePricedAtTheMeanOfKnownOnes) {
   const std::map<std::string, double> known{{"a", 1.0}, {"b", 3.0}};
-  auto items = make_items({"a", "b", "c"}, durations_in(known), {});
+  auto items = make_items({"a", "b", "c"}, prices_in(known, {"a", "b", "c"}), {});
   ASSERT_EQ(items.size(), 3u);
   EXPECT_DOUBLE_EQ(items[2].estimate, 2.0);
   EXPECT_DOUBLE_EQ(make_items({"x"}, {}, {})[0].estimate, 1.0);
@@ -26,7 +26,7 @@ TEST(ShardPlan, UnknownTestsArePricedAtTheMeanOfKnownOnes) {
 TEST(ShardPlan, SerialGroupsAreOneItemInCollectionOrder) {
   auto items = make_items({"t/a.py::x", "t/home.py::1", "t/b.py::y", "t/home.py::2"}, {}, {"t/home.py::*"});
   ASSERT_EQ(items.size(), 3u);
-  EXPECT_EQ(items[1].tests, (std::vector<std::string>{"t/home.py::1", "t/home.py::2"}));
+  EXPECT_EQ(items[1].tests, (std::vector<uint32_t>{1, 3}));  // positions of t/home.py::1 and ::2
   EXPECT_DOUBLE_EQ(items[1].estimate, 2.0);
 }
 
@@ -34,7 +34,7 @@ TEST(ShardPlan, LongestFirstOntoTheLightestKeepsCollectionOrderAndCoversAll) {
   std::map<std::string, double> durations;
   auto tests = names(40);
   for (size_t i = 0; i < tests.size(); ++i) durations[tests[i]] = 0.1 + static_cast<double>((i * 7) % 13);
-  auto bins = balance(make_items(tests, durations_in(durations), {}), 3);
+  auto bins = balance(make_items(tests, prices_in(durations, tests), {}), 3);
   ASSERT_EQ(bins.size(), 3u);
   size_t count = 0;
   double largest = 0, total = 0;
@@ -56,5 +56,5 @@ TEST(ShardPlan, DeterministicWithTiesToTheLowerBin) {
     ASSERT_EQ(first[b].size(), second[b].size());
     for (size_t i = 0; i < first[b].size(); ++i) EXPECT_EQ(first[b][i].tests, second[b][i].tests);
   }
-  EXPECT_EQ(first[0].front().tests.front(), "t::0");
+  EXPECT_EQ(first[0].front().tests.front(), 0u);  // t::0
 }

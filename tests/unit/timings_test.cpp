@@ -32,7 +32,7 @@ TEST(Hmac, StreamedEqualsWholeAndTheRfcVector) {
   // RFC 4231, test case 2.
   EXPECT_EQ(gate::registry::hmac_sha256_hex("Jefe", "what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
-  for (const std::string key : {std::string("Jefe"), std::string(131, '\xaa')}) {
+  for (const std::string& key : {std::string("Jefe"), std::string(131, '\xaa')}) {
     gate::registry::HmacSha256 mac(key);
     mac.update("what do ya ");
     mac.update("want for nothing?");
@@ -104,4 +104,53 @@ TEST(TimingStore, ReadsVersionTwoWithItsMac) {
   EXPECT_TRUE(store.known_flaky("t::a"));
   ASSERT_TRUE(store.last_pass);
   EXPECT_EQ(store.last_pass->tests, std::vector<std::string>{"t::a"});
+}
+
+TEST(TimingStore, DurationsHandedToASinkAreNotKept) {
+  auto file = timings_file(scratch_dir(), "c");
+  StoreUpdate update;
+  update.seconds = {{"t::a", 1.5}, {"t::b", 0.25}};
+  update.flaky_on_published = {"t::b"};
+  update_store(file, update);
+  std::map<std::string, double> seen;
+  auto store = load_store(file, [&](std::string_view test, double seconds) { seen[std::string(test)] = seconds; });
+  EXPECT_EQ(seen, (std::map<std::string, double>{{"t::a", 1.5}, {"t::b", 0.25}}));
+  EXPECT_EQ(store.tests.size(), 1u);  // only the evidence: t::b's flaky history
+  EXPECT_TRUE(store.known_flaky("t::b"));
+  EXPECT_FALSE(store.seconds_of("t::a"));
+}
+
+// Merged as streams: what an edited store claimed is not carried into the
+// next store gate signs (no laundering of forged flaky history).
+TEST(TimingStore, AnUpdateDoesNotLaunderAnEditedStore) {
+  auto file = timings_file(scratch_dir(), "c");
+  StoreUpdate update;
+  update.seconds = {{"t::b", 1}, {"t::a", 2}};
+  update.flaky_on_published = {"t::a"};
+  update.last_pass = LastPass{"c1", "sel", {"t::b", "t::a"}, {}};
+  update_store(file, update);
+  auto text = read(file);
+  text.replace(text.find("\"flaky_on_published\": 1"), 23, "\"flaky_on_published\": 9");
+  std::ofstream(file, std::ios::binary) << text;
+  StoreUpdate later;
+  later.seconds = {{"t::c", 3}, {"t::a", 4}};
+  update_store(file, later);
+  auto store = load_store(file);
+  EXPECT_FALSE(store.known_flaky("t::a"));  // the forged 9 is gone, and so is the history behind it
+  EXPECT_FALSE(store.last_pass);
+  EXPECT_DOUBLE_EQ(*store.seconds_of("t::a"), 4);
+  EXPECT_DOUBLE_EQ(*store.seconds_of("t::b"), 1);  // durations kept
+  EXPECT_DOUBLE_EQ(*store.seconds_of("t::c"), 3);
+  // Trusted, merged: the counts add up and the last pass stays.
+  auto clean = timings_file(scratch_dir().string() + "-2", "c");
+  update_store(clean, update);
+  StoreUpdate again;
+  again.flaky_on_published = {"t::a"};
+  again.seconds = {{"t::z", 1}};
+  update_store(clean, again);
+  store = load_store(clean);
+  EXPECT_EQ(store.tests.at("t::a").flaky_on_published, 2);
+  ASSERT_TRUE(store.last_pass);
+  EXPECT_EQ(store.last_pass->tests, (std::vector<std::string>{"t::b", "t::a"}));
+  EXPECT_DOUBLE_EQ(*store.seconds_of("t::z"), 1);
 }
