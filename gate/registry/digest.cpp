@@ -1,7 +1,6 @@
 #include "registry/digest.h"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <array>
 #include <memory>
@@ -19,6 +18,17 @@ const EVP_MD* sha256_method() {
   return method;
 }
 
+std::string hex_of(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out += kHex[c >> 4];
+    out += kHex[c & 0xf];
+  }
+  return out;
+}
+
 // A sha256 computation fed in pieces (one owner for the OpenSSL context).
 class Sha256 {
  public:
@@ -28,19 +38,15 @@ class Sha256 {
   void update(const void* data, size_t size) {
     if (EVP_DigestUpdate(ctx_.get(), data, size) != 1) throw InfraError("sha256: OpenSSL digest failed");
   }
-  // "sha256:<hex>"
-  std::string finish() {
+  // The 32 bytes of the hash.
+  std::string finish_raw() {
     std::array<unsigned char, EVP_MAX_MD_SIZE> hash{};
     unsigned int length = 0;
     if (EVP_DigestFinal_ex(ctx_.get(), hash.data(), &length) != 1) throw InfraError("sha256: OpenSSL digest failed");
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out = "sha256:";
-    for (unsigned int i = 0; i < length; ++i) {
-      out += kHex[hash[i] >> 4];
-      out += kHex[hash[i] & 0xf];
-    }
-    return out;
+    return std::string(reinterpret_cast<const char*>(hash.data()), length);
   }
+  // "sha256:<hex>"
+  std::string finish() { return "sha256:" + hex_of(finish_raw()); }
 
  private:
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_;
@@ -69,9 +75,11 @@ struct HmacSha256::State {
 
 HmacSha256::HmacSha256(std::string_view key) : state_(std::make_unique<State>()) {
   std::string block(64, '\0');
-  if (key.size() > block.size()) {
-    std::string digest = sha256_digest(key);  // "sha256:<hex>": the raw bytes are wanted
-    for (size_t i = 0; i < 32; ++i) block[i] = static_cast<char>(std::stoi(digest.substr(7 + 2 * i, 2), nullptr, 16));
+  if (key.size() > block.size()) {  // a long key is hashed first
+    Sha256 sha;
+    sha.update(key.data(), key.size());
+    const std::string hashed = sha.finish_raw();
+    std::copy(hashed.begin(), hashed.end(), block.begin());
   } else {
     std::copy(key.begin(), key.end(), block.begin());
   }
@@ -87,27 +95,15 @@ HmacSha256::~HmacSha256() = default;
 void HmacSha256::update(std::string_view bytes) { state_->inner.update(bytes.data(), bytes.size()); }
 
 std::string HmacSha256::hex() {
-  std::string inner = state_->inner.finish().substr(7);
-  std::string raw(32, '\0');
-  for (size_t i = 0; i < 32; ++i) raw[i] = static_cast<char>(std::stoi(inner.substr(2 * i, 2), nullptr, 16));
-  state_->outer.update(raw.data(), raw.size());
-  return state_->outer.finish().substr(7);
+  const std::string inner = state_->inner.finish_raw();
+  state_->outer.update(inner.data(), inner.size());
+  return hex_of(state_->outer.finish_raw());
 }
 
 std::string hmac_sha256_hex(std::string_view key, std::string_view bytes) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
-  unsigned int length = 0;
-  if (!HMAC(sha256_method(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(bytes.data()),
-            bytes.size(), mac.data(), &length)) {
-    throw InfraError("hmac-sha256: OpenSSL failed");
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < length; ++i) {
-    out += kHex[mac[i] >> 4];
-    out += kHex[mac[i] & 0xf];
-  }
-  return out;
+  HmacSha256 mac(key);
+  mac.update(bytes);
+  return mac.hex();
 }
 
 }  // namespace gate::registry

@@ -58,7 +58,7 @@ std::vector<WorkItem> make_items(const std::vector<std::string>& tests, const Pr
       }
       group_item[group] = items.size();
     }
-    items.push_back(WorkItem{{static_cast<uint32_t>(i)}, seconds, i, group});
+    items.push_back(WorkItem{{static_cast<uint32_t>(i)}, seconds, i});
   }
   return items;
 }

@@ -16,7 +16,6 @@ struct WorkItem {
   std::vector<uint32_t> tests;     // positions in the list of tests the items were made of, in collection order
   double estimate = 0;             // seconds
   size_t first_index = 0;          // collection position of its first test
-  std::string group;               // the serial group's glob, if any
 };
 
 // The recorded duration of each test of a list, by position (< 0: none

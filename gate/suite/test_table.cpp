@@ -1,14 +1,11 @@
 #include "suite/test_table.h"
 
+#include "report/junit.h"
+
 namespace gate::suite {
 namespace {
 
 size_t hash_of(std::string_view id) { return std::hash<std::string_view>{}(id); }
-
-int severity(report::TestStatus s) {
-  using report::TestStatus;
-  return s == TestStatus::error ? 3 : s == TestStatus::failed ? 2 : s == TestStatus::passed ? 1 : 0;
-}
 
 }  // namespace
 
@@ -21,21 +18,11 @@ std::optional<size_t> TestTable::position(std::string_view id) const {
 }
 
 void TestTable::adopt(std::vector<report::TestCase> cases) {
-  cases_.clear();
-  taken_.clear();
-  index_.clear();
+  report::merge_repeated_tests(cases);  // the one rule for a test named twice
   cases_ = std::move(cases);
-  taken_.assign(cases_.size(), false);
+  index_.clear();
   index_.reserve(cases_.size());
-  for (size_t i = 0; i < cases_.size(); ++i) {
-    const std::string id = cases_[i].id();
-    if (auto earlier = position(id)) {
-      if (severity(cases_[i].status) > severity(cases_[*earlier].status)) cases_[*earlier] = std::move(cases_[i]);
-      taken_[i] = true;  // one result per id
-      continue;
-    }
-    index_.emplace(hash_of(id), i);
-  }
+  for (size_t i = 0; i < cases_.size(); ++i) index_.emplace(hash_of(cases_[i].id()), i);
 }
 
 report::TestCase& TestTable::put(report::TestCase test) {
@@ -43,7 +30,6 @@ report::TestCase& TestTable::put(report::TestCase test) {
   if (auto at = position(id)) return cases_[*at] = std::move(test);
   index_.emplace(hash_of(id), cases_.size());
   cases_.push_back(std::move(test));
-  taken_.push_back(false);
   return cases_.back();
 }
 
@@ -91,7 +77,6 @@ std::vector<report::TestCase> TestTable::release_in_order(const std::vector<std:
   cases_.resize(kept);
   std::vector<report::TestCase> out = std::move(cases_);
   cases_.clear();
-  taken_.clear();
   index_.clear();
   return out;
 }

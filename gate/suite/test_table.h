@@ -17,7 +17,8 @@ namespace gate::suite {
 class TestTable {
  public:
   // Takes `cases` whole as the table (no copy); a test named twice keeps
-  // its worst result (a pass must not hide a failure).
+  // its worst result (report::merge_repeated_tests: a pass must not hide a
+  // failure).
   void adopt(std::vector<report::TestCase> cases);
   // Sets the result of the test (replacing the one there was).
   report::TestCase& put(report::TestCase test);
@@ -30,18 +31,15 @@ class TestTable {
   std::vector<report::TestCase> release_in_order(const std::vector<std::string>& order);
 
   size_t size() const { return index_.size(); }
-  // Every result held, in the order they came (taken ones left out).
+  // Every result held, in the order they came.
   template <typename F>
   void for_each(F&& f) const {
-    for (size_t i = 0; i < cases_.size(); ++i) {
-      if (!taken_[i]) f(cases_[i]);
-    }
+    for (const auto& test : cases_) f(test);
   }
 
  private:
   std::optional<size_t> position(std::string_view id) const;
   std::vector<report::TestCase> cases_;
-  std::vector<bool> taken_;
   std::unordered_multimap<size_t, size_t> index_;  // hash of the id -> position
 };
 

@@ -18,14 +18,6 @@
 
 namespace gate::suite {
 
-std::map<std::string, double> TimingStore::durations() const {
-  std::map<std::string, double> out;
-  for (const auto& [test, h] : tests) {
-    if (h.seconds >= 0) out[test] = h.seconds;
-  }
-  return out;
-}
-
 std::optional<double> TimingStore::seconds_of(const std::string& test) const {
   auto it = tests.find(test);
   if (it == tests.end() || it->second.seconds < 0) return std::nullopt;
@@ -107,33 +99,78 @@ void read_document(const std::string& text, TimingStore& store) {
   }
 }
 
+// One test's line of version 3 as it is read and written.
+struct Entry {
+  std::string test;
+  double seconds = -1;
+  int flaky = 0;
+  long last_pass = -1, pre_existing = -1;  // positions in the last passing run's lists
+};
+
+Entry entry_of(const nlohmann::json& line) {
+  if (!line.is_object() || !line.contains("test") || !line["test"].is_string()) {
+    throw nlohmann::json::type_error::create(302, "a line without a test", nullptr);
+  }
+  Entry e;
+  e.test = line["test"].get<std::string>();
+  if (auto s = line.find("seconds"); s != line.end() && s->is_number()) e.seconds = s->get<double>();
+  if (auto f = line.find("flaky_on_published"); f != line.end() && f->is_number_integer()) e.flaky = f->get<int>();
+  if (auto p = line.find("last_pass"); p != line.end() && p->is_number_unsigned()) e.last_pass = p->get<long>();
+  if (auto p = line.find("pre_existing"); p != line.end() && p->is_number_unsigned()) e.pre_existing = p->get<long>();
+  return e;
+}
+
+std::string json_quoted(const std::string& text) {
+  return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string line_of(const Entry& e) {
+  std::string line = "{\"test\": " + json_quoted(e.test);
+  if (e.seconds >= 0) line += ", \"seconds\": " + nlohmann::json(e.seconds).dump();
+  if (e.flaky > 0) line += fmt::format(", \"flaky_on_published\": {}", e.flaky);
+  if (e.last_pass >= 0) line += fmt::format(", \"last_pass\": {}", e.last_pass);
+  if (e.pre_existing >= 0) line += fmt::format(", \"pre_existing\": {}", e.pre_existing);
+  return line + "}";
+}
+
+// The header line; `last_pass` the JSON of {"commit", "selection"}, or "".
+std::string header_line(const std::string& last_pass) {
+  return last_pass.empty() ? "{\"version\": 3}" : "{\"version\": 3, \"last_pass\": " + last_pass + "}";
+}
+
+std::string last_pass_json(const LastPass& last) {
+  return fmt::format("{{\"commit\": {}, \"selection\": {}}}", json_quoted(last.commit), json_quoted(last.selection));
+}
+
+// Lines out, each fed to the MAC as it goes.
+struct SignedLines {
+  std::ostream& out;
+  registry::HmacSha256& mac;
+  void line(const std::string& text) {
+    out << text << '\n';
+    mac.update(text);
+    mac.update("\n");
+  }
+};
+
 // The last passing run's tests as the lines name them: (position, test).
 struct Positions {
   std::vector<std::pair<size_t, std::string>> tests, pre_existing;
 };
 
-// One test's line of version 3.
+// One test's line of version 3, into the store.
 void read_test_line(const nlohmann::json& line, TimingStore& store, Positions& positions, const SecondsSink& seconds) {
-  if (!line.is_object() || !line.contains("test") || !line["test"].is_string()) {
-    throw nlohmann::json::type_error::create(302, "a line without a test", nullptr);
-  }
-  std::string test = line["test"].get<std::string>();
+  Entry e = entry_of(line);
   if (store.last_pass) {
-    if (auto p = line.find("last_pass"); p != line.end() && p->is_number_unsigned()) {
-      positions.tests.emplace_back(p->get<size_t>(), test);
-    }
-    if (auto p = line.find("pre_existing"); p != line.end() && p->is_number_unsigned()) {
-      positions.pre_existing.emplace_back(p->get<size_t>(), test);
-    }
+    if (e.last_pass >= 0) positions.tests.emplace_back(static_cast<size_t>(e.last_pass), e.test);
+    if (e.pre_existing >= 0) positions.pre_existing.emplace_back(static_cast<size_t>(e.pre_existing), e.test);
   }
-  TestHistory h;
-  if (auto s = line.find("seconds"); s != line.end() && s->is_number()) h.seconds = s->get<double>();
-  if (auto f = line.find("flaky_on_published"); f != line.end() && f->is_number_integer()) h.flaky_on_published = f->get<int>();
+  TestHistory h{e.seconds, e.flaky};
   if (seconds && h.seconds >= 0) {
-    seconds(test, h.seconds);
+    seconds(e.test, h.seconds);
     h.seconds = -1;
   }
-  if (h.seconds >= 0 || h.flaky_on_published > 0) store.tests.insert_or_assign(std::move(test), h);
+  if (h.seconds >= 0 || h.flaky_on_published > 0) store.tests.insert_or_assign(std::move(e.test), h);
 }
 
 // Version 3: a JSON object per line after the MAC line, a header, then a
@@ -219,76 +256,26 @@ TimingStore load_store(const std::filesystem::path& file, const SecondsSink& sec
 
 namespace {
 
-// Writes version 3 to `out`, feeding every byte after the MAC line to `mac`.
-void write_lines(std::ostream& out, TimingStore& store, registry::HmacSha256& mac) {
-  auto emit = [&](const std::string& line) {
-    out << line << '\n';
-    mac.update(line);
-    mac.update("\n");
-  };
-  auto quoted = [](const std::string& text) {
-    return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  };
-  std::string header = "{\"version\": 3";
+// Writes a whole store as version 3 (the path for a store that cannot be
+// merged as a stream).
+void write_lines(SignedLines out, TimingStore& store) {
   // The last passing run's tests by their position in it (its order is
   // the order in which missing tests are named).
-  std::unordered_map<std::string_view, size_t> in_last_pass, pre_existing;
+  std::unordered_map<std::string_view, long> in_last_pass, pre_existing;
   if (store.last_pass) {
-    header += fmt::format(", \"last_pass\": {{\"commit\": {}, \"selection\": {}}}", quoted(store.last_pass->commit),
-                          quoted(store.last_pass->selection));
     for (const auto& test : store.last_pass->tests) store.tests.try_emplace(test);  // a line for each
     const auto& tests = store.last_pass->tests;
-    for (size_t i = 0; i < tests.size(); ++i) in_last_pass.emplace(tests[i], i);
+    for (size_t i = 0; i < tests.size(); ++i) in_last_pass.emplace(tests[i], static_cast<long>(i));
     const auto& excused = store.last_pass->pre_existing;
-    for (size_t i = 0; i < excused.size(); ++i) pre_existing.emplace(excused[i], i);
+    for (size_t i = 0; i < excused.size(); ++i) pre_existing.emplace(excused[i], static_cast<long>(i));
   }
-  emit(header + "}");
+  out.line(header_line(store.last_pass ? last_pass_json(*store.last_pass) : ""));
   for (const auto& [test, h] : store.tests) {
-    std::string line = "{\"test\": " + quoted(test);
-    if (h.seconds >= 0) line += ", \"seconds\": " + nlohmann::json(h.seconds).dump();
-    if (h.flaky_on_published > 0) line += fmt::format(", \"flaky_on_published\": {}", h.flaky_on_published);
-    if (auto p = in_last_pass.find(test); p != in_last_pass.end()) line += fmt::format(", \"last_pass\": {}", p->second);
-    if (auto p = pre_existing.find(test); p != pre_existing.end()) line += fmt::format(", \"pre_existing\": {}", p->second);
-    emit(line + "}");
+    Entry e{test, h.seconds, h.flaky_on_published};
+    if (auto p = in_last_pass.find(test); p != in_last_pass.end()) e.last_pass = p->second;
+    if (auto p = pre_existing.find(test); p != pre_existing.end()) e.pre_existing = p->second;
+    out.line(line_of(e));
   }
-}
-
-}  // namespace
-
-namespace {
-
-// One test's line, as the streaming merge reads and writes it.
-struct Entry {
-  std::string test;
-  double seconds = -1;
-  int flaky = 0;
-  long last_pass = -1, pre_existing = -1;  // positions in the last passing run's lists
-};
-
-Entry entry_of(const nlohmann::json& line) {
-  if (!line.is_object() || !line.contains("test") || !line["test"].is_string()) {
-    throw nlohmann::json::type_error::create(302, "a line without a test", nullptr);
-  }
-  Entry e;
-  e.test = line["test"].get<std::string>();
-  if (auto s = line.find("seconds"); s != line.end() && s->is_number()) e.seconds = s->get<double>();
-  if (auto f = line.find("flaky_on_published"); f != line.end() && f->is_number_integer()) e.flaky = f->get<int>();
-  if (auto p = line.find("last_pass"); p != line.end() && p->is_number_unsigned()) e.last_pass = p->get<long>();
-  if (auto p = line.find("pre_existing"); p != line.end() && p->is_number_unsigned()) e.pre_existing = p->get<long>();
-  return e;
-}
-
-std::string json_quoted(const std::string& text) {
-  return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-std::string line_of(const Entry& e) {
-  std::string line = "{\"test\": " + json_quoted(e.test);
-  if (e.seconds >= 0) line += ", \"seconds\": " + nlohmann::json(e.seconds).dump();
-  if (e.flaky > 0) line += fmt::format(", \"flaky_on_published\": {}", e.flaky);
-  if (e.last_pass >= 0) line += fmt::format(", \"last_pass\": {}", e.last_pass);
-  if (e.pre_existing >= 0) line += fmt::format(", \"pre_existing\": {}", e.pre_existing);
-  return line + "}";
 }
 
 // Whether a version-3 store carries gate's MAC (read through once; its
@@ -308,7 +295,7 @@ bool v3_trusted(const std::filesystem::path& file, const std::string& key) {
 // The update merged with the store on disk into `out`, both walked in test
 // order: no map of every test. False when the store on disk is not one to
 // stream (another version, unsorted, unreadable): the caller loads it whole.
-bool merge_streams(const std::filesystem::path& file, StoreUpdate& update, std::ostream& out, registry::HmacSha256& mac) {
+bool merge_streams(const std::filesystem::path& file, StoreUpdate& update, SignedLines out) {
   std::ifstream in(file, std::ios::binary);
   std::string first, header_text;
   bool old = static_cast<bool>(in);
@@ -347,19 +334,13 @@ bool merge_streams(const std::filesystem::path& file, StoreUpdate& update, std::
   std::sort(fresh.begin(), fresh.end());
   fresh.erase(std::unique(fresh.begin(), fresh.end()), fresh.end());
 
-  auto emit = [&](const std::string& line) {
-    out << line << '\n';
-    mac.update(line);
-    mac.update("\n");
-  };
-  std::string head = "{\"version\": 3";
+  std::string last_pass;
   if (update.last_pass) {
-    head += fmt::format(", \"last_pass\": {{\"commit\": {}, \"selection\": {}}}", json_quoted(update.last_pass->commit),
-                        json_quoted(update.last_pass->selection));
+    last_pass = last_pass_json(*update.last_pass);
   } else if (trusted && header.contains("last_pass") && header["last_pass"].is_object()) {
-    head += ", \"last_pass\": " + header["last_pass"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    last_pass = header["last_pass"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
-  emit(head + "}");
+  out.line(header_line(last_pass));
   // An entry as it goes out: this run's duration, the flaky count added to
   // what gate saw before, the positions of this run's pass (if it passed).
   auto finish = [&](Entry e) {
@@ -373,7 +354,7 @@ bool merge_streams(const std::filesystem::path& file, StoreUpdate& update, std::
       auto x = excused_at.find(e.test);
       e.pre_existing = x == excused_at.end() ? -1 : x->second;
     }
-    if (e.seconds >= 0 || e.flaky > 0 || e.last_pass >= 0) emit(line_of(e));
+    if (e.seconds >= 0 || e.flaky > 0 || e.last_pass >= 0) out.line(line_of(e));
   };
   std::optional<Entry> next_old;
   std::string previous;
@@ -433,7 +414,7 @@ void update_store(const std::filesystem::path& file, StoreUpdate update) {
   bool merged = false;
   bool written = write([&](std::ostream& out, registry::HmacSha256& mac) {
     try {
-      merged = merge_streams(file, update, out, mac);
+      merged = merge_streams(file, update, SignedLines{out, mac});
     } catch (const std::exception&) {
       merged = false;
     }
@@ -444,7 +425,7 @@ void update_store(const std::filesystem::path& file, StoreUpdate update) {
     std::vector<std::pair<std::string, double>>().swap(update.seconds);
     for (const auto& test : update.flaky_on_published) store.tests[test].flaky_on_published++;
     if (update.last_pass) store.last_pass = std::move(update.last_pass);
-    written = write([&](std::ostream& out, registry::HmacSha256& mac) { write_lines(out, store, mac); });
+    written = write([&](std::ostream& out, registry::HmacSha256& mac) { write_lines(SignedLines{out, mac}, store); });
   }
   if (written) std::filesystem::rename(temp, file, ec);
   if (!written || ec) {

@@ -41,7 +41,6 @@ struct TimingStore {
   std::map<std::string, TestHistory> tests;
   std::optional<LastPass> last_pass;
 
-  std::map<std::string, double> durations() const;
   std::optional<double> seconds_of(const std::string& test) const;
   bool known_flaky(const std::string& test) const;
   bool was_pre_existing(const std::string& test) const;
