@@ -84,6 +84,10 @@ struct Consumer {
   std::vector<std::string> serial_groups;  // globs of tests that share global state
   std::chrono::milliseconds test_timeout{0};  // per test; 0 = none
   int retries = 0;                     // reruns of a failed test on the candidate
+  // Runs of every test on the candidate (Bazel's --runs_per_test): gate
+  // sees only a breakage that happens in a run it makes, and a test the
+  // candidate breaks 30% of the time passes one run 70% of the time.
+  int runs_per_test = 1;
   bool prebuild = false;               // runner go: compile each package's tests once
   bool baseline = false;               // rerun what still fails against the published image
   // Confirmation reruns on the candidate of a test that failed and then
@@ -95,6 +99,10 @@ struct Consumer {
   // tests that are not (a 20%-flaky test shows no failure in 30 runs 0.1%
   // of the time).
   int baseline_reruns = 30;
+  // Go on looking for flakiness once one test is sure to block, so that the
+  // report names every test exactly (false: a red run costs less; the tests
+  // not rerun keep the outcome their evidence allows).
+  bool rerun_when_blocked = true;
   std::optional<Limit> max_pre_existing;  // over the top-level one
   std::map<std::string, std::string> policy;  // outcome -> block | warn (over the top-level policy)
   std::string token_env;   // environment variable holding a token for the repository

@@ -115,7 +115,8 @@ Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::files
   r.check_keys(node, what, {"name", "repo", "ref", "setup", "run", "env", "timeout", "junit", "submodules",
                             "token_env", "token_user", "checkout_timeout", "runner", "tests", "shards", "parallel",
                             "serial_groups", "test_timeout", "retries", "baseline", "policy", "prebuild", "services",
-                            "cache_paths", "cache_key", "flaky_reruns", "baseline_reruns", "max_pre_existing"});
+                            "cache_paths", "cache_key", "flaky_reruns", "baseline_reruns", "max_pre_existing",
+                            "runs_per_test", "rerun_when_blocked"});
   if (YAML::Node n = node["runner"]; n.IsDefined() && !n.IsNull()) {
     c.runner = r.scalar(n, what + " runner");
     if (c.runner != "command" && c.runner != "pytest" && c.runner != "ctest" && c.runner != "go") {
@@ -164,6 +165,7 @@ Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::files
   int_key("shards", 1, &c.shards);
   int_key("parallel", 1, &c.parallel);
   int_key("retries", 0, &c.retries);
+  int_key("runs_per_test", 1, &c.runs_per_test);
   int_key("flaky_reruns", 0, &c.flaky_reruns);
   int_key("baseline_reruns", 0, &c.baseline_reruns);
   if (YAML::Node n = node["max_pre_existing"]; n.IsDefined() && !n.IsNull()) {
@@ -200,7 +202,8 @@ Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::files
       }
     }
     // Rerunning the whole command and comparing test by test needs its tests.
-    for (const char* key : {"retries", "baseline", "flaky_reruns", "baseline_reruns", "max_pre_existing"}) {
+    for (const char* key : {"retries", "baseline", "flaky_reruns", "baseline_reruns", "max_pre_existing", "runs_per_test",
+                            "rerun_when_blocked"}) {
       if (node[key].IsDefined() && !node[key].IsNull() && (!node["junit"].IsDefined() || node["junit"].IsNull())) {
         r.fail(node[key].Mark(), fmt::format("{} {} with runner: command needs junit (the reports that name its tests)",
                                              what, key));
@@ -215,17 +218,19 @@ Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::files
     std::set<std::string> names;
     for (size_t i = 0; i < n.size(); ++i) c.services.push_back(read_service(r, n[i], what, i, names));
   }
-  if (YAML::Node n = node["prebuild"]; n.IsDefined() && !n.IsNull()) {
-    std::string text = r.scalar(n, what + " prebuild");
-    if (text != "true" && text != "false") r.fail(n.Mark(), fmt::format("{} prebuild must be true or false, found '{}'", what, text));
-    if (c.runner != "go") r.fail(n.Mark(), fmt::format("{} prebuild is for runner: go", what));
-    c.prebuild = text == "true";
+  auto bool_key = [&](const char* key, bool* out) {
+    YAML::Node n = node[key];
+    if (!n.IsDefined() || n.IsNull()) return false;
+    std::string text = r.scalar(n, what + " " + key);
+    if (text != "true" && text != "false") r.fail(n.Mark(), fmt::format("{} {} must be true or false, found '{}'", what, key, text));
+    *out = text == "true";
+    return true;
+  };
+  if (bool_key("prebuild", &c.prebuild) && c.runner != "go") {
+    r.fail(node["prebuild"].Mark(), fmt::format("{} prebuild is for runner: go", what));
   }
-  if (YAML::Node n = node["baseline"]; n.IsDefined() && !n.IsNull()) {
-    std::string text = r.scalar(n, what + " baseline");
-    if (text != "true" && text != "false") r.fail(n.Mark(), fmt::format("{} baseline must be true or false, found '{}'", what, text));
-    c.baseline = text == "true";
-  }
+  bool_key("baseline", &c.baseline);
+  bool_key("rerun_when_blocked", &c.rerun_when_blocked);
   if (YAML::Node n = node["policy"]; n.IsDefined() && !n.IsNull()) c.policy = read_policy(r, n, what + " policy");
   if (YAML::Node n = node["env"]; n.IsDefined() && !n.IsNull()) {
     r.expect_map(n, what + " env");

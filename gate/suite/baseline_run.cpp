@@ -73,7 +73,7 @@ std::string replay(const config::Consumer& consumer, const git::Checkout& checko
       std::error_code ignored;
       std::filesystem::create_directories(env.scratch, ignored);
       runner->enumerate(env);  // the tool must work there too (and the go runner learns its package directories)
-      suite = run_baseline_suite(consumer, *runner, env, compare.failing, compare.flaky, !compare.blocked_anyway);
+      suite = run_baseline_suite(consumer, *runner, env, compare);
       if (!suite.errors.empty()) invalid = "a batch failed: " + suite.errors.front();
       else if (std::chrono::steady_clock::now() >= run.deadline()) invalid = "it timed out (the consumer's timeout)";
     }
@@ -99,8 +99,7 @@ std::string replay(const config::Consumer& consumer, const git::Checkout& checko
 // the published image may be flaky on both: rerun on the candidate (a run
 // of its own: fresh worktree, services afresh) until it passes, at most
 // kRescueReruns times. One that passes there is flaky on both images.
-void recheck_on_candidate(const config::Consumer& consumer, const git::Checkout& checkout, const RunContext& context,
-                          const std::vector<std::string>& failing, Evidence& evidence, report::ConsumerResult& result) {
+std::vector<std::string> flaky_on_baseline_only(const std::vector<std::string>& failing, const Evidence& evidence) {
   std::vector<std::string> ambiguous;
   for (const auto& name : failing) {
     auto status = evidence.on_baseline.find(name);
@@ -110,6 +109,12 @@ void recheck_on_candidate(const config::Consumer& consumer, const git::Checkout&
       ambiguous.push_back(name);
     }
   }
+  return ambiguous;
+}
+
+void recheck_on_candidate(const config::Consumer& consumer, const git::Checkout& checkout, const RunContext& context,
+                          const ToCompare& compare, const std::vector<std::string>& ambiguous, Evidence& evidence,
+                          report::ConsumerResult& result) {
   const int rounds = std::min(consumer.baseline_reruns, kRescueReruns);
   if (ambiguous.empty() || ambiguous.size() > kMaxRescues || rounds == 0) return;
   log::info(fmt::format("{}: {} test(s) failed on the candidate every time and are flaky on the published image: "
@@ -133,7 +138,9 @@ void recheck_on_candidate(const config::Consumer& consumer, const git::Checkout&
       RunEnv env = run.run_env();
       env.scratch = env.scratch.parent_path() / "recheck";
       runner->enumerate(env);
-      passed = seek(consumer, *runner, env, ambiguous, /*want_failure=*/false, rounds, "recheck", runs);
+      const bool stop = !consumer.rerun_when_blocked && compare.regression_blocks;
+      const size_t window = stop ? static_cast<size_t>(std::max(consumer.parallel, 1)) : ambiguous.size();
+      passed = seek(consumer, *runner, env, ambiguous, {false, rounds, window, stop, "recheck"}, runs).found;
     } else if (setup.interrupted) {
       throw Interrupted();
     }
@@ -188,11 +195,26 @@ Evidence compare_with_baseline(const config::Consumer& consumer, const git::Chec
       report.status = "used";
       evidence.on_baseline = suite.on_baseline;
       evidence.baseline_counts = suite.counts;
-      if (!compare.blocked_anyway) recheck_on_candidate(consumer, checkout, context, failing, evidence, result);
-      if (!suite.incomplete.empty()) {
-        report.reason = fmt::format("{} test(s) did not complete there and count as failures: {}", suite.incomplete.size(),
-                                    fmt::join(suite.incomplete, ", "));
+      auto ambiguous = flaky_on_baseline_only(failing, evidence);
+      if (!consumer.rerun_when_blocked && suite.decided) {
+        suite.unexamined.insert(suite.unexamined.end(), ambiguous.begin(), ambiguous.end());
+      } else if (!compare.blocked_anyway) {
+        recheck_on_candidate(consumer, checkout, context, compare, ambiguous, evidence, result);
       }
+      std::vector<std::string> notes;
+      if (!suite.incomplete.empty()) {
+        notes.push_back(fmt::format("{} test(s) did not complete there and count as failures: {}",
+                                    suite.incomplete.size(), fmt::join(suite.incomplete, ", ")));
+      }
+      if (!suite.unexamined.empty()) {
+        const size_t listed = std::min<size_t>(suite.unexamined.size(), 20);
+        notes.push_back(fmt::format("{} test(s) not rerun to look for flakiness, since the consumer blocks anyway: "
+                                    "without that evidence they stay regressions or newly-flaky ({}{})",
+                                    suite.unexamined.size(),
+                                    fmt::join(suite.unexamined.begin(), suite.unexamined.begin() + listed, ", "),
+                                    listed < suite.unexamined.size() ? ", ..." : ""));
+      }
+      report.reason = fmt::format("{}", fmt::join(notes, "; "));
     }
   }
   if (report.status == "unavailable") log::info(fmt::format("{}: no baseline: {}", consumer.name, report.reason));

@@ -17,18 +17,9 @@
 #include "report/model.h"
 #include "suite/evidence.h"
 #include "suite/run_context.h"
+#include "suite/suite_run.h"
 
 namespace gate::suite {
-
-// What the candidate's runs leave to compare.
-struct ToCompare {
-  std::vector<std::string> failing;  // failed after their retries
-  std::vector<std::string> flaky;    // failed, then passed
-  // Something blocks whatever the comparison finds (a timed-out test, a
-  // failed batch): gate spends no reruns looking for flakiness behind the
-  // tests that failed on the candidate every time; they stay regressions.
-  bool blocked_anyway = false;
-};
 
 // Fills result.baseline (and the baseline's phases in result.phases) and
 // returns the evidence the tests are classified with. Throws Interrupted.

@@ -90,7 +90,7 @@ void classify_tests(const config::Consumer& consumer, const RunContext& context,
   auto tests = suite.runs.by_test.release_in_order(suite.collected);  // (a name collected twice is one test)
   for (auto& t : tests) {
     const std::string name = t.id();
-    t.outcome = classify(t, suite.runs.passed_on_retry.count(name) > 0, evidence);
+    t.outcome = classify(t, suite.runs.flaked.count(name) > 0, evidence);
     using Counts = std::map<std::string, RunCount>;
     for (const Counts* counts : std::initializer_list<const Counts*>{&suite.runs.confirm, &evidence.recheck}) {
       if (auto c = counts->find(name); c != counts->end()) {
@@ -192,8 +192,10 @@ void run_suite_consumer(const config::Consumer& consumer, const git::Checkout& c
     if (failed(t) && !t.timed_out) compare.failing.push_back(t.id());
     if (t.timed_out && config::policy_blocks(config_of(context), consumer, "timed-out")) compare.blocked_anyway = true;
   });
-  compare.flaky.assign(suite.runs.passed_on_retry.begin(), suite.runs.passed_on_retry.end());
+  compare.flaky.assign(suite.runs.flaked.begin(), suite.runs.flaked.end());
   compare.blocked_anyway = compare.blocked_anyway || !suite.runs.errors.empty() || suite.runs.by_test.size() < suite.planned;
+  compare.regression_blocks = config::policy_blocks(config_of(context), consumer, "regression");
+  compare.newly_flaky_blocks = config::policy_blocks(config_of(context), consumer, "newly-flaky");
   Evidence evidence = compare_with_baseline(consumer, checkout, context, compare, result);
   evidence.history = &history;
   result.baseline.executions += suite.runs.executions - std::min(suite.runs.executions, suite.planned);

@@ -9,14 +9,14 @@
 
 namespace gate::suite {
 
-std::string classify(const report::TestCase& test, bool passed_on_retry, const Evidence& evidence) {
+std::string classify(const report::TestCase& test, bool flaked, const Evidence& evidence) {
   if (test.timed_out) return "timed-out";
   if (test.status == report::TestStatus::skipped) return "skipped";
   const bool identical = evidence.baseline == "identical";
   const bool used = evidence.baseline == "used";
   const bool rescued = used && evidence.rescued.count(test.id()) > 0;
   if (test.status == report::TestStatus::passed || rescued) {
-    if (!passed_on_retry && !rescued) return "passed";
+    if (!flaked && !rescued) return "passed";
     if (identical) return "flaky";  // the published image itself, observed flaky
     if (used) {
       auto it = evidence.baseline_counts.find(test.id());

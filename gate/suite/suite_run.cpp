@@ -2,12 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <deque>
+#include <limits>
+#include <set>
+
 #include "core/error.h"
 #include "core/log.h"
 #include "suite/scheduler.h"
 #include "suite/shard_plan.h"
-
-#include <set>
 
 namespace gate::suite {
 namespace {
@@ -60,10 +62,43 @@ void retry_failures(const config::Consumer& consumer, Runner& runner, const RunE
           previous.details = t.details;
         }
       } else if (t.status != report::TestStatus::skipped) {
-        runs.passed_on_retry.insert(t.id());
+        runs.flaked.insert(t.id());
         t.attempts = attempts;
-        previous = t;
+        if (t.message.empty()) {  // a newly-flaky test blocks with the failure's reason
+          t.message = std::move(previous.message);
+          t.details = std::move(previous.details);
+        }
+        previous = std::move(t);
       }
+    }
+  }
+}
+
+// Runs 2..runs_per_test of the tests that passed every run so far. A test
+// that fails in one of them failed and passed: it goes to the flaky
+// evidence with the failure's reason; one that hangs is timed out.
+void repeat_passes(const config::Consumer& consumer, Runner& runner, const RunEnv& env, TestRuns& runs) {
+  for (int pass = 2; pass <= consumer.runs_per_test; ++pass) {
+    std::vector<std::string> again;
+    runs.by_test.for_each([&](const report::TestCase& t) {
+      if (t.status == report::TestStatus::passed && !runs.flaked.count(t.id())) again.push_back(t.id());
+    });
+    if (again.empty()) break;
+    log::info(fmt::format("{}: run {} of {} of {} test(s) that passed so far", consumer.name, pass,
+                          consumer.runs_per_test, again.size()));
+    auto rerun = run_tests(consumer, runner, env, again, fmt::format("repeat{}", pass), runs);
+    for (auto& t : rerun.tests) {
+      if (!failed(t) && !t.timed_out) continue;
+      report::TestCase* previous = runs.by_test.find(t.id());
+      if (!previous) continue;
+      if (t.timed_out) {
+        t.attempts = previous->attempts;
+        *previous = std::move(t);
+        continue;
+      }
+      runs.flaked.insert(t.id());
+      previous->message = std::move(t.message);
+      previous->details = std::move(t.details);
     }
   }
 }
@@ -127,38 +162,57 @@ CandidateSuite run_candidate_suite(const config::Consumer& consumer, Runner& run
   suite.profile["workers"] = workers;
   suite.profile["wall_seconds"] = first.wall;
   suite.runs.errors = first.errors;
+  repeat_passes(consumer, runner, env, suite.runs);
   retry_failures(consumer, runner, env, "", suite.runs);
-  confirm(consumer, runner, env, {suite.runs.passed_on_retry.begin(), suite.runs.passed_on_retry.end()}, "", suite.runs);
+  confirm(consumer, runner, env, {suite.runs.flaked.begin(), suite.runs.flaked.end()}, "", suite.runs);
   return suite;
 }
 
-std::set<std::string> seek(const config::Consumer& consumer, Runner& runner, const RunEnv& env,
-                           const std::vector<std::string>& tests, bool want_failure, int rounds,
-                           const std::string& label, TestRuns& runs) {
-  std::set<std::string> found;
-  std::vector<std::string> pending = tests;
-  for (int round = 1; round <= rounds && !pending.empty(); ++round) {
-    auto rerun = run_tests(consumer, runner, env, pending, fmt::format("{}{}", label, round), runs);
+Sought seek(const config::Consumer& consumer, Runner& runner, const RunEnv& env, const std::vector<std::string>& tests,
+            const SeekPlan& plan, TestRuns& runs) {
+  Sought out;
+  std::deque<std::string> queue(tests.begin(), tests.end());
+  std::vector<std::pair<std::string, int>> active;  // test, reruns so far
+  const size_t window = std::max<size_t>(plan.window, 1);
+  for (int batch = 1;; ++batch) {
+    while (active.size() < window && !queue.empty()) {
+      active.emplace_back(std::move(queue.front()), 0);
+      queue.pop_front();
+    }
+    if (active.empty() || plan.rounds <= 0) break;
+    std::vector<std::string> names;
+    for (const auto& a : active) names.push_back(a.first);
+    auto rerun = run_tests(consumer, runner, env, names, fmt::format("{}{}", plan.label, batch), runs);
     for (const auto& t : rerun.tests) {
       if (t.status == report::TestStatus::skipped && !t.timed_out) continue;
-      if ((failed(t) || t.timed_out) == want_failure) found.insert(t.id());
+      if ((failed(t) || t.timed_out) == plan.want_failure) out.found.insert(t.id());
     }
-    std::vector<std::string> left;
-    for (const auto& name : pending) {
-      if (!found.count(name)) left.push_back(name);
+    std::vector<std::pair<std::string, int>> left;
+    bool stop = false;
+    for (auto& [name, tries] : active) {
+      if (out.found.count(name)) continue;
+      if (++tries < plan.rounds) {
+        left.emplace_back(std::move(name), tries);
+      } else {
+        out.exhausted.push_back(name);
+        stop = stop || plan.stop_at_exhausted;
+      }
     }
-    pending = std::move(left);
+    active = std::move(left);
+    if (stop) break;
   }
-  return found;
+  for (auto& a : active) out.unexamined.push_back(std::move(a.first));
+  out.unexamined.insert(out.unexamined.end(), queue.begin(), queue.end());
+  return out;
 }
 
 BaselineSuite run_baseline_suite(const config::Consumer& consumer, Runner& runner, const RunEnv& env,
-                                 const std::vector<std::string>& failing, const std::vector<std::string>& flaky,
-                                 bool rescue_regressions) {
+                                 const ToCompare& compare) {
+  const auto& failing = compare.failing;
   std::error_code ec;
   std::filesystem::create_directories(env.scratch, ec);
   std::vector<std::string> all = failing;
-  all.insert(all.end(), flaky.begin(), flaky.end());
+  all.insert(all.end(), compare.flaky.begin(), compare.flaky.end());
   runner.prepare(env, all);
   TestRuns runs;
   if (!failing.empty()) {
@@ -177,28 +231,44 @@ BaselineSuite run_baseline_suite(const config::Consumer& consumer, Runner& runne
     }
     out.on_baseline[name] = t->status;
   }
-  // Is it flaky here too? The tests that flaked on the candidate are rerun
-  // until they fail here, at most baseline_reruns times. Those that failed
-  // there every time but passed here without failing once (when few: with
-  // many, the verdict blocks whatever they are) are a regression unless they
-  // are flaky here too: the same, at most kRescueReruns times (a test that
-  // failed on every try on the candidate is rarely flaky; their reruns are
-  // what a real regression costs).
+  // Is it flaky here too? Those that failed on the candidate every time but
+  // passed here without failing once (when few: with many, the verdict
+  // blocks whatever they are) are a regression unless they are flaky here
+  // too: rerun until they fail here, at most kRescueReruns times (a test
+  // that failed on every try on the candidate is rarely flaky; these reruns
+  // are what a real regression costs). Then the tests that flaked on the
+  // candidate, at most baseline_reruns times.
   std::vector<std::string> passed_here;
   for (const auto& [name, status] : out.on_baseline) {
     if (status == report::TestStatus::passed && runs.counts[name].failures == 0) passed_here.push_back(name);
   }
-  if (!flaky.empty() && consumer.baseline_reruns > 0) {
-    log::info(fmt::format("{}: rerunning {} flaky test(s) on the baseline until they fail there, {} time(s) at most",
-                          consumer.name, flaky.size(), consumer.baseline_reruns));
-    seek(consumer, runner, env, flaky, /*want_failure=*/true, consumer.baseline_reruns, "baseline-seek", runs);
-  }
+  // rerun_when_blocked: false stops at the first test sure to block, and
+  // looks a few tests at a time so that it is found early.
+  const bool stop = !consumer.rerun_when_blocked;
+  const size_t window = stop ? static_cast<size_t>(std::max(consumer.parallel, 1)) : std::numeric_limits<size_t>::max();
   const int rescue_rounds = std::min(consumer.baseline_reruns, kRescueReruns);
-  if (rescue_regressions && !passed_here.empty() && passed_here.size() <= kMaxRescues && rescue_rounds > 0) {
+  out.decided = compare.blocked_anyway || (passed_here.size() > kMaxRescues && compare.regression_blocks);
+  if (!compare.blocked_anyway && !passed_here.empty() && passed_here.size() <= kMaxRescues && rescue_rounds > 0) {
     log::info(fmt::format("{}: rerunning {} test(s) that failed on the candidate every time on the baseline until they "
                           "fail there, {} time(s) at most",
                           consumer.name, passed_here.size(), rescue_rounds));
-    seek(consumer, runner, env, passed_here, /*want_failure=*/true, rescue_rounds, "baseline-rescue", runs);
+    auto sought = seek(consumer, runner, env, passed_here,
+                       {true, rescue_rounds, window, stop && compare.regression_blocks, "baseline-rescue"}, runs);
+    out.decided = compare.regression_blocks && !sought.exhausted.empty();
+    out.unexamined = std::move(sought.unexamined);
+  }
+  if (!compare.flaky.empty() && consumer.baseline_reruns > 0) {
+    if (stop && out.decided) {
+      out.unexamined.insert(out.unexamined.end(), compare.flaky.begin(), compare.flaky.end());
+    } else {
+      log::info(fmt::format("{}: rerunning {} flaky test(s) on the baseline until they fail there, {} time(s) at most",
+                            consumer.name, compare.flaky.size(), consumer.baseline_reruns));
+      auto sought = seek(consumer, runner, env, compare.flaky,
+                         {true, consumer.baseline_reruns, window, stop && compare.newly_flaky_blocks, "baseline-seek"},
+                         runs);
+      out.decided = out.decided || (compare.newly_flaky_blocks && !sought.exhausted.empty());
+      out.unexamined.insert(out.unexamined.end(), sought.unexamined.begin(), sought.unexamined.end());
+    }
   }
   out.counts = runs.counts;
   out.errors = runs.errors;

@@ -25,8 +25,10 @@ namespace gate::suite {
 // The runs of a set of tests on one image.
 struct TestRuns {
   TestTable by_test;  // the first failure's result, or the pass
-  std::set<std::string> passed_on_retry;
-  std::map<std::string, RunCount> confirm;  // confirmation reruns of passed_on_retry
+  // Failed in one run and passed in another: on a retry, or in a repeat
+  // (runs_per_test) after passing.
+  std::set<std::string> flaked;
+  std::map<std::string, RunCount> confirm;  // confirmation reruns of the flaked tests
   std::map<std::string, RunCount> counts;   // every completed run of each test (on the candidate: its reruns)
   std::vector<std::string> errors;          // batches that failed as a whole
   size_t executions = 0;                    // test executions, first pass included
@@ -47,30 +49,62 @@ using PricesOf = std::function<Prices(const std::vector<std::string>& collected)
 CandidateSuite run_candidate_suite(const config::Consumer& consumer, Runner& runner, const RunEnv& env,
                                    const RunContext& context, const PricesOf& prices_of);
 
-// Reruns `failing` (with the consumer's retries) against the image `env` is
-// bound to, then looks for a failure there (rerunning each test until it
-// fails, baseline_reruns times at most) of the tests that flaked on the
-// candidate and of those that failed there every time but passed here.
-// Tests that do not complete (timed out, not run, a failed batch) are left
-// out of on_baseline: they are not evidence.
+// What the candidate's runs leave to compare.
+struct ToCompare {
+  std::vector<std::string> failing;  // failed after their retries
+  std::vector<std::string> flaky;    // failed, then passed
+  // Something blocks whatever the comparison finds (a timed-out test, a
+  // failed batch): gate spends no reruns looking for flakiness behind
+  // failures; they stay regressions and newly-flaky.
+  bool blocked_anyway = false;
+  // Whether one regression, one newly-flaky test blocks by itself (the
+  // policy): then the reruns stop at the first such test they confirm.
+  bool regression_blocks = true;
+  bool newly_flaky_blocks = true;
+};
+
+// Reruns `compare.failing` (with the consumer's retries) against the image
+// `env` is bound to, then looks for a failure there (rerunning each test
+// until it fails) of the tests that failed on the candidate every time but
+// passed here (up to kMaxRescues, kRescueReruns times each), and of those
+// that flaked on the candidate (baseline_reruns times each). Tests that do
+// not complete (timed out, not run, a failed batch) are left out of
+// on_baseline: they are not evidence.
 struct BaselineSuite {
   std::map<std::string, report::TestStatus> on_baseline;  // after its retries
   std::map<std::string, RunCount> counts;                 // every completed run here
   std::vector<std::string> errors;
   std::vector<std::string> incomplete;  // asked for, no completed result
+  // A test sure to block was found (all its reruns here passed, and the
+  // policy blocks it), or something else blocks anyway.
+  bool decided = false;
+  // With rerun_when_blocked: false the reruns stop there: these were not
+  // (or not fully) looked at.
+  std::vector<std::string> unexamined;
   size_t executions = 0;
 };
-// `rescue_regressions` false: the tests that failed on the candidate every
-// time are not looked at for flakiness here (they stay regressions).
 BaselineSuite run_baseline_suite(const config::Consumer& consumer, Runner& runner, const RunEnv& env,
-                                 const std::vector<std::string>& failing, const std::vector<std::string>& flaky,
-                                 bool rescue_regressions);
+                                 const ToCompare& compare);
 
-// Reruns `tests` at most `rounds` rounds, each until it shows a failure
-// (want_failure) or a pass; returns those that did.
-std::set<std::string> seek(const config::Consumer& consumer, Runner& runner, const RunEnv& env,
-                           const std::vector<std::string>& tests, bool want_failure, int rounds,
-                           const std::string& label, TestRuns& runs);
+// How `seek` reruns tests: each until it shows a failure (want_failure) or
+// a pass, `rounds` times at most, `window` tests at a time (each round is
+// one batch of them). With stop_at_exhausted the search ends at the first
+// test that used up its rounds without showing it (it alone blocks: what
+// the others would show cannot change the verdict).
+struct SeekPlan {
+  bool want_failure = true;
+  int rounds = 0;
+  size_t window = 1;
+  bool stop_at_exhausted = false;
+  std::string label;
+};
+struct Sought {
+  std::set<std::string> found;
+  std::vector<std::string> exhausted;   // all their rounds, nothing shown
+  std::vector<std::string> unexamined;  // not (or not fully) rerun: the search stopped
+};
+Sought seek(const config::Consumer& consumer, Runner& runner, const RunEnv& env, const std::vector<std::string>& tests,
+            const SeekPlan& plan, TestRuns& runs);
 
 // Beyond this many tests that fail on the candidate and pass on the
 // baseline, gate does not look for flakiness behind them: the verdict
