@@ -44,159 +44,7 @@ bool write_lines(const std::filesystem::path& path, const std::function<void(con
   return true;
 }
 
-nlohmann::json phases_json(const std::vector<ImagePhase>& phases) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& p : phases) {
-    nlohmann::json services = nlohmann::json::array();
-    for (const auto& s : p.services) services.push_back({{"name", s.name}, {"image", s.image}, {"container", s.container}});
-    out.push_back({{"role", p.role},
-                   {"digest", p.digest},
-                   {"services", std::move(services)},
-                   {"containers_created", p.containers_created},
-                   {"worktree", p.worktree.empty() ? "checkout" : p.worktree}});
-  }
-  return out;
-}
-
-nlohmann::json baseline_json(const ConsumerResult& c) {
-  const auto& b = c.baseline;
-  nlohmann::json pre_new = nlohmann::json::array(), pre_known = nlohmann::json::array();
-  for (const auto& t : c.tests) {
-    if (t.outcome == "pre-existing") (t.known_before ? pre_known : pre_new).push_back(t.id());
-  }
-  return {{"status", b.status},
-          {"digest", b.digest},
-          {"reason", b.reason},
-          {"tests_rerun", b.tests_rerun},
-          {"extra_executions", b.executions},
-          {"pre_existing_new", std::move(pre_new)},
-          {"pre_existing_known", std::move(pre_known)}};
-}
-
-bool plain_pass(const TestCase& t) {
-  return t.status == TestStatus::passed && (t.outcome.empty() || t.outcome == "passed");
-}
-
-// Which tests verdict.json lists: all, up to kListedTests; beyond, every test
-// that is not a plain pass first (failures, flaky, pre-existing, skipped),
-// then plain passes up to the bound, in the report's order. The rest are
-// counted (tests_omitted), so a million passing tests make a verdict of a few
-// MB, not hundreds.
-std::vector<bool> listed_tests(const std::vector<TestCase>& tests) {
-  std::vector<bool> keep(tests.size(), tests.size() <= kListedTests);
-  if (tests.size() <= kListedTests) return keep;
-  size_t listed = 0;
-  for (size_t i = 0; i < tests.size() && listed < kListedTests; ++i) {
-    if (!plain_pass(tests[i])) keep[i] = (++listed, true);
-  }
-  for (size_t i = 0; i < tests.size() && listed < kListedTests; ++i) {
-    if (!keep[i] && plain_pass(tests[i])) keep[i] = (++listed, true);
-  }
-  return keep;
-}
-
 }  // namespace
-
-nlohmann::json to_json(const Verdict& v) {
-  using nlohmann::json;
-  json consumers = json::array();
-  for (const auto& c : v.consumers) {
-    json tests = json::array();
-    const std::vector<bool> keep = listed_tests(c.tests);
-    size_t omitted = c.tests_omitted;
-    for (size_t i = 0; i < c.tests.size(); ++i) {
-      const TestCase& t = c.tests[i];
-      if (!keep[i]) {
-        ++omitted;
-        continue;
-      }
-      json test = {{"id", t.id()}, {"classname", t.classname}, {"name", t.name},
-                   {"status", test_status_name(t.status)}, {"seconds", t.seconds}};
-      if (!t.message.empty()) test["message"] = t.message;
-      if (!t.outcome.empty()) {
-        test["outcome"] = t.outcome;
-        test["blocks"] = t.blocks;
-        test["attempts"] = t.attempts;
-      }
-      // The evidence, where there was any beyond the first run.
-      if (t.confirm_runs > 0) test["confirm"] = {{"runs", t.confirm_runs}, {"failures", t.confirm_failures}};
-      if (t.baseline_runs > 0) test["baseline"] = {{"runs", t.baseline_runs}, {"failures", t.baseline_failures}};
-      if (t.outcome == "pre-existing" || t.outcome == "flaky") test["known_before"] = t.known_before;
-      tests.push_back(std::move(test));
-    }
-    size_t failed = 0, passed = c.tests_omitted, skipped = 0;
-    for (const auto& t : c.tests) {
-      if (t.status == TestStatus::passed) ++passed;
-      else if (t.status == TestStatus::skipped) ++skipped;
-      else ++failed;
-    }
-    std::map<std::string, size_t> outcomes;
-    for (const auto& t : c.tests) {
-      if (!t.outcome.empty()) outcomes[t.outcome]++;
-    }
-    consumers.push_back({{"name", c.name},
-                         {"repo", c.repo},
-                         {"ref", c.ref},
-                         {"commit", c.commit},
-                         {"submodules", c.submodules},
-                         {"status", consumer_status_name(c.status)},
-                         {"process_status", c.process_status},
-                         {"exit_status", c.exit_code},
-                         {"seconds", c.seconds},
-                         {"counts", {{"tests", c.tests.size() + c.tests_omitted}, {"passed", passed}, {"failed", failed}, {"skipped", skipped}}},
-                         {"outcomes", outcomes},
-                         {"tests", std::move(tests)},
-                         {"tests_omitted", omitted},
-                         {"reasons", c.reasons},
-                         {"log", c.log_file},
-                         {"containers_removed", c.containers_removed},
-                         {"shard", c.shard},
-                         {"setup_cache", c.setup_cache},
-                         {"profile", c.profile},
-                         {"tests_planned", c.tests_planned},
-                         {"baseline", baseline_json(c)},
-                         {"phases", phases_json(c.phases)},
-                         {"missing", c.missing}});
-  }
-  json published = json::array();
-  for (const auto& p : v.published) {
-    published.push_back({{"tag", p.tag},
-                         {"previous_digest", p.previous_digest.empty() ? json(nullptr) : json(p.previous_digest)},
-                         {"digest", p.digest}});
-  }
-  json seen = json::object();
-  for (const auto& [tag, digest] : v.tags_seen) seen[tag] = digest.empty() ? json(nullptr) : json(digest);
-  json stages = json::array();
-  for (const auto& s : v.stages) stages.push_back({{"name", s.name}, {"start_seconds", s.start_seconds}, {"seconds", s.seconds}});
-  json out = {{"schema", "gate.verdict/v1"},
-              {"gate_version", v.gate_version},
-              {"command", v.command},
-              {"config", v.config_file},
-              {"dry_run", v.dry_run},
-              {"started_at", v.started_at},
-              {"seconds", v.seconds},
-              {"candidate", {{"repository", v.candidate.repository}, {"tag", v.candidate.tag}, {"digest", v.candidate.digest}}},
-              {"consumers", std::move(consumers)},
-              {"decision", {{"verdict", exit_code_name(v.exit_code)}, {"exit_code", static_cast<int>(v.exit_code)}, {"reasons", v.reasons}}},
-              {"publish_repository", v.publish_repository},
-              {"publish_tags_seen", std::move(seen)},
-              {"published", std::move(published)},
-              {"publish_requests", v.publish_requests},
-              {"stages", std::move(stages)},
-              {"peak_rss_kb", v.peak_rss_kb},
-              {"containers", v.containers},
-              {"exit_code", static_cast<int>(v.exit_code)}};
-  if (!v.error.empty()) out["error"] = v.error;
-  if (!v.coverage.is_null()) out["coverage"] = v.coverage;
-  out["skipped"] = v.skipped;
-  if (v.changes) {
-    out["changes"] = {{"base", v.changes->base},           {"merge_base", v.changes->merge_base},
-                      {"head", v.changes->head},           {"files_changed", v.changes->files_changed},
-                      {"paths", v.changes->paths},         {"matched", v.changes->matched},
-                      {"relevant", v.changes->relevant}};
-  }
-  return out;
-}
 
 std::string coverage_line(const nlohmann::json& coverage) {
   const std::string kind = coverage.value("kind", "");
@@ -209,98 +57,6 @@ std::string coverage_line(const nlohmann::json& coverage) {
   return fmt::format("Coverage of the candidate ({}): none: {}", kind, coverage.value("error", "unknown"));
 }
 
-Verdict verdict_from_json(const nlohmann::json& j) {
-  Verdict v;
-  v.gate_version = j.value("gate_version", "");
-  v.command = j.value("command", "");
-  v.config_file = j.value("config", "");
-  v.dry_run = j.value("dry_run", false);
-  v.started_at = j.value("started_at", "");
-  v.seconds = j.value("seconds", 0.0);
-  v.candidate.repository = j.at("candidate").value("repository", "");
-  v.candidate.tag = j.at("candidate").value("tag", "");
-  v.candidate.digest = j.at("candidate").value("digest", "");
-  v.exit_code = static_cast<ExitCode>(j.at("exit_code").get<int>());
-  v.publish_repository = j.value("publish_repository", "");
-  v.skipped = j.value("skipped", false);
-  if (j.contains("coverage")) v.coverage = j["coverage"];
-  if (j.contains("publish_tags_seen")) {
-    for (const auto& [tag, digest] : j["publish_tags_seen"].items()) v.tags_seen[tag] = digest.is_string() ? digest.get<std::string>() : "";
-  }
-  for (const auto& c : j.at("consumers")) {
-    ConsumerResult r;
-    r.name = c.at("name").get<std::string>();
-    r.repo = c.value("repo", "");
-    r.ref = c.value("ref", "");
-    r.commit = c.value("commit", "");
-    std::string status = c.value("status", "");
-    for (auto s : {ConsumerStatus::passed, ConsumerStatus::failed, ConsumerStatus::timed_out, ConsumerStatus::setup_failed,
-                   ConsumerStatus::not_run, ConsumerStatus::error}) {
-      if (consumer_status_name(s) == status) r.status = s;
-    }
-    r.process_status = c.value("process_status", "");
-    r.exit_code = c.value("exit_status", -1);
-    r.seconds = c.value("seconds", 0.0);
-    r.reasons = c.value("reasons", std::vector<std::string>{});
-    r.log_file = c.value("log", "");
-    r.shard = c.value("shard", "");
-    r.tests_planned = c.value("tests_planned", size_t{0});
-    r.tests_omitted = c.value("tests_omitted", size_t{0});
-    r.setup_cache = c.value("setup_cache", "");
-    if (c.contains("profile")) r.profile = c["profile"];
-    r.submodules = c.value("submodules", std::vector<std::string>{});
-    r.missing = c.value("missing", std::vector<std::string>{});
-    if (c.contains("baseline") && c["baseline"].is_object()) {
-      const auto& b = c["baseline"];
-      r.baseline.status = b.value("status", "off");
-      r.baseline.digest = b.value("digest", "");
-      r.baseline.reason = b.value("reason", "");
-      r.baseline.tests_rerun = b.value("tests_rerun", size_t{0});
-      r.baseline.executions = b.value("extra_executions", size_t{0});
-    }
-    for (const auto& p : c.value("phases", nlohmann::json::array())) {
-      ImagePhase phase;
-      phase.role = p.value("role", "");
-      phase.digest = p.value("digest", "");
-      phase.worktree = p.value("worktree", "");
-      phase.containers_created = p.value("containers_created", std::vector<std::string>{});
-      for (const auto& s : p.value("services", nlohmann::json::array())) {
-        phase.services.push_back({s.value("name", ""), s.value("image", ""), s.value("container", "")});
-      }
-      r.phases.push_back(std::move(phase));
-    }
-    for (const auto& t : c.value("tests", nlohmann::json::array())) {
-      TestCase test;
-      test.name = t.value("name", "");
-      test.classname = t.value("classname", "");
-      std::string ts = t.value("status", "passed");
-      for (auto s : {TestStatus::passed, TestStatus::failed, TestStatus::error, TestStatus::skipped}) {
-        if (test_status_name(s) == ts) test.status = s;
-      }
-      test.seconds = t.value("seconds", 0.0);
-      test.message = t.value("message", "");
-      test.outcome = t.value("outcome", "");
-      test.blocks = t.value("blocks", false);
-      test.attempts = t.value("attempts", 1);
-      test.timed_out = test.outcome == "timed-out";
-      test.known_before = t.value("known_before", false);
-      if (t.contains("confirm")) {
-        test.confirm_runs = t["confirm"].value("runs", 0);
-        test.confirm_failures = t["confirm"].value("failures", 0);
-      }
-      if (t.contains("baseline")) {
-        test.baseline_runs = t["baseline"].value("runs", 0);
-        test.baseline_failures = t["baseline"].value("failures", 0);
-      }
-      r.tests.push_back(std::move(test));
-    }
-    v.consumers.push_back(std::move(r));
-  }
-  return v;
-}
-
-// Per consumer: what the failures were compared with, which image each
-// phase's services ran from, and what baseline classification excused.
 static std::string baseline_markdown(const Verdict& v) {
   std::string out;
   for (const auto& c : v.consumers) {
@@ -430,6 +186,13 @@ void write_reports(const Verdict& verdict, const std::filesystem::path& dir) {
     write_file(dir / "verdict.json",
                to_json(verdict).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     write_lines(dir / "junit.xml", [&](const Line& line) { write_junit(verdict, line); });
+    // The tests verdict.json counted but did not name, for `gate merge` (a
+    // file from an earlier run in the directory is removed).
+    std::error_code ec;
+    std::filesystem::remove(dir / kOmittedTestsFile, ec);
+    if (has_omitted_tests(verdict)) {
+      write_lines(dir / kOmittedTestsFile, [&](const Line& line) { write_omitted_tests(verdict, line); });
+    }
     std::string summary = render_summary_markdown(verdict);
     write_file(dir / "summary.md", summary);
     if (events::enabled()) events::write(dir / "events.jsonl");

@@ -6,17 +6,9 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "report/model.h"
+#include "report/verdict_json.h"
 
 namespace gate::report {
-
-// verdict.json lists at most this many tests per consumer (all failures and
-// other non-passes first); the other passes are counted as tests_omitted.
-inline constexpr size_t kListedTests = 10000;
-
-nlohmann::json to_json(const Verdict& verdict);
-// The inverse, for the fan-in: reads what to_json wrote. Throws
-// nlohmann::json::exception on a document of another shape.
-Verdict verdict_from_json(const nlohmann::json& json);
 
 // "Coverage of the candidate (go): 63.2% of 412 statements" (or why there is none).
 std::string coverage_line(const nlohmann::json& coverage);

@@ -2,6 +2,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "core/error.h"
 #include "report/renderers.h"
 
 using namespace gate::report;
@@ -55,4 +60,52 @@ TEST(VerdictJson, BeyondTheBoundFailuresAreListedAndPassesCounted) {
   auto json2 = to_json(again);
   EXPECT_EQ(json2["consumers"][0]["counts"]["tests"], total);
   EXPECT_EQ(json2["consumers"][0]["tests_omitted"], total - kListedTests);
+}
+
+namespace {
+
+// Writes the omitted tests the way write_reports does, into a directory of its own.
+std::filesystem::path write_omitted(const Verdict& v, const std::string& dir_name) {
+  auto dir = std::filesystem::temp_directory_path() / dir_name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::ofstream out(dir / kOmittedTestsFile);
+  write_omitted_tests(v, [&](std::string_view line) { out << line << '\n'; });
+  return dir;
+}
+
+}  // namespace
+
+TEST(VerdictJson, TheOmittedTestsComeBackWhole) {
+  Verdict v = verdict_with(kListedTests + 50, {3, kListedTests + 20});
+  v.consumers[0].tests[kListedTests + 40].seconds = 2.5;
+  ASSERT_TRUE(has_omitted_tests(v));
+  auto dir = write_omitted(v, "gate-omitted-whole");
+  Verdict back = verdict_from_json(to_json(v));
+  EXPECT_EQ(back.consumers[0].tests_omitted, 52u);  // 10,052 tests, 10,000 named
+  restore_omitted_tests(back, dir);
+  EXPECT_EQ(back.consumers[0].tests_omitted, 0u);
+  ASSERT_EQ(back.consumers[0].tests.size(), v.consumers[0].tests.size());
+  std::map<std::string, double> seconds;
+  for (const auto& t : back.consumers[0].tests) seconds[t.id()] = t.seconds;
+  EXPECT_EQ(seconds.size(), v.consumers[0].tests.size()) << "a test came back twice, or one did not";
+  EXPECT_EQ(seconds["tests.m::test_" + std::to_string(kListedTests + 40)], 2.5);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(VerdictJson, AShardWithoutItsOmittedTestsIsRefused) {
+  Verdict v = verdict_with(kListedTests + 5, {});
+  Verdict back = verdict_from_json(to_json(v));
+  auto dir = std::filesystem::temp_directory_path() / "gate-omitted-none";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  EXPECT_THROW(restore_omitted_tests(back, dir), gate::InfraError);
+  // One line short: refused as well.
+  Verdict fewer = v;
+  fewer.consumers[0].tests.pop_back();
+  auto short_dir = write_omitted(fewer, "gate-omitted-short");
+  Verdict again = verdict_from_json(to_json(v));
+  EXPECT_THROW(restore_omitted_tests(again, short_dir), gate::InfraError);
+  std::filesystem::remove_all(dir);
+  std::filesystem::remove_all(short_dir);
 }
