@@ -206,7 +206,15 @@ ExitCode with_reports(Session& session, const std::function<void()>& body) {
 
 void log_reasons(const report::Verdict& verdict) {
   if (verdict.exit_code != ExitCode::blocked) return;
-  for (const auto& reason : verdict.reasons) log::error(fmt::format("blocked: {}", reason));
+  // A terminal, a CI log: the first ones; the reports hold every one.
+  constexpr size_t kShown = 50;
+  for (size_t i = 0; i < std::min(kShown, verdict.reasons.size()); ++i) {
+    log::error(fmt::format("blocked: {}", verdict.reasons[i]));
+  }
+  if (verdict.reasons.size() > kShown) {
+    log::error(fmt::format("blocked: ... and {} more reason(s): every one is in verdict.json",
+                           verdict.reasons.size() - kShown));
+  }
 }
 
 }  // namespace gate::pipeline

@@ -171,7 +171,11 @@ pre{background:#f6f8fa;padding:8px;overflow:auto;max-height:300px;font-size:12px
   out += fmt::format("<p>Candidate <code>{}</code> ({})</p>", esc(v.candidate.ref()), esc(v.candidate.tag));
   if (!v.coverage.is_null()) out += "<p id=\"coverage\">" + esc(coverage_line(v.coverage)) + "</p>";
   out += "<ul>";
-  for (const auto& r : v.reasons) out += "<li>" + esc(r) + "</li>";
+  constexpr size_t kReasonsShown = 100;
+  for (size_t i = 0; i < std::min(v.reasons.size(), kReasonsShown); ++i) out += "<li>" + esc(v.reasons[i]) + "</li>";
+  if (v.reasons.size() > kReasonsShown) {
+    out += fmt::format("<li>... and {} more reason(s): every one is in verdict.json</li>", v.reasons.size() - kReasonsShown);
+  }
   out += "</ul><h2>Consumers</h2><table><tr><th>consumer</th><th>commit</th><th>result</th><th>tests</th><th>blocking</th><th>seconds</th></tr>";
   for (const auto& c : v.consumers) {
     size_t blocked = std::count_if(c.tests.begin(), c.tests.end(), blocking);
@@ -180,14 +184,16 @@ pre{background:#f6f8fa;padding:8px;overflow:auto;max-height:300px;font-size:12px
   }
   out += "</table>" + baseline_html(v) + "<h2>Timeline</h2>" + timeline_svg(v, events);
   out += "<h2>Test durations</h2>" + histogram_svg(v);
+  // (Pointers, not copies: a consumer may have a million tests.)
   std::vector<std::pair<const TestCase*, const ConsumerResult*>> all;
   for (const auto& c : v.consumers) {
     for (const auto& t : c.tests) all.emplace_back(&t, &c);
   }
-  std::vector<std::pair<const TestCase*, const ConsumerResult*>> slowest = all;
-  std::sort(slowest.begin(), slowest.end(), [](const auto& a, const auto& b) { return a.first->seconds > b.first->seconds; });
+  std::vector<std::pair<const TestCase*, const ConsumerResult*>> slowest(std::min<size_t>(15, all.size()));
+  std::partial_sort_copy(all.begin(), all.end(), slowest.begin(), slowest.end(),
+                         [](const auto& a, const auto& b) { return a.first->seconds > b.first->seconds; });
   out += "<h2>Slowest tests</h2><table><tr><th>seconds</th><th>consumer</th><th>test</th></tr>";
-  for (size_t i = 0; i < std::min<size_t>(15, slowest.size()); ++i) {
+  for (size_t i = 0; i < slowest.size(); ++i) {
     out += fmt::format("<tr><td>{:.2f}</td><td>{}</td><td>{}</td></tr>", slowest[i].first->seconds, esc(slowest[i].second->name),
                        esc(slowest[i].first->id()));
   }
@@ -211,14 +217,28 @@ pre{background:#f6f8fa;padding:8px;overflow:auto;max-height:300px;font-size:12px
     }
   }
   if (shown == 0) out += "<p>Nothing.</p>";
+  // Every test, up to the bound verdict.json keeps (every non-pass first):
+  // a page of a million rows helps nobody and costs a browser minutes.
   out += "<h2>Every test</h2><table><tr><th>consumer</th><th>test</th><th>outcome</th><th>s</th></tr>";
-  for (const auto& [t, c] : all) {
-    std::string outcome = t->outcome.empty() ? std::string(test_status_name(t->status)) : t->outcome;
-    out += fmt::format("<tr><td>{}</td><td>{}</td><td{}>{}</td><td>{:.2f}</td></tr>", esc(c->name), esc(t->id()),
-                       blocking(*t) ? " class=\"b\"" : (outcome == "flaky" || outcome == "pre-existing" ? " class=\"w\"" : ""),
-                       outcome, t->seconds);
+  size_t not_listed = 0;
+  for (const auto& c : v.consumers) {
+    const std::vector<bool> keep = listed_tests(c.tests);
+    not_listed += c.tests_omitted;
+    for (size_t i = 0; i < c.tests.size(); ++i) {
+      if (!keep[i]) {
+        ++not_listed;
+        continue;
+      }
+      const TestCase& t = c.tests[i];
+      std::string outcome = t.outcome.empty() ? std::string(test_status_name(t.status)) : t.outcome;
+      out += fmt::format("<tr><td>{}</td><td>{}</td><td{}>{}</td><td>{:.2f}</td></tr>", esc(c.name), esc(t.id()),
+                         blocking(t) ? " class=\"b\"" : (outcome == "flaky" || outcome == "pre-existing" ? " class=\"w\"" : ""),
+                         outcome, t.seconds);
+    }
   }
-  out += "</table></body></html>\n";
+  out += "</table>";
+  if (not_listed > 0) out += fmt::format("<p id=\"not-listed\">{} more passing test(s) not listed here: junit.xml names every test.</p>", not_listed);
+  out += "</body></html>\n";
   return out;
 }
 

@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 #include <expat.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <functional>
 #include <fstream>
 #include <sstream>
 #include <unordered_map>
@@ -24,6 +27,8 @@ constexpr size_t kMaxDepth = 64;  // real reports nest 1 to 5 suites
 constexpr size_t kMaxElementDepth = 256;  // any element (the parser keeps each open one)
 constexpr size_t kMaxTests = 5'000'000;
 constexpr uintmax_t kMaxFileBytes = uintmax_t{1} << 30;
+// How much of a report is handed to the parser at once.
+constexpr size_t kPieceBytes = size_t{16} << 20;
 
 std::string bounded(std::string text) {
   if (text.size() > kMaxDetails) text = text.substr(0, kMaxDetails) + "\n[... truncated by gate]";
@@ -87,10 +92,10 @@ int severity(TestStatus s) {
 class ByteRepair {
  public:
   // A report in another encoding (a UTF-16 byte order mark, or a declared
-  // encoding that is not UTF-8) is left to the parser as it is; so is one
-  // with nothing to repair (most: nothing is copied).
-  std::string_view repair(std::string_view text) {
-    std::string_view head = text.substr(0, 200);
+  // encoding that is not UTF-8) is left to the parser as it is: decided
+  // from the report's first bytes.
+  void decide(std::string_view head) {
+    head = head.substr(0, 200);
     bool utf16 = head.starts_with("\xFE\xFF") || head.starts_with("\xFF\xFE");
     size_t enc = head.starts_with("<?xml") ? head.find("encoding=") : std::string_view::npos;
     std::string declared;
@@ -99,8 +104,14 @@ class ByteRepair {
         declared += static_cast<char>(std::tolower(static_cast<unsigned char>(head[i])));
       }
     }
-    if (utf16 || (!declared.empty() && declared != "utf-8" && declared != "utf8") || plain(text)) return text;
-    out_ = fix_references(core::xml_chars(text));
+    as_is_ = utf16 || (!declared.empty() && declared != "utf-8" && declared != "utf8");
+  }
+  // A piece of the report, cut before a '<' (so that no character or
+  // reference is cut): itself when there is nothing to repair (most:
+  // nothing is copied).
+  std::string_view repair(std::string_view piece) {
+    if (as_is_ || plain(piece)) return piece;
+    out_ = fix_references(core::xml_chars(piece));
     return out_;
   }
 
@@ -148,8 +159,13 @@ class ByteRepair {
     return out;
   }
 
+  bool as_is_ = false;
   std::string out_;
 };
+
+// Where the bytes of a report come from: fills `into` with up to `size`
+// bytes, returns how many (0 at the end).
+using Source = std::function<size_t(char* into, size_t size)>;
 
 // Reads test cases as the parser meets them: nothing of the document is
 // kept but the suites open, the case being read and its result's text
@@ -171,16 +187,44 @@ class CaseCollector {
   CaseCollector(const CaseCollector&) = delete;
   CaseCollector& operator=(const CaseCollector&) = delete;
 
-  // The whole report at once: expat 2.5 (Debian 12's) scans a token cut by
+  // The report piece by piece (16 MiB, cut before a '<'): neither the file
+  // nor a copy of it is held whole. Debian's expat 2.5 scans a token cut by
   // the end of a piece again from its start with each piece (CVE-2023-52425,
-  // fixed in 2.6), so a 20 MB attribute fed by the megabyte cost seconds.
-  void read(std::string_view bytes) {
-    std::string_view repaired = repair_.repair(bytes);
-    if (XML_Parse(parser_, repaired.data(), static_cast<int>(repaired.size()), XML_TRUE) == XML_STATUS_ERROR) {
-      if (!refusal_.empty()) throw InfraError(fmt::format("{}: {}", source_, refusal_));
-      throw InfraError(fmt::format("{}: not valid XML at line {}, column {}: {}", source_,
-                                   XML_GetCurrentLineNumber(parser_), XML_GetCurrentColumnNumber(parser_) + 1,
-                                   XML_ErrorString(XML_GetErrorCode(parser_))));
+  // fixed in 2.6); a piece in which nothing ends (a token longer than it)
+  // makes the next piece twice as long, so that rescans stay few.
+  void read(const Source& source) {
+    size_t piece = kPieceBytes;
+    std::string chunk, carry;
+    bool first = true;
+    for (bool last = false; !last;) {
+      chunk.swap(carry);
+      carry.clear();
+      const size_t had = chunk.size();
+      chunk.resize(had + piece);
+      size_t got = 0;
+      for (size_t n; had + got < chunk.size() && (n = source(chunk.data() + had + got, chunk.size() - had - got)) > 0;) {
+        got += n;
+      }
+      chunk.resize(had + got);
+      last = had + got < had + piece;  // the source ran dry
+      if (!last) {
+        const size_t cut = chunk.rfind('<');
+        if (cut != std::string::npos && cut > 0) {
+          carry.assign(chunk, cut, std::string::npos);
+          chunk.resize(cut);
+        }
+      }
+      if (first) repair_.decide(chunk), first = false;
+      const std::string_view text = repair_.repair(chunk);
+      const size_t events = events_;
+      if (XML_Parse(parser_, text.data(), static_cast<int>(text.size()), last ? XML_TRUE : XML_FALSE) ==
+          XML_STATUS_ERROR) {
+        if (!refusal_.empty()) throw InfraError(fmt::format("{}: {}", source_, refusal_));
+        throw InfraError(fmt::format("{}: not valid XML at line {}, column {}: {}", source_,
+                                     XML_GetCurrentLineNumber(parser_), XML_GetCurrentColumnNumber(parser_) + 1,
+                                     XML_ErrorString(XML_GetErrorCode(parser_))));
+      }
+      if (events == events_) piece *= 2;
     }
     if (!root_seen_) throw InfraError(fmt::format("{}: not a JUnit report (no element)", source_));
   }
@@ -299,10 +343,15 @@ class CaseCollector {
   }
 
   static void XMLCALL on_start(void* self, const XML_Char* name, const XML_Char** atts) {
+    ++static_cast<CaseCollector*>(self)->events_;
     static_cast<CaseCollector*>(self)->start(name, atts);
   }
-  static void XMLCALL on_end(void* self, const XML_Char*) { static_cast<CaseCollector*>(self)->end(); }
+  static void XMLCALL on_end(void* self, const XML_Char*) {
+    ++static_cast<CaseCollector*>(self)->events_;
+    static_cast<CaseCollector*>(self)->end();
+  }
   static void XMLCALL on_text(void* self, const XML_Char* s, int len) {
+    ++static_cast<CaseCollector*>(self)->events_;
     static_cast<CaseCollector*>(self)->text(std::string_view(s, static_cast<size_t>(len)));
   }
   static void XMLCALL on_entity(void* self, const XML_Char* name, int, const XML_Char*, int, const XML_Char*,
@@ -322,25 +371,42 @@ class CaseCollector {
   std::string stream_tail_[2];
   int stream_ = 0;
   bool root_seen_ = false;
+  size_t events_ = 0;  // elements and text met so far
   std::string refusal_;
 };
 
-// How many "<testcase" the report holds (an upper bound of its cases).
-size_t count_cases(std::string_view text) {
+// How many "<testcase" a report holds (an upper bound of its cases),
+// counted piece by piece (a tag cut by a piece's end is counted once).
+size_t count_cases(const Source& source) {
   static constexpr std::string_view kTag = "<testcase";
-  size_t count = 0;
-  for (size_t at = text.find(kTag); at != std::string_view::npos; at = text.find(kTag, at + kTag.size())) ++count;
+  std::string buffer(kPieceBytes, '\0');
+  size_t count = 0, kept = 0;
+  for (size_t n; (n = source(buffer.data() + kept, buffer.size() - kept)) > 0;) {
+    std::string_view text(buffer.data(), kept + n);
+    for (size_t at = text.find(kTag); at != std::string_view::npos; at = text.find(kTag, at + kTag.size())) ++count;
+    kept = std::min(text.size(), kTag.size() - 1);  // a tag's start may be at the end
+    std::memmove(buffer.data(), text.data() + text.size() - kept, kept);
+  }
   return count;
 }
 
-std::vector<TestCase> read_report(std::string_view text, const std::string& source) {
+// `open` gives a fresh source at the report's start each time it is called.
+std::vector<TestCase> read_report(const std::function<Source()>& open, const std::string& source) {
   std::vector<TestCase> out;
   // Room for every case at once: grown by doubling, a million cases would
   // hold one and a half times their size while they move.
-  out.reserve(std::min(count_cases(text), kMaxTests));
+  out.reserve(std::min(count_cases(open()), kMaxTests));
   CaseCollector collector(source, out);
-  collector.read(text);
+  collector.read(open());
   return out;
+}
+
+Source file_source(std::ifstream& in, const std::string& name) {
+  return [&in, name](char* into, size_t size) -> size_t {
+    in.read(into, static_cast<std::streamsize>(size));
+    if (in.bad()) throw InfraError(fmt::format("{}: cannot be read", name));
+    return static_cast<size_t>(in.gcount());
+  };
 }
 
 }  // namespace
@@ -353,9 +419,13 @@ std::vector<TestCase> parse_junit_file(const std::filesystem::path& file) {
   }
   std::ifstream in(file, std::ios::binary);
   if (!in) throw InfraError(fmt::format("{}: cannot be read", file.string()));
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw InfraError(fmt::format("{}: cannot be read", file.string()));
-  return read_report(text, file.string());
+  const std::string name = file.string();
+  // Read twice from the file (count, then parse), never held whole.
+  return read_report([&] {
+    in.clear();
+    in.seekg(0);
+    return file_source(in, name);
+  }, name);
 }
 
 std::vector<TestCase> parse_junit_text(const std::string& text, const std::string& source_name) {
@@ -363,34 +433,50 @@ std::vector<TestCase> parse_junit_text(const std::string& text, const std::strin
     throw InfraError(fmt::format("{}: more than the {} MiB gate reads of a JUnit report; refused", source_name,
                                  kMaxFileBytes >> 20));
   }
-  return read_report(text, source_name);
+  return read_report([&text]() -> Source {
+    return [&text, at = size_t{0}](char* into, size_t size) mutable {
+      const size_t n = std::min(size, text.size() - at);
+      std::memcpy(into, text.data() + at, n);
+      at += n;
+      return n;
+    };
+  }, source_name);
 }
 
 void merge_repeated_tests(std::vector<TestCase>& tests) {
-  // Keyed by a hash of the id, not the id: a report may name a million tests.
-  std::unordered_multimap<size_t, size_t> seen;  // hash of id -> index in kept
-  seen.reserve(tests.size());
-  size_t kept = 0;
-  for (size_t i = 0; i < tests.size(); ++i) {
-    const std::string id = tests[i].id();
-    const size_t hash = std::hash<std::string>{}(id);
-    size_t* same = nullptr;
-    auto [first, last] = seen.equal_range(hash);
-    for (auto it = first; it != last; ++it) {
-      if (tests[it->second].has_id(id)) {
-        same = &it->second;
-        break;
+  // By a hash of the id, sorted (16 bytes a test: a report may name a
+  // million), then each run of equal hashes compared by id.
+  std::vector<std::pair<size_t, uint32_t>> by_hash;
+  by_hash.reserve(tests.size());
+  for (size_t i = 0; i < tests.size(); ++i) by_hash.emplace_back(std::hash<std::string>{}(tests[i].id()), static_cast<uint32_t>(i));
+  std::sort(by_hash.begin(), by_hash.end());
+  std::vector<bool> dropped(tests.size(), false);
+  bool any = false;
+  for (size_t run = 0; run < by_hash.size();) {
+    size_t end = run + 1;
+    while (end < by_hash.size() && by_hash[end].first == by_hash[run].first) ++end;
+    // (Equal hashes are rare: a pair at a time, in report order.)
+    for (size_t i = run; i < end; ++i) {
+      const uint32_t first = by_hash[i].second;
+      if (dropped[first]) continue;
+      for (size_t j = i + 1; j < end; ++j) {
+        const uint32_t later = by_hash[j].second;
+        if (dropped[later] || !tests[later].has_id(tests[first].id())) continue;
+        TestCase& earlier = tests[first];
+        const double seconds = earlier.seconds + tests[later].seconds;  // both ran
+        if (severity(tests[later].status) > severity(earlier.status)) earlier = std::move(tests[later]);
+        earlier.seconds = seconds;
+        dropped[later] = any = true;
       }
     }
-    if (!same) {
-      if (kept != i) tests[kept] = std::move(tests[i]);
-      seen.emplace(hash, kept++);
-      continue;
-    }
-    TestCase& earlier = tests[*same];
-    const double seconds = earlier.seconds + tests[i].seconds;  // both ran
-    if (severity(tests[i].status) > severity(earlier.status)) earlier = std::move(tests[i]);
-    earlier.seconds = seconds;
+    run = end;
+  }
+  if (!any) return;
+  size_t kept = 0;
+  for (size_t i = 0; i < tests.size(); ++i) {
+    if (dropped[i]) continue;
+    if (kept != i) tests[kept] = std::move(tests[i]);
+    ++kept;
   }
   tests.resize(kept);
 }

@@ -17,6 +17,9 @@
 namespace gate::report {
 namespace {
 
+// Tests listed per table of summary.md.
+constexpr size_t kSummaryRows = 100;
+
 // Text from outside in summary.md is always a code span: no HTML, markdown
 // or link in a test name or message is rendered (see core/escape.h).
 std::string md_cell(const std::string& text) { return core::markdown_code(text); }
@@ -96,7 +99,12 @@ std::string render_summary_markdown(const Verdict& v) {
     if (!v.candidate.digest.empty()) out += fmt::format(" at `{}`", v.candidate.digest);
     out += "\n\n";
   }
-  for (const auto& r : v.reasons) out += fmt::format("- {}\n", core::markdown_code(r, 400));
+  for (size_t i = 0; i < std::min(v.reasons.size(), kSummaryRows); ++i) {
+    out += fmt::format("- {}\n", core::markdown_code(v.reasons[i], 400));
+  }
+  if (v.reasons.size() > kSummaryRows) {
+    out += fmt::format("- ... and {} more reason(s): every one is in verdict.json\n", v.reasons.size() - kSummaryRows);
+  }
   if (!v.reasons.empty()) out += "\n";
   if (!v.consumers.empty()) {
     out += "| consumer | commit | result | tests | failed | time |\n|---|---|---|---|---|---|\n";
@@ -109,28 +117,37 @@ std::string render_summary_markdown(const Verdict& v) {
     out += "\n";
   }
   out += baseline_markdown(v);
-  bool any_failed_test = false;
+  // Rows of tests, bounded: GitHub takes a step summary of 1 MiB at most.
+  size_t failed_rows = 0, failed_more = 0;
   for (const auto& c : v.consumers) {
     for (const auto& t : c.tests) {
       bool failing = t.outcome.empty() ? (t.status == TestStatus::failed || t.status == TestStatus::error) : t.blocks;
       if (!failing) continue;
-      if (!any_failed_test) out += "### Failed tests\n\n| consumer | test | outcome | message |\n|---|---|---|---|\n";
-      any_failed_test = true;
+      if (failed_rows == kSummaryRows) {
+        ++failed_more;
+        continue;
+      }
+      if (failed_rows++ == 0) out += "### Failed tests\n\n| consumer | test | outcome | message |\n|---|---|---|---|\n";
       out += fmt::format("| {} | {} | {} | {} |\n", md_cell(c.name), md_cell(t.id()),
                          t.outcome.empty() ? std::string(test_status_name(t.status)) : t.outcome, md_cell(t.message));
     }
   }
-  if (any_failed_test) out += "\n";
-  bool any_warning = false;
+  if (failed_more > 0) out += fmt::format("\n... and {} more failed test(s): every one is in verdict.json and junit.xml.\n", failed_more);
+  if (failed_rows > 0) out += "\n";
+  size_t warning_rows = 0, warning_more = 0;
   for (const auto& c : v.consumers) {
     for (const auto& t : c.tests) {
       if (t.blocks || t.outcome.empty() || t.outcome == "passed" || t.outcome == "skipped") continue;
-      if (!any_warning) out += "### Warnings (do not block)\n\n| consumer | test | outcome |\n|---|---|---|\n";
-      any_warning = true;
+      if (warning_rows == kSummaryRows) {
+        ++warning_more;
+        continue;
+      }
+      if (warning_rows++ == 0) out += "### Warnings (do not block)\n\n| consumer | test | outcome |\n|---|---|---|\n";
       out += fmt::format("| {} | {} | {} |\n", md_cell(c.name), md_cell(t.id()), t.outcome);
     }
   }
-  if (any_warning) out += "\n";
+  if (warning_more > 0) out += fmt::format("\n... and {} more warning(s): every one is in verdict.json.\n", warning_more);
+  if (warning_rows > 0) out += "\n";
   if (!v.published.empty()) {
     out += "### Published\n\n| tag | previous digest | new digest |\n|---|---|---|\n";
     for (const auto& p : v.published) {

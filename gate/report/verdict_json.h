@@ -3,6 +3,7 @@
 // --verdict` and `gate merge` read), and back.
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -28,6 +29,10 @@ TestCase test_from_json(const nlohmann::json& json);
 // into it, from its kOmittedTestsFile. Throws InfraError when the file is
 // missing or does not hold exactly the tests the verdict counted.
 void restore_omitted_tests(Verdict& verdict, const std::filesystem::path& dir);
+
+// Which of a consumer's tests verdict.json (and report.html) name: all, up
+// to kListedTests; beyond, every test that is not a plain pass first.
+std::vector<bool> listed_tests(const std::vector<TestCase>& tests);
 
 // Whether a verdict leaves tests out of verdict.json, and those tests, one
 // line each, for kOmittedTestsFile.

@@ -65,6 +65,7 @@ class CommandRunner : public Runner {
     if (first_->interrupted) throw Interrupted();
     if (!first_->error.empty() && first_->tests.empty()) throw InfraError(first_->error);
     std::vector<std::string> ids;
+    ids.reserve(first_->tests.size());
     for (const auto& t : first_->tests) ids.push_back(t.id());
     return ids;
   }

@@ -3,6 +3,7 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <numeric>
 #include <set>
 #include <unordered_set>
 
@@ -150,12 +151,24 @@ void run_suite_consumer(const config::Consumer& consumer, const git::Checkout& c
   // last passing run).
   TimingStore history;
   auto prices_of = [&](const std::vector<std::string>& collected) {
-    std::unordered_map<std::string_view, uint32_t> position;
-    position.reserve(collected.size());
-    for (size_t i = 0; i < collected.size(); ++i) position.emplace(collected[i], static_cast<uint32_t>(i));
     Prices prices(collected.size(), -1);
-    history = load_store(timings_file(context.cache_dir, consumer.name), [&](std::string_view test, double seconds) {
-      if (auto at = position.find(test); at != position.end()) prices[at->second] = seconds;
+    const auto store = timings_file(context.cache_dir, consumer.name);
+    if (!std::filesystem::exists(store)) return prices;
+    // The tests' positions in name order (4 bytes a test, not a hash map of
+    // their names): the store's entries, sorted too, are matched walking
+    // forward, and by a binary search when one is out of order.
+    std::vector<uint32_t> by_name(collected.size());
+    std::iota(by_name.begin(), by_name.end(), 0);
+    std::sort(by_name.begin(), by_name.end(), [&](uint32_t a, uint32_t b) { return collected[a] < collected[b]; });
+    size_t next = 0;
+    history = load_store(store, [&](std::string_view test, double seconds) {
+      if (next >= by_name.size() || collected[by_name[next]] != test) {
+        next = static_cast<size_t>(
+            std::lower_bound(by_name.begin(), by_name.end(), test,
+                             [&](uint32_t at, std::string_view name) { return collected[at] < name; }) -
+            by_name.begin());
+      }
+      for (; next < by_name.size() && collected[by_name[next]] == test; ++next) prices[by_name[next]] = seconds;
     });
     return prices;
   };

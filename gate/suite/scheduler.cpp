@@ -83,10 +83,10 @@ ScheduleResult run_items(Runner& runner, const RunEnv& env, const std::vector<st
         while (!queues[me].empty() && (tests.empty() || workers == 1 || taken_estimate < target)) {
           const WorkItem& item = queues[me].front();
           taken_estimate += item.estimate;
-          for (uint32_t at : item.tests) {
+          item.tests.for_each([&](uint32_t at) {
             tests.push_back(names[at]);
             positions.push_back(at);
-          }
+          });
           queues[me].pop_front();
         }
         batch_name = fmt::format("{}-w{}-b{}", phase, me + 1, ++batch_counter);
@@ -118,7 +118,7 @@ ScheduleResult run_items(Runner& runner, const RunEnv& env, const std::vector<st
         std::unordered_map<std::string_view, uint32_t> position_of;
         for (size_t i = 0; i < tests.size(); ++i) position_of.emplace(tests[i], positions[i]);
         for (auto it = batch.not_run.rbegin(); it != batch.not_run.rend(); ++it) {
-          if (auto p = position_of.find(*it); p != position_of.end()) queues[me].push_front(WorkItem{{p->second}, 1.0, 0});
+          if (auto p = position_of.find(*it); p != position_of.end()) queues[me].push_front(WorkItem{TestPositions(p->second), 1.0});
         }
       }
     }

@@ -58,7 +58,7 @@ std::vector<WorkItem> make_items(const std::vector<std::string>& tests, const Pr
       }
       group_item[group] = items.size();
     }
-    items.push_back(WorkItem{{static_cast<uint32_t>(i)}, seconds, i});
+    items.push_back(WorkItem{TestPositions(static_cast<uint32_t>(i)), seconds});
   }
   return items;
 }
@@ -74,7 +74,7 @@ std::vector<std::vector<WorkItem>> balance(std::vector<WorkItem> items, size_t b
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     if (items[a].estimate != items[b].estimate) return items[a].estimate > items[b].estimate;
-    return items[a].first_index < items[b].first_index;
+    return items[a].first_index() < items[b].first_index();
   });
   using Load = std::pair<double, size_t>;  // (seconds, bin): the lightest, then the lowest bin, first
   std::priority_queue<Load, std::vector<Load>, std::greater<>> lightest;
@@ -93,7 +93,7 @@ std::vector<std::vector<WorkItem>> balance(std::vector<WorkItem> items, size_t b
   for (size_t b = 0; b < bins; ++b) out[b].reserve(sizes[b]);
   for (size_t index = 0; index < items.size(); ++index) out[bin_of[index]].push_back(std::move(items[index]));
   for (auto& bin : out) {
-    std::sort(bin.begin(), bin.end(), [](const WorkItem& a, const WorkItem& b) { return a.first_index < b.first_index; });
+    std::sort(bin.begin(), bin.end(), [](const WorkItem& a, const WorkItem& b) { return a.first_index() < b.first_index(); });
   }
   return out;
 }

@@ -12,10 +12,38 @@ namespace gate::suite {
 
 // What a worker runs as one unit: one test, or every test of a serial group
 // (tests sharing global state: one worker, one at a time).
+// Positions of an item's tests in the list the items were made of, in
+// collection order. Most items are one test: it is held inline, without a
+// block of its own (a million items of a vector each cost ~70 MB).
+class TestPositions {
+ public:
+  explicit TestPositions(uint32_t first) : first_(first) {}
+  void push_back(uint32_t at) { more_.push_back(at); }
+  size_t size() const { return 1 + more_.size(); }
+  uint32_t front() const { return first_; }
+  uint32_t operator[](size_t i) const { return i == 0 ? first_ : more_[i - 1]; }
+  std::vector<uint32_t> to_vector() const {
+    std::vector<uint32_t> out{first_};
+    out.insert(out.end(), more_.begin(), more_.end());
+    return out;
+  }
+  // Calls f with each position, in order.
+  template <typename F>
+  void for_each(F&& f) const {
+    f(first_);
+    for (uint32_t at : more_) f(at);
+  }
+
+ private:
+  uint32_t first_;
+  std::vector<uint32_t> more_;
+};
+
 struct WorkItem {
-  std::vector<uint32_t> tests;     // positions in the list of tests the items were made of, in collection order
-  double estimate = 0;             // seconds
-  size_t first_index = 0;          // collection position of its first test
+  TestPositions tests;
+  double estimate = 0;  // seconds
+  // Collection position of its first test (items are ordered by it).
+  uint32_t first_index() const { return tests.front(); }
 };
 
 // The recorded duration of each test of a list, by position (< 0: none

@@ -137,7 +137,7 @@ CandidateSuite run_candidate_suite(const config::Consumer& consumer, Runner& run
   std::vector<std::string> share;
   if (shards > 1) {
     for (const auto& item : items) {
-      for (uint32_t at : item.tests) share.push_back(suite.collected[at]);
+      item.tests.for_each([&](uint32_t at) { share.push_back(suite.collected[at]); });
     }
   }
   const std::vector<std::string>& planned = shards > 1 ? share : suite.collected;

@@ -1,5 +1,7 @@
 #include "suite/test_table.h"
 
+#include <algorithm>
+
 #include "report/junit.h"
 
 namespace gate::suite {
@@ -10,8 +12,14 @@ size_t hash_of(std::string_view id) { return std::hash<std::string_view>{}(id); 
 }  // namespace
 
 std::optional<size_t> TestTable::position(std::string_view id) const {
-  auto [first, last] = index_.equal_range(hash_of(id));
+  const size_t hash = hash_of(id);
+  auto [first, last] = std::equal_range(sorted_.begin(), sorted_.end(), std::pair<size_t, uint32_t>{hash, 0},
+                                        [](const auto& a, const auto& b) { return a.first < b.first; });
   for (auto it = first; it != last; ++it) {
+    if (cases_[it->second].has_id(id)) return it->second;
+  }
+  auto [more, more_end] = added_.equal_range(hash);
+  for (auto it = more; it != more_end; ++it) {
     if (cases_[it->second].has_id(id)) return it->second;
   }
   return std::nullopt;
@@ -20,15 +28,17 @@ std::optional<size_t> TestTable::position(std::string_view id) const {
 void TestTable::adopt(std::vector<report::TestCase> cases) {
   report::merge_repeated_tests(cases);  // the one rule for a test named twice
   cases_ = std::move(cases);
-  index_.clear();
-  index_.reserve(cases_.size());
-  for (size_t i = 0; i < cases_.size(); ++i) index_.emplace(hash_of(cases_[i].id()), i);
+  added_.clear();
+  sorted_.clear();
+  sorted_.reserve(cases_.size());
+  for (size_t i = 0; i < cases_.size(); ++i) sorted_.emplace_back(hash_of(cases_[i].id()), static_cast<uint32_t>(i));
+  std::sort(sorted_.begin(), sorted_.end());
 }
 
 report::TestCase& TestTable::put(report::TestCase test) {
   const std::string id = test.id();
   if (auto at = position(id)) return cases_[*at] = std::move(test);
-  index_.emplace(hash_of(id), cases_.size());
+  added_.emplace(hash_of(id), cases_.size());
   cases_.push_back(std::move(test));
   return cases_.back();
 }
@@ -77,7 +87,8 @@ std::vector<report::TestCase> TestTable::release_in_order(const std::vector<std:
   cases_.resize(kept);
   std::vector<report::TestCase> out = std::move(cases_);
   cases_.clear();
-  index_.clear();
+  sorted_.clear();
+  added_.clear();
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "core/error.h"
+#include "report/html.h"
 #include "report/renderers.h"
 
 using namespace gate::report;
@@ -108,4 +109,26 @@ TEST(VerdictJson, AShardWithoutItsOmittedTestsIsRefused) {
   EXPECT_THROW(restore_omitted_tests(again, short_dir), gate::InfraError);
   std::filesystem::remove_all(dir);
   std::filesystem::remove_all(short_dir);
+}
+
+TEST(ReportBounds, SummaryListsAHundredFailuresAndCountsTheRest) {
+  std::vector<size_t> failing;
+  for (size_t i = 0; i < 150; ++i) failing.push_back(i);
+  Verdict v = verdict_with(10, failing);
+  for (const auto& t : v.consumers[0].tests) {
+    if (t.blocks) v.reasons.push_back("big: test " + t.id() + " regression");
+  }
+  const std::string summary = render_summary_markdown(v);
+  size_t rows = 0;
+  for (size_t at = summary.find("| regression |"); at != std::string::npos; at = summary.find("| regression |", at + 1)) ++rows;
+  EXPECT_EQ(rows, 100u);
+  EXPECT_NE(summary.find("... and 50 more failed test(s)"), std::string::npos);
+  EXPECT_NE(summary.find("... and 50 more reason(s)"), std::string::npos);
+}
+
+TEST(ReportBounds, HtmlListsWhatVerdictJsonLists) {
+  Verdict v = verdict_with(kListedTests + 5, {2});  // 10,006 tests, 10,000 listed
+  const std::string html = render_html(v, nlohmann::json::array());
+  EXPECT_NE(html.find("6 more passing test(s) not listed here"), std::string::npos);
+  EXPECT_NE(html.find("tests.m::test_2<"), std::string::npos) << "the failure is listed";
 }
