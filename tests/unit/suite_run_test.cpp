@@ -46,6 +46,20 @@ gate::config::Consumer consumer_with(int runs_per_test) {
   return c;
 }
 
+RunEnv scratch_env() {
+  RunEnv env;
+  env.scratch = std::filesystem::temp_directory_path() / "gate-suite-run-test";
+  return env;
+}
+
+// A test the candidate failed every time ("broken") and one that flaked there ("flake").
+ToCompare broken_and_flake() {
+  ToCompare compare;
+  compare.failing = {"broken"};
+  compare.flaky = {"flake"};
+  return compare;
+}
+
 CandidateSuite run(const gate::config::Consumer& consumer, ScriptedRunner& runner) {
   RunEnv env;
   env.scratch = std::filesystem::temp_directory_path() / "gate-suite-run-test";
@@ -114,11 +128,8 @@ TEST(BaselineSuite, ByDefaultEveryTestIsLookedAt) {
   ScriptedRunner runner;
   runner.fails_on["flake"] = {5};
   auto consumer = consumer_with(1);
-  RunEnv env;
-  env.scratch = std::filesystem::temp_directory_path() / "gate-suite-run-test";
-  ToCompare compare;
-  compare.failing = {"broken"};
-  compare.flaky = {"flake"};
+  RunEnv env = scratch_env();
+  ToCompare compare = broken_and_flake();
   auto suite = run_baseline_suite(consumer, runner, env, compare);
   EXPECT_TRUE(suite.decided);
   EXPECT_TRUE(suite.unexamined.empty());
@@ -133,11 +144,8 @@ TEST(BaselineSuite, AConfirmedRegressionEndsTheSearchForFlakiness) {
   ScriptedRunner runner;
   auto consumer = consumer_with(1);
   consumer.rerun_when_blocked = false;
-  RunEnv env;
-  env.scratch = std::filesystem::temp_directory_path() / "gate-suite-run-test";
-  ToCompare compare;
-  compare.failing = {"broken"};
-  compare.flaky = {"flake"};
+  RunEnv env = scratch_env();
+  ToCompare compare = broken_and_flake();
   auto suite = run_baseline_suite(consumer, runner, env, compare);
   EXPECT_TRUE(suite.decided);
   EXPECT_EQ(suite.unexamined, (std::vector<std::string>{"flake"}));
@@ -150,11 +158,8 @@ TEST(BaselineSuite, WhenARegressionDoesNotBlockTheFlakesAreStillSought) {
   runner.fails_on["flake"] = {3};
   auto consumer = consumer_with(1);
   consumer.rerun_when_blocked = false;
-  RunEnv env;
-  env.scratch = std::filesystem::temp_directory_path() / "gate-suite-run-test";
-  ToCompare compare;
-  compare.failing = {"broken"};
-  compare.flaky = {"flake"};
+  RunEnv env = scratch_env();
+  ToCompare compare = broken_and_flake();
   compare.regression_blocks = false;  // policy: {regression: warn}
   auto suite = run_baseline_suite(consumer, runner, env, compare);
   EXPECT_FALSE(suite.decided);
