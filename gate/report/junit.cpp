@@ -187,13 +187,14 @@ class CaseCollector {
   CaseCollector(const CaseCollector&) = delete;
   CaseCollector& operator=(const CaseCollector&) = delete;
 
-  // The report piece by piece (16 MiB, cut before a '<'): neither the file
-  // nor a copy of it is held whole. Debian's expat 2.5 scans a token cut by
-  // the end of a piece again from its start with each piece (CVE-2023-52425,
-  // fixed in 2.6); a piece in which nothing ends (a token longer than it)
-  // makes the next piece twice as long, so that rescans stay few.
-  void read(const Source& source) {
-    size_t piece = kPieceBytes;
+  // The report piece by piece (16 MiB, cut before a '<', so that no
+  // character or reference is cut): neither the file nor a copy of it is
+  // held whole. Debian's expat 2.5 scans a token cut by the end of a piece
+  // again from its start with each piece (CVE-2023-52425, fixed in 2.6); a
+  // piece in which nothing ends (a token longer than it, with a '<' inside:
+  // CDATA, a comment) makes the next piece twice as long, so that rescans
+  // stay few.
+  void read(const Source& source, size_t piece) {
     std::string chunk, carry;
     bool first = true;
     for (bool last = false; !last;) {
@@ -209,10 +210,16 @@ class CaseCollector {
       last = had + got < had + piece;  // the source ran dry
       if (!last) {
         const size_t cut = chunk.rfind('<');
-        if (cut != std::string::npos && cut > 0) {
-          carry.assign(chunk, cut, std::string::npos);
-          chunk.resize(cut);
+        if (cut == std::string::npos || cut == 0) {
+          // No '<' to cut before: one token (a long name, a long text) is
+          // longer than the piece. Read on until the next one: cutting
+          // anywhere else could cut a character in two.
+          chunk.swap(carry);
+          piece *= 2;
+          continue;
         }
+        carry.assign(chunk, cut, std::string::npos);
+        chunk.resize(cut);
       }
       if (first) repair_.decide(chunk), first = false;
       const std::string_view text = repair_.repair(chunk);
@@ -391,13 +398,14 @@ size_t count_cases(const Source& source) {
 }
 
 // `open` gives a fresh source at the report's start each time it is called.
-std::vector<TestCase> read_report(const std::function<Source()>& open, const std::string& source) {
+std::vector<TestCase> read_report(const std::function<Source()>& open, const std::string& source,
+                                  size_t piece_bytes = kPieceBytes) {
   std::vector<TestCase> out;
   // Room for every case at once: grown by doubling, a million cases would
   // hold one and a half times their size while they move.
   out.reserve(std::min(count_cases(open()), kMaxTests));
   CaseCollector collector(source, out);
-  collector.read(open());
+  collector.read(open(), std::max<size_t>(piece_bytes, 1));
   return out;
 }
 
@@ -428,7 +436,7 @@ std::vector<TestCase> parse_junit_file(const std::filesystem::path& file) {
   }, name);
 }
 
-std::vector<TestCase> parse_junit_text(const std::string& text, const std::string& source_name) {
+std::vector<TestCase> parse_junit_text(const std::string& text, const std::string& source_name, size_t piece_bytes) {
   if (text.size() > kMaxFileBytes) {
     throw InfraError(fmt::format("{}: more than the {} MiB gate reads of a JUnit report; refused", source_name,
                                  kMaxFileBytes >> 20));
@@ -440,7 +448,7 @@ std::vector<TestCase> parse_junit_text(const std::string& text, const std::strin
       at += n;
       return n;
     };
-  }, source_name);
+  }, source_name, piece_bytes);
 }
 
 void merge_repeated_tests(std::vector<TestCase>& tests) {

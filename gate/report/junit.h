@@ -12,7 +12,10 @@ namespace gate::report {
 // Test cases of a JUnit file (root <testsuites> or <testsuite>, nested
 // suites too). Throws InfraError naming the file when it is not JUnit XML.
 std::vector<TestCase> parse_junit_file(const std::filesystem::path& file);
-std::vector<TestCase> parse_junit_text(const std::string& text, const std::string& source_name);
+// `piece_bytes`: how much is handed to the parser at once (files: 16 MiB;
+// tests make it small to cut a report everywhere).
+std::vector<TestCase> parse_junit_text(const std::string& text, const std::string& source_name,
+                                       size_t piece_bytes = size_t{16} << 20);
 
 // A report may name one test more than once (two files, two suites, a
 // reporter that repeats reruns): one test per id is kept, its worst result

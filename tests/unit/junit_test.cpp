@@ -212,3 +212,33 @@ TEST(JUnitParse, EntitiesAndDeepElementsAreRefused) {
     EXPECT_NE(std::string(e.what()).find("broken.xml: not valid XML at line 1, column"), std::string::npos) << e.what();
   }
 }
+
+// A report read in pieces (cut before a '<', so no character or reference is
+// cut) reads as it does whole: pieces of a few bytes cut it everywhere.
+TEST(Junit, PiecesReadAsTheWhole) {
+  const std::string long_text(300, 'x');
+  const std::vector<std::string> reports = {
+      R"(<?xml version="1.0" encoding="UTF-8"?><testsuites><testsuite name="s"><testcase classname="t.m" name="a&lt;b" time="0.5"/>)"
+      R"(<testcase classname="t.m" name="caf)" "\xC3\xA9" R"(_&#233;"><failure message="esc &#27;[31m">trace )" "\x1B" R"( line</failure></testcase>)"
+      R"(<testcase classname="t.m" name="cdata"><error><![CDATA[x < y && "quoted"]]></error></testcase>)"
+      R"(<testcase classname="t.m" name="long"><failure message=")" + long_text + R"(">)" + long_text + R"(</failure></testcase>)"
+      R"(<testcase classname="t.m" name="bad )" "\xFF\xFE" R"( bytes"><skipped message="later"/></testcase></testsuite></testsuites>)",
+      R"(<testsuite><testcase name="t" /><testcase name="t"><failure/></testcase></testsuite>)",
+  };
+  for (const auto& report : reports) {
+    auto whole = parse_junit_text(report, "whole.xml");
+    for (size_t piece : {1, 2, 3, 7, 16, 64}) {
+      auto cut = parse_junit_text(report, "cut.xml", piece);
+      ASSERT_EQ(cut.size(), whole.size()) << "pieces of " << piece;
+      for (size_t i = 0; i < whole.size(); ++i) {
+        EXPECT_EQ(cut[i].id(), whole[i].id()) << "pieces of " << piece;
+        EXPECT_EQ(cut[i].status, whole[i].status) << "pieces of " << piece;
+        EXPECT_EQ(cut[i].message, whole[i].message) << "pieces of " << piece;
+        EXPECT_EQ(cut[i].details, whole[i].details) << "pieces of " << piece;
+        EXPECT_EQ(cut[i].seconds, whole[i].seconds) << "pieces of " << piece;
+      }
+    }
+  }
+  // Bad XML is refused however it is cut.
+  EXPECT_THROW(parse_junit_text("<testsuite><testcase name='a'></testsuite>", "bad.xml", 3), gate::InfraError);
+}
