@@ -384,9 +384,9 @@ class CaseCollector {
 
 // How many "<testcase" a report holds (an upper bound of its cases),
 // counted piece by piece (a tag cut by a piece's end is counted once).
-size_t count_cases(const Source& source) {
+size_t count_cases(const Source& source, size_t piece_bytes) {
   static constexpr std::string_view kTag = "<testcase";
-  std::string buffer(kPieceBytes, '\0');
+  std::string buffer(std::max(piece_bytes, kTag.size()), '\0');
   size_t count = 0, kept = 0;
   for (size_t n; (n = source(buffer.data() + kept, buffer.size() - kept)) > 0;) {
     std::string_view text(buffer.data(), kept + n);
@@ -397,15 +397,18 @@ size_t count_cases(const Source& source) {
   return count;
 }
 
-// `open` gives a fresh source at the report's start each time it is called.
-std::vector<TestCase> read_report(const std::function<Source()>& open, const std::string& source,
+// `open` gives a fresh source at the report's start each time it is called;
+// `size` is the report's size as far as it is known (a small report is one
+// piece: no 16 MiB buffer for a report of a few KB).
+std::vector<TestCase> read_report(const std::function<Source()>& open, const std::string& source, size_t size,
                                   size_t piece_bytes = kPieceBytes) {
+  const size_t piece = std::max<size_t>(std::min(piece_bytes, size + 1), 1);
   std::vector<TestCase> out;
   // Room for every case at once: grown by doubling, a million cases would
   // hold one and a half times their size while they move.
-  out.reserve(std::min(count_cases(open()), kMaxTests));
+  out.reserve(std::min(count_cases(open(), piece), kMaxTests));
   CaseCollector collector(source, out);
-  collector.read(open(), std::max<size_t>(piece_bytes, 1));
+  collector.read(open(), piece);
   return out;
 }
 
@@ -421,7 +424,8 @@ Source file_source(std::ifstream& in, const std::string& name) {
 
 std::vector<TestCase> parse_junit_file(const std::filesystem::path& file) {
   std::error_code ec;
-  if (auto size = std::filesystem::file_size(file, ec); !ec && size > kMaxFileBytes) {
+  const auto size = std::filesystem::file_size(file, ec);
+  if (!ec && size > kMaxFileBytes) {
     throw InfraError(fmt::format("{}: {} MiB, more than the {} MiB gate reads of a JUnit report; refused", file.string(),
                                  size >> 20, kMaxFileBytes >> 20));
   }
@@ -433,7 +437,7 @@ std::vector<TestCase> parse_junit_file(const std::filesystem::path& file) {
     in.clear();
     in.seekg(0);
     return file_source(in, name);
-  }, name);
+  }, name, ec ? kPieceBytes : static_cast<size_t>(size));
 }
 
 std::vector<TestCase> parse_junit_text(const std::string& text, const std::string& source_name, size_t piece_bytes) {
@@ -448,7 +452,7 @@ std::vector<TestCase> parse_junit_text(const std::string& text, const std::strin
       at += n;
       return n;
     };
-  }, source_name, piece_bytes);
+  }, source_name, text.size(), piece_bytes);
 }
 
 void merge_repeated_tests(std::vector<TestCase>& tests) {
