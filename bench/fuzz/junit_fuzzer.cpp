@@ -15,7 +15,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     tests = gate::report::parse_junit_text(std::string(reinterpret_cast<const char*>(data), size), "fuzz.xml");
   } catch (const gate::InfraError&) {
+    // Refused whole: refused however it is cut.
+    bool refused = false;
+    try {
+      gate::report::parse_junit_text(std::string(reinterpret_cast<const char*>(data), size), "fuzz.xml",
+                                     200 + (size > 0 ? data[0] : 0) * 8);
+    } catch (const gate::InfraError&) {
+      refused = true;
+    }
+    if (!refused) std::abort();
     return 0;
+  }
+  // Read in pieces (200-2240 bytes, cut before a '<'), the same tests.
+  auto cut = gate::report::parse_junit_text(std::string(reinterpret_cast<const char*>(data), size), "fuzz.xml",
+                                            200 + (size > 0 ? data[0] : 0) * 8);
+  if (cut.size() != tests.size()) std::abort();
+  for (size_t i = 0; i < cut.size(); ++i) {
+    if (cut[i].id() != tests[i].id() || cut[i].status != tests[i].status || cut[i].message != tests[i].message ||
+        cut[i].details != tests[i].details) {
+      std::abort();  // a report read in pieces must read as it does whole
+    }
   }
   gate::report::Verdict verdict;
   verdict.candidate = {"127.0.0.1:5000/fuzz", "", "sha256:0"};

@@ -208,6 +208,7 @@ class CaseCollector {
       }
       chunk.resize(had + got);
       last = had + got < had + piece;  // the source ran dry
+      if (first) repair_.decide(chunk), first = false;  // (before any cut: the whole head)
       if (!last) {
         const size_t cut = chunk.rfind('<');
         if (cut == std::string::npos || cut == 0) {
@@ -221,7 +222,6 @@ class CaseCollector {
         carry.assign(chunk, cut, std::string::npos);
         chunk.resize(cut);
       }
-      if (first) repair_.decide(chunk), first = false;
       const std::string_view text = repair_.repair(chunk);
       const size_t events = events_;
       if (XML_Parse(parser_, text.data(), static_cast<int>(text.size()), last ? XML_TRUE : XML_FALSE) ==
