@@ -325,7 +325,8 @@ void restore_omitted_tests(Verdict& verdict, const std::filesystem::path& dir) {
   std::ifstream in(file);
   if (!in) {
     throw InfraError(fmt::format("{}: missing; its verdict counts {} test(s) it does not name, and the whole consumer "
-                                 "cannot be judged without them",
+                                 "cannot be judged without them (hand `gate merge` each shard's whole report "
+                                 "directory, not verdict.json alone)",
                                  file.string(), omitted));
   }
   std::map<std::string, ConsumerResult*> by_name;
