@@ -23,59 +23,168 @@
 namespace gate::cli {
 namespace {
 
-// Which shared options a subcommand takes.
-enum Flags : unsigned {
-  kConfig = 1u << 0,
-  kReportDir = 1u << 1,
-  kCacheDir = 1u << 2,
-  kCandidate = 1u << 3,
-  kDryRun = 1u << 4,
-  kRegistry = 1u << 5,  // --registry-timeout, --insecure-registry
-  kExpect = 1u << 6,    // --expect-current
-  kVerdict = 1u << 7,   // --verdict
-  kChangedSince = 1u << 8,  // --changed-since
-  kShard = 1u << 9,         // --shard K/N
-  kConsumer = 1u << 10,     // --consumer NAME
-  kPlanShards = 1u << 11,   // plan --shards N
-  kMergeDirs = 1u << 12,    // merge DIR...
-  kRequireRecord = 1u << 13,  // publish --require-record
-  kImageArg = 1u << 14,       // status IMAGE
+// Every command's options; the command table binds each command's flags to
+// its own struct, and the options all commands share to `common`.
+struct Parsed {
+  pipeline::CommonOptions common;
+  pipeline::RunOptions run;
+  pipeline::TestOptions test;
+  pipeline::PublishOptions publish;
+  pipeline::StatusOptions status;
+  pipeline::PlanOptions plan;
+  pipeline::MergeOptions merge;
 };
 
+void add_config(CLI::App& sub, Parsed& p) {
+  sub.add_option("-c,--config", p.common.config_file, "the gate.yaml to read")->required();
+}
+void add_report_dir(CLI::App& sub, Parsed& p) {
+  sub.add_option("--report-dir", p.common.report_dir, "where verdict.json, junit.xml, summary.md and logs go")
+      ->capture_default_str();
+}
+void add_cache_dir(CLI::App& sub, Parsed& p) {
+  sub.add_option("--cache-dir", p.common.cache_dir, "consumer checkout cache (default $XDG_CACHE_HOME/gate)");
+}
+void add_consumer(CLI::App& sub, Parsed& p) {
+  sub.add_option("--consumer", p.common.consumer, "only this consumer (a CI matrix job's share)");
+}
+
+void add_registry_access(CLI::App& sub, pipeline::RegistryAccess& access) {
+  sub.add_option_function<std::string>(
+         "--registry-timeout",
+         [&access](const std::string& text) {
+           auto duration = parse_duration(text);
+           if (!duration) throw CLI::ValidationError("--registry-timeout", "'" + text + "' is not a duration (e.g. 30s, 2m)");
+           access.timeout = *duration;
+         },
+         "deadline of each registry operation, retries included (default 2m)");
+  sub.add_option("--insecure-registry", access.insecure, "reach this registry (host:port) over plain HTTP; repeatable");
+  sub.add_option("--registry-certs-dir", access.certs_dir,
+                 "extra CA certificates: DIR/<host:port>/*.crt, trusted besides the system's "
+                 "(default $GATE_REGISTRY_CERTS_DIR, else /etc/docker/certs.d, as dockerd reads them)");
+}
+
+void add_shard(CLI::App& sub, pipeline::Shard& shard) {
+  sub.add_option_function<std::string>(
+         "--shard",
+         [&shard](const std::string& text) {
+           auto slash = text.find('/');
+           int k = 0, n = 0;
+           try {
+             if (slash != std::string::npos) {
+               k = std::stoi(text.substr(0, slash));
+               n = std::stoi(text.substr(slash + 1));
+             }
+           } catch (const std::exception&) {
+           }
+           if (n < 1 || k < 1 || k > n) throw CLI::ValidationError("--shard", "'" + text + "' is not K/N with 1 <= K <= N");
+           shard.index = k;
+           shard.count = n;
+         },
+         "run only shard K of N of each consumer's tests (duration-balanced, deterministic)");
+}
+
+void add_expect_current(CLI::App& sub, std::vector<std::string>& expect) {
+  sub.add_option("--expect-current", expect,
+                 "publish only if the tags still point at DIGEST ('none': unset); TAG=DIGEST for one tag; "
+                 "repeatable. Default with compare_and_swap: where they pointed before testing");
+}
+
+void add_changed_since(CLI::App& sub, std::string& base) {
+  sub.add_option("--changed-since", base,
+                 "PR mode: run only if the change since BASE (from their merge base) touches the config's "
+                 "paths; otherwise exit 0 with a verdict saying it was skipped");
+}
+
+void add_dry_run(CLI::App& sub, bool& dry_run) {
+  sub.add_flag("--dry-run", dry_run, "do everything but move any tag");
+}
+
+// One row per command, as ninja's tool table: its flags, what it needs
+// before it starts (`talks_to_registry`: curl and TLS are set up while the
+// config is read), and the function that runs it.
 struct Command {
   const char* name;
   const char* summary;
-  unsigned flags;
-  ExitCode (*handler)(const pipeline::Options&);
-  const char* candidate_help;
+  bool talks_to_registry;
+  void (*define)(CLI::App&, Parsed&);
+  ExitCode (*run)(const Parsed&);
 };
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table{
-      {"run", "the whole gate: build and push the candidate, check out consumers, test, decide, publish",
-       kConfig | kReportDir | kCacheDir | kCandidate | kDryRun | kRegistry | kExpect | kChangedSince | kShard | kConsumer,
-       pipeline::run,
-       "skip the build and gate this image already in the registry (REPO:TAG or REPO@sha256:...)"},
-      {"build", "build the candidate and push it; prints repository:tag@sha256:... on stdout",
-       kConfig | kReportDir | kRegistry, pipeline::build, nullptr},
-      {"checkout", "check out every consumer into the cache; prints each consumer's name and exact commit",
-       kConfig | kCacheDir | kConsumer, pipeline::checkout, nullptr},
-      {"test", "run every consumer's tests against --candidate and decide (never publishes)",
-       kConfig | kReportDir | kCacheDir | kCandidate | kRegistry | kShard | kConsumer, pipeline::test,
-       "the image to test (REPO:TAG or REPO@sha256:...)"},
-      {"publish", "move the publish tags to the tested digest (of --verdict, or --candidate REPO@sha256:...)",
-       kConfig | kCandidate | kDryRun | kRegistry | kExpect | kVerdict | kRequireRecord, pipeline::publish,
-       "the tested image, by digest: REPO@sha256:..."},
-      {"validate", "check a gate.yaml and exit 2 naming file:line:column of the first problem", kConfig,
-       pipeline::validate, nullptr},
-      {"status", "was IMAGE (REPO@sha256:... or REPO:TAG) verified against every consumer of the config? "
-                 "exit 0 yes, 1 no (reads the records gate attaches to passing digests)",
-       kConfig | kImageArg | kRegistry, pipeline::status, nullptr},
-      {"plan", "print the CI matrix (consumer x shard) as JSON for fromJSON(); also to $GITHUB_OUTPUT as matrix=",
-       kConfig | kConsumer | kPlanShards | kChangedSince, pipeline::plan, nullptr},
-      {"merge", "fan-in: one verdict, junit.xml and summary.md from the shards' report directories; a missing, "
-                "duplicated or inconsistent shard exits 3",
-       kConfig | kReportDir | kCacheDir | kMergeDirs, pipeline::merge, nullptr},
+      {"run", "the whole gate: build and push the candidate, check out consumers, test, decide, publish", true,
+       [](CLI::App& sub, Parsed& p) {
+         add_config(sub, p); add_report_dir(sub, p); add_cache_dir(sub, p); add_consumer(sub, p);
+         add_registry_access(sub, p.common.registry);
+         sub.add_option("--candidate", p.run.candidate,
+                        "skip the build and gate this image already in the registry (REPO:TAG or REPO@sha256:...)");
+         add_dry_run(sub, p.run.dry_run);
+         add_expect_current(sub, p.run.expect_current);
+         add_changed_since(sub, p.run.changed_since);
+         add_shard(sub, p.run.shard);
+       },
+       [](const Parsed& p) { return pipeline::run(p.common, p.run); }},
+      {"build", "build the candidate and push it; prints repository:tag@sha256:... on stdout", true,
+       [](CLI::App& sub, Parsed& p) {
+         add_config(sub, p); add_report_dir(sub, p);
+         add_registry_access(sub, p.common.registry);
+       },
+       [](const Parsed& p) { return pipeline::build(p.common); }},
+      {"checkout", "check out every consumer into the cache; prints each consumer's name and exact commit", false,
+       [](CLI::App& sub, Parsed& p) { add_config(sub, p); add_cache_dir(sub, p); add_consumer(sub, p); },
+       [](const Parsed& p) { return pipeline::checkout(p.common); }},
+      {"test", "run every consumer's tests against --candidate and decide (never publishes)", true,
+       [](CLI::App& sub, Parsed& p) {
+         add_config(sub, p); add_report_dir(sub, p); add_cache_dir(sub, p); add_consumer(sub, p);
+         add_registry_access(sub, p.common.registry);
+         sub.add_option("--candidate", p.test.candidate, "the image to test (REPO:TAG or REPO@sha256:...)")->required();
+         add_shard(sub, p.test.shard);
+       },
+       [](const Parsed& p) { return pipeline::test(p.common, p.test); }},
+      {"publish", "move the publish tags to the tested digest (of --verdict, or --candidate REPO@sha256:...)", true,
+       [](CLI::App& sub, Parsed& p) {
+         add_config(sub, p);
+         add_registry_access(sub, p.common.registry);
+         sub.add_option("--candidate", p.publish.candidate, "the tested image, by digest: REPO@sha256:...");
+         add_dry_run(sub, p.publish.dry_run);
+         add_expect_current(sub, p.publish.expect_current);
+         sub.add_option("--verdict", p.publish.verdict_file,
+                        "publish the digest of this verdict.json, only if it passed for this config's repository");
+         sub.add_flag("--require-record", p.publish.require_record,
+                      "publish only a digest with a verification record for every consumer (see gate status)");
+       },
+       [](const Parsed& p) { return pipeline::publish(p.common, p.publish); }},
+      {"validate", "check a gate.yaml and exit 2 naming file:line:column of the first problem", false,
+       [](CLI::App& sub, Parsed& p) { add_config(sub, p); },
+       [](const Parsed& p) { return pipeline::validate(p.common); }},
+      {"status",
+       "was IMAGE (REPO@sha256:... or REPO:TAG) verified against every consumer of the config? "
+       "exit 0 yes, 1 no (reads the records gate attaches to passing digests)",
+       true,
+       [](CLI::App& sub, Parsed& p) {
+         add_config(sub, p);
+         sub.add_option("image", p.status.image, "the image: REPO@sha256:... or REPO:TAG")->required();
+         add_registry_access(sub, p.common.registry);
+       },
+       [](const Parsed& p) { return pipeline::status(p.common, p.status); }},
+      {"plan", "print the CI matrix (consumer x shard) as JSON for fromJSON(); also to $GITHUB_OUTPUT as matrix=", false,
+       [](CLI::App& sub, Parsed& p) {
+         add_config(sub, p); add_consumer(sub, p);
+         sub.add_option("--shards", p.plan.shards, "shards per consumer that knows single tests (default: its `shards`)")
+             ->check(CLI::PositiveNumber);
+         add_changed_since(sub, p.plan.changed_since);
+       },
+       [](const Parsed& p) { return pipeline::plan(p.common, p.plan); }},
+      {"merge",
+       "fan-in: one verdict, junit.xml and summary.md from the shards' report directories; a missing, "
+       "duplicated or inconsistent shard exits 3",
+       false,
+       [](CLI::App& sub, Parsed& p) {
+         add_config(sub, p); add_report_dir(sub, p); add_cache_dir(sub, p);
+         sub.add_option("dirs", p.merge.dirs, "the report directories of every shard job")->required();
+       },
+       [](const Parsed& p) { return pipeline::merge(p.common, p.merge); }},
   };
   return table;
 }
@@ -96,92 +205,11 @@ int main(int argc, char** argv) {
   bool quiet = false;
   app.add_flag("-q,--quiet", quiet, "print only errors and machine-readable answers");
 
-  pipeline::Options options;
+  Parsed parsed;
   const Command* selected = nullptr;
   for (const auto& command : commands()) {
     CLI::App* sub = app.add_subcommand(command.name, command.summary);
-    if (command.flags & kConfig) {
-      sub->add_option("-c,--config", options.config_file, "the gate.yaml to read")->required();
-    }
-    if (command.flags & kReportDir) {
-      sub->add_option("--report-dir", options.report_dir, "where verdict.json, junit.xml, summary.md and logs go")
-          ->capture_default_str();
-    }
-    if (command.flags & kCacheDir) {
-      sub->add_option("--cache-dir", options.cache_dir, "consumer checkout cache (default $XDG_CACHE_HOME/gate)");
-    }
-    if (command.flags & kCandidate) {
-      auto* opt = sub->add_option("--candidate", options.candidate, command.candidate_help);
-      if (command.handler == pipeline::test) opt->required();
-    }
-    if (command.flags & kRegistry) {
-      sub->add_option_function<std::string>(
-             "--registry-timeout",
-             [&options](const std::string& text) {
-               auto duration = parse_duration(text);
-               if (!duration) throw CLI::ValidationError("--registry-timeout", "'" + text + "' is not a duration (e.g. 30s, 2m)");
-               options.registry_timeout = *duration;
-             },
-             "deadline of each registry operation, retries included (default 2m)");
-      sub->add_option("--insecure-registry", options.insecure_registries,
-                      "reach this registry (host:port) over plain HTTP; repeatable");
-      sub->add_option("--registry-certs-dir", options.registry_certs_dir,
-                      "extra CA certificates: DIR/<host:port>/*.crt, trusted besides the system's "
-                      "(default $GATE_REGISTRY_CERTS_DIR, else /etc/docker/certs.d, as dockerd reads them)");
-    }
-    if (command.flags & kExpect) {
-      sub->add_option("--expect-current", options.expect_current,
-                      "publish only if the tags still point at DIGEST ('none': unset); TAG=DIGEST for one tag; "
-                      "repeatable. Default with compare_and_swap: where they pointed before testing");
-    }
-    if (command.flags & kVerdict) {
-      sub->add_option("--verdict", options.verdict_file,
-                      "publish the digest of this verdict.json, only if it passed for this config's repository");
-    }
-    if (command.flags & kChangedSince) {
-      sub->add_option("--changed-since", options.changed_since,
-                      "PR mode: run only if the change since BASE (from their merge base) touches the config's "
-                      "paths; otherwise exit 0 with a verdict saying it was skipped");
-    }
-    if (command.flags & kShard) {
-      sub->add_option_function<std::string>(
-             "--shard",
-             [&options](const std::string& text) {
-               auto slash = text.find('/');
-               int k = 0, n = 0;
-               try {
-                 if (slash != std::string::npos) {
-                   k = std::stoi(text.substr(0, slash));
-                   n = std::stoi(text.substr(slash + 1));
-                 }
-               } catch (const std::exception&) {
-               }
-               if (n < 1 || k < 1 || k > n) throw CLI::ValidationError("--shard", "'" + text + "' is not K/N with 1 <= K <= N");
-               options.shard_index = k;
-               options.shard_count = n;
-             },
-             "run only shard K of N of each consumer's tests (duration-balanced, deterministic)");
-    }
-    if (command.flags & kRequireRecord) {
-      sub->add_flag("--require-record", options.require_record,
-                    "publish only a digest with a verification record for every consumer (see gate status)");
-    }
-    if (command.flags & kImageArg) {
-      sub->add_option("image", options.candidate, "the image: REPO@sha256:... or REPO:TAG")->required();
-    }
-    if (command.flags & kConsumer) {
-      sub->add_option("--consumer", options.consumer_filter, "only this consumer (a CI matrix job's share)");
-    }
-    if (command.flags & kPlanShards) {
-      sub->add_option("--shards", options.plan_shards, "shards per consumer that knows single tests (default: its `shards`)")
-          ->check(CLI::PositiveNumber);
-    }
-    if (command.flags & kMergeDirs) {
-      sub->add_option("dirs", options.merge_dirs, "the report directories of every shard job")->required();
-    }
-    if (command.flags & kDryRun) {
-      sub->add_flag("--dry-run", options.dry_run, "do everything but move any tag");
-    }
+    command.define(*sub, parsed);
     sub->callback([&selected, &command] { selected = &command; });
   }
 
@@ -212,9 +240,9 @@ int main(int argc, char** argv) {
   git::set_fetch_program("/proc/self/exe");
 
   std::optional<registry::Warmup> warmup;  // overlaps reading the config
-  if (selected->flags & kRegistry) warmup.emplace();
+  if (selected->talks_to_registry) warmup.emplace();
   try {
-    ExitCode code = selected->handler(options);
+    ExitCode code = selected->run(parsed);
     return static_cast<int>(code);
   } catch (const Interrupted&) {
     log::error("interrupted: children stopped, nothing published");

@@ -39,19 +39,19 @@ Image read_image(const Reader& r, const YAML::Node& node, const std::filesystem:
   image.repository = ref.name();
 
   std::string context = ".";
-  if (YAML::Node n = node["context"]; n.IsDefined() && !n.IsNull()) context = r.env_string(n, "image.context");
+  if (YAML::Node n = node["context"]; Reader::has(node, "context")) context = r.env_string(n, "image.context");
   image.context = (dir / context).lexically_normal();
-  if (YAML::Node n = node["dockerfile"]; n.IsDefined() && !n.IsNull()) {
+  if (YAML::Node n = node["dockerfile"]; Reader::has(node, "dockerfile")) {
     image.dockerfile = r.env_string(n, "image.dockerfile");
   }
-  if (YAML::Node n = node["build_args"]; n.IsDefined() && !n.IsNull()) {
+  if (YAML::Node n = node["build_args"]; Reader::has(node, "build_args")) {
     r.expect_map(n, "image.build_args");
     for (auto it = n.begin(); it != n.end(); ++it) {
       std::string key = r.scalar(it->first, "a build_args key");
       image.build_args[key] = r.env_string(it->second, fmt::format("image.build_args.{}", key));
     }
   }
-  if (YAML::Node n = node["candidate_tag"]; n.IsDefined() && !n.IsNull()) {
+  if (YAML::Node n = node["candidate_tag"]; Reader::has(node, "candidate_tag")) {
     image.candidate_tag = r.template_of(n, "image.candidate_tag", kBuildTime);
     // Checked again after expansion; a tag made only of placeholders is checked then.
     // Each placeholder stands for some valid text: "x".
@@ -74,7 +74,7 @@ Image read_image(const Reader& r, const YAML::Node& node, const std::filesystem:
                                    image.candidate_tag->text));
     }
   }
-  if (YAML::Node n = node["publish_tags"]; n.IsDefined() && !n.IsNull()) {
+  if (YAML::Node n = node["publish_tags"]; Reader::has(node, "publish_tags")) {
     if (!n.IsSequence()) r.fail(n.Mark(), fmt::format("image.publish_tags must be a list, found {}", Reader::kind(n)));
     for (const auto& item : n) {
       std::string tag = r.env_string(item, "image.publish_tags");
@@ -84,7 +84,7 @@ Image read_image(const Reader& r, const YAML::Node& node, const std::filesystem:
   } else {
     image.publish_tags = {"latest"};
   }
-  if (YAML::Node n = node["publish_repository"]; n.IsDefined() && !n.IsNull()) {
+  if (YAML::Node n = node["publish_repository"]; Reader::has(node, "publish_repository")) {
     std::string text = r.env_string(n, "image.publish_repository");
     auto problem = registry::reference_problem(text);
     if (problem) r.fail(n.Mark(), fmt::format("image.publish_repository '{}' is not a valid repository: {}", text, *problem));
@@ -99,7 +99,7 @@ Image read_image(const Reader& r, const YAML::Node& node, const std::filesystem:
     }
     image.publish_repository = target.name();
   }
-  if (YAML::Node n = node["compare_and_swap"]; n.IsDefined() && !n.IsNull()) {
+  if (YAML::Node n = node["compare_and_swap"]; Reader::has(node, "compare_and_swap")) {
     std::string text = r.scalar(n, "image.compare_and_swap");
     if (text == "true") image.compare_and_swap = true;
     else if (text == "false") image.compare_and_swap = false;
@@ -157,10 +157,10 @@ Config parse_config(const std::string& text, const std::filesystem::path& file) 
     r.check_keys(root, "the top level",
                  {"version", "image", "consumers", "insecure_registries", "paths", "policy", "coverage",
                   "max_pre_existing"});
-    if (YAML::Node n = root["max_pre_existing"]; n.IsDefined() && !n.IsNull()) {
+    if (YAML::Node n = root["max_pre_existing"]; Reader::has(root, "max_pre_existing")) {
       config.max_pre_existing = read_limit(r, n, "max_pre_existing");
     }
-    if (YAML::Node n = root["coverage"]; n.IsDefined() && !n.IsNull()) {
+    if (YAML::Node n = root["coverage"]; Reader::has(root, "coverage")) {
       if (!n.IsMap()) r.fail(n.Mark(), fmt::format("coverage must be a mapping (kind, env, go), found {}", Reader::kind(n)));
       r.check_keys(n, "coverage", {"kind", "env", "go"});
       Coverage coverage;
@@ -179,17 +179,17 @@ Config parse_config(const std::string& text, const std::filesystem::path& file) 
       if (YAML::Node go = n["go"]; go.IsDefined()) coverage.go = r.env_string(go, "coverage go");
       config.coverage = coverage;
     }
-    if (YAML::Node n = root["policy"]; n.IsDefined() && !n.IsNull()) config.policy = read_policy(r, n, "policy");
+    if (YAML::Node n = root["policy"]; Reader::has(root, "policy")) config.policy = read_policy(r, n, "policy");
     YAML::Node version = r.required(root, "version", "the top level");
     if (!version.IsScalar() || version.Scalar() != "1") {
       r.fail(version.Mark(), "version must be 1 (the only configuration version this gate reads)");
     }
     config.image = read_image(r, r.required(root, "image", "the top level"), config.dir);
-    if (YAML::Node n = root["insecure_registries"]; n.IsDefined() && !n.IsNull()) {
+    if (YAML::Node n = root["insecure_registries"]; Reader::has(root, "insecure_registries")) {
       if (!n.IsSequence()) r.fail(n.Mark(), fmt::format("insecure_registries must be a list, found {}", Reader::kind(n)));
       for (const auto& item : n) config.insecure_registries.push_back(r.env_string(item, "insecure_registries"));
     }
-    if (YAML::Node n = root["paths"]; n.IsDefined() && !n.IsNull()) {
+    if (YAML::Node n = root["paths"]; Reader::has(root, "paths")) {
       if (!n.IsSequence()) r.fail(n.Mark(), fmt::format("paths must be a list of globs, found {}", Reader::kind(n)));
       for (const auto& item : n) {
         std::string glob = r.scalar(item, "paths");

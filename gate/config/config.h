@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/placeholders.h"
@@ -60,6 +61,12 @@ struct Limit {
   bool exceeded(size_t count, size_t selected) const;
 };
 
+// How a consumer's tests are run: `command` is one unit (its JUnit, when
+// given, names the tests); the others are the suite engine, which lists
+// single tests and runs them in batches (gate/suite/*_runner.cpp).
+enum class RunnerKind { command, pytest, ctest, go };
+std::string_view runner_name(RunnerKind kind);
+
 struct Consumer {
   std::string name;
   std::string repo;  // URL, or an absolute path to a local repository
@@ -77,7 +84,8 @@ struct Consumer {
   std::vector<std::string> cache_paths;
   std::string cache_key;
   // The suite engine (runner other than "command").
-  std::string runner = "command";      // command | pytest | ctest | go
+  RunnerKind runner = RunnerKind::command;
+  bool knows_tests() const { return runner != RunnerKind::command; }
   std::vector<std::string> tests;      // selection: files, node ids, options such as "-m smoke"
   int shards = 1;                      // how many machines share this consumer's tests
   int parallel = 1;                    // workers inside one shard

@@ -5,13 +5,17 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <initializer_list>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/config.h"
 #include "config/placeholders.h"
@@ -126,7 +130,67 @@ class Reader {
     return tmpl;
   }
 
-  // Expands a field that may only use environment placeholders, now.
+  // The typed fields: each reads map[key] when it is set (present and not
+  // null) and fails naming the field and its place when it is not of its
+  // kind. Absent or null: nullopt / false, and the caller keeps its default.
+  static bool has(const YAML::Node& map, const char* key) {
+    YAML::Node n = map[key];
+    return n.IsDefined() && !n.IsNull();
+  }
+  std::optional<bool> boolean(const YAML::Node& map, const char* key, std::string_view what) const {
+    if (!has(map, key)) return std::nullopt;
+    YAML::Node n = map[key];
+    std::string text = scalar(n, fmt::format("{} {}", what, key));
+    if (text != "true" && text != "false") fail(n.Mark(), fmt::format("{} {} must be true or false, found '{}'", what, key, text));
+    return text == "true";
+  }
+  std::optional<int> whole_number(const YAML::Node& map, const char* key, std::string_view what, int minimum) const {
+    if (!has(map, key)) return std::nullopt;
+    YAML::Node n = map[key];
+    std::string text = scalar(n, fmt::format("{} {}", what, key));
+    bool digits = !text.empty() && text.size() < 6 && std::all_of(text.begin(), text.end(), [](char c) {
+      return c >= '0' && c <= '9';
+    });
+    if (!digits || std::stoi(text) < minimum) {
+      fail(n.Mark(), fmt::format("{} {} must be a whole number of at least {}, found '{}'", what, key, minimum, text));
+    }
+    return std::stoi(text);
+  }
+  std::optional<std::chrono::milliseconds> duration(const YAML::Node& map, const char* key, std::string_view what,
+                                                    std::string_view examples) const {
+    if (!has(map, key)) return std::nullopt;
+    return duration(map[key], fmt::format("{} {}", what, key), examples);
+  }
+  // A string or a list of strings (environment placeholders expanded).
+  std::vector<std::string> string_list(const YAML::Node& map, const char* key, std::string_view what) const {
+    std::vector<std::string> out;
+    if (!has(map, key)) return out;
+    YAML::Node n = map[key];
+    if (n.IsScalar()) {
+      out.push_back(n.Scalar());
+      return out;
+    }
+    if (!n.IsSequence()) fail(n.Mark(), fmt::format("{} {} must be a list of strings, found {}", what, key, kind(n)));
+    for (const auto& item : n) out.push_back(env_string(item, fmt::format("{} {}", what, key)));
+    return out;
+  }
+  // An environment variable's name: letters, digits and '_', not starting with a digit.
+  static bool is_env_var_name(std::string_view name) {
+    return !name.empty() && !std::isdigit(static_cast<unsigned char>(name.front())) &&
+           std::all_of(name.begin(), name.end(), [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_'; });
+  }
+  // One of `names`, by its place in the list.
+  size_t choice(const YAML::Node& node, std::string_view what, std::initializer_list<std::string_view> names) const {
+    std::string text = scalar(node, what);
+    size_t index = 0;
+    std::string listed;
+    for (auto name : names) {
+      if (name == text) return index;
+      listed += (index++ ? ", " : "") + std::string(name);
+    }
+    fail(node.Mark(), fmt::format("{} '{}' is not one gate has ({})", what, text, listed));
+  }
+
   // A duration ("90s", "15m", "1h30m"); `examples` go into the message.
   std::chrono::milliseconds duration(const YAML::Node& node, std::string_view what, std::string_view examples) const {
     std::string text = scalar(node, what);
@@ -135,6 +199,7 @@ class Reader {
     return *parsed;
   }
 
+  // Expands a field that may only use environment placeholders, now.
   std::string env_string(const YAML::Node& node, std::string_view what) const {
     Template tmpl = template_of(node, what, kEnvOnly);
     return expand(tmpl, {}, file_.string());

@@ -37,12 +37,34 @@ std::string trim(std::string text) {
 
 }  // namespace
 
+// The docker CLI, run as a child for each operation: it honours DOCKER_HOST
+// and docker contexts exactly as the user's own commands do.
+class DockerCli final : public Engine {
+ public:
+  void check_reachable() const override;
+  void build(const BuildRequest& request) const override;
+  void push(const std::string& tag, const std::filesystem::path& log_file) const override;
+  std::vector<std::string> containers_from(const std::vector<std::string>& images) const override;
+  std::string image_id(const std::string& image) const override;
+  std::string run_detached(const std::string& image, const std::vector<int>& ports,
+                           const std::map<std::string, std::string>& env, const std::string& label,
+                           const std::vector<std::string>& volumes,
+                           const std::map<int, int>& host_ports) const override;
+  std::string host_port(const std::string& container, int port) const override;
+  bool is_running(const std::string& container) const override;
+  std::string logs_tail(const std::string& container, int lines) const override;
+  void stop(const std::string& container, int grace_seconds) const override;
+  void remove_containers(const std::vector<std::string>& container_ids) const override;
+};
+
+std::unique_ptr<Engine> docker_cli() { return std::make_unique<DockerCli>(); }
+
 std::string engine_address() {
   if (const char* host = std::getenv("DOCKER_HOST"); host && *host) return host;
   return "unix:///var/run/docker.sock";
 }
 
-void Engine::check_reachable() const {
+void DockerCli::check_reachable() const {
   process::Result result;
   try {
     result = process::capture({"docker", "version", "--format", "{{.Server.Version}}"}, std::chrono::seconds(20));
@@ -58,7 +80,7 @@ void Engine::check_reachable() const {
   }
 }
 
-void Engine::build(const BuildRequest& request) const {
+void DockerCli::build(const BuildRequest& request) const {
   std::vector<std::string> argv{"docker", "build", "--tag", request.tag};
   if (!request.dockerfile.empty()) {
     std::filesystem::path dockerfile = request.dockerfile;
@@ -81,7 +103,7 @@ void Engine::build(const BuildRequest& request) const {
   }
 }
 
-void Engine::push(const std::string& tag, const std::filesystem::path& log_file) const {
+void DockerCli::push(const std::string& tag, const std::filesystem::path& log_file) const {
   process::Spec spec;
   spec.argv = {"docker", "push", tag};
   spec.log_file = log_file;
@@ -93,7 +115,7 @@ void Engine::push(const std::string& tag, const std::filesystem::path& log_file)
   }
 }
 
-std::vector<std::string> Engine::containers_from(const std::vector<std::string>& images) const {
+std::vector<std::string> DockerCli::containers_from(const std::vector<std::string>& images) const {
   std::vector<std::string> containers;
   if (images.empty()) return containers;
   // Several ancestor filters are OR'ed: one engine call for all references.
@@ -114,7 +136,7 @@ std::vector<std::string> Engine::containers_from(const std::vector<std::string>&
   return containers;
 }
 
-void Engine::remove_containers(const std::vector<std::string>& container_ids) const {
+void DockerCli::remove_containers(const std::vector<std::string>& container_ids) const {
   if (container_ids.empty()) return;
   std::vector<std::string> argv{"docker", "rm", "--force", "--volumes"};
   argv.insert(argv.end(), container_ids.begin(), container_ids.end());
@@ -122,7 +144,7 @@ void Engine::remove_containers(const std::vector<std::string>& container_ids) co
   if (!result.ok()) log::warn(fmt::format("could not remove containers: {}", last_lines(result.output, 2)));
 }
 
-std::string Engine::run_detached(const std::string& image, const std::vector<int>& ports,
+std::string DockerCli::run_detached(const std::string& image, const std::vector<int>& ports,
                                  const std::map<std::string, std::string>& env, const std::string& label,
                                  const std::vector<std::string>& volumes,
                                  const std::map<int, int>& host_ports) const {
@@ -144,12 +166,12 @@ std::string Engine::run_detached(const std::string& image, const std::vector<int
   return last_lines(result.output, 1);
 }
 
-std::string Engine::image_id(const std::string& image) const {
+std::string DockerCli::image_id(const std::string& image) const {
   auto result = process::capture({"docker", "image", "inspect", "--format", "{{.Id}}", image}, std::chrono::seconds(30), true);
   return result.ok() ? trim(result.output) : "";
 }
 
-std::string Engine::host_port(const std::string& container, int port) const {
+std::string DockerCli::host_port(const std::string& container, int port) const {
   auto result = process::capture({"docker", "port", container, fmt::format("{}/tcp", port)}, std::chrono::seconds(30), true);
   if (!result.ok()) throw InfraError(fmt::format("docker port {} {}: {}", container, port, last_lines(result.output, 2)));
   std::istringstream lines(result.output);
@@ -158,18 +180,18 @@ std::string Engine::host_port(const std::string& container, int port) const {
   return trim(first);
 }
 
-bool Engine::is_running(const std::string& container) const {
+bool DockerCli::is_running(const std::string& container) const {
   auto result = process::capture({"docker", "inspect", "--format", "{{.State.Running}}", container},
                                  std::chrono::seconds(30), true);
   return result.ok() && trim(result.output) == "true";
 }
 
-std::string Engine::logs_tail(const std::string& container, int lines) const {
+std::string DockerCli::logs_tail(const std::string& container, int lines) const {
   auto result = process::capture({"docker", "logs", "--tail", std::to_string(lines), container}, std::chrono::seconds(30), true);
   return last_lines(result.output, static_cast<size_t>(lines));
 }
 
-void Engine::stop(const std::string& container, int grace_seconds) const {
+void DockerCli::stop(const std::string& container, int grace_seconds) const {
   process::capture({"docker", "stop", "--time", std::to_string(grace_seconds), container},
                    std::chrono::seconds(grace_seconds + 30), true);
   remove_containers({container});

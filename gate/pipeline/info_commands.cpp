@@ -11,8 +11,9 @@
 
 namespace gate::pipeline {
 
-ExitCode plan(const Options& options) {
-  config::Config config = load_for(options);
+ExitCode plan(const CommonOptions& common, const PlanOptions& options) {
+  Session session(common, "plan");
+  const config::Config& config = session.config;
   bool run = true;
   if (!options.changed_since.empty()) {
     auto scope = change_scope(config, options.changed_since);
@@ -26,7 +27,7 @@ ExitCode plan(const Options& options) {
   // suite (job outputs are limited to 1 MB).
   nlohmann::json include = nlohmann::json::array();
   for (const auto& c : run ? config.consumers : std::vector<config::Consumer>{}) {
-    int shards = c.runner == "command" ? 1 : (options.plan_shards > 0 ? options.plan_shards : c.shards);
+    int shards = !c.knows_tests() ? 1 : (options.shards > 0 ? options.shards : c.shards);
     for (int k = 1; k <= shards; ++k) {
       include.push_back({{"consumer", c.name}, {"shard", k}, {"shards", shards}, {"name", fmt::format("{} {}/{}", c.name, k, shards)}});
     }
@@ -43,9 +44,10 @@ ExitCode plan(const Options& options) {
   return ExitCode::passed;
 }
 
-ExitCode validate(const Options& options) {
-  config::Config config = config::load_config(options.config_file);
-  std::printf("%s: valid (%zu consumer%s, image %s, publish tags %s)\n", options.config_file.c_str(),
+ExitCode validate(const CommonOptions& common) {
+  Session session(common, "validate");
+  const config::Config& config = session.config;
+  std::printf("%s: valid (%zu consumer%s, image %s, publish tags %s)\n", common.config_file.c_str(),
               config.consumers.size(), config.consumers.size() == 1 ? "" : "s", config.image.repository.c_str(),
               fmt::format("{}", fmt::join(config.image.publish_tags, ", ")).c_str());
   return ExitCode::passed;

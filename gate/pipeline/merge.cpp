@@ -1,7 +1,6 @@
-// The fan-in: one verdict from the verdicts of every shard job. A missing or
-// duplicated shard, shards that tested different digests or consumer
-// commits, or a shard that ran no test is an infrastructure error (exit 3),
-// never green: a skipped CI job must not pass as a green check.
+// The fan-in: one verdict from the verdicts of every shard job, by the rules
+// of shard_join.h; what the shards learnt goes into the timing store, and a
+// passing whole is recorded on the digest.
 #include <fmt/format.h>
 
 #include <fstream>
@@ -15,6 +14,7 @@
 #include "core/log.h"
 #include "pipeline/decide.h"
 #include "pipeline/session.h"
+#include "pipeline/shard_join.h"
 #include "registry/reference.h"
 #include "report/renderers.h"
 #include "suite/coverage.h"
@@ -45,12 +45,6 @@ report::Verdict read_shard(const std::filesystem::path& dir) {
   return verdict;
 }
 
-std::pair<int, int> shard_of(const std::string& text) {
-  auto slash = text.find('/');
-  if (slash == std::string::npos) return {1, 1};
-  return {std::atoi(text.c_str()), std::atoi(text.c_str() + slash + 1)};
-}
-
 // The shards each ran a part: whether a test the last passing run reported
 // went missing is a question for the whole consumer, asked here.
 void check_missing_across_shards(const config::Config& config, const config::Consumer& consumer,
@@ -68,132 +62,41 @@ void check_missing_across_shards(const config::Config& config, const config::Con
 
 }  // namespace
 
-ExitCode merge(const Options& options) {
-  config::Config config = config::load_config(options.config_file);
-  if (options.merge_dirs.empty()) throw UsageError("merge needs the shards' report directories");
-  report::Verdict merged;
-  merged.gate_version = kGateVersion;
-  merged.command = "merge";
-  merged.config_file = options.config_file.string();
+ExitCode merge(const CommonOptions& common, const MergeOptions& options) {
+  if (options.dirs.empty()) throw UsageError("merge needs the shards' report directories");
+  Session session(common, "merge");
+  const config::Config& config = session.config;
+  report::Verdict& merged = session.verdict;
   merged.dry_run = true;
-  try {
-    std::vector<std::pair<std::filesystem::path, report::Verdict>> shards;
-    for (const auto& dir : options.merge_dirs) shards.emplace_back(dir, read_shard(dir));
-    // One candidate digest for all.
-    for (const auto& [dir, v] : shards) {
-      if (v.candidate.digest.empty()) {
-        throw InfraError(fmt::format("merge: the shard in {} tested no candidate ({})", dir.string(),
-                                     v.error.empty() ? "no digest" : v.error));
-      }
-      if (merged.candidate.digest.empty()) {
-        merged.candidate = v.candidate;
-        merged.tags_seen = v.tags_seen;
-        merged.publish_repository = v.publish_repository;
-      } else if (v.candidate.digest != merged.candidate.digest) {
-        throw InfraError(fmt::format("merge: shards tested different digests: {} in {}, {} in {}",
-                                     merged.candidate.digest, shards.front().first.string(), v.candidate.digest,
-                                     dir.string()));
-      }
-    }
-    // Every consumer of the config, every shard of it exactly once, one commit.
-    std::map<std::string, std::vector<std::pair<std::filesystem::path, const report::ConsumerResult*>>> by_consumer;
-    for (const auto& [dir, v] : shards) {
-      for (const auto& c : v.consumers) by_consumer[c.name].emplace_back(dir, &c);
-    }
-    for (const auto& consumer : config.consumers) {
-      auto it = by_consumer.find(consumer.name);
-      if (it == by_consumer.end()) {
-        throw InfraError(fmt::format("merge: no shard reported consumer '{}' (its job did not run)", consumer.name));
-      }
-      const auto& parts = it->second;
-      int count = 0;
-      std::set<int> seen;
-      report::ConsumerResult whole;
-      whole.name = consumer.name;
-      whole.status = report::ConsumerStatus::passed;
-      for (const auto& [dir, part] : parts) {
-        auto [k, n] = shard_of(part->shard);
-        if (count == 0) count = n;
-        if (n != count) {
-          throw InfraError(fmt::format("merge: consumer '{}' was split {} ways in one shard and {} in {}", consumer.name,
-                                       count, n, dir.string()));
-        }
-        if (!seen.insert(k).second) {
-          throw InfraError(fmt::format("merge: shard {}/{} of consumer '{}' appears twice (again in {})", k, n,
-                                       consumer.name, dir.string()));
-        }
-        if (whole.commit.empty()) {
-          whole.commit = part->commit;
-          whole.repo = part->repo;
-          whole.ref = part->ref;
-        } else if (part->commit != whole.commit) {
-          throw InfraError(fmt::format("merge: shards of consumer '{}' tested different commits: {} and {} (in {})",
-                                       consumer.name, whole.commit, part->commit, dir.string()));
-        }
-        bool engine = consumer.runner != "command";
-        if (part->status == report::ConsumerStatus::not_run || (engine && part->tests.empty() && part->passed())) {
-          throw InfraError(fmt::format("merge: shard {} of consumer '{}' in {} ran no test", part->shard.empty() ? "1/1" : part->shard,
-                                       consumer.name, dir.string()));
-        }
-        whole.tests.insert(whole.tests.end(), part->tests.begin(), part->tests.end());
-        whole.tests_omitted += part->tests_omitted;
-        whole.tests_planned += part->tests_planned;
-        whole.seconds = std::max(whole.seconds, part->seconds);
-        whole.profile["shards"][part->shard.empty() ? "1/1" : part->shard] = part->seconds;
-        for (const auto& reason : part->reasons) {
-          whole.reasons.push_back(part->shard.empty() ? reason : fmt::format("[shard {}] {}", part->shard, reason));
-        }
-        if (!part->passed() && whole.passed()) whole.status = part->status;
-        whole.submodules = part->submodules;
-        suite::join_baseline(whole.baseline, part->baseline, part->shard);
-        whole.phases.insert(whole.phases.end(), part->phases.begin(), part->phases.end());
-      }
-      for (int k = 1; k <= count; ++k) {
-        if (!seen.count(k)) {
-          throw InfraError(fmt::format("merge: shard {}/{} of consumer '{}' is missing (its job did not run or its "
-                                       "results were not collected)",
-                                       k, count, consumer.name));
-        }
-      }
-      whole.shard = count > 1 ? fmt::format("{} shards", count) : "";
-      // The evidence rules over the whole consumer, not shard by shard.
-      suite::judge_joined_shards(config, consumer, whole);
-      const auto store_file = suite::timings_file(cache_dir_of(options), consumer.name);
-      check_missing_across_shards(config, consumer, suite::load_store(store_file), whole);
-      merged.consumers.push_back(std::move(whole));
+  return with_reports(session, [&] {
+    std::vector<ShardReport> shards;
+    for (const auto& dir : options.dirs) shards.push_back({dir, read_shard(dir)});
+    join_shards(config, shards, merged);
+    for (size_t i = 0; i < config.consumers.size(); ++i) {
+      const auto store_file = suite::timings_file(session.cache_dir(), config.consumers[i].name);
+      check_missing_across_shards(config, config.consumers[i], suite::load_store(store_file), merged.consumers[i]);
       // The fan-in records what every shard learnt for the next run's plan.
-      suite::update_store(store_file, suite::lessons_of(consumer, merged.consumers.back()));
+      suite::update_store(store_file, suite::lessons_of(config.consumers[i], merged.consumers[i]));
     }
     decide(merged);
     // Coverage: every shard's counters, merged into one profile.
     if (config.coverage) {
-      std::vector<std::filesystem::path> shard_dirs(options.merge_dirs.begin(), options.merge_dirs.end());
-      merged.coverage = suite::summarize_coverage(*config.coverage, suite::raw_coverage_dirs(shard_dirs), options.report_dir);
+      merged.coverage = suite::summarize_coverage(*config.coverage, suite::raw_coverage_dirs(options.dirs), common.report_dir);
     }
-    if (merged.exit_code == ExitCode::passed) {
-      // The fan-in's verdict is the whole verification: record it (the same
-      // rule as every command: a failure to record warns; an interrupt stops
-      // the merge, and its verdict says so).
-      std::optional<registry::Client> registry;
-      try {
-        registry.emplace(repository_of(config).registry, client_options(options, config));
-      } catch (const InfraError& e) {
-        log::warn(fmt::format("could not reach the registry to attach the verification record: {}", e.what()));
-      }
-      if (registry) record_verification(*registry, config, merged);
+    log_reasons(merged);
+    log::info(fmt::format("merged {} shard report(s): {}", options.dirs.size(), exit_code_name(merged.exit_code)));
+    if (merged.exit_code != ExitCode::passed) return;
+    // The fan-in's verdict is the whole verification: record it, by the
+    // rule of every command (a failure to record warns; an interrupt stops
+    // the merge, and its verdict says so).
+    registry::Client* registry = nullptr;
+    try {
+      registry = &session.registry();
+    } catch (const InfraError& e) {
+      log::warn(fmt::format("could not reach the registry to attach the verification record: {}", e.what()));
     }
-  } catch (const Error& e) {
-    merged.exit_code = e.code();
-    merged.error = e.what();
-    merged.reasons.push_back(e.what());
-    report::write_reports(merged, options.report_dir);
-    throw;
-  }
-  report::write_reports(merged, options.report_dir);
-  log_reasons(merged);
-  log::info(fmt::format("merged {} shard report(s): {}; reports in {}", options.merge_dirs.size(),
-                        exit_code_name(merged.exit_code), options.report_dir.string()));
-  return merged.exit_code;
+    if (registry) record_verification(*registry, config, merged);
+  });
 }
 
 }  // namespace gate::pipeline

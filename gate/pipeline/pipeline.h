@@ -2,8 +2,10 @@
 // The gate's stages and the commands built from them:
 //   run      = build | checkout (concurrently) -> test -> decide -> publish
 //   build, checkout, test, publish: one stage each, for workflows that split them.
-#include <filesystem>
+// Every command takes the options all of them share (CommonOptions) and, if
+// it has any, its own; cli/app.cpp's command table binds the flags to them.
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -13,39 +15,76 @@
 
 namespace gate::pipeline {
 
-struct Options {
+// How to reach the registry: --registry-timeout, --insecure-registry, --registry-certs-dir.
+struct RegistryAccess {
+  std::chrono::milliseconds timeout{std::chrono::minutes(2)};  // each operation, retries included
+  std::vector<std::string> insecure;                           // host:port reached over plain HTTP
+  std::filesystem::path certs_dir;                             // "" = registry::default_certs_dir()
+};
+
+// --shard K/N: run only shard K of N of each consumer's tests.
+struct Shard {
+  int index = 1;
+  int count = 0;  // 0: no --shard; the consumer's `shards` all run here
+  bool given() const { return count > 0; }
+};
+
+// What every command reads; a command without the flag keeps the default.
+struct CommonOptions {
   std::filesystem::path config_file;
   std::filesystem::path report_dir = "gate-report";
   std::filesystem::path cache_dir;  // empty = git::default_cache_dir()
-  std::string candidate;            // --candidate REF: skip the build, use this image
+  std::string consumer;             // --consumer NAME: only this consumer
+  RegistryAccess registry;
+};
+
+struct RunOptions {
+  std::string candidate;  // --candidate REF: skip the build, use this image
   bool dry_run = false;
   // --expect-current: "DIGEST", "TAG=DIGEST", "none" or "TAG=none" (repeatable).
   std::vector<std::string> expect_current;
-  std::filesystem::path verdict_file;  // publish --verdict
-  std::chrono::milliseconds registry_timeout{std::chrono::minutes(2)};
-  std::vector<std::string> insecure_registries;
-  std::filesystem::path registry_certs_dir;  // "" = registry::default_certs_dir()
-  std::string changed_since;  // run --changed-since BASE: PR mode
-  int shard_index = 1;        // --shard K/N
-  int shard_count = 0;        // 0: no --shard; the consumer's `shards` all run here
-  std::string consumer_filter;  // --consumer NAME: only this consumer
-  int plan_shards = 0;          // plan --shards N: override the consumers' `shards`
-  std::vector<std::filesystem::path> merge_dirs;  // merge: the shards' report directories
-  bool require_record = false;  // publish: only a digest with a verification record for every consumer
+  std::string changed_since;  // --changed-since BASE: PR mode
+  Shard shard;
+};
+
+struct TestOptions {
+  std::string candidate;  // the image to test (required)
+  Shard shard;
+};
+
+struct PublishOptions {
+  std::string candidate;               // --candidate REPO@sha256:...
+  std::filesystem::path verdict_file;  // --verdict
+  bool dry_run = false;
+  std::vector<std::string> expect_current;
+  bool require_record = false;  // only a digest with a verification record for every consumer
+};
+
+struct StatusOptions {
+  std::string image;  // REPO@sha256:... or REPO:TAG
+};
+
+struct PlanOptions {
+  int shards = 0;  // --shards N: override the consumers' `shards`
+  std::string changed_since;
+};
+
+struct MergeOptions {
+  std::vector<std::filesystem::path> dirs;  // the shards' report directories
 };
 
 // How to reach the config's registry: the deadline, and plain HTTP for the
 // registries named insecure (in the config or on the command line).
-registry::ClientOptions client_options(const Options& options, const config::Config& config);
+registry::ClientOptions client_options(const RegistryAccess& access, const config::Config& config);
 
-ExitCode run(const Options& options);
-ExitCode build(const Options& options);     // prints repository:tag@digest
-ExitCode checkout(const Options& options);  // prints "<consumer> <commit>" lines
-ExitCode test(const Options& options);      // needs options.candidate
-ExitCode publish(const Options& options);   // needs options.candidate with a digest
-ExitCode validate(const Options& options);
-ExitCode plan(const Options& options);   // prints the CI matrix as JSON
-ExitCode merge(const Options& options);  // the fan-in: one verdict from the shards' reports
-ExitCode status(const Options& options); // was options.candidate verified against every consumer?
+ExitCode run(const CommonOptions& common, const RunOptions& options);
+ExitCode build(const CommonOptions& common);     // prints repository:tag@digest
+ExitCode checkout(const CommonOptions& common);  // prints "<consumer> <commit>" lines
+ExitCode test(const CommonOptions& common, const TestOptions& options);
+ExitCode publish(const CommonOptions& common, const PublishOptions& options);
+ExitCode validate(const CommonOptions& common);
+ExitCode plan(const CommonOptions& common, const PlanOptions& options);     // prints the CI matrix as JSON
+ExitCode merge(const CommonOptions& common, const MergeOptions& options);   // the fan-in
+ExitCode status(const CommonOptions& common, const StatusOptions& options); // verified against every consumer?
 
 }  // namespace gate::pipeline

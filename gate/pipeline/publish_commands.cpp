@@ -11,8 +11,9 @@
 
 namespace gate::pipeline {
 
-ExitCode publish(const Options& options) {
-  config::Config config = config::load_config(options.config_file);
+ExitCode publish(const CommonOptions& common, const PublishOptions& options) {
+  Session session(common, "publish");
+  const config::Config& config = session.config;
   if (options.candidate.empty() && options.verdict_file.empty()) {
     throw UsageError("publish needs --verdict verdict.json (of a passing run) or --candidate REPOSITORY@sha256:...");
   }
@@ -40,10 +41,10 @@ ExitCode publish(const Options& options) {
     }
     digest = ref.digest;
   }
-  auto expect = expectations(options, config, seen);
+  auto expect = expectations(options.expect_current, config, seen);
   // No preflight here: the first request says if the registry is not there,
   // and publishing stays 1 GET + a HEAD and a PUT per tag.
-  registry::Client registry(repository_of(config).registry, client_options(options, config));
+  registry::Client& registry = session.registry();
   if (options.require_record) {
     std::string missing;
     for (const auto& v : read_records(registry, repository_of(config).repository, digest, config)) {
@@ -60,7 +61,7 @@ ExitCode publish(const Options& options) {
     return ExitCode::passed;
   }
   std::string requests;
-  auto published = publish_candidate(registry, options, config, digest, expect, &requests);
+  auto published = publish_candidate(registry, common.registry, config, digest, expect, &requests);
   for (const auto& p : published) {
     std::printf("%s:%s %s (was %s)\n", config.image.release_repository().c_str(), p.tag.c_str(), p.digest.c_str(),
                 p.previous_digest.empty() ? "new" : p.previous_digest.c_str());
@@ -69,17 +70,19 @@ ExitCode publish(const Options& options) {
   return ExitCode::passed;
 }
 
-ExitCode status(const Options& options) {
-  config::Config config = load_for(options);
-  registry::Reference ref = registry::parse_reference(options.candidate);
+ExitCode status(const CommonOptions& common, const StatusOptions& options) {
+  Session session(common, "status");
+  const config::Config& config = session.config;
+  registry::Reference ref = registry::parse_reference(options.image);
   if (ref.name() != config.image.repository) {
-    throw UsageError(fmt::format("status {}: not in the configured repository {}", options.candidate, config.image.repository));
+    throw UsageError(fmt::format("status {}: not in the configured repository {}", options.image, config.image.repository));
   }
-  registry::Client registry(ref.registry, client_options(options, config));
+  // The image is in the configured repository, so on the session's registry.
+  registry::Client& registry = session.registry();
   std::string digest = ref.digest;
   if (digest.empty()) {
     auto manifest = registry.get_manifest(ref.repository, ref.tag.empty() ? "latest" : ref.tag);
-    if (!manifest) throw InfraError(fmt::format("status {}: no such image in the registry", options.candidate));
+    if (!manifest) throw InfraError(fmt::format("status {}: no such image in the registry", options.image));
     digest = manifest->digest;
   }
   bool all = true;

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
 #include "core/log.h"
 #include "registry/digest.h"
 #include "registry/manifest.h"
@@ -22,7 +23,7 @@ std::string referrers_tag(const std::string& digest) {
 
 }  // namespace
 
-std::string attach_record(registry::Client& registry, const std::string& repository, const report::Verdict& verdict) {
+std::string attach_record(registry::Registry& registry, const std::string& repository, const report::Verdict& verdict) {
   auto subject = registry.get_manifest(repository, verdict.candidate.digest);
   if (!subject) throw InfraError(fmt::format("record: the candidate {} is not in the registry", verdict.candidate.digest));
   nlohmann::json consumers = nlohmann::json::array();
@@ -86,7 +87,7 @@ std::string attach_record(registry::Client& registry, const std::string& reposit
   return artifact.digest;
 }
 
-std::vector<ConsumerVerification> read_records(registry::Client& registry, const std::string& repository,
+std::vector<ConsumerVerification> read_records(registry::Registry& registry, const std::string& repository,
                                                const std::string& digest, const config::Config& config) {
   std::vector<ConsumerVerification> out;
   for (const auto& c : config.consumers) out.push_back({c.name, false, "", "", ""});

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "registry/client.h"
+#include "registry/registry.h"
 #include "report/model.h"
 
 namespace gate::pipeline {
@@ -17,7 +17,7 @@ namespace gate::pipeline {
 inline constexpr const char* kRecordArtifactType = "application/vnd.gate.verification.v1+json";
 
 // Attaches the record of a passing verdict; returns the artifact's digest.
-std::string attach_record(registry::Client& registry, const std::string& repository, const report::Verdict& verdict);
+std::string attach_record(registry::Registry& registry, const std::string& repository, const report::Verdict& verdict);
 
 struct ConsumerVerification {
   std::string consumer;
@@ -28,7 +28,7 @@ struct ConsumerVerification {
 };
 
 // What the records attached to `digest` say about each consumer of the config.
-std::vector<ConsumerVerification> read_records(registry::Client& registry, const std::string& repository,
+std::vector<ConsumerVerification> read_records(registry::Registry& registry, const std::string& repository,
                                                const std::string& digest, const config::Config& config);
 
 }  // namespace gate::pipeline

@@ -40,7 +40,7 @@ std::string candidate_tag_of(const config::Config& config) {
 }
 
 report::Candidate build_candidate(const config::Config& config, const engine::Engine& engine,
-                                  registry::Client& registry, const std::filesystem::path& report_dir,
+                                  registry::Registry& registry, const std::filesystem::path& report_dir,
                                   StageClock& clock) {
   report::Candidate candidate;
   candidate.repository = config.image.repository;
@@ -64,7 +64,7 @@ report::Candidate build_candidate(const config::Config& config, const engine::En
 }
 
 // --candidate REF: an image already in the registry, in the configured repository.
-report::Candidate resolve_candidate(const config::Config& config, registry::Client& registry,
+report::Candidate resolve_candidate(const config::Config& config, registry::Registry& registry,
                                     const std::string& text) {
   registry::Reference ref = registry::parse_reference(text);
   if (ref.name() != config.image.repository) {
@@ -137,15 +137,16 @@ suite::ImageBinding binding_of(const config::Config& config, const report::Candi
   return binding;
 }
 
-void test_consumers(const Options& options, const config::Config& config, const Checkouts& checkouts,
-                    const engine::Engine& engine, const std::filesystem::path& report_dir,
-                    report::Verdict& verdict, StageClock& clock) {
+void test_consumers(Session& session, const Shard& shard, const Checkouts& checkouts) {
+  const config::Config& config = session.config;
+  report::Verdict& verdict = session.verdict;
+  const std::filesystem::path& report_dir = session.options.report_dir;
   suite::RunContext context;
   context.config = &config;
   context.candidate = binding_of(config, verdict.candidate, "candidate");
-  context.shard_index = options.shard_index;
-  context.shard_count = options.shard_count;
-  context.cache_dir = std::filesystem::absolute(cache_dir_of(options));
+  context.shard_index = shard.index;
+  context.shard_count = shard.count;
+  context.cache_dir = std::filesystem::absolute(session.cache_dir());
   // The baseline: where the first publish tag pointed when the run started.
   if (config.image.publish_tags.empty()) {
     context.baseline_unavailable = "the config has no publish tag, so there is no published image";
@@ -169,17 +170,17 @@ void test_consumers(const Options& options, const config::Config& config, const 
   }
   // Children run in the consumers' checkouts: every path they are given is absolute.
   context.report_dir = std::filesystem::absolute(report_dir);
-  context.engine = &engine;
+  context.engine = &session.engine();
   for (size_t i = 0; i < config.consumers.size(); ++i) {
     interrupt::throw_if_requested();
     // A consumer that is one unit runs on the first shard only.
-    if (config.consumers[i].runner == "command" && options.shard_count > 0 && options.shard_index != 1) continue;
-    verdict.consumers.push_back(clock.measure("test:" + config.consumers[i].name, [&] {
+    if (!config.consumers[i].knows_tests() && shard.given() && shard.index != 1) continue;
+    verdict.consumers.push_back(session.clock.measure("test:" + config.consumers[i].name, [&] {
       return suite::run_consumer(config.consumers[i], checkouts.list[i], context);
     }));
   }
   if (config.coverage) {
-    verdict.coverage = clock.measure("coverage", [&] {
+    verdict.coverage = session.clock.measure("coverage", [&] {
       return suite::summarize_coverage(*config.coverage, suite::raw_coverage_dirs({report_dir}), report_dir);
     });
   }
@@ -199,12 +200,12 @@ void note_already_published(const config::Config& config, report::Verdict& verdi
 
 }  // namespace
 
-ExitCode run(const Options& options) {
-  Session session(options, "run");
+ExitCode run(const CommonOptions& common, const RunOptions& options) {
+  Session session(common, "run");
   auto& config = session.config;
   auto& verdict = session.verdict;
   auto& clock = session.clock;
-  auto& registry = session.registry;
+  verdict.dry_run = options.dry_run;
   return with_reports(session, [&] {
     if (!options.changed_since.empty()) {
       verdict.changes = change_scope(config, options.changed_since);
@@ -222,16 +223,17 @@ ExitCode run(const Options& options) {
                             verdict.changes->files_changed, options.changed_since, verdict.changes->matched.size()));
     }
     session.preflight();
+    auto& registry = session.registry();
     auto watch = watch_containers(config);
     // Where the publish tags point now: compare-and-swap expects them there at the end.
     verdict.tags_seen = observe_tags(registry, release_path(config), config.image.publish_tags);
     // Build and checkout do not depend on each other: run them at once.
     Checkouts checkouts;
     auto checkouts_future =
-        std::async(std::launch::async, [&] { checkout_all(config, cache_dir_of(options), clock, checkouts); });
+        std::async(std::launch::async, [&] { checkout_all(config, session.cache_dir(), clock, checkouts); });
     try {
       if (options.candidate.empty()) {
-        verdict.candidate = build_candidate(config, session.engine, registry, options.report_dir, clock);
+        verdict.candidate = build_candidate(config, session.engine(), registry, common.report_dir, clock);
       } else {
         verdict.candidate = resolve_candidate(config, registry, options.candidate);
       }
@@ -243,7 +245,7 @@ ExitCode run(const Options& options) {
       throw;
     }
     checkouts_future.get();
-    test_consumers(options, config, checkouts, session.engine, options.report_dir, verdict, clock);
+    test_consumers(session, options.shard, checkouts);
     if (watch) {
       // The one cost of recording on the critical path: ending the watch.
       auto start = std::chrono::steady_clock::now();
@@ -260,50 +262,48 @@ ExitCode run(const Options& options) {
       return;
     }
     interrupt::throw_if_requested();
-    auto expect = expectations(options, config, verdict.tags_seen);
+    auto expect = expectations(options.expect_current, config, verdict.tags_seen);
     verdict.published = clock.measure("publish", [&] {
-      return publish_candidate(registry, options, config, verdict.candidate.digest, expect,
+      return publish_candidate(registry, common.registry, config, verdict.candidate.digest, expect,
                                &verdict.publish_requests);
     });
   });
 }
 
-ExitCode build(const Options& options) {
-  Session session(options, "build");
+ExitCode build(const CommonOptions& common) {
+  Session session(common, "build");
   session.preflight();
-  auto candidate = build_candidate(session.config, session.engine, session.registry, options.report_dir, session.clock);
+  auto candidate = build_candidate(session.config, session.engine(), session.registry(), common.report_dir, session.clock);
   std::printf("%s:%s@%s\n", candidate.repository.c_str(), candidate.tag.c_str(), candidate.digest.c_str());
   std::fflush(stdout);
   return ExitCode::passed;
 }
 
-ExitCode checkout(const Options& options) {
-  config::Config config = load_for(options);
-  report::Verdict verdict = new_verdict(options, "checkout");
-  StageClock clock(verdict);
+ExitCode checkout(const CommonOptions& common) {
+  Session session(common, "checkout");
   Checkouts checkouts;
-  checkout_all(config, cache_dir_of(options), clock, checkouts);
+  checkout_all(session.config, session.cache_dir(), session.clock, checkouts);
   for (size_t i = 0; i < checkouts.list.size(); ++i) {
-    std::printf("%s %s\n", config.consumers[i].name.c_str(), checkouts.list[i].commit.c_str());
+    std::printf("%s %s\n", session.config.consumers[i].name.c_str(), checkouts.list[i].commit.c_str());
   }
   std::fflush(stdout);
   return ExitCode::passed;
 }
 
-ExitCode test(const Options& options) {
+ExitCode test(const CommonOptions& common, const TestOptions& options) {
   if (options.candidate.empty()) throw UsageError("test needs --candidate REF (the image to test)");
-  Session session(options, "test");
+  Session session(common, "test");
   session.verdict.dry_run = true;
   return with_reports(session, [&] {
     session.preflight();
     // Recorded for `publish --verdict`: compare-and-swap expects the tags there.
     session.verdict.tags_seen =
-        observe_tags(session.registry, release_path(session.config), session.config.image.publish_tags);
-    session.verdict.candidate = resolve_candidate(session.config, session.registry, options.candidate);
+        observe_tags(session.registry(), release_path(session.config), session.config.image.publish_tags);
+    session.verdict.candidate = resolve_candidate(session.config, session.registry(), options.candidate);
     auto watch = watch_containers(session.config);
     Checkouts checkouts;
-    checkout_all(session.config, cache_dir_of(options), session.clock, checkouts);
-    test_consumers(options, session.config, checkouts, session.engine, options.report_dir, session.verdict, session.clock);
+    checkout_all(session.config, session.cache_dir(), session.clock, checkouts);
+    test_consumers(session, options.shard, checkouts);
     if (watch) session.verdict.containers = engine::to_json(watch->finish());
     decide(session.verdict);
     note_already_published(session.config, session.verdict);

@@ -30,7 +30,7 @@ std::string utc_now(const char* format) {
   return buffer;
 }
 
-config::Config load_for(const Options& options) {
+config::Config load_for(const CommonOptions& options) {
   config::Config config = config::load_config(options.config_file);
   // Consumers run as gate's user and could read gate's environ.
   for (const auto& c : config.consumers) {
@@ -38,22 +38,22 @@ config::Config load_for(const Options& options) {
     core::keep_private(c.token_env);
     if (const char* token = std::getenv(c.token_env.c_str())) log::add_secret(token);
   }
-  if (options.consumer_filter.empty()) return config;
+  if (options.consumer.empty()) return config;
   std::vector<config::Consumer> kept;
   std::string names;
   for (auto& c : config.consumers) {
     names += (names.empty() ? "" : ", ") + c.name;
-    if (c.name == options.consumer_filter) kept.push_back(std::move(c));
+    if (c.name == options.consumer) kept.push_back(std::move(c));
   }
   if (kept.empty()) {
-    throw UsageError(fmt::format("--consumer {}: no such consumer in {} (it has: {})", options.consumer_filter,
+    throw UsageError(fmt::format("--consumer {}: no such consumer in {} (it has: {})", options.consumer,
                                  options.config_file.string(), names));
   }
   config.consumers = std::move(kept);
   return config;
 }
 
-std::filesystem::path cache_dir_of(const Options& options) {
+std::filesystem::path cache_dir_of(const CommonOptions& options) {
   return options.cache_dir.empty() ? git::default_cache_dir() : options.cache_dir;
 }
 
@@ -65,26 +65,34 @@ std::string release_path(const config::Config& config) {
   return registry::parse_reference(config.image.release_repository()).repository;
 }
 
-report::Verdict new_verdict(const Options& options, const char* command) {
-  report::Verdict verdict;
+Session::Session(const CommonOptions& options, const char* command)
+    : options(options), config(load_for(options)), clock(verdict) {
   verdict.gate_version = kGateVersion;
   verdict.config_file = options.config_file.string();
   verdict.command = command;
-  verdict.dry_run = options.dry_run;
   verdict.started_at = utc_now("%Y-%m-%dT%H:%M:%SZ");
-  return verdict;
+  verdict.publish_repository = config.image.release_repository();
 }
 
-registry::ClientOptions client_options(const Options& options, const config::Config& config) {
+registry::Client& Session::registry() {
+  if (!registry_) registry_.emplace(repository_of(config).registry, client_options(options.registry, config));
+  return *registry_;
+}
+
+const engine::Engine& Session::engine() {
+  if (!engine_) engine_ = engine::docker_cli();
+  return *engine_;
+}
+
+registry::ClientOptions client_options(const RegistryAccess& access, const config::Config& config) {
   registry::ClientOptions client;
-  client.deadline = options.registry_timeout;
+  client.deadline = access.timeout;
   std::string host = repository_of(config).registry;
-  for (const auto& list : {options.insecure_registries, config.insecure_registries}) {
+  for (const auto& list : {access.insecure, config.insecure_registries}) {
     if (std::find(list.begin(), list.end(), host) != list.end()) client.insecure = true;
   }
   if (!client.insecure) {
-    auto cas = registry::registry_cas(options.registry_certs_dir.empty() ? registry::default_certs_dir()
-                                                                         : options.registry_certs_dir,
+    auto cas = registry::registry_cas(access.certs_dir.empty() ? registry::default_certs_dir() : access.certs_dir,
                                       host);
     for (const auto& file : cas.files) log::info(fmt::format("registry {}: also trusting the CA in {}", host, file.string()));
     client.ca_pem = std::move(cas.pem);
@@ -92,10 +100,11 @@ registry::ClientOptions client_options(const Options& options, const config::Con
   return client;
 }
 
-std::map<std::string, std::string> expectations(const Options& options, const config::Config& config,
+std::map<std::string, std::string> expectations(const std::vector<std::string>& expect_current,
+                                                const config::Config& config,
                                                 const std::map<std::string, std::string>& seen) {
   std::map<std::string, std::string> expect;
-  for (const auto& text : options.expect_current) {
+  for (const auto& text : expect_current) {
     auto eq = text.find('=');
     std::string tag = eq == std::string::npos ? "" : text.substr(0, eq);
     std::string digest = eq == std::string::npos ? text : text.substr(eq + 1);
@@ -115,7 +124,7 @@ std::map<std::string, std::string> expectations(const Options& options, const co
   return expect;
 }
 
-std::vector<report::PublishedTag> publish_candidate(registry::Client& registry, const Options& options,
+std::vector<report::PublishedTag> publish_candidate(registry::Client& registry, const RegistryAccess& access,
                                                     const config::Config& config, const std::string& digest,
                                                     const std::map<std::string, std::string>& expect,
                                                     std::string* requests) {
@@ -127,7 +136,7 @@ std::vector<report::PublishedTag> publish_candidate(registry::Client& registry, 
   request.expect = expect;
   // Long enough for a stalled registry that answers again within a couple of
   // its own timeouts; bounded so a dead one ends the run.
-  request.rollback_budget = std::clamp<std::chrono::milliseconds>(2 * options.registry_timeout, std::chrono::seconds(10),
+  request.rollback_budget = std::clamp<std::chrono::milliseconds>(2 * access.timeout, std::chrono::seconds(10),
                                                                   std::chrono::minutes(5));
   auto before = registry.stats();
   auto published = publish(registry, request);
@@ -161,7 +170,7 @@ report::ChangeScope change_scope(const config::Config& config, const std::string
   return scope;
 }
 
-void record_verification(registry::Client& registry, const config::Config& config, const report::Verdict& verdict) {
+void record_verification(registry::Registry& registry, const config::Config& config, const report::Verdict& verdict) {
   try {
     attach_record(registry, repository_of(config).repository, verdict);
   } catch (const Interrupted&) {

@@ -5,13 +5,14 @@
 // helpers more than one command uses. Each command lives in a file of its own
 // on top of this: run_commands.cpp (run, build, checkout, test),
 // publish_commands.cpp (publish, status), info_commands.cpp (plan,
-// validate), merge.cpp.
+// validate), merge.cpp (with shard_join.cpp).
 #include <chrono>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@
 #include "engine/engine.h"
 #include "pipeline/pipeline.h"
 #include "registry/client.h"
+#include "registry/registry.h"
 #include "registry/reference.h"
 #include "report/model.h"
 
@@ -64,57 +66,59 @@ class StageClock {
 };
 
 // The config, narrowed to --consumer when given; token_env variables made private.
-config::Config load_for(const Options& options);
-std::filesystem::path cache_dir_of(const Options& options);
+config::Config load_for(const CommonOptions& options);
+std::filesystem::path cache_dir_of(const CommonOptions& options);
 registry::Reference repository_of(const config::Config& config);
 // The repository path of the publish tags in their registry.
 std::string release_path(const config::Config& config);
-report::Verdict new_verdict(const Options& options, const char* command);
 
 // Compare-and-swap expectations: --expect-current wins; else, with
 // compare_and_swap on, what the gate saw before testing.
-std::map<std::string, std::string> expectations(const Options& options, const config::Config& config,
+std::map<std::string, std::string> expectations(const std::vector<std::string>& expect_current,
+                                                const config::Config& config,
                                                 const std::map<std::string, std::string>& seen);
 // Moves the publish tags to `digest`; `requests` gets what it cost on the wire.
-std::vector<report::PublishedTag> publish_candidate(registry::Client& registry, const Options& options,
+std::vector<report::PublishedTag> publish_candidate(registry::Client& registry, const RegistryAccess& access,
                                                     const config::Config& config, const std::string& digest,
                                                     const std::map<std::string, std::string>& expect,
                                                     std::string* requests);
 // PR mode: did the change since BASE touch any of the configured paths?
 report::ChangeScope change_scope(const config::Config& config, const std::string& base);
 // Attaches the verified-digest record; a failure to record is a warning (an
-// interrupt is not: it is passed on).
-void record_verification(registry::Client& registry, const config::Config& config, const report::Verdict& verdict);
+// interrupt is not: it is passed on). Every command that records goes
+// through here, so the rule is the same for all.
+void record_verification(registry::Registry& registry, const config::Config& config, const report::Verdict& verdict);
 // The repositories whose containers the run watches: the candidate's and
 // the release repository's (baseline reruns).
 std::unique_ptr<engine::ContainerWatch> watch_containers(const config::Config& config);
 
-// Everything one command works with: the config, the verdict being filled
-// in, its stage clock, and the two outside worlds.
-struct Session {
-  Session(const Options& options, const char* command)
-      : options(options),
-        config(load_for(options)),
-        verdict(new_verdict(options, command)),
-        clock(verdict),
-        registry(repository_of(config).registry, client_options(options, config)) {
-    verdict.publish_repository = config.image.release_repository();
-  }
+// Everything one command works with: the config (narrowed to --consumer),
+// the verdict being filled in, its stage clock, and the two outside worlds,
+// made on first use: a command that never talks to the registry or the
+// engine never configures one (and fails on nothing it does not need).
+class Session {
+ public:
+  Session(const CommonOptions& options, const char* command);
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
+  registry::Client& registry();
+  const engine::Engine& engine();
+  std::filesystem::path cache_dir() const { return cache_dir_of(options); }
   // Fail fast, naming what is missing, before any work starts.
   void preflight() {
-    registry.check_reachable();
-    engine.check_reachable();
+    registry().check_reachable();
+    engine().check_reachable();
   }
 
-  const Options& options;
+  const CommonOptions& options;
   config::Config config;
   report::Verdict verdict;
   StageClock clock;
-  engine::Engine engine;
-  registry::Client registry;
+
+ private:
+  std::optional<registry::Client> registry_;
+  std::unique_ptr<engine::Engine> engine_;
 };
 
 // Runs `body`, then writes the reports whatever happened; errors are

@@ -403,16 +403,10 @@ Client::BlobCopy Client::mount_blob(const std::string& repository, const std::st
   if (std::string hashed = sha256_file(file.get()); hashed != digest) {
     throw RegistryError(Failure::protocol, fmt::format("{}: downloaded bytes hash to {}", what, hashed));
   }
-  std::string put_url = location.rfind("http", 0) == 0 ? location : url(location);
-  put_url += (put_url.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + core::percent_encode(digest);
   HttpRequest upload;
-  upload.method = "PUT";
-  upload.url = put_url;
-  upload.headers = {"Content-Type: application/octet-stream"};
   upload.body_file = file.get();
   upload.body_file_size = size;
-  HttpResponse put = execute(upload, scope, what + " (upload)");
-  if (put.status != 201) fail_status(put, what + " (upload)");
+  finish_upload(std::move(upload), location, digest, scope, what + " (upload)");
   return BlobCopy::uploaded;
 }
 
@@ -440,16 +434,22 @@ std::string Client::push_blob(const std::string& repository, const std::string& 
   if (session.status != 202) fail_status(session, what);
   std::string location = session.header("location");
   if (location.empty()) throw RegistryError(Failure::protocol, what + ": upload session without a Location");
+  HttpRequest put;
+  put.body = bytes;
+  finish_upload(std::move(put), location, digest, push_scope(repository), what);
+  return digest;
+}
+
+void Client::finish_upload(HttpRequest put, const std::string& location, const std::string& digest,
+                           const std::string& scope, const std::string& what) {
+  // Location may be absolute or relative to the registry; the digest closes the session.
   std::string put_url = location.rfind("http", 0) == 0 ? location : url(location);
   put_url += (put_url.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + core::percent_encode(digest);
-  HttpRequest put;
   put.method = "PUT";
   put.url = put_url;
   put.headers = {"Content-Type: application/octet-stream"};
-  put.body = bytes;
-  HttpResponse done = execute(put, push_scope(repository), what);
+  HttpResponse done = execute(std::move(put), scope, what);
   if (done.status != 201) fail_status(done, what);
-  return digest;
 }
 
 }  // namespace gate::registry

@@ -75,9 +75,9 @@ class Client : public Registry {
   BlobCopy mount_blob(const std::string& repository, const std::string& from, const std::string& digest) override;
 
   // Small blobs (records, configs): kept in memory, digest checked.
-  std::optional<std::string> get_blob(const std::string& repository, const std::string& digest);
+  std::optional<std::string> get_blob(const std::string& repository, const std::string& digest) override;
   // Uploads a small blob (monolithic POST + PUT) unless it is there; returns its digest.
-  std::string push_blob(const std::string& repository, const std::string& bytes);
+  std::string push_blob(const std::string& repository, const std::string& bytes) override;
 
   // Failures while interrupted are not retried; set false for clean-up work
   // (a rollback) that must run even then.
@@ -94,6 +94,10 @@ class Client : public Registry {
   HttpResponse execute(HttpRequest request, const std::string& scope, const std::string& what);
   void authenticate(const HttpResponse& challenge_response, const std::string& scope, const std::string& what);
   std::string url(const std::string& path) const;
+  // Ends an upload session at `location` with one PUT of `put`'s bytes (body
+  // or body_file) under `digest`; anything but 201 is an error.
+  void finish_upload(HttpRequest put, const std::string& location, const std::string& digest, const std::string& scope,
+                     const std::string& what);
   [[noreturn]] void fail_status(const HttpResponse& response, const std::string& what) const;
 
   std::string registry_;

@@ -1,8 +1,9 @@
 #pragma once
-// What publishing needs of a registry: manifests by tag or digest, blobs
-// made present in a repository, and whether an interrupt stops retries.
-// registry::Client is the real one (the HTTP API); the unit tests of publish
-// use an in-memory one that can lose, delay and refuse writes.
+// What publishing and verification records need of a registry: manifests by
+// tag or digest, blobs made present in a repository, small blobs read and
+// written, and whether an interrupt stops retries. registry::Client is the
+// real one (the HTTP API); the unit tests of publish and of records use
+// in-memory ones that can lose, delay and refuse writes.
 #include <optional>
 #include <string>
 
@@ -27,6 +28,10 @@ class Registry {
                                    const Manifest& manifest) = 0;
   // Makes blob `digest` of repository `from` exist in `repository`.
   virtual BlobCopy mount_blob(const std::string& repository, const std::string& from, const std::string& digest) = 0;
+  // A small blob (a record, a config), digest checked; nullopt when absent.
+  virtual std::optional<std::string> get_blob(const std::string& repository, const std::string& digest) = 0;
+  // Uploads a small blob unless it is there; returns its digest.
+  virtual std::string push_blob(const std::string& repository, const std::string& bytes) = 0;
   // Failures while interrupted are not retried; false for clean-up work.
   virtual void set_interruptible(bool interruptible) = 0;
 };

@@ -116,11 +116,7 @@ class CommandRunner : public Runner {
       std::error_code ec;
       std::filesystem::remove(stale, ec);
     }
-    process::Spec spec;
-    spec.argv = env.command;
-    spec.cwd = env.worktree;
-    spec.env = env.env;
-    spec.log_file = env.log_file;
+    process::Spec spec = tool_spec(env, {});
     spec.on_line = env.on_line;
     spec.timeout = time_left(env);
     auto result = process::run(spec);

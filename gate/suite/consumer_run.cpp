@@ -192,7 +192,7 @@ void run_suite_consumer(const config::Consumer& consumer, const git::Checkout& c
   result.profile = suite.profile;
   if (suite.collected.empty()) {
     result.status = report::ConsumerStatus::error;
-    result.reasons.push_back(consumer.runner == "command"
+    result.reasons.push_back(!consumer.knows_tests()
                                  ? "its JUnit reports name no test: a run that tests nothing never passes"
                                  : fmt::format("the test selection [{}] holds no test: a run that tests nothing never passes",
                                                fmt::join(consumer.tests, " ")));
@@ -301,7 +301,7 @@ report::ConsumerResult run_consumer(const config::Consumer& consumer, const git:
     ImageRun candidate(consumer, context.candidate, context, checkout, log_path, false);
     try {
       if (prepare_candidate(candidate, consumer, result)) {
-        if (consumer.runner == "command" && !consumer.junit) {
+        if (!consumer.knows_tests() && !consumer.junit) {
           run_command_consumer(consumer, candidate, result);
         } else {
           run_suite_consumer(consumer, checkout, candidate, context, result);

@@ -10,57 +10,25 @@
 #include "core/log.h"
 #include "report/junit.h"
 #include "suite/runner.h"
+#include "suite/tool_output.h"
 
 namespace gate::suite {
 namespace {
 
-
-// "  Test  #3: name" (and "(Disabled)" after disabled ones)
-bool parse_listing(std::string_view line, std::string* name) {
-  auto test = line.find("Test");
-  auto hash = line.find('#');
-  auto colon = line.find(": ", hash == std::string_view::npos ? 0 : hash);
-  if (test == std::string_view::npos || hash == std::string_view::npos || colon == std::string_view::npos) return false;
-  if (line.substr(0, test).find_first_not_of(' ') != std::string_view::npos) return false;
-  std::string rest(line.substr(colon + 2));
-  if (rest.find(" (Disabled)") != std::string::npos || rest.empty()) return false;
-  *name = rest;
-  return true;
-}
-
-// "3/3 Test #3: hang .......***Timeout   1.00 sec" -> (name, Passed|Failed|Timeout|...)
-bool parse_result(std::string_view line, std::string* name, std::string* word) {
-  auto colon = line.find(": ");
-  if (line.find("Test #") == std::string_view::npos || colon == std::string_view::npos) return false;
-  auto rest = line.substr(colon + 2);
-  auto space = rest.find(' ');
-  if (space == std::string_view::npos) return false;
-  *name = std::string(rest.substr(0, space));
-  auto after = rest.substr(space);
-  auto start = after.find_first_not_of(" .*");
-  if (start == std::string_view::npos) return false;
-  auto end = after.find_first_of(" ", start);
-  *word = std::string(after.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
-  return true;
-}
 
 class CtestRunner : public Runner {
  public:
   explicit CtestRunner(std::vector<std::string> selection) : selection_(std::move(selection)) {}
 
   std::vector<std::string> enumerate(const RunEnv& env) override {
-    process::Spec spec;
-    spec.argv = env.command;
-    spec.argv.push_back("-N");
-    spec.argv.insert(spec.argv.end(), selection_.begin(), selection_.end());
-    spec.cwd = env.worktree;
-    spec.env = env.env;
-    spec.log_file = env.log_file;
+    std::vector<std::string> args{"-N"};
+    args.insert(args.end(), selection_.begin(), selection_.end());
+    process::Spec spec = tool_spec(env, args);
     spec.timeout = std::chrono::minutes(5);
     std::vector<std::string> tests;
     spec.on_line = [&](std::string_view line) {
       std::string name;
-      if (parse_listing(line, &name)) tests.push_back(name);
+      if (parse_ctest_listing(line, &name)) tests.push_back(name);
     };
     auto result = process::run(spec);
     if (result.interrupted) throw Interrupted();
@@ -74,22 +42,18 @@ class CtestRunner : public Runner {
     auto junit = std::filesystem::absolute(env.scratch / (batch_name + ".xml"));
     std::error_code ec;
     std::filesystem::remove(junit, ec);
-    process::Spec spec;
-    spec.argv = env.command;
-    spec.argv.insert(spec.argv.end(), {"-R", anchored_alternation(tests), "--output-junit", junit.string(), "--no-tests=error"});
+    process::Spec spec =
+        tool_spec(env, {"-R", anchored_alternation(tests), "--output-junit", junit.string(), "--no-tests=error"});
     if (test_timeout.count() > 0) {
       spec.argv.insert(spec.argv.end(),
                        {"--timeout", std::to_string(std::max<long long>(1, std::chrono::duration_cast<std::chrono::seconds>(test_timeout).count()))});
     }
-    spec.cwd = env.worktree;
-    spec.env = env.env;
-    spec.log_file = env.log_file;
     spec.timeout = time_left(env);
     std::map<std::string, std::string> words;
     spec.on_line = [&](std::string_view line) {
       if (env.on_line) env.on_line(line);
       std::string name, word;
-      if (parse_result(line, &name, &word)) words[name] = word;
+      if (parse_ctest_result(line, &name, &word)) words[name] = word;
     };
     auto result = process::run(spec);
     if (result.interrupted) {

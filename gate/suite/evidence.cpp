@@ -35,7 +35,7 @@ std::string classify(const report::TestCase& test, bool flaked, const Evidence& 
 }
 
 std::string selection_of(const config::Consumer& consumer) {
-  return fmt::format("{} {} {}", consumer.runner, fmt::join(consumer.tests, " "), consumer.junit.value_or(""));
+  return fmt::format("{} {} {}", config::runner_name(consumer.runner), fmt::join(consumer.tests, " "), consumer.junit.value_or(""));
 }
 
 StoreUpdate lessons_of(const config::Consumer& consumer, const report::ConsumerResult& result) {
@@ -100,7 +100,7 @@ std::vector<std::string> missing_since(const config::Consumer& consumer, const L
                                        const std::string& commit,
                                        const std::unordered_set<std::string_view>& ran) {
   if (last.selection != selection_of(consumer)) return {};
-  if (consumer.runner != "command" && last.commit != commit) return {};
+  if (consumer.knows_tests() && last.commit != commit) return {};
   std::vector<std::string> missing;
   for (const auto& test : last.tests) {
     if (!ran.count(test)) missing.push_back(test);

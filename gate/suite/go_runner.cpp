@@ -9,19 +9,16 @@
 
 #include <filesystem>
 #include <map>
-#include <mutex>
 #include <set>
 #include <sstream>
-#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/log.h"
 #include "suite/runner.h"
+#include "suite/tool_output.h"
 
 namespace gate::suite {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 
 class GoRunner : public Runner {
@@ -42,21 +39,7 @@ class GoRunner : public Runner {
       auto space = line.find(' ');
       if (space != std::string::npos) dirs_[line.substr(0, space)] = line.substr(space + 1);
     }
-    auto out = go(env, {"test", "-list", run_filter_.empty() ? "." : run_filter_}, packages_, "go test -list");
-    std::vector<std::string> tests, pending;
-    std::istringstream lines(out);
-    for (std::string line; std::getline(lines, line);) {
-      if (line.rfind("ok ", 0) == 0 || line.rfind("ok\t", 0) == 0) {
-        std::istringstream fields(line);
-        std::string ok, package;
-        fields >> ok >> package;
-        for (const auto& name : pending) tests.push_back(package + "::" + name);
-        pending.clear();
-      } else if (line.rfind("Test", 0) == 0 && line.find(' ') == std::string::npos) {
-        pending.push_back(line);
-      }
-    }
-    return tests;
+    return parse_go_test_list(go(env, {"test", "-list", run_filter_.empty() ? "." : run_filter_}, packages_, "go test -list"));
   }
 
   void prepare(const RunEnv& env, const std::vector<std::string>& tests) override {
@@ -101,13 +84,8 @@ class GoRunner : public Runner {
 
   std::string go(const RunEnv& env, std::vector<std::string> args, const std::vector<std::string>& packages,
                  const std::string& what) {
-    process::Spec spec;
-    spec.argv = env.command;
-    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-    spec.argv.insert(spec.argv.end(), packages.begin(), packages.end());
-    spec.cwd = env.worktree;
-    spec.env = env.env;
-    spec.log_file = env.log_file;
+    args.insert(args.end(), packages.begin(), packages.end());
+    process::Spec spec = tool_spec(env, args);
     spec.timeout = std::chrono::minutes(10);
     spec.keep_tail = 4 * 1024 * 1024;
     auto result = process::run(spec);
@@ -125,68 +103,28 @@ class GoRunner : public Runner {
                    std::chrono::milliseconds test_timeout, BatchResult& out) {
     std::string regex = anchored_alternation(names);
     process::Spec spec;
-    spec.argv = env.command;
     if (auto binary = binaries_.find(package); binary != binaries_.end()) {
-      spec.argv.insert(spec.argv.end(), {"tool", "test2json", "-t", "-p", package, binary->second.string(), "-test.v",
-                                         "-test.count=1", "-test.run", regex});
+      spec = tool_spec(env, {"tool", "test2json", "-t", "-p", package, binary->second.string(), "-test.v",
+                             "-test.count=1", "-test.run", regex});
       spec.cwd = dirs_.count(package) ? std::filesystem::path(dirs_[package]) : env.worktree;
     } else {
-      spec.argv.insert(spec.argv.end(), {"test", "-json", "-count=1", "-run", regex, package});
-      spec.cwd = env.worktree;
+      spec = tool_spec(env, {"test", "-json", "-count=1", "-run", regex, package});
     }
-    spec.env = env.env;
-    spec.log_file = env.log_file;
     spec.grace = std::chrono::seconds(2);
     spec.timeout = time_left(env);
-    std::mutex mutex;
     std::map<std::string, report::TestCase> finished;
-    std::map<std::string, std::string> output;  // per test, bounded
-    auto last_progress = Clock::now();
+    GoEvents events(package);
+    ProgressWatch watch;
     spec.on_line = [&](std::string_view line) {
-      nlohmann::json event;
-      try {
-        event = nlohmann::json::parse(line);
-      } catch (const nlohmann::json::exception&) {
-        if (env.on_line) env.on_line(line);  // build errors and the like
-        return;
-      }
-      std::string action = event.value("Action", "");
-      std::string test = event.value("Test", "");
-      if (action == "output") {
-        std::string text = event.value("Output", "");
-        if (env.on_line && !text.empty()) env.on_line(text.back() == '\n' ? text.substr(0, text.size() - 1) : text);
-        std::lock_guard lock(mutex);
-        if (!test.empty() && output[test].size() < 8192) output[test] += text;
-        return;
-      }
-      if (test.empty() || test.find('/') != std::string::npos) return;  // package events, subtests
-      report::TestStatus status;
-      if (action == "pass") status = report::TestStatus::passed;
-      else if (action == "fail") status = report::TestStatus::failed;
-      else if (action == "skip") status = report::TestStatus::skipped;
-      else return;
-      std::lock_guard lock(mutex);
-      report::TestCase t{"", package + "::" + test, status, event.value("Elapsed", 0.0), "", output[test]};
-      if (status == report::TestStatus::failed) {
-        // The first "file_test.go:12: message" line says why.
-        std::istringstream lines(output[test]);
-        for (std::string l; std::getline(lines, l);) {
-          if (l.find(".go:") != std::string::npos) {
-            t.message = l.substr(l.find_first_not_of(" \t"));
-            break;
-          }
-        }
-        if (t.message.empty()) t.message = "failed";
-      }
-      finished[test] = t;
-      last_progress = Clock::now();
+      std::string echo;
+      auto test = events.read(line, &echo);
+      if (env.on_line && !echo.empty()) env.on_line(echo);
+      if (!test) return;
+      std::string name = test->name.substr(package.size() + 2);
+      finished[name] = std::move(*test);
+      watch.progressed();
     };
-    if (test_timeout.count() > 0) {
-      spec.should_stop = [&] {
-        std::lock_guard lock(mutex);
-        return Clock::now() - last_progress > test_timeout;
-      };
-    }
+    watch.arm(spec, test_timeout);
     auto result = process::run(spec);
     if (result.interrupted) {
       out.interrupted = true;

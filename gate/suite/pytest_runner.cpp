@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <filesystem>
-#include <mutex>
 #include <unordered_map>
 
 #include "core/error.h"
@@ -14,34 +13,10 @@
 #include "core/log.h"
 #include "report/junit.h"
 #include "suite/runner.h"
+#include "suite/tool_output.h"
 
 namespace gate::suite {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-// "tests/x.py::test_a PASSED   [ 50%]" -> (node id, status word)
-bool parse_verbose_line(std::string_view line, std::string* node, std::string* word) {
-  static constexpr std::string_view kWords[] = {" PASSED", " FAILED", " ERROR", " SKIPPED", " XFAIL", " XPASS"};
-  if (line.find("::") == std::string_view::npos) return false;
-  for (auto w : kWords) {
-    auto pos = line.find(w);
-    if (pos == std::string_view::npos || pos == 0) continue;
-    size_t end = pos + w.size();
-    if (end < line.size() && line[end] != ' ') continue;
-    *node = std::string(line.substr(0, pos));
-    *word = std::string(w.substr(1));
-    return node->find(' ') == std::string::npos;
-  }
-  return false;
-}
-
-report::TestStatus status_of(const std::string& word) {
-  if (word == "PASSED" || word == "XFAIL" || word == "XPASS") return report::TestStatus::passed;
-  if (word == "SKIPPED") return report::TestStatus::skipped;
-  if (word == "ERROR") return report::TestStatus::error;
-  return report::TestStatus::failed;
-}
 
 // pytest's JUnit names a test by classname "tests.test_x" and name "test_a[1]";
 // gate names tests by node id "tests/test_x.py::test_a[1]".
@@ -82,19 +57,13 @@ class PytestRunner : public Runner {
   explicit PytestRunner(std::vector<std::string> selection) : selection_(std::move(selection)) {}
 
   std::vector<std::string> enumerate(const RunEnv& env) override {
-    process::Spec spec;
-    spec.argv = env.command;
-    spec.argv.insert(spec.argv.end(), {"--collect-only", "-q", "-p", "no:cacheprovider"});
-    spec.argv.insert(spec.argv.end(), selection_.begin(), selection_.end());
-    spec.cwd = env.worktree;
-    spec.env = env.env;
-    spec.log_file = env.log_file;
+    std::vector<std::string> args{"--collect-only", "-q", "-p", "no:cacheprovider"};
+    args.insert(args.end(), selection_.begin(), selection_.end());
+    process::Spec spec = tool_spec(env, args);
     spec.timeout = std::chrono::minutes(5);
     std::vector<std::string> tests;
     spec.on_line = [&](std::string_view line) {
-      if (line.find("::") != std::string_view::npos && line.find(' ') == std::string_view::npos) {
-        tests.emplace_back(line);
-      }
+      if (is_pytest_node_line(line)) tests.emplace_back(line);
     };
     auto result = process::run(spec);
     if (result.interrupted) throw Interrupted();
@@ -114,35 +83,24 @@ class PytestRunner : public Runner {
     auto junit = env.scratch / (batch_name + ".xml");
     std::error_code ec;
     std::filesystem::remove(junit, ec);
-    process::Spec spec;
-    spec.argv = env.command;
-    spec.argv.insert(spec.argv.end(), {"-v", "-p", "no:cacheprovider", "--junitxml=" + junit.string()});
+    std::vector<std::string> args{"-v", "-p", "no:cacheprovider", "--junitxml=" + junit.string()};
     for (const auto& s : selection_) {
-      if (!s.empty() && s.front() == '-') spec.argv.push_back(s);  // keep options such as -m / -k
+      if (!s.empty() && s.front() == '-') args.push_back(s);  // keep options such as -m / -k
     }
-    spec.argv.insert(spec.argv.end(), tests.begin(), tests.end());
-    spec.cwd = env.worktree;
-    spec.env = env.env;
+    args.insert(args.end(), tests.begin(), tests.end());
+    process::Spec spec = tool_spec(env, args);
     (*spec.env)["PYTHONUNBUFFERED"] = "1";  // finished-test lines must arrive as they happen
-    spec.log_file = env.log_file;
-    std::mutex mutex;
     std::map<std::string, std::string> finished;  // node id -> status word
-    auto last_progress = Clock::now();
+    ProgressWatch watch;
     spec.on_line = [&](std::string_view line) {
       if (env.on_line) env.on_line(line);
       std::string node, word;
-      if (parse_verbose_line(line, &node, &word)) {
-        std::lock_guard lock(mutex);
+      if (parse_pytest_verbose_line(line, &node, &word)) {
         finished[node] = word;
-        last_progress = Clock::now();
+        watch.progressed();
       }
     };
-    if (test_timeout.count() > 0) {
-      spec.should_stop = [&] {
-        std::lock_guard lock(mutex);
-        return Clock::now() - last_progress > test_timeout;
-      };
-    }
+    watch.arm(spec, test_timeout);
     spec.grace = std::chrono::seconds(2);
     spec.timeout = time_left(env);
     auto result = process::run(spec);
@@ -153,7 +111,7 @@ class PytestRunner : public Runner {
     if (result.timed_out) {  // the consumer's own timeout: nothing more runs
       for (const auto& test : tests) {
         if (auto it = finished.find(test); it != finished.end()) {
-          out.tests.push_back({"", test, status_of(it->second), 0, "", ""});
+          out.tests.push_back({"", test, pytest_status(it->second), 0, "", ""});
         }
       }
       out.error = "stopped at the consumer's timeout";
@@ -164,7 +122,7 @@ class PytestRunner : public Runner {
       bool hung_found = false;
       for (const auto& test : tests) {
         if (auto it = finished.find(test); it != finished.end()) {
-          out.tests.push_back({"", test, status_of(it->second), 0, it->second == "FAILED" ? "failed" : "", ""});
+          out.tests.push_back({"", test, pytest_status(it->second), 0, it->second == "FAILED" ? "failed" : "", ""});
         } else if (!hung_found) {
           hung_found = true;
           out.tests.push_back(timed_out_test("pytest", test, test_timeout));
@@ -200,7 +158,7 @@ class PytestRunner : public Runner {
       if (auto it = by_node.find(test); it != by_node.end()) {
         out.tests.push_back(it->second);
       } else if (auto f = finished.find(test); f != finished.end()) {
-        out.tests.push_back({"", test, status_of(f->second), 0, "", ""});
+        out.tests.push_back({"", test, pytest_status(f->second), 0, "", ""});
       } else {
         out.not_run.push_back(test);
       }

@@ -10,11 +10,30 @@ std::unique_ptr<Runner> make_go_runner(std::vector<std::string> selection, bool 
 std::unique_ptr<Runner> make_command_runner(std::string junit);
 
 std::unique_ptr<Runner> make_runner(const config::Consumer& consumer) {
-  if (consumer.runner == "pytest") return make_pytest_runner(consumer.tests);
-  if (consumer.runner == "ctest") return make_ctest_runner(consumer.tests);
-  if (consumer.runner == "go") return make_go_runner(consumer.tests, consumer.prebuild);
+  switch (consumer.runner) {
+    case config::RunnerKind::pytest: return make_pytest_runner(consumer.tests);
+    case config::RunnerKind::ctest: return make_ctest_runner(consumer.tests);
+    case config::RunnerKind::go: return make_go_runner(consumer.tests, consumer.prebuild);
+    case config::RunnerKind::command: break;
+  }
   if (consumer.junit) return make_command_runner(*consumer.junit);
   return nullptr;  // "command" without JUnit: the whole run is one unit (suite/consumer_run.cpp)
+}
+
+process::Spec tool_spec(const RunEnv& env, const std::vector<std::string>& args) {
+  process::Spec spec;
+  spec.argv = env.command;
+  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  spec.cwd = env.worktree;
+  spec.env = env.env;
+  spec.log_file = env.log_file;
+  return spec;
+}
+
+void ProgressWatch::arm(process::Spec& spec, std::chrono::milliseconds test_timeout) {
+  if (test_timeout.count() <= 0) return;
+  last_ = std::chrono::steady_clock::now();
+  spec.should_stop = [this, test_timeout] { return std::chrono::steady_clock::now() - last_ > test_timeout; };
 }
 
 std::string anchored_alternation(const std::vector<std::string>& names) {

@@ -55,6 +55,23 @@ class Runner {
 std::unique_ptr<Runner> make_runner(const config::Consumer& consumer);
 
 // Helpers shared by the runners.
+// The consumer's tool (`run`) with `args`, in the worktree, with the run's
+// environment and log file: what every process of a runner starts from.
+process::Spec tool_spec(const RunEnv& env, const std::vector<std::string>& args);
+
+// A batch's per-test watchdog: the tool is stopped once no test has
+// finished for test_timeout. (process::run calls on_line and should_stop
+// from its one loop, so no lock is needed.)
+class ProgressWatch {
+ public:
+  // Sets spec.should_stop when test_timeout > 0; the watch must outlive the run.
+  void arm(process::Spec& spec, std::chrono::milliseconds test_timeout);
+  void progressed() { last_ = std::chrono::steady_clock::now(); }
+
+ private:
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
+
 // "^(a|b)$", each name's regex characters escaped: selects exactly these tests.
 std::string anchored_alternation(const std::vector<std::string>& names);
 std::string anchored_alternation(const TestNames& names);

@@ -75,6 +75,24 @@ expect_file_contains "$scratch/merged/summary.md" "test_3_5" "merged summary nam
 expect_eq "$?" 0 "publish --verdict from the fan-in"
 expect_eq "$(tag_digest "$repository" latest)" "$digest" "published digest"
 
+# An interrupt while the fan-in attaches its verification record stops the
+# merge: exit 130 and a verdict that says so. (merge once had its own copy
+# of the record rule, whose catch-all took the interrupt for a registry
+# failure and merged green.) The registry here accepts and never answers.
+start_stalled_server
+sed "s|^  repository: .*|  repository: $address/acme/emu|" "$scratch/gate.yaml" >"$scratch/stalled.yaml"
+"$GATE_BIN" merge --config "$scratch/stalled.yaml" --report-dir "$scratch/m-int" --cache-dir "$scratch/cache-int" \
+  "$scratch"/shards/* >/dev/null 2>"$scratch/int.err" &
+merge_pid=$!
+for _ in $(seq 1 200); do grep -q "merged 4 shard report(s): passed" "$scratch/int.err" && break; sleep 0.05; done
+expect_file_contains "$scratch/int.err" "merged 4 shard report(s): passed" "the fan-in reached the record"
+sleep 1
+kill -INT "$merge_pid"
+wait "$merge_pid"
+expect_eq "$?" 130 "merge interrupted while recording"
+expect_eq "$(json_get "$scratch/m-int/verdict.json" 'v["exit_code"]')" 130 "the merged verdict says interrupted"
+expect_file_contains "$scratch/int.err" "interrupted" "says so"
+
 # Tests that vanish from every shard at the same commit (the consumer's
 # environment drops a file from collection): no single shard can see it, the
 # fan-in compares the whole consumer with its last passing run and blocks.

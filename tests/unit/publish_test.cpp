@@ -62,6 +62,10 @@ class FakeRegistry : public gate::registry::Registry {
   gate::registry::BlobCopy mount_blob(const std::string&, const std::string&, const std::string&) override {
     return gate::registry::BlobCopy::present;
   }
+  std::optional<std::string> get_blob(const std::string&, const std::string&) override { return std::nullopt; }
+  std::string push_blob(const std::string&, const std::string&) override {
+    throw gate::registry::RegistryError(gate::registry::Failure::server, "publish pushes no blob (test)");
+  }
   void set_interruptible(bool) override {}
 
   std::string tag(const std::string& name) {

@@ -40,7 +40,7 @@ class ScriptedRunner : public Runner {
 gate::config::Consumer consumer_with(int runs_per_test) {
   gate::config::Consumer c;
   c.name = "c";
-  c.runner = "pytest";
+  c.runner = gate::config::RunnerKind::pytest;
   c.runs_per_test = runs_per_test;
   c.parallel = 1;
   return c;

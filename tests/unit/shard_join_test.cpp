@@ -1,0 +1,149 @@
+// The fan-in's refusals, without files, docker or a registry: every way the
+// shards' verdicts can fail to make a whole is an infrastructure error that
+// names the shard, and a whole made of good shards is judged as one.
+#include "pipeline/shard_join.h"
+
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+
+using gate::pipeline::join_shards;
+using gate::pipeline::ShardReport;
+using gate::report::ConsumerResult;
+using gate::report::ConsumerStatus;
+using gate::report::TestCase;
+using gate::report::TestStatus;
+using gate::report::Verdict;
+
+namespace {
+
+using gate::config::RunnerKind;
+
+gate::config::Config config_of(std::vector<std::pair<std::string, RunnerKind>> consumers) {
+  gate::config::Config config;
+  for (auto& [name, runner] : consumers) {
+    gate::config::Consumer c;
+    c.name = name;
+    c.runner = runner;
+    config.consumers.push_back(c);
+  }
+  return config;
+}
+
+ConsumerResult part(const std::string& name, const std::string& shard, std::vector<TestCase> tests,
+                    const std::string& commit = "c0ffee") {
+  ConsumerResult c;
+  c.name = name;
+  c.shard = shard;
+  c.commit = commit;
+  c.status = ConsumerStatus::passed;
+  c.tests = std::move(tests);
+  return c;
+}
+
+TestCase passed(const std::string& id) { return TestCase{"", id, TestStatus::passed, 0.1, "", ""}; }
+
+ShardReport shard(const std::string& dir, std::vector<ConsumerResult> consumers,
+                  const std::string& digest = "sha256:aaaa") {
+  ShardReport report;
+  report.dir = dir;
+  report.verdict.candidate = {"127.0.0.1:5000/acme/emu", "pr-1", digest};
+  report.verdict.consumers = std::move(consumers);
+  return report;
+}
+
+// The message of the InfraError join_shards throws; "" when it joins.
+std::string refusal(const gate::config::Config& config, const std::vector<ShardReport>& shards) {
+  Verdict merged;
+  try {
+    join_shards(config, shards, merged);
+  } catch (const gate::InfraError& e) {
+    EXPECT_EQ(e.code(), gate::ExitCode::infrastructure);
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(ShardJoin, GoodShardsMakeOneConsumerWithEveryTest) {
+  auto config = config_of({{"app", RunnerKind::pytest}});
+  Verdict merged;
+  join_shards(config,
+              {shard("s1", {part("app", "1/2", {passed("a"), passed("b")})}), shard("s2", {part("app", "2/2", {passed("c")})})},
+              merged);
+  ASSERT_EQ(merged.consumers.size(), 1u);
+  EXPECT_EQ(merged.consumers[0].tests.size(), 3u);
+  EXPECT_EQ(merged.consumers[0].shard, "2 shards");
+  EXPECT_EQ(merged.consumers[0].status, ConsumerStatus::passed);
+  EXPECT_EQ(merged.candidate.digest, "sha256:aaaa");
+}
+
+TEST(ShardJoin, AFailedShardFailsTheWhole) {
+  auto config = config_of({{"app", RunnerKind::pytest}});
+  auto bad = part("app", "2/2", {TestCase{"", "c", TestStatus::failed, 0.1, "boom", ""}});
+  bad.status = ConsumerStatus::failed;
+  Verdict merged;
+  join_shards(config, {shard("s1", {part("app", "1/2", {passed("a")})}), shard("s2", {bad})}, merged);
+  EXPECT_EQ(merged.consumers.at(0).status, ConsumerStatus::failed);
+}
+
+TEST(ShardJoin, RefusesAMissingShard) {
+  auto config = config_of({{"app", RunnerKind::pytest}});
+  auto why = refusal(config, {shard("s1", {part("app", "1/3", {passed("a")})}), shard("s3", {part("app", "3/3", {passed("c")})})});
+  EXPECT_NE(why.find("shard 2/3 of consumer 'app' is missing"), std::string::npos) << why;
+}
+
+TEST(ShardJoin, RefusesADuplicatedShard) {
+  auto config = config_of({{"app", RunnerKind::pytest}});
+  auto why = refusal(config, {shard("s1", {part("app", "1/2", {passed("a")})}), shard("again", {part("app", "1/2", {passed("a")})}),
+                              shard("s2", {part("app", "2/2", {passed("b")})})});
+  EXPECT_NE(why.find("shard 1/2 of consumer 'app' appears twice (again in again)"), std::string::npos) << why;
+}
+
+TEST(ShardJoin, RefusesShardsOfDifferentDigests) {
+  auto config = config_of({{"app", RunnerKind::pytest}});
+  auto why = refusal(config, {shard("s1", {part("app", "1/2", {passed("a")})}),
+                              shard("s2", {part("app", "2/2", {passed("b")})}, "sha256:bbbb")});
+  EXPECT_NE(why.find("shards tested different digests: sha256:aaaa in s1, sha256:bbbb in s2"), std::string::npos) << why;
+}
+
+TEST(ShardJoin, RefusesAShardThatTestedNoCandidate) {
+  auto config = config_of({{"app", RunnerKind::pytest}});
+  auto broken = shard("s1", {part("app", "1/1", {passed("a")})}, "");
+  broken.verdict.error = "registry unreachable";
+  auto why = refusal(config, {broken});
+  EXPECT_NE(why.find("the shard in s1 tested no candidate (registry unreachable)"), std::string::npos) << why;
+}
+
+TEST(ShardJoin, RefusesShardsOfDifferentCommits) {
+  auto config = config_of({{"app", RunnerKind::pytest}});
+  auto why = refusal(config, {shard("s1", {part("app", "1/2", {passed("a")}, "aaa111")}),
+                              shard("s2", {part("app", "2/2", {passed("b")}, "bbb222")})});
+  EXPECT_NE(why.find("tested different commits: aaa111 and bbb222 (in s2)"), std::string::npos) << why;
+}
+
+TEST(ShardJoin, RefusesShardsSplitDifferently) {
+  auto config = config_of({{"app", RunnerKind::pytest}});
+  auto why = refusal(config, {shard("s1", {part("app", "1/2", {passed("a")})}), shard("s2", {part("app", "2/3", {passed("b")})})});
+  EXPECT_NE(why.find("split 2 ways in one shard and 3 in s2"), std::string::npos) << why;
+}
+
+TEST(ShardJoin, RefusesAConsumerNoShardReported) {
+  auto config = config_of({{"app", RunnerKind::pytest}, {"cli", RunnerKind::command}});
+  auto why = refusal(config, {shard("s1", {part("app", "1/1", {passed("a")})})});
+  EXPECT_NE(why.find("no shard reported consumer 'cli'"), std::string::npos) << why;
+}
+
+TEST(ShardJoin, RefusesAShardThatRanNoTestButAcceptsACommandUnit) {
+  auto config = config_of({{"app", RunnerKind::pytest}, {"cli", RunnerKind::command}});
+  auto why = refusal(config, {shard("s1", {part("app", "1/2", {passed("a")}), part("cli", "", {})}),
+                              shard("s2", {part("app", "2/2", {})})});
+  EXPECT_NE(why.find("shard 2/2 of consumer 'app' in s2 ran no test"), std::string::npos) << why;
+  // A `command` consumer is one unit: no test list, and that is whole.
+  EXPECT_EQ(refusal(config, {shard("s1", {part("app", "1/1", {passed("a")}), part("cli", "", {})})}), "");
+  auto not_run = part("cli", "", {});
+  not_run.status = ConsumerStatus::not_run;
+  why = refusal(config, {shard("s1", {part("app", "1/1", {passed("a")}), not_run})});
+  EXPECT_NE(why.find("consumer 'cli' in s1 ran no test"), std::string::npos) << why;
+}
