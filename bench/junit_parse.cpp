@@ -14,8 +14,8 @@ int main(int argc, char** argv) {
   std::ostringstream xml;
   xml << "<?xml version=\"1.0\"?>\n<testsuites><testsuite name=\"pytest\" tests=\"" << count << "\">\n";
   for (size_t i = 0; i < count; ++i) {
-    xml << "<testcase classname=\"tests.integration.test_module_" << i / 100 << "\" name=\"test_case_" << i
-        << "[param-" << i % 7 << "]\" time=\"0." << i % 1000 << "\">";
+    xml << "<testcase classname=\"tests.integration.test_module_" << i / 100 << "\" name=\"test_case_" << i << "[param-"
+        << i % 7 << "]\" time=\"0." << i % 1000 << "\">";
     if (i % 10 == 0) {
       xml << "<failure message=\"AssertionError: expected 201, got 200\">Traceback (most recent call last):\n"
           << "  File \"tests/integration/test_module.py\", line 42, in test_case\n    assert status == 201\n"

@@ -20,7 +20,8 @@ int main(int argc, char** argv) {
     tests.push_back(entry[0].get<std::string>());
     durations[tests.back()] = entry[1].get<double>();
   }
-  auto bins = gate::suite::balance(gate::suite::make_items(tests, gate::suite::prices_in(durations, tests), {}), std::stoul(argv[2]));
+  auto bins = gate::suite::balance(gate::suite::make_items(tests, gate::suite::prices_in(durations, tests), {}),
+                                   std::stoul(argv[2]));
   for (const auto& bin : bins) std::cout << gate::suite::total_estimate(bin) << "\n";
   return 0;
 }

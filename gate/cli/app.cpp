@@ -1,7 +1,7 @@
 #include "cli/app.h"
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <functional>
 #include <iostream>
@@ -51,13 +51,14 @@ void add_consumer(CLI::App& sub, Parsed& p) {
 
 void add_registry_access(CLI::App& sub, pipeline::RegistryAccess& access) {
   sub.add_option_function<std::string>(
-         "--registry-timeout",
-         [&access](const std::string& text) {
-           auto duration = parse_duration(text);
-           if (!duration) throw CLI::ValidationError("--registry-timeout", "'" + text + "' is not a duration (e.g. 30s, 2m)");
-           access.timeout = *duration;
-         },
-         "deadline of each registry operation, retries included (default 2m)");
+      "--registry-timeout",
+      [&access](const std::string& text) {
+        auto duration = parse_duration(text);
+        if (!duration)
+          throw CLI::ValidationError("--registry-timeout", "'" + text + "' is not a duration (e.g. 30s, 2m)");
+        access.timeout = *duration;
+      },
+      "deadline of each registry operation, retries included (default 2m)");
   sub.add_option("--insecure-registry", access.insecure, "reach this registry (host:port) over plain HTTP; repeatable");
   sub.add_option("--registry-certs-dir", access.certs_dir,
                  "extra CA certificates: DIR/<host:port>/*.crt, trusted besides the system's "
@@ -66,22 +67,23 @@ void add_registry_access(CLI::App& sub, pipeline::RegistryAccess& access) {
 
 void add_shard(CLI::App& sub, pipeline::Shard& shard) {
   sub.add_option_function<std::string>(
-         "--shard",
-         [&shard](const std::string& text) {
-           auto slash = text.find('/');
-           int k = 0, n = 0;
-           try {
-             if (slash != std::string::npos) {
-               k = std::stoi(text.substr(0, slash));
-               n = std::stoi(text.substr(slash + 1));
-             }
-           } catch (const std::exception&) {
-           }
-           if (n < 1 || k < 1 || k > n) throw CLI::ValidationError("--shard", "'" + text + "' is not K/N with 1 <= K <= N");
-           shard.index = k;
-           shard.count = n;
-         },
-         "run only shard K of N of each consumer's tests (duration-balanced, deterministic)");
+      "--shard",
+      [&shard](const std::string& text) {
+        auto slash = text.find('/');
+        int k = 0, n = 0;
+        try {
+          if (slash != std::string::npos) {
+            k = std::stoi(text.substr(0, slash));
+            n = std::stoi(text.substr(slash + 1));
+          }
+        } catch (const std::exception&) {
+        }
+        if (n < 1 || k < 1 || k > n)
+          throw CLI::ValidationError("--shard", "'" + text + "' is not K/N with 1 <= K <= N");
+        shard.index = k;
+        shard.count = n;
+      },
+      "run only shard K of N of each consumer's tests (duration-balanced, deterministic)");
 }
 
 void add_expect_current(CLI::App& sub, std::vector<std::string>& expect) {
@@ -96,9 +98,7 @@ void add_changed_since(CLI::App& sub, std::string& base) {
                  "paths; otherwise exit 0 with a verdict saying it was skipped");
 }
 
-void add_dry_run(CLI::App& sub, bool& dry_run) {
-  sub.add_flag("--dry-run", dry_run, "do everything but move any tag");
-}
+void add_dry_run(CLI::App& sub, bool& dry_run) { sub.add_flag("--dry-run", dry_run, "do everything but move any tag"); }
 
 // One row per command, as ninja's tool table: its flags, what it needs
 // before it starts (`talks_to_registry`: curl and TLS are set up while the
@@ -115,7 +115,10 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> table{
       {"run", "the whole gate: build and push the candidate, check out consumers, test, decide, publish", true,
        [](CLI::App& sub, Parsed& p) {
-         add_config(sub, p); add_report_dir(sub, p); add_cache_dir(sub, p); add_consumer(sub, p);
+         add_config(sub, p);
+         add_report_dir(sub, p);
+         add_cache_dir(sub, p);
+         add_consumer(sub, p);
          add_registry_access(sub, p.common.registry);
          sub.add_option("--candidate", p.run.candidate,
                         "skip the build and gate this image already in the registry (REPO:TAG or REPO@sha256:...)");
@@ -127,16 +130,24 @@ const std::vector<Command>& commands() {
        [](const Parsed& p) { return pipeline::run(p.common, p.run); }},
       {"build", "build the candidate and push it; prints repository:tag@sha256:... on stdout", true,
        [](CLI::App& sub, Parsed& p) {
-         add_config(sub, p); add_report_dir(sub, p);
+         add_config(sub, p);
+         add_report_dir(sub, p);
          add_registry_access(sub, p.common.registry);
        },
        [](const Parsed& p) { return pipeline::build(p.common); }},
       {"checkout", "check out every consumer into the cache; prints each consumer's name and exact commit", false,
-       [](CLI::App& sub, Parsed& p) { add_config(sub, p); add_cache_dir(sub, p); add_consumer(sub, p); },
+       [](CLI::App& sub, Parsed& p) {
+         add_config(sub, p);
+         add_cache_dir(sub, p);
+         add_consumer(sub, p);
+       },
        [](const Parsed& p) { return pipeline::checkout(p.common); }},
       {"test", "run every consumer's tests against --candidate and decide (never publishes)", true,
        [](CLI::App& sub, Parsed& p) {
-         add_config(sub, p); add_report_dir(sub, p); add_cache_dir(sub, p); add_consumer(sub, p);
+         add_config(sub, p);
+         add_report_dir(sub, p);
+         add_cache_dir(sub, p);
+         add_consumer(sub, p);
          add_registry_access(sub, p.common.registry);
          sub.add_option("--candidate", p.test.candidate, "the image to test (REPO:TAG or REPO@sha256:...)")->required();
          add_shard(sub, p.test.shard);
@@ -168,10 +179,13 @@ const std::vector<Command>& commands() {
          add_registry_access(sub, p.common.registry);
        },
        [](const Parsed& p) { return pipeline::status(p.common, p.status); }},
-      {"plan", "print the CI matrix (consumer x shard) as JSON for fromJSON(); also to $GITHUB_OUTPUT as matrix=", false,
+      {"plan",
+       "print the CI matrix (consumer x shard) as JSON for fromJSON(); also to $GITHUB_OUTPUT as matrix=", false,
        [](CLI::App& sub, Parsed& p) {
-         add_config(sub, p); add_consumer(sub, p);
-         sub.add_option("--shards", p.plan.shards, "shards per consumer that knows single tests (default: its `shards`)")
+         add_config(sub, p);
+         add_consumer(sub, p);
+         sub.add_option("--shards", p.plan.shards,
+                        "shards per consumer that knows single tests (default: its `shards`)")
              ->check(CLI::PositiveNumber);
          add_changed_since(sub, p.plan.changed_since);
        },
@@ -181,7 +195,9 @@ const std::vector<Command>& commands() {
        "duplicated or inconsistent shard exits 3",
        false,
        [](CLI::App& sub, Parsed& p) {
-         add_config(sub, p); add_report_dir(sub, p); add_cache_dir(sub, p);
+         add_config(sub, p);
+         add_report_dir(sub, p);
+         add_cache_dir(sub, p);
          sub.add_option("dirs", p.merge.dirs, "the report directories of every shard job")->required();
        },
        [](const Parsed& p) { return pipeline::merge(p.common, p.merge); }},
@@ -194,12 +210,13 @@ const std::vector<Command>& commands() {
 int main(int argc, char** argv) {
   interrupt::install_handlers();
   core::keep_private("GATE_REGISTRY_PASSWORD");
-  CLI::App app{"gate: a pre-publish compatibility gate for container images.\n"
-               "Builds a candidate image, runs each consumer's integration subset against it, and\n"
-               "moves the release tags to the tested digest only when every consumer is green.\n\n"
-               "Exit codes: 0 passed (published unless --dry-run), 1 blocked (a consumer test regressed),\n"
-               "2 usage or configuration error, 3 infrastructure error, 130 interrupted.",
-               "gate"};
+  CLI::App app{
+      "gate: a pre-publish compatibility gate for container images.\n"
+      "Builds a candidate image, runs each consumer's integration subset against it, and\n"
+      "moves the release tags to the tested digest only when every consumer is green.\n\n"
+      "Exit codes: 0 passed (published unless --dry-run), 1 blocked (a consumer test regressed),\n"
+      "2 usage or configuration error, 3 infrastructure error, 130 interrupted.",
+      "gate"};
   app.set_version_flag("--version", std::string(kGateVersion));
   app.require_subcommand(1);
   bool quiet = false;

@@ -27,8 +27,8 @@ Image read_image(const Reader& r, const YAML::Node& node, const std::filesystem:
   YAML::Node repo_node = r.required(node, "repository", "image");
   image.repository = r.env_string(repo_node, "image.repository");
   if (auto problem = registry::reference_problem(image.repository)) {
-    r.fail(repo_node.Mark(), fmt::format("image.repository '{}' is not a valid repository: {}",
-                                         image.repository, *problem));
+    r.fail(repo_node.Mark(),
+           fmt::format("image.repository '{}' is not a valid repository: {}", image.repository, *problem));
   }
   auto ref = registry::parse_reference(image.repository);
   if (!ref.tag.empty() || !ref.digest.empty()) {
@@ -78,7 +78,8 @@ Image read_image(const Reader& r, const YAML::Node& node, const std::filesystem:
     if (!n.IsSequence()) r.fail(n.Mark(), fmt::format("image.publish_tags must be a list, found {}", Reader::kind(n)));
     for (const auto& item : n) {
       std::string tag = r.env_string(item, "image.publish_tags");
-      if (!registry::is_valid_tag(tag)) r.fail(item.Mark(), fmt::format("image.publish_tags: '{}' is not a valid tag", tag));
+      if (!registry::is_valid_tag(tag))
+        r.fail(item.Mark(), fmt::format("image.publish_tags: '{}' is not a valid tag", tag));
       image.publish_tags.push_back(tag);
     }
   } else {
@@ -87,7 +88,8 @@ Image read_image(const Reader& r, const YAML::Node& node, const std::filesystem:
   if (YAML::Node n = node["publish_repository"]; Reader::has(node, "publish_repository")) {
     std::string text = r.env_string(n, "image.publish_repository");
     auto problem = registry::reference_problem(text);
-    if (problem) r.fail(n.Mark(), fmt::format("image.publish_repository '{}' is not a valid repository: {}", text, *problem));
+    if (problem)
+      r.fail(n.Mark(), fmt::format("image.publish_repository '{}' is not a valid repository: {}", text, *problem));
     auto target = registry::parse_reference(text);
     if (!target.tag.empty() || !target.digest.empty()) {
       r.fail(n.Mark(), fmt::format("image.publish_repository '{}' must not carry a tag or digest", text));
@@ -101,9 +103,12 @@ Image read_image(const Reader& r, const YAML::Node& node, const std::filesystem:
   }
   if (YAML::Node n = node["compare_and_swap"]; Reader::has(node, "compare_and_swap")) {
     std::string text = r.scalar(n, "image.compare_and_swap");
-    if (text == "true") image.compare_and_swap = true;
-    else if (text == "false") image.compare_and_swap = false;
-    else r.fail(n.Mark(), fmt::format("image.compare_and_swap must be true or false, found '{}'", text));
+    if (text == "true")
+      image.compare_and_swap = true;
+    else if (text == "false")
+      image.compare_and_swap = false;
+    else
+      r.fail(n.Mark(), fmt::format("image.compare_and_swap must be true or false, found '{}'", text));
   }
   return image;
 }
@@ -112,14 +117,12 @@ Image read_image(const Reader& r, const YAML::Node& node, const std::filesystem:
 
 const std::map<std::string, std::string>& default_policy() {
   static const std::map<std::string, std::string> policy{
-      {"regression", "block"}, {"timed-out", "block"}, {"error", "block"},  {"flaky", "warn"},
+      {"regression", "block"},  {"timed-out", "block"},   {"error", "block"},  {"flaky", "warn"},
       {"pre-existing", "warn"}, {"newly-flaky", "block"}, {"missing", "block"}};
   return policy;
 }
 
-std::string Limit::text() const {
-  return percent ? fmt::format("{:g}%", value) : fmt::format("{:g}", value);
-}
+std::string Limit::text() const { return percent ? fmt::format("{:g}%", value) : fmt::format("{:g}", value); }
 
 bool Limit::exceeded(size_t count, size_t selected) const {
   if (!percent) return static_cast<double>(count) > value;
@@ -154,21 +157,23 @@ Config parse_config(const std::string& text, const std::filesystem::path& file) 
   config.file = file;
   config.dir = std::filesystem::absolute(file).parent_path();
   try {
-    r.check_keys(root, "the top level",
-                 {"version", "image", "consumers", "insecure_registries", "paths", "policy", "coverage",
-                  "max_pre_existing"});
+    r.check_keys(
+        root, "the top level",
+        {"version", "image", "consumers", "insecure_registries", "paths", "policy", "coverage", "max_pre_existing"});
     if (YAML::Node n = root["max_pre_existing"]; Reader::has(root, "max_pre_existing")) {
       config.max_pre_existing = read_limit(r, n, "max_pre_existing");
     }
     if (YAML::Node n = root["coverage"]; Reader::has(root, "coverage")) {
-      if (!n.IsMap()) r.fail(n.Mark(), fmt::format("coverage must be a mapping (kind, env, go), found {}", Reader::kind(n)));
+      if (!n.IsMap())
+        r.fail(n.Mark(), fmt::format("coverage must be a mapping (kind, env, go), found {}", Reader::kind(n)));
       r.check_keys(n, "coverage", {"kind", "env", "go"});
       Coverage coverage;
       YAML::Node kind = r.required(n, "kind", "coverage");
       coverage.kind = r.scalar(kind, "coverage kind");
       if (coverage.kind != "go") {
         r.fail(kind.Mark(), fmt::format("coverage kind '{}' is not supported: the only kind is go "
-                                        "(a candidate built with go build -cover)", coverage.kind));
+                                        "(a candidate built with go build -cover)",
+                                        coverage.kind));
       }
       if (YAML::Node env = n["env"]; env.IsDefined()) {
         coverage.env = r.scalar(env, "coverage env");
@@ -186,7 +191,8 @@ Config parse_config(const std::string& text, const std::filesystem::path& file) 
     }
     config.image = read_image(r, r.required(root, "image", "the top level"), config.dir);
     if (YAML::Node n = root["insecure_registries"]; Reader::has(root, "insecure_registries")) {
-      if (!n.IsSequence()) r.fail(n.Mark(), fmt::format("insecure_registries must be a list, found {}", Reader::kind(n)));
+      if (!n.IsSequence())
+        r.fail(n.Mark(), fmt::format("insecure_registries must be a list, found {}", Reader::kind(n)));
       for (const auto& item : n) config.insecure_registries.push_back(r.env_string(item, "insecure_registries"));
     }
     if (YAML::Node n = root["paths"]; Reader::has(root, "paths")) {

@@ -46,8 +46,8 @@ struct Service {
   // localhost:PORT); other ports get a random one.
   std::map<int, int> host_ports;
   std::vector<std::pair<std::string, Template>> env;
-  int ready_tcp = 0;                     // ready when this container port accepts connections
-  std::vector<Template> ready_command;   // or when this command (on the host) exits 0
+  int ready_tcp = 0;                    // ready when this container port accepts connections
+  std::vector<Template> ready_command;  // or when this command (on the host) exits 0
   std::chrono::milliseconds ready_timeout{std::chrono::seconds(30)};
 };
 
@@ -86,18 +86,18 @@ struct Consumer {
   // The suite engine (runner other than "command").
   RunnerKind runner = RunnerKind::command;
   bool knows_tests() const { return runner != RunnerKind::command; }
-  std::vector<std::string> tests;      // selection: files, node ids, options such as "-m smoke"
-  int shards = 1;                      // how many machines share this consumer's tests
-  int parallel = 1;                    // workers inside one shard
-  std::vector<std::string> serial_groups;  // globs of tests that share global state
+  std::vector<std::string> tests;             // selection: files, node ids, options such as "-m smoke"
+  int shards = 1;                             // how many machines share this consumer's tests
+  int parallel = 1;                           // workers inside one shard
+  std::vector<std::string> serial_groups;     // globs of tests that share global state
   std::chrono::milliseconds test_timeout{0};  // per test; 0 = none
-  int retries = 0;                     // reruns of a failed test on the candidate
+  int retries = 0;                            // reruns of a failed test on the candidate
   // Runs of every test on the candidate (Bazel's --runs_per_test): gate
   // sees only a breakage that happens in a run it makes, and a test the
   // candidate breaks 30% of the time passes one run 70% of the time.
   int runs_per_test = 1;
-  bool prebuild = false;               // runner go: compile each package's tests once
-  bool baseline = false;               // rerun what still fails against the published image
+  bool prebuild = false;  // runner go: compile each package's tests once
+  bool baseline = false;  // rerun what still fails against the published image
   // Confirmation reruns on the candidate of a test that failed and then
   // passed (their counts are in the verdict).
   int flaky_reruns = 3;
@@ -111,9 +111,9 @@ struct Consumer {
   // report names every test exactly (false: a red run costs less; the tests
   // not rerun keep the outcome their evidence allows).
   bool rerun_when_blocked = true;
-  std::optional<Limit> max_pre_existing;  // over the top-level one
+  std::optional<Limit> max_pre_existing;      // over the top-level one
   std::map<std::string, std::string> policy;  // outcome -> block | warn (over the top-level policy)
-  std::string token_env;   // environment variable holding a token for the repository
+  std::string token_env;                      // environment variable holding a token for the repository
   std::string token_user = "x-access-token";
   std::chrono::milliseconds checkout_timeout{std::chrono::minutes(10)};
   SourceMark mark;

@@ -37,8 +37,10 @@ Service read_service(const Reader& r, const YAML::Node& s, const std::string& wh
   bool name_ok = !service.name.empty() && std::all_of(service.name.begin(), service.name.end(), [](char ch) {
     return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-';
   });
-  if (!name_ok) r.fail(name_node.Mark(), fmt::format("{} name '{}' must be letters, digits, '_' or '-'", sw, service.name));
-  if (!names.insert(service.name).second) r.fail(name_node.Mark(), fmt::format("{}: service name '{}' is used twice", what, service.name));
+  if (!name_ok)
+    r.fail(name_node.Mark(), fmt::format("{} name '{}' must be letters, digits, '_' or '-'", sw, service.name));
+  if (!names.insert(service.name).second)
+    r.fail(name_node.Mark(), fmt::format("{}: service name '{}' is used twice", what, service.name));
   sw = fmt::format("{} service '{}'", what, service.name);
   if (Reader::has(s, "image")) {
     service.image = r.template_of(s["image"], sw + " image", kTestTime);
@@ -61,8 +63,8 @@ Service read_service(const Reader& r, const YAML::Node& s, const std::string& wh
     for (auto it = hp.begin(); it != hp.end(); ++it) {
       int container = port_of(it->first);
       if (std::find(service.ports.begin(), service.ports.end(), container) == service.ports.end()) {
-        r.fail(it->first.Mark(), fmt::format("{}: host_ports names container port {}, which is not one of its ports", sw,
-                                             container));
+        r.fail(it->first.Mark(),
+               fmt::format("{}: host_ports names container port {}, which is not one of its ports", sw, container));
       }
       service.host_ports[container] = port_of(it->second);
     }
@@ -85,8 +87,10 @@ Service read_service(const Reader& r, const YAML::Node& s, const std::string& wh
     }
     if (ready["command"].IsDefined()) {
       const YAML::Node& cmd = ready["command"];
-      if (!cmd.IsSequence() || cmd.size() == 0) r.fail(cmd.Mark(), fmt::format("{}: ready command must be an argv list", sw));
-      for (const auto& part : cmd) service.ready_command.push_back(r.template_of(part, sw + " ready command", kTestTime));
+      if (!cmd.IsSequence() || cmd.size() == 0)
+        r.fail(cmd.Mark(), fmt::format("{}: ready command must be an argv list", sw));
+      for (const auto& part : cmd)
+        service.ready_command.push_back(r.template_of(part, sw + " ready command", kTestTime));
     }
   }
   if (auto t = r.duration(s, "ready_timeout", sw, "10s, 2m")) service.ready_timeout = *t;
@@ -103,16 +107,44 @@ void read_identity(const Reader& r, const YAML::Node& node, const std::filesyste
                    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-';
                  });
   if (!name_ok) {
-    r.fail(name_node.Mark(), fmt::format("{}.name '{}' must be letters, digits, '.', '_', '-' (at most 64)", what, c.name));
+    r.fail(name_node.Mark(),
+           fmt::format("{}.name '{}' must be letters, digits, '.', '_', '-' (at most 64)", what, c.name));
   }
   what = fmt::format("consumer '{}'", c.name);
-  r.check_keys(node, what, {"name", "repo", "ref", "setup", "run", "env", "timeout", "junit", "submodules",
-                            "token_env", "token_user", "checkout_timeout", "runner", "tests", "shards", "parallel",
-                            "serial_groups", "test_timeout", "retries", "baseline", "policy", "prebuild", "services",
-                            "cache_paths", "cache_key", "flaky_reruns", "baseline_reruns", "max_pre_existing",
-                            "runs_per_test", "rerun_when_blocked"});
+  r.check_keys(node, what,
+               {"name",
+                "repo",
+                "ref",
+                "setup",
+                "run",
+                "env",
+                "timeout",
+                "junit",
+                "submodules",
+                "token_env",
+                "token_user",
+                "checkout_timeout",
+                "runner",
+                "tests",
+                "shards",
+                "parallel",
+                "serial_groups",
+                "test_timeout",
+                "retries",
+                "baseline",
+                "policy",
+                "prebuild",
+                "services",
+                "cache_paths",
+                "cache_key",
+                "flaky_reruns",
+                "baseline_reruns",
+                "max_pre_existing",
+                "runs_per_test",
+                "rerun_when_blocked"});
   if (Reader::has(node, "runner")) {
-    c.runner = static_cast<RunnerKind>(r.choice(node["runner"], what + " runner", {"command", "pytest", "ctest", "go"}));
+    c.runner =
+        static_cast<RunnerKind>(r.choice(node["runner"], what + " runner", {"command", "pytest", "ctest", "go"}));
   }
   YAML::Node repo_node = r.required(node, "repo", what);
   c.repo = r.env_string(repo_node, what + " repo");
@@ -135,9 +167,10 @@ void read_commands(const Reader& r, const YAML::Node& node, const std::string& w
   }
   if (c.knows_tests() && !Reader::has(node, "run")) {
     // How to start the tool; gate adds the test selection and its own options.
-    std::vector<const char*> tool = c.runner == RunnerKind::pytest  ? std::vector<const char*>{"python3", "-m", "pytest"}
-                                    : c.runner == RunnerKind::ctest ? std::vector<const char*>{"ctest", "--test-dir", "build"}
-                                                                    : std::vector<const char*>{"go"};
+    std::vector<const char*> tool = c.runner == RunnerKind::pytest ? std::vector<const char*>{"python3", "-m", "pytest"}
+                                    : c.runner == RunnerKind::ctest
+                                        ? std::vector<const char*>{"ctest", "--test-dir", "build"}
+                                        : std::vector<const char*>{"go"};
     for (const char* part : tool) c.run.argv.push_back(Template{part, c.mark});
   } else {
     c.run = r.command(r.required(node, "run", what), what + " run", true);
@@ -168,7 +201,8 @@ void read_suite_engine(const Reader& r, const YAML::Node& node, const std::strin
   if (auto v = r.whole_number(node, "runs_per_test", what, 1)) c.runs_per_test = *v;
   if (auto v = r.whole_number(node, "flaky_reruns", what, 0)) c.flaky_reruns = *v;
   if (auto v = r.whole_number(node, "baseline_reruns", what, 0)) c.baseline_reruns = *v;
-  if (Reader::has(node, "max_pre_existing")) c.max_pre_existing = read_limit(r, node["max_pre_existing"], what + " max_pre_existing");
+  if (Reader::has(node, "max_pre_existing"))
+    c.max_pre_existing = read_limit(r, node["max_pre_existing"], what + " max_pre_existing");
   c.tests = r.string_list(node, "tests", what);
   c.serial_groups = r.string_list(node, "serial_groups", what);
   if (!c.knows_tests()) {
@@ -180,11 +214,11 @@ void read_suite_engine(const Reader& r, const YAML::Node& node, const std::strin
       }
     }
     // Rerunning the whole command and comparing test by test needs its tests.
-    for (const char* key : {"retries", "baseline", "flaky_reruns", "baseline_reruns", "max_pre_existing", "runs_per_test",
-                            "rerun_when_blocked"}) {
+    for (const char* key : {"retries", "baseline", "flaky_reruns", "baseline_reruns", "max_pre_existing",
+                            "runs_per_test", "rerun_when_blocked"}) {
       if (Reader::has(node, key) && !Reader::has(node, "junit")) {
-        r.fail(node[key].Mark(), fmt::format("{} {} with runner: command needs junit (the reports that name its tests)",
-                                             what, key));
+        r.fail(node[key].Mark(),
+               fmt::format("{} {} with runner: command needs junit (the reports that name its tests)", what, key));
       }
     }
   }
@@ -203,12 +237,14 @@ void read_setup_cache(const Reader& r, const YAML::Node& node, const std::string
   c.cache_paths = r.string_list(node, "cache_paths", what);
   for (const auto& path : c.cache_paths) {
     if (path.empty() || path.front() == '/' || path.find("..") != std::string::npos) {
-      r.fail(node["cache_paths"].Mark(), fmt::format("{} cache_paths: '{}' must be a path inside the checkout", what, path));
+      r.fail(node["cache_paths"].Mark(),
+             fmt::format("{} cache_paths: '{}' must be a path inside the checkout", what, path));
     }
   }
   if (Reader::has(node, "cache_key")) c.cache_key = r.env_string(node["cache_key"], what + " cache_key");
   if (!c.cache_paths.empty() && !node["setup"].IsDefined()) {
-    r.fail(node["cache_paths"].Mark(), fmt::format("{} cache_paths caches what setup makes, and there is no setup", what));
+    r.fail(node["cache_paths"].Mark(),
+           fmt::format("{} cache_paths caches what setup makes, and there is no setup", what));
   }
 }
 

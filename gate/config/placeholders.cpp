@@ -59,9 +59,9 @@ std::optional<PlaceholderProblem> walk(std::string_view text, OnText on_text, On
 }  // namespace
 
 const std::set<std::string, std::less<>>& gate_placeholders() {
-  static const std::set<std::string, std::less<>> names{
-      std::string(kCandidate), std::string(kCandidateRef), std::string(kCandidateDigest),
-      std::string(kCandidateTag), std::string(kGitSha)};
+  static const std::set<std::string, std::less<>> names{std::string(kCandidate), std::string(kCandidateRef),
+                                                        std::string(kCandidateDigest), std::string(kCandidateTag),
+                                                        std::string(kGitSha)};
   return names;
 }
 
@@ -74,17 +74,16 @@ std::optional<PlaceholderProblem> check_template(std::string_view text,
         if (name.rfind("SERVICE_", 0) == 0 && allowed.count(std::string_view("SERVICE_*"))) return std::nullopt;
         if (gate_placeholders().count(name)) {
           if (allowed.count(name)) return std::nullopt;
-          return PlaceholderProblem{
-              offset, fmt::format("placeholder '${{{}}}' is not known at this point of the run "
-                                  "(the candidate exists only after the build)",
-                                  name)};
+          return PlaceholderProblem{offset, fmt::format("placeholder '${{{}}}' is not known at this point of the run "
+                                                        "(the candidate exists only after the build)",
+                                                        name)};
         }
         if (std::getenv(std::string(name).c_str())) return std::nullopt;
-        return PlaceholderProblem{
-            offset, fmt::format("unknown placeholder '${{{}}}': not one of gate's "
-                                "(CANDIDATE, CANDIDATE_REF, CANDIDATE_DIGEST, CANDIDATE_TAG, GIT_SHA) "
-                                "and not set in the environment",
-                                name)};
+        return PlaceholderProblem{offset,
+                                  fmt::format("unknown placeholder '${{{}}}': not one of gate's "
+                                              "(CANDIDATE, CANDIDATE_REF, CANDIDATE_DIGEST, CANDIDATE_TAG, GIT_SHA) "
+                                              "and not set in the environment",
+                                              name)};
       });
 }
 
@@ -106,8 +105,8 @@ std::string expand(const Template& tmpl, const Values& values, std::string_view 
         return PlaceholderProblem{offset, fmt::format("placeholder '${{{}}}' has no value", name)};
       });
   if (problem) {
-    throw UsageError(fmt::format("{}:{}:{}: {}", where, tmpl.mark.line, tmpl.mark.column + problem->offset,
-                                 problem->message));
+    throw UsageError(
+        fmt::format("{}:{}:{}: {}", where, tmpl.mark.line, tmpl.mark.column + problem->offset, problem->message));
   }
   return out;
 }

@@ -44,11 +44,15 @@ class DepthScanner {
     for (; i < text.size(); ++i) {
       char c = text[i];
       if (quote_ == '"') {
-        if (c == '\\') ++i;
-        else if (c == '"') quote_ = 0;
+        if (c == '\\')
+          ++i;
+        else if (c == '"')
+          quote_ = 0;
       } else if (quote_ == '\'') {
-        if (c == '\'' && i + 1 < text.size() && text[i + 1] == '\'') ++i;
-        else if (c == '\'') quote_ = 0;
+        if (c == '\'' && i + 1 < text.size() && text[i + 1] == '\'')
+          ++i;
+        else if (c == '\'')
+          quote_ = 0;
       } else if (c == '#' && (last == ' ' || last == '\t')) {
         break;
       } else if ((c == '"' || c == '\'') && (last == ' ' || last == '[' || last == '{' || last == ',' || last == ':')) {

@@ -46,11 +46,13 @@ Limit read_limit(const Reader& r, const YAML::Node& node, const std::string& wha
   limit.percent = !text.empty() && text.back() == '%';
   std::string number = limit.percent ? text.substr(0, text.size() - 1) : text;
   bool digits = !number.empty() && number.size() < 8 &&
-                std::all_of(number.begin(), number.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || c == '.'; }) &&
+                std::all_of(number.begin(), number.end(),
+                            [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || c == '.'; }) &&
                 std::count(number.begin(), number.end(), '.') <= 1 && number.front() != '.';
   if (!digits || (!limit.percent && number.find('.') != std::string::npos)) {
     r.fail(node.Mark(), fmt::format("{} must be a count of tests (e.g. 3) or a percentage of the selected tests "
-                                    "(e.g. 10%), found '{}'", what, text));
+                                    "(e.g. 10%), found '{}'",
+                                    what, text));
   }
   limit.value = std::stod(number);
   if (limit.percent && limit.value > 100) r.fail(node.Mark(), fmt::format("{} {} is over 100%", what, text));

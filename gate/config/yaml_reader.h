@@ -30,7 +30,7 @@ using Names = std::set<std::string, std::less<>>;
 inline const Names kEnvOnly{};
 inline const Names kBuildTime{std::string(kGitSha)};
 inline const Names kTestTime{std::string(kCandidate),    std::string(kCandidateRef), std::string(kCandidateDigest),
-                      std::string(kCandidateTag), std::string(kGitSha),       "SERVICE_*"};
+                             std::string(kCandidateTag), std::string(kGitSha),       "SERVICE_*"};
 
 // Levenshtein distance, for "did you mean" hints.
 size_t edit_distance(std::string_view a, std::string_view b);
@@ -47,9 +47,7 @@ class Reader {
     throw UsageError(fmt::format("{}:{}:{}: {}", file_.string(), mark.line, mark.column, reason));
   }
 
-  static SourceMark mark_of(const YAML::Node& node) {
-    return SourceMark{node.Mark().line + 1, node.Mark().column + 1};
-  }
+  static SourceMark mark_of(const YAML::Node& node) { return SourceMark{node.Mark().line + 1, node.Mark().column + 1}; }
 
   static const char* kind(const YAML::Node& node) {
     switch (node.Type()) {
@@ -112,8 +110,8 @@ class Reader {
       if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
         SourceMark mark = mark_of(node);
         if (text.find('\n') > i) mark.column += static_cast<int>(i) + (node.Tag() == "!" ? 1 : 0);
-        fail(mark, fmt::format("{} holds the control character \\x{:02X} (character {} of the string): not allowed", what,
-                               c, i + 1));
+        fail(mark, fmt::format("{} holds the control character \\x{:02X} (character {} of the string): not allowed",
+                               what, c, i + 1));
       }
     }
     return text;
@@ -124,7 +122,7 @@ class Reader {
     if (auto problem = check_template(tmpl.text, allowed)) {
       // Point at the placeholder itself when the scalar sits on one line.
       int column = tmpl.mark.column + static_cast<int>(problem->offset);
-      if (node.Tag() == "!" ) column += 1;  // quoted scalar: skip the opening quote
+      if (node.Tag() == "!") column += 1;  // quoted scalar: skip the opening quote
       fail(SourceMark{tmpl.mark.line, column}, fmt::format("{}: {}", what, problem->message));
     }
     return tmpl;
@@ -141,16 +139,16 @@ class Reader {
     if (!has(map, key)) return std::nullopt;
     YAML::Node n = map[key];
     std::string text = scalar(n, fmt::format("{} {}", what, key));
-    if (text != "true" && text != "false") fail(n.Mark(), fmt::format("{} {} must be true or false, found '{}'", what, key, text));
+    if (text != "true" && text != "false")
+      fail(n.Mark(), fmt::format("{} {} must be true or false, found '{}'", what, key, text));
     return text == "true";
   }
   std::optional<int> whole_number(const YAML::Node& map, const char* key, std::string_view what, int minimum) const {
     if (!has(map, key)) return std::nullopt;
     YAML::Node n = map[key];
     std::string text = scalar(n, fmt::format("{} {}", what, key));
-    bool digits = !text.empty() && text.size() < 6 && std::all_of(text.begin(), text.end(), [](char c) {
-      return c >= '0' && c <= '9';
-    });
+    bool digits = !text.empty() && text.size() < 6 &&
+                  std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
     if (!digits || std::stoi(text) < minimum) {
       fail(n.Mark(), fmt::format("{} {} must be a whole number of at least {}, found '{}'", what, key, minimum, text));
     }
@@ -177,7 +175,8 @@ class Reader {
   // An environment variable's name: letters, digits and '_', not starting with a digit.
   static bool is_env_var_name(std::string_view name) {
     return !name.empty() && !std::isdigit(static_cast<unsigned char>(name.front())) &&
-           std::all_of(name.begin(), name.end(), [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_'; });
+           std::all_of(name.begin(), name.end(),
+                       [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_'; });
   }
   // One of `names`, by its place in the list.
   size_t choice(const YAML::Node& node, std::string_view what, std::initializer_list<std::string_view> names) const {

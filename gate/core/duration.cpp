@@ -1,7 +1,7 @@
 #include "core/duration.h"
 
-#include <cctype>
 #include <fmt/format.h>
+#include <cctype>
 
 namespace gate {
 
@@ -20,11 +20,16 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
     size_t unit_start = i;
     while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
     std::string_view unit = text.substr(unit_start, i - unit_start);
-    if (unit == "ms") total_ms += value;
-    else if (unit == "s") total_ms += value * 1000;
-    else if (unit == "m") total_ms += value * 60'000;
-    else if (unit == "h") total_ms += value * 3'600'000;
-    else return std::nullopt;
+    if (unit == "ms")
+      total_ms += value;
+    else if (unit == "s")
+      total_ms += value * 1000;
+    else if (unit == "m")
+      total_ms += value * 60'000;
+    else if (unit == "h")
+      total_ms += value * 3'600'000;
+    else
+      return std::nullopt;
   }
   if (total_ms <= 0) return std::nullopt;
   return std::chrono::milliseconds(total_ms);

@@ -32,7 +32,8 @@ std::string control_marker(unsigned char c) { return fmt::format("\\x{:02X}", c)
 size_t skip_ansi(std::string_view text, size_t i) {
   if (i + 1 < text.size() && text[i + 1] == '[') {
     size_t k = i + 2;
-    while (k < text.size() && static_cast<unsigned char>(text[k]) >= 0x20 && static_cast<unsigned char>(text[k]) < 0x40) ++k;
+    while (k < text.size() && static_cast<unsigned char>(text[k]) >= 0x20 && static_cast<unsigned char>(text[k]) < 0x40)
+      ++k;
     if (k < text.size() && static_cast<unsigned char>(text[k]) >= 0x40 && static_cast<unsigned char>(text[k]) < 0x7F) {
       return k + 1;
     }
@@ -48,7 +49,8 @@ std::string sanitize(std::string_view text, OnControl on_control) {
   for (size_t i = 0; i < text.size();) {
     // A run of printable ASCII (most text) goes over whole.
     size_t run = i;
-    while (run < text.size() && static_cast<unsigned char>(text[run]) >= 0x20 && static_cast<unsigned char>(text[run]) < 0x7F) {
+    while (run < text.size() && static_cast<unsigned char>(text[run]) >= 0x20 &&
+           static_cast<unsigned char>(text[run]) < 0x7F) {
       ++run;
     }
     if (run > i) {
@@ -64,8 +66,10 @@ std::string sanitize(std::string_view text, OnControl on_control) {
     } else if (code < 0x20 || code == 0x7F) {
       i = on_control(text, i, out);
     } else {
-      if (code == 0xFFFE || code == 0xFFFF) out += kReplacement;
-      else out.append(text.substr(i, length));
+      if (code == 0xFFFE || code == 0xFFFF)
+        out += kReplacement;
+      else
+        out.append(text.substr(i, length));
       i += length;
     }
   }
@@ -77,8 +81,10 @@ std::string sanitize(std::string_view text, OnControl on_control) {
 std::string xml_chars(std::string_view text) {
   return sanitize(text, [](std::string_view t, size_t i, std::string& out) {
     char c = t[i];
-    if (c == '\t' || c == '\n' || c == '\r') out += c;
-    else out += control_marker(static_cast<unsigned char>(c));
+    if (c == '\t' || c == '\n' || c == '\r')
+      out += c;
+    else
+      out += control_marker(static_cast<unsigned char>(c));
     return i + 1;
   });
 }
@@ -104,11 +110,16 @@ std::string markup_escape(std::string_view text, bool in_attribute) {
 std::string terminal_line(std::string_view text) {
   return sanitize(text, [](std::string_view t, size_t i, std::string& out) {
     char c = t[i];
-    if (c == '\n') out += "\\n";
-    else if (c == '\r') out += "\\r";
-    else if (c == '\t') out += '\t';
-    else if (size_t end = c == '\x1b' ? skip_ansi(t, i) : i + 1; end > i + 1) return end;
-    else out += control_marker(static_cast<unsigned char>(c));
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\r')
+      out += "\\r";
+    else if (c == '\t')
+      out += '\t';
+    else if (size_t end = c == '\x1b' ? skip_ansi(t, i) : i + 1; end > i + 1)
+      return end;
+    else
+      out += control_marker(static_cast<unsigned char>(c));
     return i + 1;
   });
 }

@@ -40,7 +40,8 @@ size_t write(const std::filesystem::path& file) {
   std::lock_guard lock(g_mutex);
   std::ofstream out(file, std::ios::trunc);
   // Redacted like every file gate writes; invalid UTF-8 from outside replaced.
-  for (const auto& e : g_events) out << log::redact(e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)) << '\n';
+  for (const auto& e : g_events)
+    out << log::redact(e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)) << '\n';
   return g_events.size();
 }
 

@@ -45,8 +45,8 @@ std::vector<std::string> forms_of(const std::string& secret) {
   if (std::string url = core::percent_encode(secret); url != secret) forms.push_back(url);
   for (size_t offset = 0; offset < 3; ++offset) {
     std::string encoded = core::base64_encode(std::string(offset, '\0') + secret);
-    size_t skip = offset == 0 ? 0 : offset + 1;          // characters holding bits of the prefix
-    size_t whole = (offset + secret.size()) * 8 / 6;     // characters complete before the suffix
+    size_t skip = offset == 0 ? 0 : offset + 1;       // characters holding bits of the prefix
+    size_t whole = (offset + secret.size()) * 8 / 6;  // characters complete before the suffix
     if (whole > skip && whole - skip >= 8) forms.push_back(encoded.substr(skip, whole - skip));
   }
   return forms;
@@ -72,7 +72,8 @@ void add_secret(std::string secret) {
     if (std::find(g_secrets.begin(), g_secrets.end(), form) == g_secrets.end()) g_secrets.push_back(std::move(form));
   }
   // Longest first: a form that contains another is replaced whole.
-  std::stable_sort(g_secrets.begin(), g_secrets.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  std::stable_sort(g_secrets.begin(), g_secrets.end(),
+                   [](const auto& a, const auto& b) { return a.size() > b.size(); });
 }
 
 size_t longest_secret() {

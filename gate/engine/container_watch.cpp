@@ -2,11 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <signal.h>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <set>
-#include <signal.h>
 
 #include "core/events.h"
 #include "core/log.h"
@@ -83,11 +83,14 @@ nlohmann::json to_json(const ContainerReport& report) {
 ContainerWatch::ContainerWatch(std::vector<std::string> repositories, bool record)
     : repositories_(std::move(repositories)), record_(record) {
   // Exactly now: a second back (as this once did) shows the previous run's containers.
-  since_nano_ = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  since_nano_ =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   thread_ = std::thread([this] {
     process::Spec spec;
-    spec.argv = {"docker", "events", "--format", "{{json .}}", "--filter", "type=container", "--since",
-                 fmt::format("{}.{:09d}", since_nano_ / 1000000000, since_nano_ % 1000000000)};
+    spec.argv = {"docker",   "events",
+                 "--format", "{{json .}}",
+                 "--filter", "type=container",
+                 "--since",  fmt::format("{}.{:09d}", since_nano_ / 1000000000, since_nano_ % 1000000000)};
     spec.ignore_interrupt = true;  // it is stopped by finish(), after the clean-up it must see
     spec.grace = std::chrono::milliseconds(200);
     spec.keep_tail = 0;
@@ -108,12 +111,14 @@ ContainerWatch::ContainerWatch(std::vector<std::string> repositories, bool recor
       if (e.time_nano != 0 && e.time_nano < since_nano_) return;
       std::lock_guard lock(mutex_);
       // "repo", "repo:tag" or "repo@sha256:..." of a repository of interest.
-      bool ours = repositories_.empty() || std::any_of(repositories_.begin(), repositories_.end(), [&](const std::string& r) {
-        return !r.empty() && e.image.rfind(r, 0) == 0 &&
-               (e.image.size() == r.size() || e.image[r.size()] == ':' || e.image[r.size()] == '@');
-      });
+      bool ours =
+          repositories_.empty() || std::any_of(repositories_.begin(), repositories_.end(), [&](const std::string& r) {
+            return !r.empty() && e.image.rfind(r, 0) == 0 &&
+                   (e.image.size() == r.size() || e.image[r.size()] == ':' || e.image[r.size()] == '@');
+          });
       if (!ours) return;
-      if (record_) events::record({{"type", "container"}, {"action", e.action}, {"id", e.id.substr(0, 12)}, {"image", e.image}});
+      if (record_)
+        events::record({{"type", "container"}, {"action", e.action}, {"id", e.id.substr(0, 12)}, {"image", e.image}});
       events_.push_back(std::move(e));
     };
     try {

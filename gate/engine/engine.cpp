@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 
-#include <cstdlib>
 #include <algorithm>
+#include <cstdlib>
 #include <sstream>
 
 #include "core/error.h"
@@ -73,10 +73,10 @@ void DockerCli::check_reachable() const {
   }
   if (result.interrupted) throw Interrupted();
   if (!result.ok() || trim(result.output).empty()) {
-    throw InfraError(fmt::format(
-        "container engine not reachable at {} ({}): {}\n"
-        "  start one with scripts/bootstrap (starts dockerd), or run: dockerd >/var/log/dockerd.log 2>&1 &",
-        engine_address(), result.describe(), last_lines(result.output, 2)));
+    throw InfraError(
+        fmt::format("container engine not reachable at {} ({}): {}\n"
+                    "  start one with scripts/bootstrap (starts dockerd), or run: dockerd >/var/log/dockerd.log 2>&1 &",
+                    engine_address(), result.describe(), last_lines(result.output, 2)));
   }
 }
 
@@ -145,15 +145,16 @@ void DockerCli::remove_containers(const std::vector<std::string>& container_ids)
 }
 
 std::string DockerCli::run_detached(const std::string& image, const std::vector<int>& ports,
-                                 const std::map<std::string, std::string>& env, const std::string& label,
-                                 const std::vector<std::string>& volumes,
-                                 const std::map<int, int>& host_ports) const {
+                                    const std::map<std::string, std::string>& env, const std::string& label,
+                                    const std::vector<std::string>& volumes,
+                                    const std::map<int, int>& host_ports) const {
   std::vector<std::string> argv{"docker", "run", "--detach", "--label", "gate.service=" + label};
   for (const auto& dir : volumes) argv.insert(argv.end(), {"--volume", dir + ":" + dir});
   for (int port : ports) {
     auto fixed = host_ports.find(port);
-    argv.insert(argv.end(), {"--publish", fixed == host_ports.end() ? fmt::format("127.0.0.1::{}", port)
-                                                                     : fmt::format("127.0.0.1:{}:{}", fixed->second, port)});
+    argv.insert(argv.end(),
+                {"--publish", fixed == host_ports.end() ? fmt::format("127.0.0.1::{}", port)
+                                                        : fmt::format("127.0.0.1:{}:{}", fixed->second, port)});
   }
   for (const auto& [key, value] : env) argv.insert(argv.end(), {"--env", key + "=" + value});
   argv.push_back(image);
@@ -167,13 +168,16 @@ std::string DockerCli::run_detached(const std::string& image, const std::vector<
 }
 
 std::string DockerCli::image_id(const std::string& image) const {
-  auto result = process::capture({"docker", "image", "inspect", "--format", "{{.Id}}", image}, std::chrono::seconds(30), true);
+  auto result =
+      process::capture({"docker", "image", "inspect", "--format", "{{.Id}}", image}, std::chrono::seconds(30), true);
   return result.ok() ? trim(result.output) : "";
 }
 
 std::string DockerCli::host_port(const std::string& container, int port) const {
-  auto result = process::capture({"docker", "port", container, fmt::format("{}/tcp", port)}, std::chrono::seconds(30), true);
-  if (!result.ok()) throw InfraError(fmt::format("docker port {} {}: {}", container, port, last_lines(result.output, 2)));
+  auto result =
+      process::capture({"docker", "port", container, fmt::format("{}/tcp", port)}, std::chrono::seconds(30), true);
+  if (!result.ok())
+    throw InfraError(fmt::format("docker port {} {}: {}", container, port, last_lines(result.output, 2)));
   std::istringstream lines(result.output);
   std::string first;
   std::getline(lines, first);
@@ -187,7 +191,8 @@ bool DockerCli::is_running(const std::string& container) const {
 }
 
 std::string DockerCli::logs_tail(const std::string& container, int lines) const {
-  auto result = process::capture({"docker", "logs", "--tail", std::to_string(lines), container}, std::chrono::seconds(30), true);
+  auto result =
+      process::capture({"docker", "logs", "--tail", std::to_string(lines), container}, std::chrono::seconds(30), true);
   return last_lines(result.output, static_cast<size_t>(lines));
 }
 

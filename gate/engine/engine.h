@@ -15,7 +15,7 @@ struct BuildRequest {
   std::filesystem::path context;
   std::string dockerfile;  // empty = <context>/Dockerfile
   std::map<std::string, std::string> build_args;
-  std::string tag;         // full "registry/repo:tag"
+  std::string tag;  // full "registry/repo:tag"
   std::filesystem::path log_file;
 };
 

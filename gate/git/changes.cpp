@@ -15,13 +15,15 @@ Changes changed_files(const std::filesystem::path& inside, const std::string& ba
   ensure_initialised();
   git_repository* raw = nullptr;
   if (git_repository_open_ext(&raw, inside.c_str(), 0, nullptr) != 0) {
-    throw InfraError(fmt::format("--changed-since: {} is not inside a git repository: {}", inside.string(), last_error()));
+    throw InfraError(
+        fmt::format("--changed-since: {} is not inside a git repository: {}", inside.string(), last_error()));
   }
   RepositoryPtr repo(raw);
   auto commit_of = [&](const std::string& spec) {
     git_object* object = nullptr;
     if (git_revparse_single(&object, repo.get(), spec.c_str()) != 0) {
-      throw UsageError(fmt::format("--changed-since {}: no such commit in {} ({})", base, inside.string(), last_error()));
+      throw UsageError(
+          fmt::format("--changed-since {}: no such commit in {} ({})", base, inside.string(), last_error()));
     }
     ObjectPtr owned(object);
     git_object* commit = nullptr;

@@ -8,7 +8,7 @@
 namespace gate::git {
 
 struct Changes {
-  std::string base_commit;   // the merge base
+  std::string base_commit;  // the merge base
   std::string head_commit;
   std::vector<std::string> files;  // repository-relative paths (old and new names of renames)
 };

@@ -63,7 +63,8 @@ class FileLock {
 
 std::string sanitize(std::string_view name) {
   std::string out;
-  for (char c : name) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '_';
+  for (char c : name)
+    out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '_';
   return out;
 }
 
@@ -80,7 +81,8 @@ void register_url_secret(const std::string& url) {
 
 // Keyed by the URL without its userinfo: a rotated token keeps the cache,
 // and nothing on disk is derived from the secret.
-std::filesystem::path mirror_path(const std::filesystem::path& cache_dir, const std::string& name, const std::string& url) {
+std::filesystem::path mirror_path(const std::filesystem::path& cache_dir, const std::string& name,
+                                  const std::string& url) {
   std::string key = registry::sha256_digest(split_userinfo(url).url).substr(7, 12);
   return cache_dir / "mirrors" / fmt::format("{}-{}.git", sanitize(name), key);
 }
@@ -129,15 +131,18 @@ std::string update_mirror(const CheckoutRequest& request, const std::string& url
     std::string default_branch;
     std::string last_line;
     spec.on_line = [&](std::string_view line) {
-      if (line.rfind("default-branch ", 0) == 0) default_branch = line.substr(15);
-      else if (!line.empty()) last_line = line;
+      if (line.rfind("default-branch ", 0) == 0)
+        default_branch = line.substr(15);
+      else if (!line.empty())
+        last_line = line;
     };
     auto result = process::run(spec);
     if (result.interrupted) throw Interrupted();
     if (result.timed_out) {
-      throw InfraError(fmt::format("{}: no answer within {}s (server stalled or unreachable); "
-                                   "the fetch was stopped",
-                                   what, std::chrono::duration_cast<std::chrono::seconds>(request.timeout).count()));
+      throw InfraError(
+          fmt::format("{}: no answer within {}s (server stalled or unreachable); "
+                      "the fetch was stopped",
+                      what, std::chrono::duration_cast<std::chrono::seconds>(request.timeout).count()));
     }
     if (result.ok()) return default_branch;
     auto status = static_cast<FetchStatus>(result.signal == 0 ? result.exit_code : 3);
@@ -149,9 +154,9 @@ std::string update_mirror(const CheckoutRequest& request, const std::string& url
       continue;
     }
     if (status == FetchStatus::rejected) {
-      throw InfraError(fmt::format("{}: the server refused {} (asked once, not retried)", what,
-                                   parts.password.empty() ? "the token from $" + request.token_env
-                                                          : std::string("the credentials in the URL")));
+      throw InfraError(fmt::format(
+          "{}: the server refused {} (asked once, not retried)", what,
+          parts.password.empty() ? "the token from $" + request.token_env : std::string("the credentials in the URL")));
     }
     throw InfraError(fmt::format("{}: {}", what, log::redact(last_line.empty() ? result.describe() : last_line)));
   }
@@ -235,7 +240,8 @@ class TreeWriter {
       std::filesystem::create_symlink(std::string(data, size), path);
       return;
     }
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644);
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                    mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644);
     if (fd < 0) throw InfraError(fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
     size_t done = 0;
     while (done < size) {
@@ -256,7 +262,8 @@ class TreeWriter {
   std::string error_;
 };
 
-void checkout_tree(git_repository* repo, git_object* commit, const std::filesystem::path& dir, const std::string& what) {
+void checkout_tree(git_repository* repo, git_object* commit, const std::filesystem::path& dir,
+                   const std::string& what) {
   TreeWriter(repo, dir, what).write(commit);
 }
 
@@ -306,7 +313,8 @@ void checkout_submodules(const CheckoutRequest& request, git_repository* repo, g
   if (git_tree_entry_to_object(&raw_blob, repo, gitmodules.get()) != 0) throw InfraError(what + ": " + last_error());
   ObjectPtr blob(raw_blob);
   // libgit2 reads config files from disk: the blob goes through a temporary file.
-  auto temp = std::filesystem::temp_directory_path() / fmt::format("gate-gitmodules-{}-{}", ::getpid(), g_worktree_counter++);
+  auto temp =
+      std::filesystem::temp_directory_path() / fmt::format("gate-gitmodules-{}-{}", ::getpid(), g_worktree_counter++);
   {
     std::ofstream file(temp, std::ios::binary);
     auto* b = reinterpret_cast<git_blob*>(blob.get());
@@ -335,7 +343,8 @@ void checkout_submodules(const CheckoutRequest& request, git_repository* repo, g
     if (git_tree_entry_bypath(&raw_link, tree.get(), path.c_str()) != 0) continue;  // declared but not in the tree
     TreeEntryPtr link(raw_link);
     if (git_tree_entry_filemode(link.get()) != GIT_FILEMODE_COMMIT) continue;
-    Submodule sub{prefix + path, resolve_submodule_url(parent_url, relative_url), oid_hex(git_tree_entry_id(link.get()))};
+    Submodule sub{prefix + path, resolve_submodule_url(parent_url, relative_url),
+                  oid_hex(git_tree_entry_id(link.get()))};
     register_url_secret(sub.url);
     std::string sub_what = fmt::format("checkout of consumer '{}' submodule {} ({} at {})", request.name, sub.path,
                                        log::redact(sub.url), sub.commit);
@@ -379,7 +388,9 @@ Checkout checkout(const CheckoutRequest& request) {
   std::error_code ec;
   std::filesystem::create_directories(request.cache_dir / "mirrors", ec);
   std::filesystem::create_directories(request.cache_dir / "worktrees", ec);
-  if (ec) throw InfraError(fmt::format("{}: cannot create cache directory {}: {}", what, request.cache_dir.string(), ec.message()));
+  if (ec)
+    throw InfraError(
+        fmt::format("{}: cannot create cache directory {}: {}", what, request.cache_dir.string(), ec.message()));
   remove_stale_worktrees(request.cache_dir / "worktrees");
 
   const auto mirror = mirror_path(request.cache_dir, request.name, request.url);

@@ -19,7 +19,7 @@ struct CheckoutRequest {
   std::string url;   // URL (git://, http(s)://, ssh, file://) or absolute local path
   std::string ref;   // branch, tag, full or abbreviated commit, refs/...; empty = default branch
   std::filesystem::path cache_dir;
-  std::string token_env;   // environment variable with an access token, if any
+  std::string token_env;  // environment variable with an access token, if any
   std::string token_user = "x-access-token";
   bool submodules = false;
   std::chrono::milliseconds timeout{std::chrono::minutes(10)};  // per fetch

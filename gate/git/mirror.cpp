@@ -49,7 +49,8 @@ struct CredentialState {
 int on_credentials(git_credential** out, const char*, const char*, unsigned int allowed, void* payload) {
   auto* state = static_cast<CredentialState*>(payload);
   if (state->token.empty() || !(allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT)) {
-    git_error_set_str(GIT_ERROR_NET, "the server asks for credentials and none are configured (token_env, or user:token@ in the URL)");
+    git_error_set_str(GIT_ERROR_NET,
+                      "the server asks for credentials and none are configured (token_env, or user:token@ in the URL)");
     return GIT_EUSER;
   }
   if (++state->attempts > 1) {
@@ -60,9 +61,8 @@ int on_credentials(git_credential** out, const char*, const char*, unsigned int 
 }
 
 bool is_corruption(int klass) {
-  return klass == GIT_ERROR_ODB || klass == GIT_ERROR_ZLIB || klass == GIT_ERROR_INDEXER ||
-         klass == GIT_ERROR_OBJECT || klass == GIT_ERROR_REPOSITORY || klass == GIT_ERROR_REFERENCE ||
-         klass == GIT_ERROR_CONFIG;
+  return klass == GIT_ERROR_ODB || klass == GIT_ERROR_ZLIB || klass == GIT_ERROR_INDEXER || klass == GIT_ERROR_OBJECT ||
+         klass == GIT_ERROR_REPOSITORY || klass == GIT_ERROR_REFERENCE || klass == GIT_ERROR_CONFIG;
 }
 
 FetchStatus fail(const std::string& what, const CredentialState& creds) {
@@ -106,7 +106,8 @@ FetchStatus fetch_mirror(const FetchRequest& request) {
   RepositoryPtr repo(raw_repo);
   git_remote* raw_remote = nullptr;
   if (git_remote_lookup(&raw_remote, repo.get(), "origin") != 0) {
-    if (git_remote_create_with_fetchspec(&raw_remote, repo.get(), "origin", request.url.c_str(), "+refs/*:refs/*") != 0) {
+    if (git_remote_create_with_fetchspec(&raw_remote, repo.get(), "origin", request.url.c_str(), "+refs/*:refs/*") !=
+        0) {
       return fail("configure remote", creds);
     }
   } else if (request.url != git_remote_url(raw_remote)) {

@@ -33,9 +33,9 @@ UrlUserinfo split_userinfo(const std::string& url);
 // Exit codes of `gate __fetch`, read by the parent.
 enum class FetchStatus : int {
   ok = 0,
-  failed = 3,     // network, server, bad URL
-  corrupt = 4,    // the mirror is damaged: discard it and clone again
-  rejected = 5,   // the credential was refused
+  failed = 3,    // network, server, bad URL
+  corrupt = 4,   // the mirror is damaged: discard it and clone again
+  rejected = 5,  // the credential was refused
 };
 
 // Creates the mirror if needed and fetches every ref (+refs/*:refs/*, pruned).

@@ -29,7 +29,10 @@ ExitCode plan(const CommonOptions& common, const PlanOptions& options) {
   for (const auto& c : run ? config.consumers : std::vector<config::Consumer>{}) {
     int shards = !c.knows_tests() ? 1 : (options.shards > 0 ? options.shards : c.shards);
     for (int k = 1; k <= shards; ++k) {
-      include.push_back({{"consumer", c.name}, {"shard", k}, {"shards", shards}, {"name", fmt::format("{} {}/{}", c.name, k, shards)}});
+      include.push_back({{"consumer", c.name},
+                         {"shard", k},
+                         {"shards", shards},
+                         {"name", fmt::format("{} {}/{}", c.name, k, shards)}});
     }
   }
   nlohmann::json matrix = {{"include", include}};

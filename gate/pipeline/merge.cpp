@@ -5,8 +5,8 @@
 
 #include <fstream>
 #include <map>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "config/config.h"
@@ -28,7 +28,8 @@ namespace {
 report::Verdict read_shard(const std::filesystem::path& dir) {
   auto file = dir / "verdict.json";
   std::ifstream in(file);
-  if (!in) throw InfraError(fmt::format("merge: no verdict.json in {} (that shard's results are missing)", dir.string()));
+  if (!in)
+    throw InfraError(fmt::format("merge: no verdict.json in {} (that shard's results are missing)", dir.string()));
   report::Verdict verdict;
   try {
     verdict = report::verdict_from_json(nlohmann::json::parse(in));
@@ -81,7 +82,8 @@ ExitCode merge(const CommonOptions& common, const MergeOptions& options) {
     decide(merged);
     // Coverage: every shard's counters, merged into one profile.
     if (config.coverage) {
-      merged.coverage = suite::summarize_coverage(*config.coverage, suite::raw_coverage_dirs(options.dirs), common.report_dir);
+      merged.coverage =
+          suite::summarize_coverage(*config.coverage, suite::raw_coverage_dirs(options.dirs), common.report_dir);
     }
     log_reasons(merged);
     log::info(fmt::format("merged {} shard report(s): {}", options.dirs.size(), exit_code_name(merged.exit_code)));

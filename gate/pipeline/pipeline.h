@@ -83,8 +83,8 @@ ExitCode checkout(const CommonOptions& common);  // prints "<consumer> <commit>"
 ExitCode test(const CommonOptions& common, const TestOptions& options);
 ExitCode publish(const CommonOptions& common, const PublishOptions& options);
 ExitCode validate(const CommonOptions& common);
-ExitCode plan(const CommonOptions& common, const PlanOptions& options);     // prints the CI matrix as JSON
-ExitCode merge(const CommonOptions& common, const MergeOptions& options);   // the fan-in
-ExitCode status(const CommonOptions& common, const StatusOptions& options); // verified against every consumer?
+ExitCode plan(const CommonOptions& common, const PlanOptions& options);      // prints the CI matrix as JSON
+ExitCode merge(const CommonOptions& common, const MergeOptions& options);    // the fan-in
+ExitCode status(const CommonOptions& common, const StatusOptions& options);  // verified against every consumer?
 
 }  // namespace gate::pipeline

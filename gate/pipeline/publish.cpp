@@ -6,8 +6,8 @@
 #include <atomic>
 #include <future>
 #include <map>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "core/concurrent.h"
@@ -28,7 +28,8 @@ constexpr size_t kCopiesAtOnce = 8;
 // a mount, an upload only when the mount is refused). The manifest itself is
 // stored by the tag PUTs, which carry its exact bytes.
 void copy_content(registry::Registry& registry, const PublishRequest& request, const registry::Manifest& manifest) {
-  const std::string what = fmt::format("publish {}/{}@{}", registry.registry(), request.target_repository, request.digest);
+  const std::string what =
+      fmt::format("publish {}/{}@{}", registry.registry(), request.target_repository, request.digest);
   std::atomic<size_t> mounted = 0, uploaded = 0, present = 0;
   auto copy_blobs = [&](const std::vector<registry::Descriptor>& blobs) {
     for_each_concurrently(blobs, kCopiesAtOnce, [&](const registry::Descriptor& blob) {
@@ -49,7 +50,8 @@ void copy_content(registry::Registry& registry, const PublishRequest& request, c
       if (!child_manifest) throw InfraError(fmt::format("{}: child manifest {} is missing", what, child.digest));
       copy_blobs(registry::manifest_refs(child_manifest->media_type, child_manifest->body, label).blobs);
       std::string stored = registry.put_manifest(request.target_repository, child.digest, *child_manifest);
-      if (stored != child.digest) throw InfraError(fmt::format("{}: the registry stored {} as '{}'", label, child.digest, stored));
+      if (stored != child.digest)
+        throw InfraError(fmt::format("{}: the registry stored {} as '{}'", label, child.digest, stored));
     });
   } else {
     copy_blobs(refs.blobs);
@@ -127,23 +129,24 @@ std::vector<std::string> roll_back(registry::Registry& registry, const PublishRe
     const auto& now = last[it->tag];
     const int times = restores[it->tag];
     if (!now) {
-      lines.push_back(fmt::format("{}: UNKNOWN: the registry did not answer within {}s; it may point at the tested {}",
-                                  it->tag, std::chrono::duration_cast<std::chrono::seconds>(request.rollback_budget).count(),
-                                  request.digest));
+      lines.push_back(fmt::format(
+          "{}: UNKNOWN: the registry did not answer within {}s; it may point at the tested {}", it->tag,
+          std::chrono::duration_cast<std::chrono::seconds>(request.rollback_budget).count(), request.digest));
     } else if (*now == it->previous) {
-      lines.push_back(times == 0   ? fmt::format("{}: unchanged at {}", it->tag, shown(it->previous))
-                      : times == 1 ? fmt::format("{}: restored to {}", it->tag, it->previous)
-                                   : fmt::format("{}: restored to {} (the tested digest landed late; set back {} times)",
-                                                 it->tag, it->previous, times));
+      lines.push_back(times == 0 ? fmt::format("{}: unchanged at {}", it->tag, shown(it->previous))
+                      : times == 1
+                          ? fmt::format("{}: restored to {}", it->tag, it->previous)
+                          : fmt::format("{}: restored to {} (the tested digest landed late; set back {} times)",
+                                        it->tag, it->previous, times));
     } else if (*now == request.digest && it->previous.empty()) {
       // Distribution cannot delete a tag without deleting the manifest (and
       // every other tag of it): the new tag stays on the tested digest.
       lines.push_back(fmt::format("{}: was unset; left at the tested {} (the registry cannot remove a tag)", it->tag,
                                   request.digest));
     } else if (*now == request.digest) {
-      lines.push_back(fmt::format("{}: NOT restored to {} ({}); it points at the tested {}", it->tag, it->previous,
-                                  restore_errors.count(it->tag) ? restore_errors[it->tag] : "it landed again at the end",
-                                  request.digest));
+      lines.push_back(fmt::format(
+          "{}: NOT restored to {} ({}); it points at the tested {}", it->tag, it->previous,
+          restore_errors.count(it->tag) ? restore_errors[it->tag] : "it landed again at the end", request.digest));
     } else {
       lines.push_back(fmt::format("{}: now at {}, moved by someone else; left alone", it->tag, shown(*now)));
     }
@@ -151,6 +154,182 @@ std::vector<std::string> roll_back(registry::Registry& registry, const PublishRe
   registry.set_interruptible(true);
   return lines;
 }
+
+// One publish: every tag looked at at once, each moved once the tested
+// manifest is ready, every failure collected and what moved rolled back
+// together (all tags or none).
+class Publication {
+ public:
+  Publication(registry::Registry& registry, const PublishRequest& request)
+      : registry_(registry),
+        request_(request),
+        image_(fmt::format("{}/{}", registry.registry(), request.target_repository)),
+        compare_and_swap_(!request.expect.empty()),
+        manifest_ready_(manifest_promise_.get_future().share()) {}
+
+  std::vector<report::PublishedTag> run() {
+    auto tags = look_at_tags();
+    ready_the_manifest(tags);
+    try {
+      std::vector<Moved> plan = collect(tags);
+      if (compare_and_swap_) {
+        check_expectations(plan);
+        move_claiming_the_first(plan);
+      }
+      sort_as_configured();
+    } catch (const PublishConflict&) {
+      throw;
+    } catch (const Error& e) {
+      abandon(e);
+    }
+    return published_;
+  }
+
+ private:
+  // Every tag at once: look (HEAD: its previous digest, reported and
+  // restored on failure). Without expectations nothing can conflict, so each
+  // tag moves as soon as the manifest is ready; with them, every tag is
+  // looked at before any moves, so a conflict moves nothing.
+  std::vector<std::future<Moved>> look_at_tags() {
+    std::vector<std::future<Moved>> tags;
+    for (const auto& tag : request_.tags) {
+      tags.push_back(std::async(std::launch::async, [this, tag] {
+        Moved entry{tag, registry_.head_manifest(request_.target_repository, tag).value_or("")};
+        if (!compare_and_swap_) move(entry);
+        return entry;
+      }));
+    }
+    return tags;
+  }
+
+  // The tested manifest, read once by digest (and, across repositories,
+  // copied with its blobs) while the tags are looked at; a tag moves only
+  // once it is ready.
+  void ready_the_manifest(std::vector<std::future<Moved>>& tags) {
+    try {
+      auto manifest = registry_.get_manifest(request_.source_repository, request_.digest);
+      if (!manifest) {
+        throw InfraError(fmt::format("publish {}/{}@{}: the tested digest is not in the registry", registry_.registry(),
+                                     request_.source_repository, request_.digest));
+      }
+      if (request_.target_repository != request_.source_repository) copy_content(registry_, request_, *manifest);
+      manifest_promise_.set_value(std::move(*manifest));
+    } catch (...) {
+      // No tag moved: each waits for the manifest, and gets this error.
+      manifest_promise_.set_exception(std::current_exception());
+      for (auto& tag : tags) tag.wait();
+      throw;
+    }
+  }
+
+  // Every tag's look (and move), finished; the first failure rethrown after all.
+  static std::vector<Moved> collect(std::vector<std::future<Moved>>& tags) {
+    std::vector<Moved> plan;
+    std::exception_ptr first_error;
+    for (auto& tag : tags) {
+      try {
+        plan.push_back(tag.get());
+      } catch (...) {
+        if (!first_error) first_error = std::current_exception();
+      }
+    }
+    if (first_error) std::rethrow_exception(first_error);
+    return plan;
+  }
+
+  void check_expectations(const std::vector<Moved>& plan) const {
+    for (const auto& [tag, current] : plan) {
+      if (auto it = request_.expect.find(tag);
+          it != request_.expect.end() && it->second != current && current != request_.digest) {
+        throw PublishConflict(
+            fmt::format("publish {}:{}: the tag points at {}, not at {} where the gate saw it before testing; "
+                        "another release was published meanwhile, so this candidate is not published over it",
+                        image_, tag, shown(current), shown(it->second)));
+      }
+    }
+  }
+
+  // The claim: another gate that passed its check at the same moment writes
+  // the first tag too; after the settle window, the last writer's digest is
+  // what both read back, and only that one goes on. Then the remaining tags
+  // at once (every one finishes before an error is rethrown).
+  void move_claiming_the_first(const std::vector<Moved>& plan) {
+    size_t first_parallel = 0;
+    if (!plan.empty() && plan[0].previous != request_.digest) {
+      move(plan[0]);
+      std::this_thread::sleep_for(request_.settle);
+      std::string now = registry_.head_manifest(request_.target_repository, plan[0].tag).value_or("");
+      if (now != request_.digest) {
+        published_.clear();
+        moved_.clear();  // our write was overwritten: nothing of ours to undo
+        throw PublishConflict(
+            fmt::format("publish {}:{}: another run published {} at the same moment and its claim stands; "
+                        "this candidate is not published over it",
+                        image_, plan[0].tag, shown(now)));
+      }
+      first_parallel = 1;
+    }
+    std::vector<Moved> rest(plan.begin() + static_cast<std::ptrdiff_t>(first_parallel), plan.end());
+    for_each_concurrently(rest, rest.size(), [this](const Moved& entry) { move(entry); });
+  }
+
+  void move(const Moved& entry) {
+    const registry::Manifest& manifest = manifest_ready_.get();  // throws what reading it threw
+    interrupt::throw_if_requested();
+    if (entry.previous == request_.digest) {
+      // Already where it must go (a publish run again): a PUT would change nothing.
+      std::lock_guard lock(mutex_);
+      published_.push_back({entry.tag, entry.previous, request_.digest});
+      log::info(fmt::format("{}:{} already points at {}", image_, entry.tag, request_.digest));
+      return;
+    }
+    {
+      std::lock_guard lock(mutex_);
+      moved_.push_back(entry);  // counted as moved before the PUT: a failed PUT may still have landed
+    }
+    std::string stored = registry_.put_manifest(request_.target_repository, entry.tag, manifest);
+    if (stored != request_.digest) {
+      throw InfraError(fmt::format("publish {}:{}: the registry answered digest '{}', not the tested {}", image_,
+                                   entry.tag, stored, request_.digest));
+    }
+    std::lock_guard lock(mutex_);
+    published_.push_back({entry.tag, entry.previous, request_.digest});
+    log::info(fmt::format("published {}:{} -> {} (was {})", image_, entry.tag, request_.digest, shown(entry.previous)));
+  }
+
+  // Report in the order the tags were configured.
+  void sort_as_configured() {
+    auto index = [&](const std::string& tag) {
+      return std::find(request_.tags.begin(), request_.tags.end(), tag) - request_.tags.begin();
+    };
+    std::sort(published_.begin(), published_.end(),
+              [&](const auto& a, const auto& b) { return index(a.tag) < index(b.tag); });
+  }
+
+  // What moved goes back; the error says where every tag is now.
+  [[noreturn]] void abandon(const Error& e) {
+    if (moved_.empty()) throw;  // nothing was written: the error as it is
+    auto lines = roll_back(registry_, request_, moved_);
+    if (dynamic_cast<const Interrupted*>(&e)) {
+      for (const auto& line : lines) log::warn("rollback: " + line);
+      throw;
+    }
+    std::string account;
+    for (const auto& line : lines) account += "\n  " + line;
+    throw InfraError(
+        fmt::format("{}\n  publish of {} abandoned, all tags or none:{}", e.what(), request_.digest, account));
+  }
+
+  registry::Registry& registry_;
+  const PublishRequest& request_;
+  const std::string image_;
+  const bool compare_and_swap_;
+  std::promise<registry::Manifest> manifest_promise_;
+  std::shared_future<registry::Manifest> manifest_ready_;
+  std::mutex mutex_;
+  std::vector<Moved> moved_;
+  std::vector<report::PublishedTag> published_;
+};
 
 }  // namespace
 
@@ -162,136 +341,7 @@ std::map<std::string, std::string> observe_tags(registry::Registry& registry, co
 }
 
 std::vector<report::PublishedTag> publish(registry::Registry& registry, const PublishRequest& request) {
-  const std::string image = fmt::format("{}/{}", registry.registry(), request.target_repository);
-  const bool compare_and_swap = !request.expect.empty();
-
-  // The tested manifest, read once by digest (and, across repositories,
-  // copied with its blobs) while the tags are looked at; a tag moves only
-  // once it is ready.
-  std::promise<registry::Manifest> manifest_promise;
-  std::shared_future<registry::Manifest> manifest_ready = manifest_promise.get_future().share();
-
-  std::vector<Moved> moved;
-  std::vector<report::PublishedTag> published;
-  std::mutex mutex;
-  auto move = [&](const Moved& entry) {
-    const registry::Manifest& manifest = manifest_ready.get();  // throws what reading it threw
-    interrupt::throw_if_requested();
-    if (entry.previous == request.digest) {
-      // Already where it must go (a publish run again): a PUT would change nothing.
-      std::lock_guard lock(mutex);
-      published.push_back({entry.tag, entry.previous, request.digest});
-      log::info(fmt::format("{}:{} already points at {}", image, entry.tag, request.digest));
-      return;
-    }
-    {
-      std::lock_guard lock(mutex);
-      moved.push_back(entry);  // counted as moved before the PUT: a failed PUT may still have landed
-    }
-    std::string stored = registry.put_manifest(request.target_repository, entry.tag, manifest);
-    if (stored != request.digest) {
-      throw InfraError(fmt::format("publish {}:{}: the registry answered digest '{}', not the tested {}", image,
-                                   entry.tag, stored, request.digest));
-    }
-    std::lock_guard lock(mutex);
-    published.push_back({entry.tag, entry.previous, request.digest});
-    log::info(fmt::format("published {}:{} -> {} (was {})", image, entry.tag, request.digest, shown(entry.previous)));
-  };
-
-  // Every tag at once: look (HEAD: its previous digest, reported and
-  // restored on failure). Without expectations nothing can conflict, so each
-  // tag moves as soon as the manifest is ready; with them, every tag is
-  // looked at before any moves, so a conflict moves nothing.
-  std::vector<std::future<Moved>> tags;
-  for (const auto& tag : request.tags) {
-    tags.push_back(std::async(std::launch::async, [&, tag] {
-      Moved entry{tag, registry.head_manifest(request.target_repository, tag).value_or("")};
-      if (!compare_and_swap) move(entry);
-      return entry;
-    }));
-  }
-  try {
-    auto manifest = registry.get_manifest(request.source_repository, request.digest);
-    if (!manifest) {
-      throw InfraError(fmt::format("publish {}/{}@{}: the tested digest is not in the registry", registry.registry(),
-                                   request.source_repository, request.digest));
-    }
-    if (request.target_repository != request.source_repository) copy_content(registry, request, *manifest);
-    manifest_promise.set_value(std::move(*manifest));
-  } catch (...) {
-    // No tag moved: each waits for the manifest, and gets this error.
-    manifest_promise.set_exception(std::current_exception());
-    for (auto& tag : tags) tag.wait();
-    throw;
-  }
-
-  try {
-    // Every failure is collected, then what moved is rolled back together.
-    std::vector<Moved> plan;
-    std::exception_ptr first_error;
-    for (auto& tag : tags) {
-      try {
-        plan.push_back(tag.get());
-      } catch (...) {
-        if (!first_error) first_error = std::current_exception();
-      }
-    }
-    if (first_error) std::rethrow_exception(first_error);
-
-    if (compare_and_swap) {
-      for (const auto& [tag, current] : plan) {
-        if (auto it = request.expect.find(tag); it != request.expect.end() && it->second != current &&
-                                                 current != request.digest) {
-          throw PublishConflict(fmt::format(
-              "publish {}:{}: the tag points at {}, not at {} where the gate saw it before testing; "
-              "another release was published meanwhile, so this candidate is not published over it",
-              image, tag, shown(current), shown(it->second)));
-        }
-      }
-      size_t first_parallel = 0;
-      if (!plan.empty() && plan[0].previous != request.digest) {
-        // The claim: another gate that passed its check at the same moment
-        // writes this tag too; after the settle window, the last writer's
-        // digest is what both read back, and only that one goes on.
-        move(plan[0]);
-        std::this_thread::sleep_for(request.settle);
-        std::string now = registry.head_manifest(request.target_repository, plan[0].tag).value_or("");
-        if (now != request.digest) {
-          published.clear();
-          moved.clear();  // our write was overwritten: nothing of ours to undo
-          throw PublishConflict(fmt::format(
-              "publish {}:{}: another run published {} at the same moment and its claim stands; "
-              "this candidate is not published over it",
-              image, plan[0].tag, shown(now)));
-        }
-        first_parallel = 1;
-      }
-      // The remaining tags at once (every one finishes before an error is rethrown).
-      std::vector<Moved> rest(plan.begin() + static_cast<std::ptrdiff_t>(first_parallel), plan.end());
-      for_each_concurrently(rest, rest.size(), move);
-    }
-    // Report in the order the tags were configured.
-    std::sort(published.begin(), published.end(), [&](const auto& a, const auto& b) {
-      auto index = [&](const std::string& tag) {
-        return std::find(request.tags.begin(), request.tags.end(), tag) - request.tags.begin();
-      };
-      return index(a.tag) < index(b.tag);
-    });
-  } catch (const PublishConflict&) {
-    throw;
-  } catch (const Error& e) {
-    if (moved.empty()) throw;  // nothing was written: the error as it is
-    if (dynamic_cast<const Interrupted*>(&e)) {
-      auto lines = roll_back(registry, request, moved);
-      for (const auto& line : lines) log::warn("rollback: " + line);
-      throw;
-    }
-    auto lines = roll_back(registry, request, moved);
-    std::string account;
-    for (const auto& line : lines) account += "\n  " + line;
-    throw InfraError(fmt::format("{}\n  publish of {} abandoned, all tags or none:{}", e.what(), request.digest, account));
-  }
-  return published;
+  return Publication(registry, request).run();
 }
 
 }  // namespace gate::pipeline

@@ -27,17 +27,19 @@ ExitCode publish(const CommonOptions& common, const PublishOptions& options) {
   if (!options.candidate.empty()) {
     registry::Reference ref = registry::parse_reference(options.candidate);
     if (ref.digest.empty()) {
-      throw UsageError(fmt::format("publish {}: give the tested digest (REPOSITORY@sha256:...); "
-                                   "a tag could have moved since it was tested",
-                                   options.candidate));
+      throw UsageError(
+          fmt::format("publish {}: give the tested digest (REPOSITORY@sha256:...); "
+                      "a tag could have moved since it was tested",
+                      options.candidate));
     }
     if (ref.name() != config.image.repository) {
-      throw UsageError(fmt::format("publish {}: not in the configured repository {}", options.candidate,
-                                   config.image.repository));
+      throw UsageError(
+          fmt::format("publish {}: not in the configured repository {}", options.candidate, config.image.repository));
     }
     if (!digest.empty() && digest != ref.digest) {
-      throw Error(ExitCode::blocked, fmt::format("publish refused: --candidate {} is not the digest {} the verdict passed",
-                                                 options.candidate, digest));
+      throw Error(ExitCode::blocked,
+                  fmt::format("publish refused: --candidate {} is not the digest {} the verdict passed",
+                              options.candidate, digest));
     }
     digest = ref.digest;
   }
@@ -75,7 +77,8 @@ ExitCode status(const CommonOptions& common, const StatusOptions& options) {
   const config::Config& config = session.config;
   registry::Reference ref = registry::parse_reference(options.image);
   if (ref.name() != config.image.repository) {
-    throw UsageError(fmt::format("status {}: not in the configured repository {}", options.image, config.image.repository));
+    throw UsageError(
+        fmt::format("status {}: not in the configured repository {}", options.image, config.image.repository));
   }
   // The image is in the configured repository, so on the session's registry.
   registry::Client& registry = session.registry();

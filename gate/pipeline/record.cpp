@@ -25,25 +25,31 @@ std::string referrers_tag(const std::string& digest) {
 
 std::string attach_record(registry::Registry& registry, const std::string& repository, const report::Verdict& verdict) {
   auto subject = registry.get_manifest(repository, verdict.candidate.digest);
-  if (!subject) throw InfraError(fmt::format("record: the candidate {} is not in the registry", verdict.candidate.digest));
+  if (!subject)
+    throw InfraError(fmt::format("record: the candidate {} is not in the registry", verdict.candidate.digest));
   nlohmann::json consumers = nlohmann::json::array();
   for (const auto& c : verdict.consumers) {
     size_t executed = 0;
     for (const auto& t : c.tests) executed += t.status != report::TestStatus::skipped;
-    consumers.push_back({{"name", c.name}, {"repo", c.repo}, {"ref", c.ref}, {"commit", c.commit},
-                         {"status", report::consumer_status_name(c.status)}, {"tests", c.tests.size()},
+    consumers.push_back({{"name", c.name},
+                         {"repo", c.repo},
+                         {"ref", c.ref},
+                         {"commit", c.commit},
+                         {"status", report::consumer_status_name(c.status)},
+                         {"tests", c.tests.size()},
                          {"executed", executed}});
   }
   std::string baseline;
   if (!verdict.tags_seen.empty()) baseline = verdict.tags_seen.begin()->second;
-  nlohmann::json record = {{"schema", "gate.record/v1"},
-                           {"gate_version", kGateVersion},
-                           {"verdict", exit_code_name(verdict.exit_code)},
-                           {"dry_run", verdict.dry_run},
-                           {"candidate", {{"repository", verdict.candidate.repository}, {"digest", verdict.candidate.digest}}},
-                           {"consumers", consumers},
-                           {"baseline_digest", baseline},
-                           {"verified_at", verdict.started_at}};
+  nlohmann::json record = {
+      {"schema", "gate.record/v1"},
+      {"gate_version", kGateVersion},
+      {"verdict", exit_code_name(verdict.exit_code)},
+      {"dry_run", verdict.dry_run},
+      {"candidate", {{"repository", verdict.candidate.repository}, {"digest", verdict.candidate.digest}}},
+      {"consumers", consumers},
+      {"baseline_digest", baseline},
+      {"verified_at", verdict.started_at}};
   std::string record_bytes = record.dump(1);
   std::string record_digest = registry.push_blob(repository, record_bytes);
   std::string config_digest = registry.push_blob(repository, "{}");
@@ -60,11 +66,13 @@ std::string attach_record(registry::Registry& registry, const std::string& repos
   artifact.body = manifest.dump();
   artifact.digest = registry::sha256_digest(artifact.body);
   std::string stored = registry.put_manifest(repository, artifact.digest, artifact);
-  if (stored != artifact.digest) throw InfraError(fmt::format("record: the registry stored the artifact as '{}'", stored));
+  if (stored != artifact.digest)
+    throw InfraError(fmt::format("record: the registry stored the artifact as '{}'", stored));
 
   // The referrers tag schema: an index under "sha256-<hex>" listing the artifacts.
   std::string tag = referrers_tag(verdict.candidate.digest);
-  nlohmann::json index = {{"schemaVersion", 2}, {"mediaType", registry::kOciIndex}, {"manifests", nlohmann::json::array()}};
+  nlohmann::json index = {
+      {"schemaVersion", 2}, {"mediaType", registry::kOciIndex}, {"manifests", nlohmann::json::array()}};
   if (auto existing = registry.get_manifest(repository, tag)) {
     try {
       index = nlohmann::json::parse(existing->body);
@@ -110,7 +118,8 @@ std::vector<ConsumerVerification> read_records(registry::Registry& registry, con
       if (record.is_discarded() || record.value("verdict", "") != "passed") continue;
       for (const auto& rc : record.value("consumers", nlohmann::json::array())) {
         for (auto& v : out) {
-          if (v.consumer == rc.value("name", "") && rc.value("status", "") == "passed" && rc.value("executed", 0) >= 0) {
+          if (v.consumer == rc.value("name", "") && rc.value("status", "") == "passed" &&
+              rc.value("executed", 0) >= 0) {
             v.verified = true;
             v.commit = rc.value("commit", "");
             v.verified_at = record.value("verified_at", "");

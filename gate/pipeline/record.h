@@ -22,9 +22,9 @@ std::string attach_record(registry::Registry& registry, const std::string& repos
 struct ConsumerVerification {
   std::string consumer;
   bool verified = false;
-  std::string commit;       // as verified
+  std::string commit;  // as verified
   std::string verified_at;
-  std::string record;       // the artifact's digest
+  std::string record;  // the artifact's digest
 };
 
 // What the records attached to `digest` say about each consumer of the config.

@@ -33,8 +33,8 @@ std::string candidate_tag_of(const config::Config& config) {
   if (sha) values.emplace(std::string(config::kGitSha), *sha);
   std::string tag = config::expand(*config.image.candidate_tag, values, config.file.string());
   if (!registry::is_valid_tag(tag)) {
-    throw UsageError(fmt::format("{}: image.candidate_tag expands to '{}', which is not a valid tag",
-                                 config.file.string(), tag));
+    throw UsageError(
+        fmt::format("{}: image.candidate_tag expands to '{}', which is not a valid tag", config.file.string(), tag));
   }
   return tag;
 }
@@ -82,9 +82,8 @@ report::Candidate resolve_candidate(const config::Config& config, registry::Regi
 
 config::Values placeholders_of(const config::Config& config, const report::Candidate& candidate) {
   config::Values values;
-  values.emplace(std::string(config::kCandidate),
-                 candidate.tag.empty() ? candidate.repository + "@" + candidate.digest
-                                       : candidate.repository + ":" + candidate.tag);
+  values.emplace(std::string(config::kCandidate), candidate.tag.empty() ? candidate.repository + "@" + candidate.digest
+                                                                        : candidate.repository + ":" + candidate.tag);
   values.emplace(std::string(config::kCandidateRef), candidate.repository + "@" + candidate.digest);
   values.emplace(std::string(config::kCandidateDigest), candidate.digest);
   values.emplace(std::string(config::kCandidateTag), candidate.tag);
@@ -119,8 +118,8 @@ void checkout_all(const config::Config& config, const std::filesystem::path& cac
       request.submodules = consumer.submodules;
       request.timeout = consumer.checkout_timeout;
       auto result = git::checkout(request);
-      log::info(fmt::format("{}: checked out {} at {}", consumer.name, consumer.ref.empty() ? "default branch" : consumer.ref,
-                            result.commit));
+      log::info(fmt::format("{}: checked out {} at {}", consumer.name,
+                            consumer.ref.empty() ? "default branch" : consumer.ref, result.commit));
       return result;
     }));
   }
@@ -154,8 +153,8 @@ void test_consumers(Session& session, const Shard& shard, const Checkouts& check
     const std::string& tag = config.image.publish_tags.front();
     auto it = verdict.tags_seen.find(tag);
     if (it == verdict.tags_seen.end() || it->second.empty()) {
-      context.baseline_unavailable = fmt::format("no published image yet ({}:{} is not set)",
-                                                 config.image.release_repository(), tag);
+      context.baseline_unavailable =
+          fmt::format("no published image yet ({}:{} is not set)", config.image.release_repository(), tag);
     } else {
       report::Candidate published{config.image.release_repository(), tag, it->second};
       suite::ImageBinding baseline = binding_of(config, published, "baseline");
@@ -185,7 +184,6 @@ void test_consumers(Session& session, const Shard& shard, const Checkouts& check
     });
   }
 }
-
 
 // A candidate that is the published image: publishing it moves no tag that
 // is already there; the verdict says so.
@@ -250,7 +248,8 @@ ExitCode run(const CommonOptions& common, const RunOptions& options) {
       // The one cost of recording on the critical path: ending the watch.
       auto start = std::chrono::steady_clock::now();
       verdict.containers = engine::to_json(watch->finish());
-      verdict.containers["watch_stop_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      verdict.containers["watch_stop_seconds"] =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     }
     decide(verdict);
     note_already_published(config, verdict);
@@ -273,7 +272,8 @@ ExitCode run(const CommonOptions& common, const RunOptions& options) {
 ExitCode build(const CommonOptions& common) {
   Session session(common, "build");
   session.preflight();
-  auto candidate = build_candidate(session.config, session.engine(), session.registry(), common.report_dir, session.clock);
+  auto candidate =
+      build_candidate(session.config, session.engine(), session.registry(), common.report_dir, session.clock);
   std::printf("%s:%s@%s\n", candidate.repository.c_str(), candidate.tag.c_str(), candidate.digest.c_str());
   std::fflush(stdout);
   return ExitCode::passed;

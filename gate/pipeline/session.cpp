@@ -92,9 +92,10 @@ registry::ClientOptions client_options(const RegistryAccess& access, const confi
     if (std::find(list.begin(), list.end(), host) != list.end()) client.insecure = true;
   }
   if (!client.insecure) {
-    auto cas = registry::registry_cas(access.certs_dir.empty() ? registry::default_certs_dir() : access.certs_dir,
-                                      host);
-    for (const auto& file : cas.files) log::info(fmt::format("registry {}: also trusting the CA in {}", host, file.string()));
+    auto cas =
+        registry::registry_cas(access.certs_dir.empty() ? registry::default_certs_dir() : access.certs_dir, host);
+    for (const auto& file : cas.files)
+      log::info(fmt::format("registry {}: also trusting the CA in {}", host, file.string()));
     client.ca_pem = std::move(cas.pem);
   }
   return client;
@@ -136,8 +137,8 @@ std::vector<report::PublishedTag> publish_candidate(registry::Client& registry, 
   request.expect = expect;
   // Long enough for a stalled registry that answers again within a couple of
   // its own timeouts; bounded so a dead one ends the run.
-  request.rollback_budget = std::clamp<std::chrono::milliseconds>(2 * access.timeout, std::chrono::seconds(10),
-                                                                  std::chrono::minutes(5));
+  request.rollback_budget =
+      std::clamp<std::chrono::milliseconds>(2 * access.timeout, std::chrono::seconds(10), std::chrono::minutes(5));
   auto before = registry.stats();
   auto published = publish(registry, request);
   auto after = registry.stats();

@@ -22,8 +22,8 @@
 #include "engine/engine.h"
 #include "pipeline/pipeline.h"
 #include "registry/client.h"
-#include "registry/registry.h"
 #include "registry/reference.h"
+#include "registry/registry.h"
 #include "report/model.h"
 
 namespace gate::pipeline {
@@ -54,7 +54,9 @@ class StageClock {
 
  private:
   void add(const std::string& name, Clock::time_point start, Clock::time_point end) {
-    events::record({{"type", "stage"}, {"name", name}, {"start", std::chrono::duration<double>(start - origin_).count()},
+    events::record({{"type", "stage"},
+                    {"name", name},
+                    {"start", std::chrono::duration<double>(start - origin_).count()},
                     {"seconds", std::chrono::duration<double>(end - start).count()}});
     std::lock_guard lock(mutex_);
     verdict_.stages.push_back({name, std::chrono::duration<double>(start - origin_).count(),

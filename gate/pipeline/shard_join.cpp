@@ -55,8 +55,8 @@ void add_part(const config::Consumer& consumer, const std::filesystem::path& dir
   }
   bool knows_tests = consumer.knows_tests();
   if (part.status == report::ConsumerStatus::not_run || (knows_tests && part.tests.empty() && part.passed())) {
-    throw InfraError(
-        fmt::format("merge: shard {} of consumer '{}' in {} ran no test", shard_name(part), consumer.name, dir.string()));
+    throw InfraError(fmt::format("merge: shard {} of consumer '{}' in {} ran no test", shard_name(part), consumer.name,
+                                 dir.string()));
   }
   whole.tests.insert(whole.tests.end(), part.tests.begin(), part.tests.end());
   whole.tests_omitted += part.tests_omitted;
@@ -73,7 +73,8 @@ void add_part(const config::Consumer& consumer, const std::filesystem::path& dir
 }
 
 // Every shard of the consumer exactly once, all split the same way.
-report::ConsumerResult join_consumer(const config::Config& config, const config::Consumer& consumer, const Parts& parts) {
+report::ConsumerResult join_consumer(const config::Config& config, const config::Consumer& consumer,
+                                     const Parts& parts) {
   int count = 0;
   std::set<int> seen;
   report::ConsumerResult whole;
@@ -94,9 +95,10 @@ report::ConsumerResult join_consumer(const config::Config& config, const config:
   }
   for (int k = 1; k <= count; ++k) {
     if (!seen.count(k)) {
-      throw InfraError(fmt::format("merge: shard {}/{} of consumer '{}' is missing (its job did not run or its "
-                                   "results were not collected)",
-                                   k, count, consumer.name));
+      throw InfraError(
+          fmt::format("merge: shard {}/{} of consumer '{}' is missing (its job did not run or its "
+                      "results were not collected)",
+                      k, count, consumer.name));
     }
   }
   whole.shard = count > 1 ? fmt::format("{} shards", count) : "";

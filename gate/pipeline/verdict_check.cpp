@@ -77,7 +77,8 @@ void check_consumers(const Reader& r, const json& v, const config::Config& confi
   std::set<std::string> seen;
   for (size_t i = 0; i < consumers.size(); ++i) {
     const std::string path = fmt::format("consumers[{}].", i);
-    if (!consumers[i].is_object()) r.malformed(fmt::format("'consumers[{}]' is {}, expected an object", i, consumers[i].type_name()));
+    if (!consumers[i].is_object())
+      r.malformed(fmt::format("'consumers[{}]' is {}, expected an object", i, consumers[i].type_name()));
     std::string name = r.string(consumers[i], path, "name");
     std::string status = r.string(consumers[i], path, "status");
     if (!wanted.count(name)) r.refuse(fmt::format("names consumer '{}', which this config does not have", name));

@@ -7,12 +7,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+#include <algorithm>
 #include <boost/process.hpp>
 #include <boost/process/extend.hpp>
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fmt/format.h>
 #include <fstream>
 #include <thread>
 
@@ -212,8 +212,8 @@ Result run(const Spec& spec) {
   for (const auto& [key, value] : spec.env ? *spec.env : current_environment()) {
     if (spec.env || !core::is_private(key)) env[key] = value;
   }
-  boost::filesystem::path cwd = spec.cwd.empty() ? boost::filesystem::current_path()
-                                                 : boost::filesystem::path(spec.cwd.string());
+  boost::filesystem::path cwd =
+      spec.cwd.empty() ? boost::filesystem::current_path() : boost::filesystem::path(spec.cwd.string());
 
   OutputSink sink(spec);
   Result result;
@@ -282,12 +282,15 @@ Result run(const Spec& spec) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
       wait_ms = static_cast<int>(std::clamp<long long>(left, 0, 100));
     }
-    int ready = count > 0 ? ::poll(first, count, wait_ms) : (std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms)), 0);
+    int ready = count > 0 ? ::poll(first, count, wait_ms)
+                          : (std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms)), 0);
     if (ready < 0 && errno != EINTR) throw InfraError(fmt::format("poll: {}", std::strerror(errno)));
     if (!output_done && ready > 0 && (fds_to_poll[0].revents & (POLLIN | POLLHUP | POLLERR))) {
       ssize_t n = ::read(read_end.get(), buffer, sizeof buffer);
-      if (n > 0) sink.add(buffer, static_cast<size_t>(n));
-      else if (n == 0 || (errno != EINTR && errno != EAGAIN)) output_done = true;
+      if (n > 0)
+        sink.add(buffer, static_cast<size_t>(n));
+      else if (n == 0 || (errno != EINTR && errno != EAGAIN))
+        output_done = true;
     }
     if (!child_done) {
       std::error_code ec;

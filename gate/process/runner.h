@@ -23,9 +23,9 @@ using Environment = std::map<std::string, std::string>;
 Environment current_environment();
 
 struct Spec {
-  std::vector<std::string> argv;  // argv[0] is looked up in PATH when it has no '/'
-  std::filesystem::path cwd;      // empty = gate's own working directory
-  std::optional<Environment> env; // nullopt = inherit
+  std::vector<std::string> argv;         // argv[0] is looked up in PATH when it has no '/'
+  std::filesystem::path cwd;             // empty = gate's own working directory
+  std::optional<Environment> env;        // nullopt = inherit
   std::chrono::milliseconds timeout{0};  // 0 = none
   std::chrono::milliseconds grace{std::chrono::seconds(5)};
   // Called for each complete line of output (without the newline).
@@ -48,13 +48,13 @@ struct Spec {
 };
 
 struct Result {
-  int exit_code = -1;   // valid when signal == 0
-  int signal = 0;       // the signal that ended the child, if any
+  int exit_code = -1;  // valid when signal == 0
+  int signal = 0;      // the signal that ended the child, if any
   bool timed_out = false;
   bool interrupted = false;  // gate was interrupted and stopped the child
   bool stopped = false;      // Spec::should_stop asked for it
   std::chrono::milliseconds elapsed{0};
-  std::string output;        // tail of stdout+stderr
+  std::string output;  // tail of stdout+stderr
   bool output_truncated = false;
 
   bool ok() const { return signal == 0 && exit_code == 0 && !timed_out && !interrupted && !stopped; }

@@ -39,8 +39,8 @@ Credentials run_helper(const std::string& helper, const std::string& registry) {
   if (!result.ok()) {
     // "credentials not found" is an answer, not a failure.
     if (result.output.find("not found") != std::string::npos) return {};
-    throw InfraError(fmt::format("credential helper docker-credential-{} for {} failed ({})", helper, registry,
-                                 result.describe()));
+    throw InfraError(
+        fmt::format("credential helper docker-credential-{} for {} failed ({})", helper, registry, result.describe()));
   }
   try {
     auto json = nlohmann::json::parse(result.output);
@@ -115,7 +115,8 @@ Credentials find_credentials(const std::string& registry) {
   try {
     config = nlohmann::json::parse(in);
   } catch (const nlohmann::json::exception& e) {
-    log::warn(fmt::format("{}/config.json is not valid JSON ({}); no registry credentials read from it", dir, e.what()));
+    log::warn(
+        fmt::format("{}/config.json is not valid JSON ({}); no registry credentials read from it", dir, e.what()));
     return {};
   }
   auto keys = config_keys_for(registry);
@@ -164,7 +165,8 @@ Token parse_token_response(const std::string& body, std::chrono::steady_clock::t
   }
   if (token.empty()) throw InfraError("the token endpoint's answer holds no token");
   long long expires_in = 60;  // the distribution spec's default
-  if (json.contains("expires_in") && json["expires_in"].is_number_integer()) expires_in = json["expires_in"].get<long long>();
+  if (json.contains("expires_in") && json["expires_in"].is_number_integer())
+    expires_in = json["expires_in"].get<long long>();
   if (expires_in < 60) expires_in = 60;
   log::add_secret(token);
   // Renew a little early so a token never expires in flight.

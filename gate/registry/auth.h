@@ -19,7 +19,7 @@
 namespace gate::registry {
 
 struct Challenge {
-  std::string scheme;  // "basic" or "bearer" (lower case)
+  std::string scheme;                         // "basic" or "bearer" (lower case)
   std::map<std::string, std::string> params;  // realm, service, scope, error... (keys lower case)
 
   std::string param(const std::string& key) const {
@@ -56,7 +56,7 @@ struct Token {
 // Throws InfraError when it holds no token.
 Token parse_token_response(const std::string& body, std::chrono::steady_clock::time_point now);
 
-using core::base64_encode;
 using core::base64_decode;
+using core::base64_encode;
 
 }  // namespace gate::registry

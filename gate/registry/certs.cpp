@@ -51,7 +51,8 @@ RegistryCas registry_cas(const std::filesystem::path& certs_dir, const std::stri
   for (const auto& file : cas.files) {
     std::string pem = read_file(file);
     if (pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
-      throw UsageError(fmt::format("{}: no PEM certificate in this CA file (for registry {})", file.string(), registry));
+      throw UsageError(
+          fmt::format("{}: no PEM certificate in this CA file (for registry {})", file.string(), registry));
     }
     cas.pem += pem;
     if (cas.pem.back() != '\n') cas.pem += '\n';

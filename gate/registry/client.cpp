@@ -70,7 +70,7 @@ struct Client::Auth {
   std::mutex mutex;  // guards everything below
   bool credentials_loaded = false;
   Credentials credentials;
-  std::string scheme;  // learnt from the first challenge: "basic" or "bearer"
+  std::string scheme;                   // learnt from the first challenge: "basic" or "bearer"
   std::map<std::string, Token> tokens;  // by scope
 
   const Credentials& creds(const std::string& registry) {
@@ -182,16 +182,18 @@ void Client::authenticate(const HttpResponse& response, const std::string& scope
     request.headers.push_back("Authorization: Basic " + basic);
   }
   TransportError error{};
-  HttpResponse answer = send(request, Clock::now() + std::min(options_.deadline, std::chrono::milliseconds(30'000)), &error);
+  HttpResponse answer =
+      send(request, Clock::now() + std::min(options_.deadline, std::chrono::milliseconds(30'000)), &error);
   if (answer.status == 0) {
-    throw RegistryError(Failure::auth, fmt::format("{}: token endpoint {} not reachable: {}", what, realm, error.message));
+    throw RegistryError(Failure::auth,
+                        fmt::format("{}: token endpoint {} not reachable: {}", what, realm, error.message));
   }
   if (answer.status != 200) {
     std::string why = creds.empty() ? " (no credentials set: GATE_REGISTRY_USER/GATE_REGISTRY_PASSWORD or docker login)"
                                     : fmt::format(" (the credentials from {} were refused)", creds.source);
-    throw RegistryError(Failure::auth, log::redact(fmt::format("{}: token endpoint {} answered {}{}{}", what, realm,
-                                                               answer.status, answer.status == 401 ? why : "",
-                                                               registry_says(answer))));
+    throw RegistryError(Failure::auth,
+                        log::redact(fmt::format("{}: token endpoint {} answered {}{}{}", what, realm, answer.status,
+                                                answer.status == 401 ? why : "", registry_says(answer))));
   }
   auth_->tokens[scope] = parse_token_response(answer.body, Clock::now());
 }
@@ -231,15 +233,20 @@ HttpResponse Client::execute(HttpRequest request, const std::string& scope, cons
         // Not retried: a certificate does not get better in a second.
         std::string hint =
             error.message.find("wrong version number") != std::string::npos
-                ? fmt::format("\n  the registry may speak plain HTTP; if that is intended, name it: --insecure-registry {}", registry_)
-                : fmt::format("\n  TLS is verified against the system's CAs and Docker's certs.d: a private CA goes in "
-                              "/etc/docker/certs.d/{}/ca.crt (or --registry-certs-dir DIR)", registry_);
+                ? fmt::format(
+                      "\n  the registry may speak plain HTTP; if that is intended, name it: --insecure-registry {}",
+                      registry_)
+                : fmt::format(
+                      "\n  TLS is verified against the system's CAs and Docker's certs.d: a private CA goes in "
+                      "/etc/docker/certs.d/{}/ca.crt (or --registry-certs-dir DIR)",
+                      registry_);
         throw RegistryError(Failure::connection, fmt::format("{}: TLS failed: {}{}", what, error.message, hint));
       }
       last_problem = error.message;
       if (error.failure == TransportFailure::timeout && Clock::now() >= deadline) {
-        throw RegistryError(Failure::timeout, fmt::format("{}: no answer within the {} deadline ({})", what,
-                                                          fmt::format("{}ms", options_.deadline.count()), error.message));
+        throw RegistryError(Failure::timeout,
+                            fmt::format("{}: no answer within the {} deadline ({})", what,
+                                        fmt::format("{}ms", options_.deadline.count()), error.message));
       }
     } else if (response.status == 401 && !authenticated_once) {
       authenticated_once = true;
@@ -263,14 +270,15 @@ HttpResponse Client::execute(HttpRequest request, const std::string& scope, cons
     // Exponential backoff with full jitter, unless the registry said how long.
     if (!wait) {
       auto ceiling = std::min(options_.max_backoff, options_.first_backoff * (1 << std::min(attempt - 1, 10)));
-      wait = std::chrono::milliseconds(std::uniform_int_distribution<long long>(ceiling.count() / 2, ceiling.count())(jitter));
+      wait = std::chrono::milliseconds(
+          std::uniform_int_distribution<long long>(ceiling.count() / 2, ceiling.count())(jitter));
     }
     if (Clock::now() + *wait >= deadline) {
       throw RegistryError(Failure::timeout, fmt::format("{}: {}; the next try would pass the {}ms deadline", what,
                                                         last_problem, options_.deadline.count()));
     }
-    log::warn(fmt::format("{}: {}; retrying in {}ms (attempt {} of {})", what, last_problem, wait->count(),
-                          attempt + 1, options_.max_attempts));
+    log::warn(fmt::format("{}: {}; retrying in {}ms (attempt {} of {})", what, last_problem, wait->count(), attempt + 1,
+                          options_.max_attempts));
     if (interruptible_) {
       pollfd fd{interrupt::wait_fd(), POLLIN, 0};
       ::poll(&fd, 1, static_cast<int>(wait->count()));
@@ -288,11 +296,10 @@ void Client::check_reachable() {
   // One quick try: this is a preflight, its message must come fast.
   HttpResponse response = send(request, Clock::now() + std::chrono::seconds(10), &error);
   if (response.status == 0) {
-    throw RegistryError(Failure::connection,
-                        fmt::format("registry not reachable: {} ({}://{}/v2/)\n"
-                                    "  start one with scripts/bootstrap, or run: "
-                                    "docker-registry serve CONFIG.yml (http.addr: {})",
-                                    error.message, scheme_, host_, registry_));
+    throw RegistryError(Failure::connection, fmt::format("registry not reachable: {} ({}://{}/v2/)\n"
+                                                         "  start one with scripts/bootstrap, or run: "
+                                                         "docker-registry serve CONFIG.yml (http.addr: {})",
+                                                         error.message, scheme_, host_, registry_));
   }
   // 401 means "reachable, wants credentials": the request that needs them says so.
   if (response.status != 200 && response.status != 401) fail_status(response, fmt::format("registry {}", registry_));
@@ -313,12 +320,12 @@ std::optional<Manifest> Client::get_manifest(const std::string& repository, cons
   manifest.digest = sha256_digest(manifest.body);
   std::string served = response.header("docker-content-digest");
   if (!served.empty() && served != manifest.digest) {
-    throw RegistryError(Failure::protocol, fmt::format("{}: registry says digest {} but the bytes hash to {}",
-                                                       what, served, manifest.digest));
+    throw RegistryError(Failure::protocol, fmt::format("{}: registry says digest {} but the bytes hash to {}", what,
+                                                       served, manifest.digest));
   }
   if (reference.rfind("sha256:", 0) == 0 && reference != manifest.digest) {
-    throw RegistryError(Failure::protocol,
-                        fmt::format("{}: the bytes served hash to {}, not the digest asked for", what, manifest.digest));
+    throw RegistryError(Failure::protocol, fmt::format("{}: the bytes served hash to {}, not the digest asked for",
+                                                       what, manifest.digest));
   }
   return manifest;
 }
@@ -342,7 +349,8 @@ std::optional<std::string> Client::head_manifest(const std::string& repository, 
   return digest;
 }
 
-std::string Client::put_manifest(const std::string& repository, const std::string& reference, const Manifest& manifest) {
+std::string Client::put_manifest(const std::string& repository, const std::string& reference,
+                                 const Manifest& manifest) {
   std::string what = fmt::format("put manifest {}/{}{}{}", registry_, repository,
                                  reference.rfind("sha256:", 0) == 0 ? "@" : ":", reference);
   HttpRequest request;
@@ -372,7 +380,8 @@ Client::BlobCopy Client::mount_blob(const std::string& repository, const std::st
   std::string scope = push_scope(repository) + " " + pull_scope(from);
   HttpRequest mount;
   mount.method = "POST";
-  mount.url = url(fmt::format("/v2/{}/blobs/uploads/?mount={}&from={}", repository, core::percent_encode(digest), core::percent_encode(from)));
+  mount.url = url(fmt::format("/v2/{}/blobs/uploads/?mount={}&from={}", repository, core::percent_encode(digest),
+                              core::percent_encode(from)));
   HttpResponse response = execute(mount, scope, what);
   if (response.status == 201) return BlobCopy::mounted;
   if (response.status != 202) fail_status(response, what);
@@ -418,7 +427,8 @@ std::optional<std::string> Client::get_blob(const std::string& repository, const
   if (response.status == 404) return std::nullopt;
   if (response.status != 200) fail_status(response, what);
   if (sha256_digest(response.body) != digest) {
-    throw RegistryError(Failure::protocol, fmt::format("{}: the bytes served hash to {}", what, sha256_digest(response.body)));
+    throw RegistryError(Failure::protocol,
+                        fmt::format("{}: the bytes served hash to {}", what, sha256_digest(response.body)));
   }
   return std::move(response.body);
 }
@@ -444,7 +454,8 @@ void Client::finish_upload(HttpRequest put, const std::string& location, const s
                            const std::string& scope, const std::string& what) {
   // Location may be absolute or relative to the registry; the digest closes the session.
   std::string put_url = location.rfind("http", 0) == 0 ? location : url(location);
-  put_url += (put_url.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + core::percent_encode(digest);
+  put_url +=
+      (put_url.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + core::percent_encode(digest);
   put.method = "PUT";
   put.url = put_url;
   put.headers = {"Content-Type: application/octet-stream"};

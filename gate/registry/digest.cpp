@@ -33,7 +33,8 @@ std::string hex_of(std::string_view bytes) {
 class Sha256 {
  public:
   Sha256() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
-    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), sha256_method(), nullptr) != 1) throw InfraError("sha256: OpenSSL digest failed");
+    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), sha256_method(), nullptr) != 1)
+      throw InfraError("sha256: OpenSSL digest failed");
   }
   void update(const void* data, size_t size) {
     if (EVP_DigestUpdate(ctx_.get(), data, size) != 1) throw InfraError("sha256: OpenSSL digest failed");

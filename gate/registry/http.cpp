@@ -43,7 +43,8 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
   if (line.rfind("HTTP/", 0) == 0) {
     exchange->response.headers.clear();  // a new response (after 100-continue)
     auto space = line.find(' ');
-    if (space != std::string_view::npos) exchange->response.status = std::atol(std::string(line.substr(space + 1, 3)).c_str());
+    if (space != std::string_view::npos)
+      exchange->response.status = std::atol(std::string(line.substr(space + 1, 3)).c_str());
     return size * count;
   }
   auto colon = line.find(':');
@@ -103,7 +104,8 @@ size_t HttpStats::total_requests() const {
 
 std::string HttpStats::describe() const {
   std::string methods;
-  for (const auto& [method, count] : requests) methods += fmt::format("{}{} {}", methods.empty() ? "" : ", ", method, count);
+  for (const auto& [method, count] : requests)
+    methods += fmt::format("{}{} {}", methods.empty() ? "" : ", ", method, count);
   return fmt::format("{} requests ({}), {:.1f} KB sent, {:.1f} KB received", total_requests(), methods,
                      static_cast<double>(bytes_sent) / 1024.0, static_cast<double>(bytes_received) / 1024.0);
 }
@@ -152,9 +154,9 @@ HttpResponse Http::send(const HttpRequest& request, std::chrono::steady_clock::t
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &exchange);
   if (request.interruptible) {
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, +[](void*, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> int {
-      return interrupt::requested() ? 1 : 0;
-    });
+    curl_easy_setopt(
+        c, CURLOPT_XFERINFOFUNCTION,
+        +[](void*, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> int { return interrupt::requested() ? 1 : 0; });
   }
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);

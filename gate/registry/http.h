@@ -18,7 +18,7 @@ struct HttpRequest {
   std::string method = "GET";
   std::string url;
   std::vector<std::string> headers;
-  std::string_view body;       // small bodies (manifests)
+  std::string_view body;           // small bodies (manifests)
   std::FILE* body_file = nullptr;  // or a large body streamed from a file (blob uploads)
   long long body_file_size = 0;
   // When set, the response body is streamed here instead of kept.
@@ -66,8 +66,7 @@ class Http {
 
   // Sends one request, giving up at `deadline`. Returns the answer, or the
   // TransportError through `error` (and an empty response).
-  HttpResponse send(const HttpRequest& request, std::chrono::steady_clock::time_point deadline,
-                    TransportError* error);
+  HttpResponse send(const HttpRequest& request, std::chrono::steady_clock::time_point deadline, TransportError* error);
 
   HttpStats stats() const;
 

@@ -26,7 +26,8 @@ bool is_domain(std::string_view text) {
   }
   if (!host.empty() && host.front() == '[') {
     if (host.size() < 3 || host.back() != ']') return false;
-    return std::all_of(host.begin() + 1, host.end() - 1, [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) || c == ':'; });
+    return std::all_of(host.begin() + 1, host.end() - 1,
+                       [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) || c == ':'; });
   }
   if (host.empty()) return false;
   size_t start = 0;
@@ -88,8 +89,7 @@ Parsed parse(std::string_view text) {
     out.ref.tag = rest.substr(colon + 1);
     rest.resize(colon);
     if (!is_valid_tag(out.ref.tag)) {
-      out.problem = fmt::format("'{}' is not a valid tag (letters, digits, '_', '.', '-', at most 128)",
-                                out.ref.tag);
+      out.problem = fmt::format("'{}' is not a valid tag (letters, digits, '_', '.', '-', at most 128)", out.ref.tag);
       return out;
     }
   }
@@ -97,8 +97,8 @@ Parsed parse(std::string_view text) {
   auto first_slash = rest.find('/');
   if (first_slash != std::string::npos) {
     std::string first = rest.substr(0, first_slash);
-    if (first.find('.') != std::string::npos || first.find(':') != std::string::npos ||
-        first == "localhost" || first.front() == '[') {
+    if (first.find('.') != std::string::npos || first.find(':') != std::string::npos || first == "localhost" ||
+        first.front() == '[') {
       if (!is_domain(first)) {
         out.problem = fmt::format("'{}' is not a valid registry host", first);
         return out;
@@ -169,7 +169,8 @@ bool is_valid_tag(std::string_view tag) {
 
 bool is_valid_digest(std::string_view digest) {
   if (digest.size() != 71 || digest.substr(0, 7) != "sha256:") return false;
-  return std::all_of(digest.begin() + 7, digest.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  return std::all_of(digest.begin() + 7, digest.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 bool is_loopback_registry(std::string_view registry) {

@@ -13,10 +13,14 @@ namespace gate::report {
 std::string github_escape_data(const std::string& text) {
   std::string out;
   for (char c : text) {
-    if (c == '%') out += "%25";
-    else if (c == '\r') out += "%0D";
-    else if (c == '\n') out += "%0A";
-    else out += c;
+    if (c == '%')
+      out += "%25";
+    else if (c == '\r')
+      out += "%0D";
+    else if (c == '\n')
+      out += "%0A";
+    else
+      out += c;
   }
   return out;
 }
@@ -24,9 +28,12 @@ std::string github_escape_data(const std::string& text) {
 std::string github_escape_property(const std::string& text) {
   std::string out;
   for (char c : github_escape_data(text)) {
-    if (c == ':') out += "%3A";
-    else if (c == ',') out += "%2C";
-    else out += c;
+    if (c == ':')
+      out += "%3A";
+    else if (c == ',')
+      out += "%2C";
+    else
+      out += c;
   }
   return out;
 }
@@ -35,8 +42,8 @@ void github_annotations(const Verdict& verdict, size_t limit) {
   size_t shown = 0;
   for (const auto& consumer : verdict.consumers) {
     for (const auto& test : consumer.tests) {
-      bool blocking = test.outcome.empty() ? (test.status == TestStatus::failed || test.status == TestStatus::error)
-                                           : test.blocks;
+      bool blocking =
+          test.outcome.empty() ? (test.status == TestStatus::failed || test.status == TestStatus::error) : test.blocks;
       if (!blocking || shown >= limit) continue;
       ++shown;
       // pytest node ids name the file: "tests/test_x.py::test_a".
@@ -66,9 +73,10 @@ void github_annotations(const Verdict& verdict, size_t limit) {
       ++shown;
       std::string reasons;
       for (const auto& r : consumer.reasons) reasons += (reasons.empty() ? "" : "; ") + r;
-      std::printf("::error title=%s::%s\n",
-                  github_escape_property(fmt::format("{}: {}", consumer.name, consumer_status_name(consumer.status))).c_str(),
-                  github_escape_data(log::redact(reasons)).c_str());
+      std::printf(
+          "::error title=%s::%s\n",
+          github_escape_property(fmt::format("{}: {}", consumer.name, consumer_status_name(consumer.status))).c_str(),
+          github_escape_data(log::redact(reasons)).c_str());
     }
   }
   std::fflush(stdout);

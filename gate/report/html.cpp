@@ -26,7 +26,8 @@ struct Bar {
 // The timeline: one row per stage, per worker (its batches), per container.
 std::string timeline_svg(const Verdict& v, const nlohmann::json& events) {
   std::vector<Bar> bars;
-  for (const auto& s : v.stages) bars.push_back({"stage " + s.name, s.start_seconds, s.start_seconds + s.seconds, s.name, "stage"});
+  for (const auto& s : v.stages)
+    bars.push_back({"stage " + s.name, s.start_seconds, s.start_seconds + s.seconds, s.name, "stage"});
   std::map<std::string, double> open_batches, created;
   // Event times are since the process started; stage times since the run
   // started: align on the first stage event.
@@ -42,14 +43,16 @@ std::string timeline_svg(const Verdict& v, const nlohmann::json& events) {
     double t = e.value("t", 0.0) + shift;
     if (type == "batch") {
       std::string key = e.value("batch", "");
-      if (e.value("event", "") == "start") open_batches[key] = t;
+      if (e.value("event", "") == "start")
+        open_batches[key] = t;
       else if (open_batches.count(key)) {
         bars.push_back({fmt::format("worker {}", e.value("worker", 0)), open_batches[key], t, key, "batch"});
       }
     } else if (type == "container") {
       std::string id = e.value("id", "");
       std::string action = e.value("action", "");
-      if (action == "create") created[id] = t;
+      if (action == "create")
+        created[id] = t;
       else if ((action == "destroy" || action == "die") && created.count(id)) {
         bars.push_back({"container " + id, created[id], t, id, "container"});
         created.erase(id);
@@ -75,8 +78,9 @@ std::string timeline_svg(const Verdict& v, const nlohmann::json& events) {
     size_t r = static_cast<size_t>(std::find(rows.begin(), rows.end(), b.row) - rows.begin());
     double x = label_width + b.start / end * width;
     double w = std::max(1.0, (b.end - b.start) / end * width);
-    svg += fmt::format(R"(<rect class="{}" x="{:.1f}" y="{}" width="{:.1f}" height="{}"><title>{} {:.2f}s-{:.2f}s</title></rect>)",
-                       b.css, x, r * row_height + 2, w, row_height - 4, esc(b.label), b.start, b.end);
+    svg += fmt::format(
+        R"(<rect class="{}" x="{:.1f}" y="{}" width="{:.1f}" height="{}"><title>{} {:.2f}s-{:.2f}s</title></rect>)",
+        b.css, x, r * row_height + 2, w, row_height - 4, esc(b.label), b.start, b.end);
   }
   for (int tick = 0; tick <= 10; ++tick) {
     double x = label_width + tick * width / 10.0;
@@ -106,9 +110,10 @@ std::string histogram_svg(const Verdict& v) {
   std::string svg = R"(<svg id="histogram" width="640" height="180">)";
   for (size_t i = 0; i < bins.size(); ++i) {
     double h = most ? 140.0 * static_cast<double>(counts[i]) / static_cast<double>(most) : 0;
-    svg += fmt::format(R"(<rect class="hist" x="{}" y="{:.1f}" width="60" height="{:.1f}"><title>{} tests</title></rect>)"
-                       R"(<text x="{}" y="175" class="tick">{}</text><text x="{}" y="{:.1f}" class="tick">{}</text>)",
-                       i * 78 + 10, 150 - h, h, counts[i], i * 78 + 14, bins[i].second, i * 78 + 20, 146 - h, counts[i]);
+    svg +=
+        fmt::format(R"(<rect class="hist" x="{}" y="{:.1f}" width="60" height="{:.1f}"><title>{} tests</title></rect>)"
+                    R"(<text x="{}" y="175" class="tick">{}</text><text x="{}" y="{:.1f}" class="tick">{}</text>)",
+                    i * 78 + 10, 150 - h, h, counts[i], i * 78 + 14, bins[i].second, i * 78 + 20, 146 - h, counts[i]);
   }
   return svg + "</svg>";
 }
@@ -120,9 +125,10 @@ std::string baseline_html(const Verdict& v) {
   for (const auto& c : v.consumers) {
     if (c.baseline.status == "off") continue;
     if (out.empty()) {
-      out = "<h2 id=\"baseline\">Baseline</h2><table><tr><th>consumer</th><th>baseline digest</th><th>status</th>"
-            "<th>phase</th><th>services (image)</th><th>containers created</th><th>pre-existing, new</th>"
-            "<th>pre-existing, seen before</th></tr>";
+      out =
+          "<h2 id=\"baseline\">Baseline</h2><table><tr><th>consumer</th><th>baseline digest</th><th>status</th>"
+          "<th>phase</th><th>services (image)</th><th>containers created</th><th>pre-existing, new</th>"
+          "<th>pre-existing, seen before</th></tr>";
     }
     std::string fresh, known;
     for (const auto& t : c.tests) {
@@ -132,16 +138,17 @@ std::string baseline_html(const Verdict& v) {
     for (size_t i = 0; i < rows; ++i) {
       out += "<tr>";
       if (i == 0) {
-        out += fmt::format(R"(<td rowspan="{0}">{1}</td><td rowspan="{0}"><code>{2}</code></td><td rowspan="{0}">{3}{4}</td>)",
-                           rows, esc(c.name), esc(c.baseline.digest), esc(c.baseline.status),
-                           c.baseline.reason.empty() ? "" : ": " + esc(c.baseline.reason));
+        out += fmt::format(
+            R"(<td rowspan="{0}">{1}</td><td rowspan="{0}"><code>{2}</code></td><td rowspan="{0}">{3}{4}</td>)", rows,
+            esc(c.name), esc(c.baseline.digest), esc(c.baseline.status),
+            c.baseline.reason.empty() ? "" : ": " + esc(c.baseline.reason));
       }
       if (i < c.phases.size()) {
         const auto& p = c.phases[i];
         std::string services;
         for (const auto& sv : p.services) services += esc(sv.name) + " (<code>" + esc(sv.image) + "</code>)<br>";
-        out += fmt::format("<td>{} <code>{}</code></td><td>{}</td><td>{}</td>", esc(p.role), esc(p.digest.substr(0, 19)),
-                           services, p.containers_created.size());
+        out += fmt::format("<td>{} <code>{}</code></td><td>{}</td><td>{}</td>", esc(p.role),
+                           esc(p.digest.substr(0, 19)), services, p.containers_created.size());
       } else {
         out += "<td></td><td></td><td></td>";
       }
@@ -160,7 +167,8 @@ std::string render_html(const Verdict& v, const nlohmann::json& events) {
   std::string banner_class = v.exit_code == ExitCode::passed ? "pass" : "fail";
   std::string out;
   out.reserve(256 * 1024);
-  out += R"(<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>gate: )" + esc(verdict) + R"(</title><style>
+  out +=
+      R"(<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>gate: )" + esc(verdict) + R"(</title><style>
 body{font-family:system-ui,sans-serif;margin:20px;color:#222}h2{margin-top:28px}
 .banner{padding:14px 18px;font-size:22px;font-weight:bold;border-radius:6px;color:#fff}.pass{background:#1a7f37}.fail{background:#cf222e}
 table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left}th{background:#f3f3f3}
@@ -174,13 +182,17 @@ pre{background:#f6f8fa;padding:8px;overflow:auto;max-height:300px;font-size:12px
   constexpr size_t kReasonsShown = 100;
   for (size_t i = 0; i < std::min(v.reasons.size(), kReasonsShown); ++i) out += "<li>" + esc(v.reasons[i]) + "</li>";
   if (v.reasons.size() > kReasonsShown) {
-    out += fmt::format("<li>... and {} more reason(s): every one is in verdict.json</li>", v.reasons.size() - kReasonsShown);
+    out += fmt::format("<li>... and {} more reason(s): every one is in verdict.json</li>",
+                       v.reasons.size() - kReasonsShown);
   }
-  out += "</ul><h2>Consumers</h2><table><tr><th>consumer</th><th>commit</th><th>result</th><th>tests</th><th>blocking</th><th>seconds</th></tr>";
+  out +=
+      "</ul><h2>Consumers</h2><table><tr><th>consumer</th><th>commit</th><th>result</th><th>tests</th><th>blocking</"
+      "th><th>seconds</th></tr>";
   for (const auto& c : v.consumers) {
     size_t blocked = std::count_if(c.tests.begin(), c.tests.end(), blocking);
-    out += fmt::format("<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{:.1f}</td></tr>", esc(c.name),
-                       esc(c.commit.substr(0, 12)), consumer_status_name(c.status), c.tests.size(), blocked, c.seconds);
+    out += fmt::format("<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{:.1f}</td></tr>",
+                       esc(c.name), esc(c.commit.substr(0, 12)), consumer_status_name(c.status), c.tests.size(),
+                       blocked, c.seconds);
   }
   out += "</table>" + baseline_html(v) + "<h2>Timeline</h2>" + timeline_svg(v, events);
   out += "<h2>Test durations</h2>" + histogram_svg(v);
@@ -194,8 +206,8 @@ pre{background:#f6f8fa;padding:8px;overflow:auto;max-height:300px;font-size:12px
                          [](const auto& a, const auto& b) { return a.first->seconds > b.first->seconds; });
   out += "<h2>Slowest tests</h2><table><tr><th>seconds</th><th>consumer</th><th>test</th></tr>";
   for (size_t i = 0; i < slowest.size(); ++i) {
-    out += fmt::format("<tr><td>{:.2f}</td><td>{}</td><td>{}</td></tr>", slowest[i].first->seconds, esc(slowest[i].second->name),
-                       esc(slowest[i].first->id()));
+    out += fmt::format("<tr><td>{:.2f}</td><td>{}</td><td>{}</td></tr>", slowest[i].first->seconds,
+                       esc(slowest[i].second->name), esc(slowest[i].first->id()));
   }
   out += "</table><h2 id=\"failures\">What blocked</h2>";
   size_t shown = 0;
@@ -212,8 +224,9 @@ pre{background:#f6f8fa;padding:8px;overflow:auto;max-height:300px;font-size:12px
       ++shown;
       std::string reasons;
       for (const auto& r : c.reasons) reasons += r + "\n";
-      out += fmt::format(R"(<h3 class="b">{}: {}</h3><pre>{}</pre>)", esc(c.name), consumer_status_name(c.status),
-                         esc(reasons + c.output_tail.substr(c.output_tail.size() > 2000 ? c.output_tail.size() - 2000 : 0)));
+      out += fmt::format(
+          R"(<h3 class="b">{}: {}</h3><pre>{}</pre>)", esc(c.name), consumer_status_name(c.status),
+          esc(reasons + c.output_tail.substr(c.output_tail.size() > 2000 ? c.output_tail.size() - 2000 : 0)));
     }
   }
   if (shown == 0) out += "<p>Nothing.</p>";
@@ -231,13 +244,16 @@ pre{background:#f6f8fa;padding:8px;overflow:auto;max-height:300px;font-size:12px
       }
       const TestCase& t = c.tests[i];
       std::string outcome = t.outcome.empty() ? std::string(test_status_name(t.status)) : t.outcome;
-      out += fmt::format("<tr><td>{}</td><td>{}</td><td{}>{}</td><td>{:.2f}</td></tr>", esc(c.name), esc(t.id()),
-                         blocking(t) ? " class=\"b\"" : (outcome == "flaky" || outcome == "pre-existing" ? " class=\"w\"" : ""),
-                         outcome, t.seconds);
+      out += fmt::format(
+          "<tr><td>{}</td><td>{}</td><td{}>{}</td><td>{:.2f}</td></tr>", esc(c.name), esc(t.id()),
+          blocking(t) ? " class=\"b\"" : (outcome == "flaky" || outcome == "pre-existing" ? " class=\"w\"" : ""),
+          outcome, t.seconds);
     }
   }
   out += "</table>";
-  if (not_listed > 0) out += fmt::format("<p id=\"not-listed\">{} more passing test(s) not listed here: junit.xml names every test.</p>", not_listed);
+  if (not_listed > 0)
+    out += fmt::format("<p id=\"not-listed\">{} more passing test(s) not listed here: junit.xml names every test.</p>",
+                       not_listed);
   out += "</body></html>\n";
   return out;
 }

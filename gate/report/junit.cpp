@@ -1,13 +1,13 @@
 #include "report/junit.h"
 
-#include <fmt/format.h>
 #include <expat.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <unordered_map>
 
@@ -23,7 +23,7 @@ namespace {
 constexpr size_t kMaxDetails = 8 * 1024;
 constexpr size_t kMaxMessage = 2 * 1024;
 constexpr size_t kMaxName = 1024;
-constexpr size_t kMaxDepth = 64;  // real reports nest 1 to 5 suites
+constexpr size_t kMaxDepth = 64;          // real reports nest 1 to 5 suites
 constexpr size_t kMaxElementDepth = 256;  // any element (the parser keeps each open one)
 constexpr size_t kMaxTests = 5'000'000;
 constexpr uintmax_t kMaxFileBytes = uintmax_t{1} << 30;
@@ -140,9 +140,9 @@ class ByteRepair {
       bool ok = true;
       for (size_t i = digits; i < semi && ok; ++i) {
         char c = text[i];
-        int v = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
+        int v = std::isdigit(static_cast<unsigned char>(c))           ? c - '0'
                 : hex && std::isxdigit(static_cast<unsigned char>(c)) ? std::tolower(c) - 'a' + 10
-                                                                        : -1;
+                                                                      : -1;
         ok = v >= 0;
         code = code * (hex ? 16 : 10) + static_cast<unsigned long>(std::max(v, 0));
       }
@@ -203,11 +203,12 @@ class CaseCollector {
       const size_t had = chunk.size();
       chunk.resize(had + piece);
       size_t got = 0;
-      for (size_t n; had + got < chunk.size() && (n = source(chunk.data() + had + got, chunk.size() - had - got)) > 0;) {
+      for (size_t n;
+           had + got < chunk.size() && (n = source(chunk.data() + had + got, chunk.size() - had - got)) > 0;) {
         got += n;
       }
       chunk.resize(had + got);
-      last = had + got < had + piece;  // the source ran dry
+      last = had + got < had + piece;                   // the source ran dry
       if (first) repair_.decide(chunk), first = false;  // (before any cut: the whole head)
       if (!last) {
         const size_t cut = chunk.rfind('<');
@@ -289,7 +290,9 @@ class CaseCollector {
       stream_tail_[1].clear();
     } else if (parent == Kind::testcase && (tag == "failure" || tag == "error" || tag == "skipped")) {
       kind = Kind::result;
-      TestStatus status = tag == "failure" ? TestStatus::failed : tag == "error" ? TestStatus::error : TestStatus::skipped;
+      TestStatus status = tag == "failure" ? TestStatus::failed
+                          : tag == "error" ? TestStatus::error
+                                           : TestStatus::skipped;
       // Inside one case: an error outranks a failure, which outranks a skip.
       taking_ = rank(status) > rank(current_.status);
       if (taking_) {
@@ -321,7 +324,8 @@ class CaseCollector {
       }
       taking_ = false;
     } else if (kind == Kind::testcase) {
-      if ((current_.status == TestStatus::failed || current_.status == TestStatus::error) && is_generic(current_.message)) {
+      if ((current_.status == TestStatus::failed || current_.status == TestStatus::error) &&
+          is_generic(current_.message)) {
         for (const auto& tail : stream_tail_) {  // system-err, then system-out
           std::string line = last_line(tail);
           if (!line.empty()) {
@@ -426,18 +430,20 @@ std::vector<TestCase> parse_junit_file(const std::filesystem::path& file) {
   std::error_code ec;
   const auto size = std::filesystem::file_size(file, ec);
   if (!ec && size > kMaxFileBytes) {
-    throw InfraError(fmt::format("{}: {} MiB, more than the {} MiB gate reads of a JUnit report; refused", file.string(),
-                                 size >> 20, kMaxFileBytes >> 20));
+    throw InfraError(fmt::format("{}: {} MiB, more than the {} MiB gate reads of a JUnit report; refused",
+                                 file.string(), size >> 20, kMaxFileBytes >> 20));
   }
   std::ifstream in(file, std::ios::binary);
   if (!in) throw InfraError(fmt::format("{}: cannot be read", file.string()));
   const std::string name = file.string();
   // Read twice from the file (count, then parse), never held whole.
-  return read_report([&] {
-    in.clear();
-    in.seekg(0);
-    return file_source(in, name);
-  }, name, ec ? kPieceBytes : static_cast<size_t>(size));
+  return read_report(
+      [&] {
+        in.clear();
+        in.seekg(0);
+        return file_source(in, name);
+      },
+      name, ec ? kPieceBytes : static_cast<size_t>(size));
 }
 
 std::vector<TestCase> parse_junit_text(const std::string& text, const std::string& source_name, size_t piece_bytes) {
@@ -445,14 +451,16 @@ std::vector<TestCase> parse_junit_text(const std::string& text, const std::strin
     throw InfraError(fmt::format("{}: more than the {} MiB gate reads of a JUnit report; refused", source_name,
                                  kMaxFileBytes >> 20));
   }
-  return read_report([&text]() -> Source {
-    return [&text, at = size_t{0}](char* into, size_t size) mutable {
-      const size_t n = std::min(size, text.size() - at);
-      std::memcpy(into, text.data() + at, n);
-      at += n;
-      return n;
-    };
-  }, source_name, text.size(), piece_bytes);
+  return read_report(
+      [&text]() -> Source {
+        return [&text, at = size_t{0}](char* into, size_t size) mutable {
+          const size_t n = std::min(size, text.size() - at);
+          std::memcpy(into, text.data() + at, n);
+          at += n;
+          return n;
+        };
+      },
+      source_name, text.size(), piece_bytes);
 }
 
 void merge_repeated_tests(std::vector<TestCase>& tests) {
@@ -460,7 +468,8 @@ void merge_repeated_tests(std::vector<TestCase>& tests) {
   // million), then each run of equal hashes compared by id.
   std::vector<std::pair<size_t, uint32_t>> by_hash;
   by_hash.reserve(tests.size());
-  for (size_t i = 0; i < tests.size(); ++i) by_hash.emplace_back(std::hash<std::string>{}(tests[i].id()), static_cast<uint32_t>(i));
+  for (size_t i = 0; i < tests.size(); ++i)
+    by_hash.emplace_back(std::hash<std::string>{}(tests[i].id()), static_cast<uint32_t>(i));
   std::sort(by_hash.begin(), by_hash.end());
   std::vector<bool> dropped(tests.size(), false);
   bool any = false;

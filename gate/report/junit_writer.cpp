@@ -12,7 +12,9 @@
 namespace gate::report {
 namespace {
 
-std::string escaped(const std::string& raw, bool attribute) { return core::markup_escape(core::xml_chars(raw), attribute); }
+std::string escaped(const std::string& raw, bool attribute) {
+  return core::markup_escape(core::xml_chars(raw), attribute);
+}
 
 std::string attr(const char* name, const std::string& value) {
   return fmt::format(" {}=\"{}\"", name, escaped(value, true));
@@ -34,8 +36,10 @@ Counts count(const ConsumerResult& consumer) {
   Counts c;
   for (const auto& test : consumer.tests) {
     ++c.tests;
-    if (failing(test)) (test.status == TestStatus::failed ? c.failures : c.errors)++;
-    else if (test.outcome != "flaky" && test.outcome != "pre-existing" && test.status == TestStatus::skipped) ++c.skipped;
+    if (failing(test))
+      (test.status == TestStatus::failed ? c.failures : c.errors)++;
+    else if (test.outcome != "flaky" && test.outcome != "pre-existing" && test.status == TestStatus::skipped)
+      ++c.skipped;
   }
   if (!consumer.passed() && c.failures + c.errors == 0) {
     c.gate_case = true;
@@ -74,8 +78,10 @@ void write_case(const TestCase& test, const std::string& consumer_name, const Li
 // A consumer that failed without a failing test case (no JUnit, timeout,
 // setup failure, wrong exit code) still shows up as one failed case.
 void write_gate_case(const ConsumerResult& consumer, const Line& line) {
-  std::string open = "    <testcase" + attr("name", consumer.passed() ? "gate: run" : "gate: " + std::string(consumer_status_name(consumer.status))) +
-                     attr("classname", consumer.name) + attr("time", seconds_text(consumer.seconds));
+  std::string open =
+      "    <testcase" +
+      attr("name", consumer.passed() ? "gate: run" : "gate: " + std::string(consumer_status_name(consumer.status))) +
+      attr("classname", consumer.name) + attr("time", seconds_text(consumer.seconds));
   if (consumer.passed()) {
     line(open + " />");
     return;
@@ -101,9 +107,9 @@ void write_junit(const Verdict& verdict, const Line& line) {
     seconds += consumer.seconds;
   }
   line("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
-  line("<testsuites" + attr("name", fmt::format("gate {}", verdict.candidate.ref())) + attr("tests", std::to_string(tests)) +
-       attr("failures", std::to_string(failures)) + attr("errors", std::to_string(errors)) +
-       attr("time", seconds_text(seconds)) + ">");
+  line("<testsuites" + attr("name", fmt::format("gate {}", verdict.candidate.ref())) +
+       attr("tests", std::to_string(tests)) + attr("failures", std::to_string(failures)) +
+       attr("errors", std::to_string(errors)) + attr("time", seconds_text(seconds)) + ">");
   for (size_t i = 0; i < verdict.consumers.size(); ++i) {
     const auto& consumer = verdict.consumers[i];
     const Counts& c = counts[i];
@@ -111,8 +117,10 @@ void write_junit(const Verdict& verdict, const Line& line) {
          attr("failures", std::to_string(c.failures)) + attr("errors", std::to_string(c.errors)) +
          attr("skipped", std::to_string(c.skipped)) + attr("time", seconds_text(consumer.seconds)) + ">");
     line("    <properties>");
-    for (const auto& [name, value] : {std::pair<const char*, std::string>{"repo", consumer.repo}, {"ref", consumer.ref},
-                                      {"commit", consumer.commit}, {"candidate", verdict.candidate.ref()}}) {
+    for (const auto& [name, value] : {std::pair<const char*, std::string>{"repo", consumer.repo},
+                                      {"ref", consumer.ref},
+                                      {"commit", consumer.commit},
+                                      {"candidate", verdict.candidate.ref()}}) {
       line("      <property" + attr("name", name) + attr("value", value) + " />");
     }
     line("    </properties>");

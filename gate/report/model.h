@@ -30,7 +30,7 @@ struct TestCase {
   // failed and then passed (flaky?), and its runs against the baseline.
   int confirm_runs = 0, confirm_failures = 0;    // extra runs on the candidate
   int baseline_runs = 0, baseline_failures = 0;  // runs on the published image
-  bool timed_out = false;     // stopped at test_timeout
+  bool timed_out = false;                        // stopped at test_timeout
   bool blocks = false;
   bool known_before = false;  // pre-existing/flaky: the timing store saw it so before
 
@@ -57,7 +57,7 @@ struct ImagePhase {
   std::string digest;  // the image the phase was bound to
   std::vector<ServiceRun> services;
   std::vector<std::string> containers_created;  // "id image" of every container created during the phase
-  std::string worktree;  // "checkout" or "fresh" (a worktree of its own)
+  std::string worktree;                         // "checkout" or "fresh" (a worktree of its own)
 };
 
 // Whether failures could be compared with the published image, and why not.
@@ -71,8 +71,8 @@ struct BaselineReport {
   std::string status = "off";
   std::string digest;
   std::string reason;
-  size_t tests_rerun = 0;       // distinct tests run against the baseline
-  size_t executions = 0;        // test executions that cost (baseline and confirmation reruns)
+  size_t tests_rerun = 0;  // distinct tests run against the baseline
+  size_t executions = 0;   // test executions that cost (baseline and confirmation reruns)
 };
 
 // What happened to one consumer.
@@ -89,17 +89,17 @@ struct ConsumerResult {
   std::string process_status;  // "exit 0", "timed out after 3.0s", ...
   int exit_code = -1;
   double seconds = 0;
-  std::vector<TestCase> tests;  // from JUnit, when configured
-  size_t tests_omitted = 0;     // plain passes a summarised verdict.json counted but did not list
+  std::vector<TestCase> tests;       // from JUnit, when configured
+  size_t tests_omitted = 0;          // plain passes a summarised verdict.json counted but did not list
   std::vector<std::string> reasons;  // why it did not pass
   std::string log_file;              // relative to the report directory
   std::string output_tail;           // end of the output, for failures
   std::vector<std::string> containers_removed;
-  std::string shard;          // "K/N" when the tests were split over shards
-  std::string setup_cache;    // "hit", "stored", or empty (no cache_paths)
+  std::string shard;                                  // "K/N" when the tests were split over shards
+  std::string setup_cache;                            // "hit", "stored", or empty (no cache_paths)
   nlohmann::json profile = nlohmann::json::object();  // workers' busy/idle time, shards' wall time
-  size_t tests_planned = 0;   // tests this shard was given
-  std::vector<ImagePhase> phases;  // the candidate's run, then the baseline's if there was one
+  size_t tests_planned = 0;                           // tests this shard was given
+  std::vector<ImagePhase> phases;                     // the candidate's run, then the baseline's if there was one
   BaselineReport baseline;
   std::vector<std::string> missing;  // tests the last passing run reported and this one did not
 
@@ -152,14 +152,14 @@ struct Verdict {
   std::vector<PublishedTag> published;
   std::string publish_requests;  // what publishing cost on the wire
   std::vector<Stage> stages;
-  long peak_rss_kb = 0;  // gate's own peak memory (children not included)
+  long peak_rss_kb = 0;                                  // gate's own peak memory (children not included)
   nlohmann::json containers = nlohmann::json::object();  // engine::ContainerReport of the run
   nlohmann::json coverage;  // suite::summarize_coverage, when the config asks for coverage (null otherwise)
   ExitCode exit_code = ExitCode::infrastructure;
-  std::vector<std::string> reasons;  // why the decision is what it is
+  std::vector<std::string> reasons;    // why the decision is what it is
   std::optional<ChangeScope> changes;  // with --changed-since
   bool skipped = false;                // no relevant change: nothing built or tested
-  std::string error;                 // the error that stopped the run, if any
+  std::string error;                   // the error that stopped the run, if any
 };
 
 }  // namespace gate::report

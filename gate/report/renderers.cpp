@@ -52,10 +52,10 @@ bool write_lines(const std::filesystem::path& path, const std::function<void(con
 std::string coverage_line(const nlohmann::json& coverage) {
   const std::string kind = coverage.value("kind", "");
   if (coverage.contains("percent")) {
-    return fmt::format("Coverage of the candidate ({}): {:.1f}% of {} statements, from {} counter director{} (profile: {}).",
-                       kind, coverage["percent"].get<double>(), coverage.value("statements", 0LL),
-                       coverage.value("directories", 0), coverage.value("directories", 0) == 1 ? "y" : "ies",
-                       coverage.value("profile", ""));
+    return fmt::format(
+        "Coverage of the candidate ({}): {:.1f}% of {} statements, from {} counter director{} (profile: {}).", kind,
+        coverage["percent"].get<double>(), coverage.value("statements", 0LL), coverage.value("directories", 0),
+        coverage.value("directories", 0) == 1 ? "y" : "ies", coverage.value("profile", ""));
   }
   return fmt::format("Coverage of the candidate ({}): none: {}", kind, coverage.value("error", "unknown"));
 }
@@ -64,7 +64,10 @@ static std::string baseline_markdown(const Verdict& v) {
   std::string out;
   for (const auto& c : v.consumers) {
     if (c.baseline.status == "off" || c.baseline.status == "not-needed") continue;
-    if (out.empty()) out += "### Baseline\n\n| consumer | baseline | status | phases | pre-existing (new / seen before) |\n|---|---|---|---|---|\n";
+    if (out.empty())
+      out +=
+          "### Baseline\n\n| consumer | baseline | status | phases | pre-existing (new / seen before) "
+          "|\n|---|---|---|---|---|\n";
     std::string phases;
     for (const auto& p : c.phases) {
       std::string services;
@@ -89,13 +92,15 @@ static std::string baseline_markdown(const Verdict& v) {
 
 std::string render_summary_markdown(const Verdict& v) {
   std::string out;
-  std::string banner = v.skipped                          ? "SKIPPED (no relevant change)"
-                       : v.exit_code == ExitCode::passed ? (v.dry_run ? "PASSED (dry run, nothing published)" : "PASSED")
-                                                         : fmt::format("{}", exit_code_name(v.exit_code));
+  std::string banner = v.skipped ? "SKIPPED (no relevant change)"
+                       : v.exit_code == ExitCode::passed
+                           ? (v.dry_run ? "PASSED (dry run, nothing published)" : "PASSED")
+                           : fmt::format("{}", exit_code_name(v.exit_code));
   for (auto& c : banner) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   out += fmt::format("## gate: {}\n\n", banner);
   if (!v.candidate.repository.empty()) {
-    out += fmt::format("Candidate `{}{}`", v.candidate.repository, v.candidate.tag.empty() ? "" : ":" + v.candidate.tag);
+    out +=
+        fmt::format("Candidate `{}{}`", v.candidate.repository, v.candidate.tag.empty() ? "" : ":" + v.candidate.tag);
     if (!v.candidate.digest.empty()) out += fmt::format(" at `{}`", v.candidate.digest);
     out += "\n\n";
   }
@@ -132,7 +137,11 @@ std::string render_summary_markdown(const Verdict& v) {
                          t.outcome.empty() ? std::string(test_status_name(t.status)) : t.outcome, md_cell(t.message));
     }
   }
-  if (failed_more > 0) out += fmt::format("\n... and {} more failed test(s): junit.xml names every one (verdict.json 10,000 a consumer, the rest in omitted-tests.jsonl).\n", failed_more);
+  if (failed_more > 0)
+    out += fmt::format(
+        "\n... and {} more failed test(s): junit.xml names every one (verdict.json 10,000 a consumer, the rest in "
+        "omitted-tests.jsonl).\n",
+        failed_more);
   if (failed_rows > 0) out += "\n";
   size_t warning_rows = 0, warning_more = 0;
   for (const auto& c : v.consumers) {
@@ -151,7 +160,8 @@ std::string render_summary_markdown(const Verdict& v) {
   if (!v.published.empty()) {
     out += "### Published\n\n| tag | previous digest | new digest |\n|---|---|---|\n";
     for (const auto& p : v.published) {
-      out += fmt::format("| `{}` | `{}` | `{}` |\n", p.tag, p.previous_digest.empty() ? "(new)" : p.previous_digest, p.digest);
+      out += fmt::format("| `{}` | `{}` | `{}` |\n", p.tag, p.previous_digest.empty() ? "(new)" : p.previous_digest,
+                         p.digest);
     }
     out += "\n";
   }
@@ -174,12 +184,14 @@ std::string render_summary_markdown(const Verdict& v) {
   bool any_shards = false;
   for (const auto& c : v.consumers) {
     if (!c.profile.contains("shards")) continue;
-    if (!any_shards) out += "<details><summary>Shards, slowest first</summary>\n\n| consumer | shard | seconds |\n|---|---|---|\n";
+    if (!any_shards)
+      out += "<details><summary>Shards, slowest first</summary>\n\n| consumer | shard | seconds |\n|---|---|---|\n";
     any_shards = true;
     std::vector<std::pair<double, std::string>> shards;
     for (const auto& [shard, seconds] : c.profile["shards"].items()) shards.emplace_back(seconds.get<double>(), shard);
     std::sort(shards.begin(), shards.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-    for (const auto& [seconds, shard] : shards) out += fmt::format("| {} | {} | {:.2f} |\n", md_cell(c.name), shard, seconds);
+    for (const auto& [seconds, shard] : shards)
+      out += fmt::format("| {} | {} | {:.2f} |\n", md_cell(c.name), shard, seconds);
   }
   if (any_shards) out += "\n</details>\n\n";
   if (!v.coverage.is_null()) out += coverage_line(v.coverage) + "\n\n";
@@ -190,7 +202,8 @@ std::string render_summary_markdown(const Verdict& v) {
   }
   if (!v.stages.empty()) {
     out += "<details><summary>Stage timings</summary>\n\n| stage | start | duration |\n|---|---|---|\n";
-    for (const auto& s : v.stages) out += fmt::format("| {} | {:.2f}s | {:.2f}s |\n", s.name, s.start_seconds, s.seconds);
+    for (const auto& s : v.stages)
+      out += fmt::format("| {} | {:.2f}s | {:.2f}s |\n", s.name, s.start_seconds, s.seconds);
     out += "\n</details>\n";
   }
   return out;

@@ -17,7 +17,8 @@ nlohmann::json phases_json(const std::vector<ImagePhase>& phases) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& p : phases) {
     nlohmann::json services = nlohmann::json::array();
-    for (const auto& s : p.services) services.push_back({{"name", s.name}, {"image", s.image}, {"container", s.container}});
+    for (const auto& s : p.services)
+      services.push_back({{"name", s.name}, {"image", s.image}, {"container", s.container}});
     out.push_back({{"role", p.role},
                    {"digest", p.digest},
                    {"services", std::move(services)},
@@ -67,8 +68,11 @@ std::vector<bool> listed_tests(const std::vector<TestCase>& tests) {
 }
 
 nlohmann::json test_json(const TestCase& t) {
-  nlohmann::json test = {{"id", t.id()}, {"classname", t.classname}, {"name", t.name},
-                         {"status", test_status_name(t.status)}, {"seconds", t.seconds}};
+  nlohmann::json test = {{"id", t.id()},
+                         {"classname", t.classname},
+                         {"name", t.name},
+                         {"status", test_status_name(t.status)},
+                         {"seconds", t.seconds}};
   if (!t.message.empty()) test["message"] = t.message;
   if (!t.outcome.empty()) {
     test["outcome"] = t.outcome;
@@ -125,37 +129,42 @@ nlohmann::json to_json(const Verdict& v) {
     }
     size_t failed = 0, passed = c.tests_omitted, skipped = 0;
     for (const auto& t : c.tests) {
-      if (t.status == TestStatus::passed) ++passed;
-      else if (t.status == TestStatus::skipped) ++skipped;
-      else ++failed;
+      if (t.status == TestStatus::passed)
+        ++passed;
+      else if (t.status == TestStatus::skipped)
+        ++skipped;
+      else
+        ++failed;
     }
     std::map<std::string, size_t> outcomes;
     for (const auto& t : c.tests) {
       if (!t.outcome.empty()) outcomes[t.outcome]++;
     }
-    consumers.push_back({{"name", c.name},
-                         {"repo", c.repo},
-                         {"ref", c.ref},
-                         {"commit", c.commit},
-                         {"submodules", c.submodules},
-                         {"status", consumer_status_name(c.status)},
-                         {"process_status", c.process_status},
-                         {"exit_status", c.exit_code},
-                         {"seconds", c.seconds},
-                         {"counts", {{"tests", c.tests.size() + c.tests_omitted}, {"passed", passed}, {"failed", failed}, {"skipped", skipped}}},
-                         {"outcomes", outcomes},
-                         {"tests", std::move(tests)},
-                         {"tests_omitted", omitted},
-                         {"reasons", c.reasons},
-                         {"log", c.log_file},
-                         {"containers_removed", c.containers_removed},
-                         {"shard", c.shard},
-                         {"setup_cache", c.setup_cache},
-                         {"profile", c.profile},
-                         {"tests_planned", c.tests_planned},
-                         {"baseline", baseline_json(c)},
-                         {"phases", phases_json(c.phases)},
-                         {"missing", c.missing}});
+    consumers.push_back(
+        {{"name", c.name},
+         {"repo", c.repo},
+         {"ref", c.ref},
+         {"commit", c.commit},
+         {"submodules", c.submodules},
+         {"status", consumer_status_name(c.status)},
+         {"process_status", c.process_status},
+         {"exit_status", c.exit_code},
+         {"seconds", c.seconds},
+         {"counts",
+          {{"tests", c.tests.size() + c.tests_omitted}, {"passed", passed}, {"failed", failed}, {"skipped", skipped}}},
+         {"outcomes", outcomes},
+         {"tests", std::move(tests)},
+         {"tests_omitted", omitted},
+         {"reasons", c.reasons},
+         {"log", c.log_file},
+         {"containers_removed", c.containers_removed},
+         {"shard", c.shard},
+         {"setup_cache", c.setup_cache},
+         {"profile", c.profile},
+         {"tests_planned", c.tests_planned},
+         {"baseline", baseline_json(c)},
+         {"phases", phases_json(c.phases)},
+         {"missing", c.missing}});
   }
   json published = json::array();
   for (const auto& p : v.published) {
@@ -166,32 +175,37 @@ nlohmann::json to_json(const Verdict& v) {
   json seen = json::object();
   for (const auto& [tag, digest] : v.tags_seen) seen[tag] = digest.empty() ? json(nullptr) : json(digest);
   json stages = json::array();
-  for (const auto& s : v.stages) stages.push_back({{"name", s.name}, {"start_seconds", s.start_seconds}, {"seconds", s.seconds}});
-  json out = {{"schema", "gate.verdict/v1"},
-              {"gate_version", v.gate_version},
-              {"command", v.command},
-              {"config", v.config_file},
-              {"dry_run", v.dry_run},
-              {"started_at", v.started_at},
-              {"seconds", v.seconds},
-              {"candidate", {{"repository", v.candidate.repository}, {"tag", v.candidate.tag}, {"digest", v.candidate.digest}}},
-              {"consumers", std::move(consumers)},
-              {"decision", {{"verdict", exit_code_name(v.exit_code)}, {"exit_code", static_cast<int>(v.exit_code)}, {"reasons", v.reasons}}},
-              {"publish_repository", v.publish_repository},
-              {"publish_tags_seen", std::move(seen)},
-              {"published", std::move(published)},
-              {"publish_requests", v.publish_requests},
-              {"stages", std::move(stages)},
-              {"peak_rss_kb", v.peak_rss_kb},
-              {"containers", v.containers},
-              {"exit_code", static_cast<int>(v.exit_code)}};
+  for (const auto& s : v.stages)
+    stages.push_back({{"name", s.name}, {"start_seconds", s.start_seconds}, {"seconds", s.seconds}});
+  json out = {
+      {"schema", "gate.verdict/v1"},
+      {"gate_version", v.gate_version},
+      {"command", v.command},
+      {"config", v.config_file},
+      {"dry_run", v.dry_run},
+      {"started_at", v.started_at},
+      {"seconds", v.seconds},
+      {"candidate", {{"repository", v.candidate.repository}, {"tag", v.candidate.tag}, {"digest", v.candidate.digest}}},
+      {"consumers", std::move(consumers)},
+      {"decision",
+       {{"verdict", exit_code_name(v.exit_code)},
+        {"exit_code", static_cast<int>(v.exit_code)},
+        {"reasons", v.reasons}}},
+      {"publish_repository", v.publish_repository},
+      {"publish_tags_seen", std::move(seen)},
+      {"published", std::move(published)},
+      {"publish_requests", v.publish_requests},
+      {"stages", std::move(stages)},
+      {"peak_rss_kb", v.peak_rss_kb},
+      {"containers", v.containers},
+      {"exit_code", static_cast<int>(v.exit_code)}};
   if (!v.error.empty()) out["error"] = v.error;
   if (!v.coverage.is_null()) out["coverage"] = v.coverage;
   out["skipped"] = v.skipped;
   if (v.changes) {
-    out["changes"] = {{"base", v.changes->base},           {"merge_base", v.changes->merge_base},
-                      {"head", v.changes->head},           {"files_changed", v.changes->files_changed},
-                      {"paths", v.changes->paths},         {"matched", v.changes->matched},
+    out["changes"] = {{"base", v.changes->base},        {"merge_base", v.changes->merge_base},
+                      {"head", v.changes->head},        {"files_changed", v.changes->files_changed},
+                      {"paths", v.changes->paths},      {"matched", v.changes->matched},
                       {"relevant", v.changes->relevant}};
   }
   return out;
@@ -213,7 +227,8 @@ Verdict verdict_from_json(const nlohmann::json& j) {
   v.skipped = j.value("skipped", false);
   if (j.contains("coverage")) v.coverage = j["coverage"];
   if (j.contains("publish_tags_seen")) {
-    for (const auto& [tag, digest] : j["publish_tags_seen"].items()) v.tags_seen[tag] = digest.is_string() ? digest.get<std::string>() : "";
+    for (const auto& [tag, digest] : j["publish_tags_seen"].items())
+      v.tags_seen[tag] = digest.is_string() ? digest.get<std::string>() : "";
   }
   for (const auto& c : j.at("consumers")) {
     ConsumerResult r;
@@ -222,8 +237,8 @@ Verdict verdict_from_json(const nlohmann::json& j) {
     r.ref = c.value("ref", "");
     r.commit = c.value("commit", "");
     std::string status = c.value("status", "");
-    for (auto s : {ConsumerStatus::passed, ConsumerStatus::failed, ConsumerStatus::timed_out, ConsumerStatus::setup_failed,
-                   ConsumerStatus::not_run, ConsumerStatus::error}) {
+    for (auto s : {ConsumerStatus::passed, ConsumerStatus::failed, ConsumerStatus::timed_out,
+                   ConsumerStatus::setup_failed, ConsumerStatus::not_run, ConsumerStatus::error}) {
       if (consumer_status_name(s) == status) r.status = s;
     }
     r.process_status = c.value("process_status", "");
@@ -275,9 +290,8 @@ namespace {
 // A JSON string: plain printable ASCII as it is, anything else through the
 // JSON library (most names are plain: a million lines are written fast).
 void append_json_string(std::string& out, std::string_view text) {
-  const bool plain = std::all_of(text.begin(), text.end(), [](char ch) {
-    return ch >= 0x20 && ch < 0x7F && ch != '"' && ch != '\\';
-  });
+  const bool plain =
+      std::all_of(text.begin(), text.end(), [](char ch) { return ch >= 0x20 && ch < 0x7F && ch != '"' && ch != '\\'; });
   if (plain) {
     out += '"';
     out += text;
@@ -324,10 +338,11 @@ void restore_omitted_tests(Verdict& verdict, const std::filesystem::path& dir) {
   const auto file = dir / kOmittedTestsFile;
   std::ifstream in(file);
   if (!in) {
-    throw InfraError(fmt::format("{}: missing; its verdict counts {} test(s) it does not name, and the whole consumer "
-                                 "cannot be judged without them (hand `gate merge` each shard's whole report "
-                                 "directory, not verdict.json alone)",
-                                 file.string(), omitted));
+    throw InfraError(
+        fmt::format("{}: missing; its verdict counts {} test(s) it does not name, and the whole consumer "
+                    "cannot be judged without them (hand `gate merge` each shard's whole report "
+                    "directory, not verdict.json alone)",
+                    file.string(), omitted));
   }
   std::map<std::string, ConsumerResult*> by_name;
   for (auto& c : verdict.consumers) by_name[c.name] = &c;

@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <map>
 
+#include <set>
 #include "core/error.h"
 #include "core/log.h"
 #include "suite/image_run.h"
-#include <set>
 #include "suite/runner.h"
 #include "suite/suite_run.h"
 
@@ -31,7 +31,8 @@ std::vector<std::string> candidate_containers(const RunContext& context,
   std::string candidate_id, baseline_id;
   if (context.engine && !refs.empty()) {
     candidate_id = context.engine->image_id(refs.front());
-    if (context.baseline && !context.baseline->refs.empty()) baseline_id = context.engine->image_id(context.baseline->refs.front());
+    if (context.baseline && !context.baseline->refs.empty())
+      baseline_id = context.engine->image_id(context.baseline->refs.front());
     if (candidate_id == baseline_id) candidate_id.clear();
   }
   std::map<std::string, std::string> id_of;  // each image name seen, resolved once
@@ -74,8 +75,10 @@ std::string replay(const config::Consumer& consumer, const git::Checkout& checko
       std::filesystem::create_directories(env.scratch, ignored);
       runner->enumerate(env);  // the tool must work there too (and the go runner learns its package directories)
       suite = run_baseline_suite(consumer, *runner, env, compare);
-      if (!suite.errors.empty()) invalid = "a batch failed: " + suite.errors.front();
-      else if (std::chrono::steady_clock::now() >= run.deadline()) invalid = "it timed out (the consumer's timeout)";
+      if (!suite.errors.empty())
+        invalid = "a batch failed: " + suite.errors.front();
+      else if (std::chrono::steady_clock::now() >= run.deadline())
+        invalid = "it timed out (the consumer's timeout)";
     }
   } catch (const Interrupted&) {
     result.phases.push_back(run.finish(&result.containers_removed));
@@ -88,9 +91,10 @@ std::string replay(const config::Consumer& consumer, const git::Checkout& checko
   // The proof: nothing of the candidate took part.
   auto foreign = candidate_containers(context, run.created());
   if (!foreign.empty()) {
-    invalid = fmt::format("the candidate took part: {} container(s) from the candidate were created during it ({}); "
-                          "the consumer names the candidate by a reference gate cannot rebind (use ${{CANDIDATE_REF}})",
-                          foreign.size(), fmt::join(foreign, ", "));
+    invalid = fmt::format(
+        "the candidate took part: {} container(s) from the candidate were created during it ({}); "
+        "the consumer names the candidate by a reference gate cannot rebind (use ${{CANDIDATE_REF}})",
+        foreign.size(), fmt::join(foreign, ", "));
   }
   return invalid;
 }
@@ -117,9 +121,10 @@ void recheck_on_candidate(const config::Consumer& consumer, const git::Checkout&
                           report::ConsumerResult& result) {
   const int rounds = std::min(consumer.baseline_reruns, kRescueReruns);
   if (ambiguous.empty() || ambiguous.size() > kMaxRescues || rounds == 0) return;
-  log::info(fmt::format("{}: {} test(s) failed on the candidate every time and are flaky on the published image: "
-                        "rerunning them on the candidate until they pass, {} time(s) at most",
-                        consumer.name, ambiguous.size(), rounds));
+  log::info(
+      fmt::format("{}: {} test(s) failed on the candidate every time and are flaky on the published image: "
+                  "rerunning them on the candidate until they pass, {} time(s) at most",
+                  consumer.name, ambiguous.size(), rounds));
   WorktreeGuard fresh;
   try {
     fresh.checkout = git::fresh_worktree(checkout);
@@ -148,7 +153,8 @@ void recheck_on_candidate(const config::Consumer& consumer, const git::Checkout&
     result.phases.push_back(run.finish(&result.containers_removed));
     throw;
   } catch (const InfraError& e) {
-    log::warn(fmt::format("{}: the rerun on the candidate failed ({}): those tests stay regressions", consumer.name, e.what()));
+    log::warn(fmt::format("{}: the rerun on the candidate failed ({}): those tests stay regressions", consumer.name,
+                          e.what()));
     passed.clear();
   }
   result.phases.push_back(run.finish(&result.containers_removed));
@@ -174,7 +180,8 @@ Evidence compare_with_baseline(const config::Consumer& consumer, const git::Chec
     report.status = "off";
   } else if (context.baseline && context.baseline->digest == context.candidate.digest) {
     report.status = "identical";
-    report.reason = "the candidate is the published image (already published): its failures are pre-existing by identity";
+    report.reason =
+        "the candidate is the published image (already published): its failures are pre-existing by identity";
   } else if (failing.empty() && flaky.empty()) {
     report.status = "not-needed";
   } else if (!context.baseline) {
@@ -208,11 +215,11 @@ Evidence compare_with_baseline(const config::Consumer& consumer, const git::Chec
       }
       if (!suite.unexamined.empty()) {
         const size_t listed = std::min<size_t>(suite.unexamined.size(), 20);
-        notes.push_back(fmt::format("{} test(s) not rerun to look for flakiness, since the consumer blocks anyway: "
-                                    "without that evidence they stay regressions or newly-flaky ({}{})",
-                                    suite.unexamined.size(),
-                                    fmt::join(suite.unexamined.begin(), suite.unexamined.begin() + listed, ", "),
-                                    listed < suite.unexamined.size() ? ", ..." : ""));
+        notes.push_back(fmt::format(
+            "{} test(s) not rerun to look for flakiness, since the consumer blocks anyway: "
+            "without that evidence they stay regressions or newly-flaky ({}{})",
+            suite.unexamined.size(), fmt::join(suite.unexamined.begin(), suite.unexamined.begin() + listed, ", "),
+            listed < suite.unexamined.size() ? ", ..." : ""));
       }
       report.reason = fmt::format("{}", fmt::join(notes, "; "));
     }

@@ -102,7 +102,8 @@ class CommandRunner : public Runner {
         by_id.erase(it);
       } else {
         // Skipped: it did not complete, so it is evidence of nothing.
-        out.tests.push_back({"", std::string(id), report::TestStatus::skipped, 0, "not in this run's JUnit report", ""});
+        out.tests.push_back(
+            {"", std::string(id), report::TestStatus::skipped, 0, "not in this run's JUnit report", ""});
       }
     }
     return out;
@@ -136,7 +137,8 @@ class CommandRunner : public Runner {
         if (out.tests.empty()) {
           out.tests = std::move(tests);
         } else {
-          out.tests.insert(out.tests.end(), std::make_move_iterator(tests.begin()), std::make_move_iterator(tests.end()));
+          out.tests.insert(out.tests.end(), std::make_move_iterator(tests.begin()),
+                           std::make_move_iterator(tests.end()));
         }
       } catch (const InfraError& e) {
         out.error = e.what();
@@ -160,6 +162,8 @@ class CommandRunner : public Runner {
 
 }  // namespace
 
-std::unique_ptr<Runner> make_command_runner(std::string junit) { return std::make_unique<CommandRunner>(std::move(junit)); }
+std::unique_ptr<Runner> make_command_runner(std::string junit) {
+  return std::make_unique<CommandRunner>(std::move(junit));
+}
 
 }  // namespace gate::suite

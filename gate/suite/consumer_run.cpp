@@ -87,7 +87,7 @@ void run_command_consumer(const config::Consumer& consumer, ImageRun& run, repor
 // Every test's outcome from the evidence, in collection order.
 // The results are moved out of the suite (a report may name a million tests).
 void classify_tests(const config::Consumer& consumer, const RunContext& context, CandidateSuite& suite,
-                      const Evidence& evidence, const TimingStore& history, report::ConsumerResult& result) {
+                    const Evidence& evidence, const TimingStore& history, report::ConsumerResult& result) {
   auto tests = suite.runs.by_test.release_in_order(suite.collected);  // (a name collected twice is one test)
   for (auto& t : tests) {
     const std::string name = t.id();
@@ -109,8 +109,8 @@ void classify_tests(const config::Consumer& consumer, const RunContext& context,
     if (t.blocks) {
       // A reason is one line: a name or message from the report is shown escaped.
       std::string message = core::terminal_line(shorten(t.message, 200));
-      result.reasons.push_back(fmt::format("test {} {}: {}", core::terminal_line(name), t.outcome,
-                                           message.empty() ? t.outcome : message));
+      result.reasons.push_back(
+          fmt::format("test {} {}: {}", core::terminal_line(name), t.outcome, message.empty() ? t.outcome : message));
     } else if (t.outcome == "flaky" || t.outcome == "pre-existing") {
       log::warn(fmt::format("{}: test {} is {} (policy: warn)", consumer.name, core::terminal_line(name), t.outcome));
     }
@@ -118,7 +118,8 @@ void classify_tests(const config::Consumer& consumer, const RunContext& context,
   if (result.tests.empty()) {
     result.tests = std::move(tests);
   } else {
-    result.tests.insert(result.tests.end(), std::make_move_iterator(tests.begin()), std::make_move_iterator(tests.end()));
+    result.tests.insert(result.tests.end(), std::make_move_iterator(tests.begin()),
+                        std::make_move_iterator(tests.end()));
   }
 }
 
@@ -192,10 +193,11 @@ void run_suite_consumer(const config::Consumer& consumer, const git::Checkout& c
   result.profile = suite.profile;
   if (suite.collected.empty()) {
     result.status = report::ConsumerStatus::error;
-    result.reasons.push_back(!consumer.knows_tests()
-                                 ? "its JUnit reports name no test: a run that tests nothing never passes"
-                                 : fmt::format("the test selection [{}] holds no test: a run that tests nothing never passes",
-                                               fmt::join(consumer.tests, " ")));
+    result.reasons.push_back(
+        !consumer.knows_tests()
+            ? "its JUnit reports name no test: a run that tests nothing never passes"
+            : fmt::format("the test selection [{}] holds no test: a run that tests nothing never passes",
+                          fmt::join(consumer.tests, " ")));
     return;
   }
   for (const auto& e : suite.runs.errors) result.reasons.push_back(e);
@@ -206,7 +208,8 @@ void run_suite_consumer(const config::Consumer& consumer, const git::Checkout& c
     if (t.timed_out && config::policy_blocks(config_of(context), consumer, "timed-out")) compare.blocked_anyway = true;
   });
   compare.flaky.assign(suite.runs.flaked.begin(), suite.runs.flaked.end());
-  compare.blocked_anyway = compare.blocked_anyway || !suite.runs.errors.empty() || suite.runs.by_test.size() < suite.planned;
+  compare.blocked_anyway =
+      compare.blocked_anyway || !suite.runs.errors.empty() || suite.runs.by_test.size() < suite.planned;
   compare.regression_blocks = config::policy_blocks(config_of(context), consumer, "regression");
   compare.newly_flaky_blocks = config::policy_blocks(config_of(context), consumer, "newly-flaky");
   Evidence evidence = compare_with_baseline(consumer, checkout, context, compare, result);
@@ -224,18 +227,18 @@ void run_suite_consumer(const config::Consumer& consumer, const git::Checkout& c
   // ...and given back: glibc keeps freed small blocks (the ids, the plan)
   // mapped, under what the reports and the timing store allocate next.
   ::malloc_trim(0);
-  size_t executed = std::count_if(result.tests.begin(), result.tests.end(), [](const auto& t) {
-    return t.status != report::TestStatus::skipped || t.timed_out;
-  });
+  size_t executed = std::count_if(result.tests.begin(), result.tests.end(),
+                                  [](const auto& t) { return t.status != report::TestStatus::skipped || t.timed_out; });
   size_t not_run = result.tests_planned > result.tests.size() ? result.tests_planned - result.tests.size() : 0;
   bool blocked = std::any_of(result.tests.begin(), result.tests.end(), [](const auto& t) { return t.blocks; });
   if (not_run > 0) {
-    result.reasons.push_back(fmt::format("{} planned test(s) did not run (consumer timeout or a failed batch)", not_run));
+    result.reasons.push_back(
+        fmt::format("{} planned test(s) did not run (consumer timeout or a failed batch)", not_run));
   }
   if (executed == 0) result.reasons.push_back("no test executed: a run that tests nothing never passes");
   if (blocked || over_limit || missing_blocks || not_run > 0 || executed == 0 || batch_failed) {
     result.status = not_run > 0 && Clock::now() >= candidate.deadline() ? report::ConsumerStatus::timed_out
-                                                                       : report::ConsumerStatus::failed;
+                                                                        : report::ConsumerStatus::failed;
   } else {
     result.status = report::ConsumerStatus::passed;
   }

@@ -98,9 +98,10 @@ nlohmann::json summarize_coverage(const config::Coverage& coverage, const std::v
     return result;
   };
   if (with_counters.empty()) {
-    return fail(fmt::format("no counters were written into {} (was the candidate built with `go build -cover`, given "
-                            "${} and stopped normally?)",
-                            raw_dirs.empty() ? "any coverage directory" : joined(raw_dirs), coverage.env));
+    return fail(
+        fmt::format("no counters were written into {} (was the candidate built with `go build -cover`, given "
+                    "${} and stopped normally?)",
+                    raw_dirs.empty() ? "any coverage directory" : joined(raw_dirs), coverage.env));
   }
   const fs::path out = fs::absolute(report_dir / "coverage");
   const fs::path merged = out / "merged";
@@ -108,14 +109,19 @@ nlohmann::json summarize_coverage(const config::Coverage& coverage, const std::v
   fs::remove_all(merged, error);
   fs::create_directories(merged, error);
   try {
-    auto merge = process::capture({coverage.go, "tool", "covdata", "merge", "-i=" + joined(with_counters), "-o=" + merged.string()},
-                                  std::chrono::minutes(5));
-    if (!merge.ok()) return fail(fmt::format("`{} tool covdata merge` failed ({}): {}", coverage.go, merge.describe(), merge.output_end(400)));
+    auto merge = process::capture(
+        {coverage.go, "tool", "covdata", "merge", "-i=" + joined(with_counters), "-o=" + merged.string()},
+        std::chrono::minutes(5));
+    if (!merge.ok())
+      return fail(
+          fmt::format("`{} tool covdata merge` failed ({}): {}", coverage.go, merge.describe(), merge.output_end(400)));
     const fs::path profile = out / "coverage.txt";
-    auto textfmt = process::capture({coverage.go, "tool", "covdata", "textfmt", "-i=" + merged.string(), "-o=" + profile.string()},
-                                    std::chrono::minutes(5));
+    auto textfmt =
+        process::capture({coverage.go, "tool", "covdata", "textfmt", "-i=" + merged.string(), "-o=" + profile.string()},
+                         std::chrono::minutes(5));
     if (!textfmt.ok()) {
-      return fail(fmt::format("`{} tool covdata textfmt` failed ({}): {}", coverage.go, textfmt.describe(), textfmt.output_end(400)));
+      return fail(fmt::format("`{} tool covdata textfmt` failed ({}): {}", coverage.go, textfmt.describe(),
+                              textfmt.output_end(400)));
     }
     std::ifstream in(profile);
     std::stringstream text;
@@ -130,7 +136,8 @@ nlohmann::json summarize_coverage(const config::Coverage& coverage, const std::v
     log::info(fmt::format("coverage of the candidate: {:.1f}% of {} statements ({} counter directories)", percent,
                           totals.statements, with_counters.size()));
   } catch (const std::exception& e) {
-    return fail(fmt::format("cannot run `{} tool covdata`: {} (coverage needs Go >= 1.20; set coverage.go)", coverage.go, e.what()));
+    return fail(fmt::format("cannot run `{} tool covdata`: {} (coverage needs Go >= 1.20; set coverage.go)",
+                            coverage.go, e.what()));
   }
   return result;
 }

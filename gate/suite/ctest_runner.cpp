@@ -15,7 +15,6 @@
 namespace gate::suite {
 namespace {
 
-
 class CtestRunner : public Runner {
  public:
   explicit CtestRunner(std::vector<std::string> selection) : selection_(std::move(selection)) {}
@@ -46,7 +45,8 @@ class CtestRunner : public Runner {
         tool_spec(env, {"-R", anchored_alternation(tests), "--output-junit", junit.string(), "--no-tests=error"});
     if (test_timeout.count() > 0) {
       spec.argv.insert(spec.argv.end(),
-                       {"--timeout", std::to_string(std::max<long long>(1, std::chrono::duration_cast<std::chrono::seconds>(test_timeout).count()))});
+                       {"--timeout", std::to_string(std::max<long long>(
+                                         1, std::chrono::duration_cast<std::chrono::seconds>(test_timeout).count()))});
     }
     spec.timeout = time_left(env);
     std::map<std::string, std::string> words;
@@ -76,7 +76,8 @@ class CtestRunner : public Runner {
         out.not_run.push_back(test);
         continue;
       }
-      report::TestCase c = j != by_name.end() ? j->second : report::TestCase{"", test, report::TestStatus::passed, 0, "", ""};
+      report::TestCase c =
+          j != by_name.end() ? j->second : report::TestCase{"", test, report::TestStatus::passed, 0, "", ""};
       c.classname.clear();
       c.name = test;
       if (w != words.end()) {
@@ -97,7 +98,8 @@ class CtestRunner : public Runner {
       out.tests.push_back(c);
     }
     if (result.timed_out) out.error = "stopped at the consumer's timeout";
-    if (out.tests.empty() && !result.ok()) out.error = fmt::format("ctest {} without running any test", result.describe());
+    if (out.tests.empty() && !result.ok())
+      out.error = fmt::format("ctest {} without running any test", result.describe());
     return out;
   }
 

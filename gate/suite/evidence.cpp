@@ -35,7 +35,8 @@ std::string classify(const report::TestCase& test, bool flaked, const Evidence& 
 }
 
 std::string selection_of(const config::Consumer& consumer) {
-  return fmt::format("{} {} {}", config::runner_name(consumer.runner), fmt::join(consumer.tests, " "), consumer.junit.value_or(""));
+  return fmt::format("{} {} {}", config::runner_name(consumer.runner), fmt::join(consumer.tests, " "),
+                     consumer.junit.value_or(""));
 }
 
 StoreUpdate lessons_of(const config::Consumer& consumer, const report::ConsumerResult& result) {
@@ -88,8 +89,8 @@ int severity(const report::TestCase& t) {
 
 // From least to most trustworthy: a joined baseline is as good as its worst part.
 int trust(const std::string& status) {
-  static const std::map<std::string, int> order{{"invalid", 0}, {"unavailable", 1}, {"used", 2},
-                                                {"identical", 3}, {"not-needed", 4}, {"off", 5}};
+  static const std::map<std::string, int> order{{"invalid", 0},   {"unavailable", 1}, {"used", 2},
+                                                {"identical", 3}, {"not-needed", 4},  {"off", 5}};
   auto it = order.find(status);
   return it == order.end() ? 0 : it->second;
 }
@@ -97,8 +98,7 @@ int trust(const std::string& status) {
 }  // namespace
 
 std::vector<std::string> missing_since(const config::Consumer& consumer, const LastPass& last,
-                                       const std::string& commit,
-                                       const std::unordered_set<std::string_view>& ran) {
+                                       const std::string& commit, const std::unordered_set<std::string_view>& ran) {
   if (last.selection != selection_of(consumer)) return {};
   if (consumer.knows_tests() && last.commit != commit) return {};
   std::vector<std::string> missing;
@@ -113,16 +113,20 @@ bool note_missing(const config::Config& config, const config::Consumer& consumer
   if (missing.empty()) return false;
   result.missing = std::move(missing);
   bool blocks = config::policy_blocks(config, consumer, "missing");
-  std::vector<std::string> named(result.missing.begin(), result.missing.begin() + std::min<size_t>(result.missing.size(), 10));
+  std::vector<std::string> named(result.missing.begin(),
+                                 result.missing.begin() + std::min<size_t>(result.missing.size(), 10));
   std::string text = fmt::format("{} test(s) that the last passing run (commit {}) reported did not run: {}{}",
                                  result.missing.size(), last.commit.substr(0, 12), fmt::join(named, ", "),
                                  result.missing.size() > named.size() ? ", ..." : "");
-  if (blocks) result.reasons.push_back(text + " (missing)");
-  else log::warn(fmt::format("{}: {} (policy missing: warn)", consumer.name, text));
+  if (blocks)
+    result.reasons.push_back(text + " (missing)");
+  else
+    log::warn(fmt::format("{}: {} (policy missing: warn)", consumer.name, text));
   return blocks;
 }
 
-void judge_joined_shards(const config::Config& config, const config::Consumer& consumer, report::ConsumerResult& whole) {
+void judge_joined_shards(const config::Config& config, const config::Consumer& consumer,
+                         report::ConsumerResult& whole) {
   std::map<std::string, size_t> index;
   std::vector<report::TestCase> joined;
   for (auto& t : whole.tests) {

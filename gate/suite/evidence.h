@@ -18,9 +18,9 @@
 // Pure functions, unit-tested on their own.
 #include <map>
 #include <set>
+#include <string>
 #include <string_view>
 #include <unordered_set>
-#include <string>
 #include <utility>
 #include <vector>
 
@@ -80,8 +80,7 @@ std::string over_pre_existing_limit(const config::Config& config, const config::
 // the two compare: the same selection and, for a listing runner, the same
 // commit (there the listing itself says what exists).
 std::vector<std::string> missing_since(const config::Consumer& consumer, const LastPass& last,
-                                       const std::string& commit,
-                                       const std::unordered_set<std::string_view>& ran);
+                                       const std::string& commit, const std::unordered_set<std::string_view>& ran);
 // Records them in `result` (a reason when the policy blocks, else a
 // warning); returns whether the policy blocks.
 bool note_missing(const config::Config& config, const config::Consumer& consumer, const LastPass& last,

@@ -20,13 +20,14 @@
 namespace gate::suite {
 namespace {
 
-
 class GoRunner : public Runner {
  public:
   GoRunner(std::vector<std::string> selection, bool prebuild) : prebuild_(prebuild) {
     for (auto& s : selection) {
-      if (s.rfind("-run=", 0) == 0) run_filter_ = s.substr(5);
-      else packages_.push_back(s);
+      if (s.rfind("-run=", 0) == 0)
+        run_filter_ = s.substr(5);
+      else
+        packages_.push_back(s);
     }
     if (packages_.empty()) packages_.push_back("./...");
   }
@@ -39,7 +40,8 @@ class GoRunner : public Runner {
       auto space = line.find(' ');
       if (space != std::string::npos) dirs_[line.substr(0, space)] = line.substr(space + 1);
     }
-    return parse_go_test_list(go(env, {"test", "-list", run_filter_.empty() ? "." : run_filter_}, packages_, "go test -list"));
+    return parse_go_test_list(
+        go(env, {"test", "-list", run_filter_.empty() ? "." : run_filter_}, packages_, "go test -list"));
   }
 
   void prepare(const RunEnv& env, const std::vector<std::string>& tests) override {
@@ -91,8 +93,7 @@ class GoRunner : public Runner {
     auto result = process::run(spec);
     if (result.interrupted) throw Interrupted();
     if (!result.ok()) {
-      throw InfraError(fmt::format("{} failed ({}): {}", what, result.describe(),
-                                   result.output_end(600)));
+      throw InfraError(fmt::format("{} failed ({}): {}", what, result.describe(), result.output_end(600)));
     }
     return result.output;
   }
@@ -142,8 +143,7 @@ class GoRunner : public Runner {
       }
     }
     if (!result.stopped && out.tests.empty() && !result.ok()) {
-      out.error = fmt::format("{}: {} without running a test: {}", package, result.describe(),
-                              result.output_end(400));
+      out.error = fmt::format("{}: {} without running a test: {}", package, result.describe(), result.output_end(400));
     }
   }
 

@@ -46,11 +46,13 @@ ImageRun::ImageRun(const config::Consumer& consumer, const ImageBinding& image, 
       deadline_(Clock::now() + consumer.timeout) {
   // The phase's containers: the subscription starts before anything of the
   // phase runs, so nothing it creates can be missed.
-  if (watch_containers && context.engine) watch_ = std::make_unique<engine::ContainerWatch>(std::vector<std::string>{}, false);
+  if (watch_containers && context.engine)
+    watch_ = std::make_unique<engine::ContainerWatch>(std::vector<std::string>{}, false);
   // Containers of the images that exist before the phase are not its own
   // (another run's, or the user's): only new ones are cleaned up.
   cleanup_refs_ = context.candidate.refs;
-  if (context.baseline) cleanup_refs_.insert(cleanup_refs_.end(), context.baseline->refs.begin(), context.baseline->refs.end());
+  if (context.baseline)
+    cleanup_refs_.insert(cleanup_refs_.end(), context.baseline->refs.begin(), context.baseline->refs.end());
   if (context.engine) containers_before_ = context.engine->containers_from(cleanup_refs_);
   for (const auto& [name, value] : values_) env_["GATE_" + name] = value;
   // Coverage counters are the candidate's: the published image's are not
@@ -133,7 +135,8 @@ ImageRun::SetupOutcome ImageRun::setup() {
         log::info(fmt::format("{}: setup restored from the cache ({})", consumer_.name, archive.filename().string()));
         return out;
       }
-      log::warn(fmt::format("{}: could not restore the setup cache ({}); running setup", consumer_.name, restored.describe()));
+      log::warn(fmt::format("{}: could not restore the setup cache ({}); running setup", consumer_.name,
+                            restored.describe()));
     }
   }
   for (const auto& command : consumer_.setup) {
@@ -200,7 +203,8 @@ report::ImagePhase ImageRun::finish(std::vector<std::string>* removed) {
       bool ours = std::any_of(cleanup_refs_.begin(), cleanup_refs_.end(), [&](const std::string& ref) {
         std::string repository = repository_of_ref(ref);
         return e.image.rfind(repository, 0) == 0 &&
-               (e.image.size() == repository.size() || e.image[repository.size()] == ':' || e.image[repository.size()] == '@');
+               (e.image.size() == repository.size() || e.image[repository.size()] == ':' ||
+                e.image[repository.size()] == '@');
       });
       if (ours) phase.containers_created.push_back(e.id.substr(0, 12) + " " + e.image);
     }
@@ -209,7 +213,8 @@ report::ImagePhase ImageRun::finish(std::vector<std::string>* removed) {
   if (context_.engine) {
     std::vector<std::string> mine;
     for (const auto& id : context_.engine->containers_from(cleanup_refs_)) {
-      if (std::find(containers_before_.begin(), containers_before_.end(), id) == containers_before_.end()) mine.push_back(id);
+      if (std::find(containers_before_.begin(), containers_before_.end(), id) == containers_before_.end())
+        mine.push_back(id);
     }
     context_.engine->remove_containers(mine);
     removed->insert(removed->end(), mine.begin(), mine.end());

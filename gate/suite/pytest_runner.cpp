@@ -46,9 +46,7 @@ class NodeIndex {
   }
 
  private:
-  static std::string key(const std::string& classname, const std::string& name) {
-    return classname + '\0' + name;
-  }
+  static std::string key(const std::string& classname, const std::string& name) { return classname + '\0' + name; }
   std::unordered_map<std::string, std::string> by_key_;
 };
 
@@ -69,8 +67,7 @@ class PytestRunner : public Runner {
     if (result.interrupted) throw Interrupted();
     // pytest's exit 5: nothing collected. Never a green run: the caller says so.
     if (!result.ok() && !(result.signal == 0 && result.exit_code == 5)) {
-      throw InfraError(fmt::format("pytest --collect-only failed ({}): {}", result.describe(),
-                                   result.output_end(600)));
+      throw InfraError(fmt::format("pytest --collect-only failed ({}): {}", result.describe(), result.output_end(600)));
     }
     return tests;
   }
@@ -89,7 +86,7 @@ class PytestRunner : public Runner {
     }
     args.insert(args.end(), tests.begin(), tests.end());
     process::Spec spec = tool_spec(env, args);
-    (*spec.env)["PYTHONUNBUFFERED"] = "1";  // finished-test lines must arrive as they happen
+    (*spec.env)["PYTHONUNBUFFERED"] = "1";        // finished-test lines must arrive as they happen
     std::map<std::string, std::string> finished;  // node id -> status word
     ProgressWatch watch;
     spec.on_line = [&](std::string_view line) {
@@ -164,8 +161,7 @@ class PytestRunner : public Runner {
       }
     }
     if (out.tests.empty() && result.exit_code != 0) {
-      out.error = fmt::format("pytest {} without running any test: {}", result.describe(),
-                              result.output_end(400));
+      out.error = fmt::format("pytest {} without running any test: {}", result.describe(), result.output_end(400));
     }
     return out;
   }

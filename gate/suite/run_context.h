@@ -32,9 +32,9 @@ struct RunContext {
   std::filesystem::path report_dir;  // absolute: children run elsewhere
   const engine::Engine* engine = nullptr;
   const config::Config* config = nullptr;  // for the top-level policy and limits
-  int shard_index = 1;  // this machine's shard, 1-based
-  int shard_count = 0;  // 0: the consumer's `shards`, all run here
-  std::filesystem::path cache_dir;  // the timing store lives there
+  int shard_index = 1;                     // this machine's shard, 1-based
+  int shard_count = 0;                     // 0: the consumer's `shards`, all run here
+  std::filesystem::path cache_dir;         // the timing store lives there
 };
 
 }  // namespace gate::suite

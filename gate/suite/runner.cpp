@@ -58,7 +58,8 @@ std::chrono::milliseconds time_left(const RunEnv& env) {
                                                     env.deadline - std::chrono::steady_clock::now()));
 }
 
-report::TestCase timed_out_test(const std::string& /*runner*/, const std::string& id, std::chrono::milliseconds test_timeout) {
+report::TestCase timed_out_test(const std::string& /*runner*/, const std::string& id,
+                                std::chrono::milliseconds test_timeout) {
   report::TestCase hung{"", id, report::TestStatus::error, 0, "", ""};
   hung.timed_out = true;
   hung.seconds = std::chrono::duration<double>(test_timeout).count();

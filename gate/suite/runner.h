@@ -21,8 +21,9 @@ struct RunEnv {
   process::Environment env;
   std::filesystem::path log_file;
   std::function<void(std::string_view)> on_line;  // live output
-  std::filesystem::path scratch;     // per-run files (reports of each batch)
-  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();  // the consumer's timeout
+  std::filesystem::path scratch;                  // per-run files (reports of each batch)
+  std::chrono::steady_clock::time_point deadline =
+      std::chrono::steady_clock::time_point::max();  // the consumer's timeout
 };
 
 struct BatchResult {
@@ -48,8 +49,8 @@ class Runner {
   // Runs `tests` in one process. A test running longer than `test_timeout`
   // (0 = none) is stopped and reported as timed out; tests after it in the
   // batch come back in not_run.
-  virtual BatchResult run_batch(const RunEnv& env, const TestNames& tests,
-                                std::chrono::milliseconds test_timeout, const std::string& batch_name) = 0;
+  virtual BatchResult run_batch(const RunEnv& env, const TestNames& tests, std::chrono::milliseconds test_timeout,
+                                const std::string& batch_name) = 0;
 };
 
 std::unique_ptr<Runner> make_runner(const config::Consumer& consumer);
@@ -78,6 +79,7 @@ std::string anchored_alternation(const TestNames& names);
 // What is left of the consumer's timeout, as a process timeout (0 = none).
 std::chrono::milliseconds time_left(const RunEnv& env);
 // The result of a test stopped at test_timeout.
-report::TestCase timed_out_test(const std::string& runner, const std::string& id, std::chrono::milliseconds test_timeout);
+report::TestCase timed_out_test(const std::string& runner, const std::string& id,
+                                std::chrono::milliseconds test_timeout);
 
 }  // namespace gate::suite

@@ -18,8 +18,8 @@ namespace gate::suite {
 constexpr double kMinBatchSeconds = 2.5;
 
 ScheduleResult run_items(Runner& runner, const RunEnv& env, const std::vector<std::string>& names,
-                         std::vector<WorkItem> items, size_t workers,
-                         std::chrono::milliseconds test_timeout, const std::string& phase) {
+                         std::vector<WorkItem> items, size_t workers, std::chrono::milliseconds test_timeout,
+                         const std::string& phase) {
   if (workers == 0) workers = 1;
   workers = std::min(workers, std::max<size_t>(items.size(), 1));
   std::vector<std::deque<WorkItem>> queues(workers);
@@ -92,12 +92,20 @@ ScheduleResult run_items(Runner& runner, const RunEnv& env, const std::vector<st
         batch_name = fmt::format("{}-w{}-b{}", phase, me + 1, ++batch_counter);
         ++result.batches;
       }
-      events::record({{"type", "batch"}, {"phase", phase}, {"worker", me + 1}, {"event", "start"}, {"batch", batch_name},
+      events::record({{"type", "batch"},
+                      {"phase", phase},
+                      {"worker", me + 1},
+                      {"event", "start"},
+                      {"batch", batch_name},
                       {"tests", tests.size()}});
       auto batch_start = std::chrono::steady_clock::now();
       BatchResult batch = runner.run_batch(env, tests, test_timeout, batch_name);
       double busy = std::chrono::duration<double>(std::chrono::steady_clock::now() - batch_start).count();
-      events::record({{"type", "batch"}, {"phase", phase}, {"worker", me + 1}, {"event", "end"}, {"batch", batch_name},
+      events::record({{"type", "batch"},
+                      {"phase", phase},
+                      {"worker", me + 1},
+                      {"event", "end"},
+                      {"batch", batch_name},
                       {"seconds", busy}});
       std::lock_guard lock(mutex);
       result.workers[me].busy += busy;
@@ -118,7 +126,8 @@ ScheduleResult run_items(Runner& runner, const RunEnv& env, const std::vector<st
         std::unordered_map<std::string_view, uint32_t> position_of;
         for (size_t i = 0; i < tests.size(); ++i) position_of.emplace(tests[i], positions[i]);
         for (auto it = batch.not_run.rbegin(); it != batch.not_run.rend(); ++it) {
-          if (auto p = position_of.find(*it); p != position_of.end()) queues[me].push_front(WorkItem{TestPositions(p->second), 1.0});
+          if (auto p = position_of.find(*it); p != position_of.end())
+            queues[me].push_front(WorkItem{TestPositions(p->second), 1.0});
         }
       }
     }

@@ -91,9 +91,10 @@ void Services::start(const config::Consumer& consumer, config::Values& values, p
         free = port_free(host_port);
       }
       if (!free) {
-        throw InfraError(fmt::format("{}: host port 127.0.0.1:{} (for container port {}) is taken by another process; "
-                                     "free it or choose another in host_ports",
-                                     what, host_port, container_port));
+        throw InfraError(
+            fmt::format("{}: host port 127.0.0.1:{} (for container port {}) is taken by another process; "
+                        "free it or choose another in host_ports",
+                        what, host_port, container_port));
       }
     }
     std::string id = engine_.run_detached(image, service.ports, service_env, run_label + "." + service.name, volumes,
@@ -144,7 +145,10 @@ void Services::start(const config::Consumer& consumer, config::Values& values, p
                                    engine_.is_running(id) ? "" : " (it exited)",
                                    logs.empty() ? "" : "; its last output:\n" + logs));
     }
-    events::record({{"type", "service"}, {"name", service.name}, {"id", id.substr(0, 12)}, {"action", "ready"},
+    events::record({{"type", "service"},
+                    {"name", service.name},
+                    {"id", id.substr(0, 12)},
+                    {"action", "ready"},
                     {"seconds", std::chrono::duration<double>(Clock::now() - started).count()},
                     {"time_nano", std::chrono::duration_cast<std::chrono::nanoseconds>(
                                       std::chrono::system_clock::now().time_since_epoch())

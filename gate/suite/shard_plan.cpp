@@ -93,7 +93,8 @@ std::vector<std::vector<WorkItem>> balance(std::vector<WorkItem> items, size_t b
   for (size_t b = 0; b < bins; ++b) out[b].reserve(sizes[b]);
   for (size_t index = 0; index < items.size(); ++index) out[bin_of[index]].push_back(std::move(items[index]));
   for (auto& bin : out) {
-    std::sort(bin.begin(), bin.end(), [](const WorkItem& a, const WorkItem& b) { return a.first_index() < b.first_index(); });
+    std::sort(bin.begin(), bin.end(),
+              [](const WorkItem& a, const WorkItem& b) { return a.first_index() < b.first_index(); });
   }
   return out;
 }

@@ -25,14 +25,14 @@ void tally(TestRuns& runs, const report::TestCase& t) {
   if (failed(t) || t.timed_out) count.failures++;
 }
 
-
 // Runs tests again (serial groups still one at a time: run side by side,
 // tests that share state would fail for that, and a failure on the
 // baseline excuses one on the candidate), and counts what happened.
 ScheduleResult run_tests(const config::Consumer& consumer, Runner& runner, const RunEnv& env,
                          const std::vector<std::string>& tests, const std::string& phase, TestRuns& runs) {
   auto items = make_items(tests, {}, consumer.serial_groups);
-  auto result = run_items(runner, env, tests, std::move(items), static_cast<size_t>(consumer.parallel), consumer.test_timeout, phase);
+  auto result = run_items(runner, env, tests, std::move(items), static_cast<size_t>(consumer.parallel),
+                          consumer.test_timeout, phase);
   runs.executions += result.tests.size();
   for (const auto& e : result.errors) runs.errors.push_back(e);
   for (const auto& t : result.tests) tally(runs, t);
@@ -131,7 +131,8 @@ CandidateSuite run_candidate_suite(const config::Consumer& consumer, Runner& run
   if (suite.collected.empty()) return suite;
   auto items = make_items(suite.collected, prices_of(suite.collected), consumer.serial_groups);
   int shards = context.shard_count > 0 ? context.shard_count : 1;
-  if (shards > 1) items = balance(std::move(items), static_cast<size_t>(shards)).at(static_cast<size_t>(context.shard_index - 1));
+  if (shards > 1)
+    items = balance(std::move(items), static_cast<size_t>(shards)).at(static_cast<size_t>(context.shard_index - 1));
   if (context.shard_count > 0) suite.shard = fmt::format("{}/{}", context.shard_index, shards);
   // This shard's tests (unsharded: every test collected, no copy of them).
   std::vector<std::string> share;
@@ -147,7 +148,8 @@ CandidateSuite run_candidate_suite(const config::Consumer& consumer, Runner& run
                         consumer.parallel, total_estimate(items)));
   runner.prepare(env, planned);
   std::vector<std::string>().swap(share);
-  auto first = run_items(runner, env, suite.collected, std::move(items), static_cast<size_t>(consumer.parallel), consumer.test_timeout, "run");
+  auto first = run_items(runner, env, suite.collected, std::move(items), static_cast<size_t>(consumer.parallel),
+                         consumer.test_timeout, "run");
   suite.runs.executions += first.tests.size();
   // (Not tallied in runs.counts: on the candidate only reruns are counted
   // run by run; a million first runs would cost a million entries.)
@@ -156,7 +158,9 @@ CandidateSuite run_candidate_suite(const config::Consumer& consumer, Runner& run
   // reruns are on top).
   nlohmann::json workers = nlohmann::json::array();
   for (const auto& w : first.workers) {
-    workers.push_back({{"worker", w.worker}, {"busy_seconds", w.busy}, {"idle_seconds", std::max(0.0, first.wall - w.busy)},
+    workers.push_back({{"worker", w.worker},
+                       {"busy_seconds", w.busy},
+                       {"idle_seconds", std::max(0.0, first.wall - w.busy)},
                        {"batches", w.batches}});
   }
   suite.profile["workers"] = workers;
@@ -249,9 +253,10 @@ BaselineSuite run_baseline_suite(const config::Consumer& consumer, Runner& runne
   const int rescue_rounds = std::min(consumer.baseline_reruns, kRescueReruns);
   out.decided = compare.blocked_anyway || (passed_here.size() > kMaxRescues && compare.regression_blocks);
   if (!compare.blocked_anyway && !passed_here.empty() && passed_here.size() <= kMaxRescues && rescue_rounds > 0) {
-    log::info(fmt::format("{}: rerunning {} test(s) that failed on the candidate every time on the baseline until they "
-                          "fail there, {} time(s) at most",
-                          consumer.name, passed_here.size(), rescue_rounds));
+    log::info(
+        fmt::format("{}: rerunning {} test(s) that failed on the candidate every time on the baseline until they "
+                    "fail there, {} time(s) at most",
+                    consumer.name, passed_here.size(), rescue_rounds));
     auto sought = seek(consumer, runner, env, passed_here,
                        {true, rescue_rounds, window, stop && compare.regression_blocks, "baseline-rescue"}, runs);
     out.decided = compare.regression_blocks && !sought.exhausted.empty();
@@ -263,9 +268,9 @@ BaselineSuite run_baseline_suite(const config::Consumer& consumer, Runner& runne
     } else {
       log::info(fmt::format("{}: rerunning {} flaky test(s) on the baseline until they fail there, {} time(s) at most",
                             consumer.name, compare.flaky.size(), consumer.baseline_reruns));
-      auto sought = seek(consumer, runner, env, compare.flaky,
-                         {true, consumer.baseline_reruns, window, stop && compare.newly_flaky_blocks, "baseline-seek"},
-                         runs);
+      auto sought =
+          seek(consumer, runner, env, compare.flaky,
+               {true, consumer.baseline_reruns, window, stop && compare.newly_flaky_blocks, "baseline-seek"}, runs);
       out.decided = out.decided || (compare.newly_flaky_blocks && !sought.exhausted.empty());
       out.unexamined.insert(out.unexamined.end(), sought.unexamined.begin(), sought.unexamined.end());
     }

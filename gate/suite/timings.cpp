@@ -9,9 +9,9 @@
 #include <algorithm>
 #include <fstream>
 #include <iterator>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <unordered_map>
-#include <nlohmann/json.hpp>
 
 #include "core/log.h"
 #include "registry/digest.h"
@@ -242,12 +242,14 @@ TimingStore load_store(const std::filesystem::path& file, const SecondsSink& sec
     log::warn(fmt::format("timing store {} is unreadable ({}); planning without it", file.string(), e.what()));
     store = TimingStore{};
   }
-  bool evidence = store.last_pass.has_value() ||
-                  std::any_of(store.tests.begin(), store.tests.end(), [](const auto& t) { return t.second.flaky_on_published > 0; });
+  bool evidence = store.last_pass.has_value() || std::any_of(store.tests.begin(), store.tests.end(), [](const auto& t) {
+                    return t.second.flaky_on_published > 0;
+                  });
   if (!trusted && evidence) {
-    log::warn(fmt::format("timing store {} was not written by gate as it stands (no valid MAC): its durations plan "
-                          "the shards, its history (flaky on a published image, the last passing run) is not used",
-                          file.string()));
+    log::warn(
+        fmt::format("timing store {} was not written by gate as it stands (no valid MAC): its durations plan "
+                    "the shards, its history (flaky on a published image, the last passing run) is not used",
+                    file.string()));
     store.last_pass.reset();
     for (auto& [test, h] : store.tests) h.flaky_on_published = 0;
   }
@@ -303,15 +305,18 @@ bool merge_streams(const std::filesystem::path& file, StoreUpdate& update, Signe
   bool trusted = false;
   if (old) {
     std::getline(in, first);
-    if (first.compare(0, kMacPrefix.size(), kMacPrefix) == 0) std::getline(in, header_text);
-    else header_text = first;
+    if (first.compare(0, kMacPrefix.size(), kMacPrefix) == 0)
+      std::getline(in, header_text);
+    else
+      header_text = first;
     header = nlohmann::json::parse(header_text, nullptr, /*allow_exceptions=*/false);
     if (!header.is_object() || header.value("version", 0) != 3) return false;
     trusted = v3_trusted(file, cache_key(file.parent_path(), false));
     if (!trusted) {
-      log::warn(fmt::format("timing store {} was not written by gate as it stands (no valid MAC): its history is "
-                            "dropped as it is updated",
-                            file.string()));
+      log::warn(
+          fmt::format("timing store {} was not written by gate as it stands (no valid MAC): its history is "
+                      "dropped as it is updated",
+                      file.string()));
     }
   }
   // The update in test order, each test once (its last duration).
@@ -327,7 +332,8 @@ bool merge_streams(const std::filesystem::path& file, StoreUpdate& update, Signe
   for (const auto& [test, count] : flaky) fresh.push_back(test);
   if (update.last_pass) {
     const auto& tests = update.last_pass->tests;
-    for (size_t i = 0; i < tests.size(); ++i) pass_at.emplace(tests[i], static_cast<long>(i)), fresh.push_back(tests[i]);
+    for (size_t i = 0; i < tests.size(); ++i)
+      pass_at.emplace(tests[i], static_cast<long>(i)), fresh.push_back(tests[i]);
     const auto& excused = update.last_pass->pre_existing;
     for (size_t i = 0; i < excused.size(); ++i) excused_at.emplace(excused[i], static_cast<long>(i));
   }
@@ -345,7 +351,8 @@ bool merge_streams(const std::filesystem::path& file, StoreUpdate& update, Signe
   // what gate saw before, the positions of this run's pass (if it passed).
   auto finish = [&](Entry e) {
     if (!trusted) e.flaky = 0, e.last_pass = e.pre_existing = -1;
-    auto s = std::lower_bound(seconds.begin(), seconds.end(), e.test, [](const auto& p, const std::string& t) { return p.first < t; });
+    auto s = std::lower_bound(seconds.begin(), seconds.end(), e.test,
+                              [](const auto& p, const std::string& t) { return p.first < t; });
     for (; s != seconds.end() && s->first == e.test; ++s) e.seconds = s->second;  // (the last of a repeated test)
     if (auto f = flaky.find(e.test); f != flaky.end()) e.flaky += f->second;
     if (update.last_pass) {
@@ -429,7 +436,8 @@ void update_store(const std::filesystem::path& file, StoreUpdate update) {
   }
   if (written) std::filesystem::rename(temp, file, ec);
   if (!written || ec) {
-    log::warn(fmt::format("could not update the timing store {}: {}", file.string(), written ? ec.message() : "write failed"));
+    log::warn(fmt::format("could not update the timing store {}: {}", file.string(),
+                          written ? ec.message() : "write failed"));
     std::filesystem::remove(temp, ec);
   }
   if (lock >= 0) ::close(lock);

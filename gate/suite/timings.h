@@ -15,10 +15,10 @@
 // durations; its flaky history and last passing run are not used.
 #include <filesystem>
 #include <functional>
-#include <string_view>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace gate::suite {

@@ -109,10 +109,14 @@ std::optional<report::TestCase> GoEvents::read_event(const nlohmann::json& event
   }
   if (test.empty() || test.find('/') != std::string::npos) return std::nullopt;  // package events, subtests
   report::TestStatus status;
-  if (action == "pass") status = report::TestStatus::passed;
-  else if (action == "fail") status = report::TestStatus::failed;
-  else if (action == "skip") status = report::TestStatus::skipped;
-  else return std::nullopt;
+  if (action == "pass")
+    status = report::TestStatus::passed;
+  else if (action == "fail")
+    status = report::TestStatus::failed;
+  else if (action == "skip")
+    status = report::TestStatus::skipped;
+  else
+    return std::nullopt;
   const std::string& out = output_[test];
   report::TestCase t{"", package_ + "::" + test, status, event.value("Elapsed", 0.0), "", out};
   if (status == report::TestStatus::failed) {

@@ -60,5 +60,6 @@ TEST(Encoding, PercentRoundTripAndTheUserinfoOfAUrl) {
   EXPECT_EQ(parts.url, "https://git.example/org/app.git");
   EXPECT_EQ(parts.user, "ci@acme");
   EXPECT_EQ(parts.password, "t+k");
-  EXPECT_EQ(gate::git::split_userinfo("git://host/a@b.git").url, "git://host/a@b.git") << "an @ after the host is no userinfo";
+  EXPECT_EQ(gate::git::split_userinfo("git://host/a@b.git").url, "git://host/a@b.git")
+      << "an @ after the host is no userinfo";
 }

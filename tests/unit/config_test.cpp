@@ -75,7 +75,8 @@ TEST(Config, UnknownKeyNamesLineColumnAndSuggestion) {
 TEST(Config, BadDurationWrongTypeAndMissingField) {
   std::string text = kValid;
   text.replace(text.find("90s"), 3, "ninety");
-  EXPECT_NE(error_of(text).find("/cfg/gate.yaml:15:14: consumer 'cli' timeout 'ninety' is not a duration"), std::string::npos);
+  EXPECT_NE(error_of(text).find("/cfg/gate.yaml:15:14: consumer 'cli' timeout 'ninety' is not a duration"),
+            std::string::npos);
 
   text = kValid;
   text.replace(text.find("[latest, stable]"), 16, "latest");
@@ -126,7 +127,8 @@ TEST(Config, DeepNestingIsRefusedWhereItHappens) {
   // Line 17, at the 61st bracket: the top mapping, the list of consumers
   // and the consumer's mapping (counted as two: the dash and its keys) are
   // the first four levels.
-  EXPECT_EQ(error_of(text), "/cfg/gate.yaml:17:84: nested more than 64 levels deep (a gate.yaml needs about 6): refused");
+  EXPECT_EQ(error_of(text),
+            "/cfg/gate.yaml:17:84: nested more than 64 levels deep (a gate.yaml needs about 6): refused");
   std::string block = "version: 1\n";
   for (int i = 0; i < 100; ++i) block += std::string(static_cast<size_t>(i) * 2, ' ') + "k" + std::to_string(i) + ":\n";
   EXPECT_EQ(error_of(block).substr(0, 21), "/cfg/gate.yaml:66:129");
@@ -153,5 +155,6 @@ TEST(Config, ControlCharactersInStringsAreRefused) {
 TEST(Config, JunitGlobStaysInsideTheCheckout) {
   std::string text = kValid;
   text.replace(text.find("\"reports/*.xml\""), 15, "\"reports/../../*.xml\"");
-  EXPECT_EQ(error_of(text), "/cfg/gate.yaml:16:12: consumer 'cli' junit must be a glob inside the checkout (relative, without '..')");
+  EXPECT_EQ(error_of(text),
+            "/cfg/gate.yaml:16:12: consumer 'cli' junit must be a glob inside the checkout (relative, without '..')");
 }

@@ -13,8 +13,8 @@ TEST(ContainerStartups, PlainUntilRunningServiceUntilReadyNeverReadyNotCounted) 
       {plain, "create", "reg/emu@sha256:1", 0, false},
       {service, "create", "reg/emu@sha256:1", 0, true},
       {never_ready, "create", "reg/emu@sha256:1", 0, true},
-      {plain, "start", "", kSecond / 5, false},        // 0.2 s: running
-      {service, "start", "", kSecond / 10, false},     // running, not ready yet
+      {plain, "start", "", kSecond / 5, false},     // 0.2 s: running
+      {service, "start", "", kSecond / 10, false},  // running, not ready yet
       {never_ready, "start", "", kSecond / 10, false},
       {service.substr(0, 12), "ready", "", 3 * kSecond / 2, true},  // 1.5 s: ready (id prefix)
       {plain, "die", "", 2 * kSecond, false},

@@ -104,20 +104,26 @@ max_pre_existing: 5%
 consumers:
   - {name: a, repo: /r, runner: pytest, max_pre_existing: 2}
   - {name: b, repo: /r, runner: pytest}
-)", "gate.yaml");
+)",
+                                           "gate.yaml");
   EXPECT_EQ(gate::config::max_pre_existing(config, config.consumers[0]).text(), "2");
   EXPECT_EQ(gate::config::max_pre_existing(config, config.consumers[1]).text(), "5%");
-  EXPECT_EQ(gate::config::parse_config("version: 1\nimage: {repository: 127.0.0.1:5000/a/b}\nconsumers: [{name: a, repo: /r, run: 'true'}]\n",
-                                       "g.yaml").max_pre_existing.text(),
+  EXPECT_EQ(gate::config::parse_config(
+                "version: 1\nimage: {repository: 127.0.0.1:5000/a/b}\nconsumers: [{name: a, repo: /r, run: 'true'}]\n",
+                "g.yaml")
+                .max_pre_existing.text(),
             "10%");
-  EXPECT_THROW(gate::config::parse_config("version: 1\nimage: {repository: 127.0.0.1:5000/a/b}\nmax_pre_existing: lots\n"
-                                          "consumers: [{name: a, repo: /r, run: 'true'}]\n", "g.yaml"),
-               gate::UsageError);
+  EXPECT_THROW(
+      gate::config::parse_config("version: 1\nimage: {repository: 127.0.0.1:5000/a/b}\nmax_pre_existing: lots\n"
+                                 "consumers: [{name: a, repo: /r, run: 'true'}]\n",
+                                 "g.yaml"),
+      gate::UsageError);
 }
 
 TEST(Evidence, JoinedShardsTakeEachTestsWorstOutcomeAndTheWholeLimit) {
   auto config = gate::config::parse_config(
-      "version: 1\nimage: {repository: 127.0.0.1:5000/a/b}\nconsumers: [{name: a, repo: /r, runner: pytest}]\n", "g.yaml");
+      "version: 1\nimage: {repository: 127.0.0.1:5000/a/b}\nconsumers: [{name: a, repo: /r, runner: pytest}]\n",
+      "g.yaml");
   gate::report::ConsumerResult whole;
   whole.status = gate::report::ConsumerStatus::passed;
   whole.tests_planned = 20;

@@ -18,8 +18,8 @@ TEST(GitHub, AnnotatesBlockingTestsWithFileAndLine) {
   ConsumerResult c;
   c.name = "cli";
   c.status = ConsumerStatus::failed;
-  TestCase bad{"", "tests/test_items.py::test_create", TestStatus::failed, 0.1,
-               "AssertionError: expected 201", "tests/test_items.py:12: in test_create\n..."};
+  TestCase bad{"",  "tests/test_items.py::test_create", TestStatus::failed,
+               0.1, "AssertionError: expected 201",     "tests/test_items.py:12: in test_create\n..."};
   bad.outcome = "regression";
   bad.blocks = true;
   TestCase warned = bad;

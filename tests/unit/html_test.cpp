@@ -12,8 +12,12 @@ TEST(Html, TenThousandTestsStayUnderTwoMegabytes) {
   c.name = "sam-cli";
   c.status = ConsumerStatus::failed;
   for (int i = 0; i < 10000; ++i) {
-    TestCase t{"", "tests/integration/test_module_" + std::to_string(i / 100) + ".py::test_case_" + std::to_string(i),
-               TestStatus::passed, 0.01 * (i % 300), "", ""};
+    TestCase t{"",
+               "tests/integration/test_module_" + std::to_string(i / 100) + ".py::test_case_" + std::to_string(i),
+               TestStatus::passed,
+               0.01 * (i % 300),
+               "",
+               ""};
     t.outcome = "passed";
     if (i % 500 == 0) {
       t.status = TestStatus::failed;

@@ -81,7 +81,8 @@ AssertionError: expected 500 to equal 201
 <testsuite name="ctest"><testcase name="server" classname="server" time="0.2" status="fail"><failure message="Failed"/><system-out>starting
 server: write failed with 500
 </system-out></testcase></testsuite>
-</testsuites>)", "mixed.xml");
+</testsuites>)",
+                                "mixed.xml");
   ASSERT_EQ(tests.size(), 5u);
   EXPECT_EQ(tests[0].message, "expected 500 to equal 201");
   EXPECT_NE(tests[0].details.find("test/items.js:10:12"), std::string::npos);
@@ -196,8 +197,9 @@ TEST(JUnitParse, SequencesPastTheFirstMegabyteAreReadWhole) {
 
 TEST(JUnitParse, EntitiesAndDeepElementsAreRefused) {
   try {
-    parse_junit_text(R"(<?xml version="1.0"?><!DOCTYPE t [<!ENTITY a "aaaa">]><testsuite><testcase name="&a;"/></testsuite>)",
-                     "bomb.xml");
+    parse_junit_text(
+        R"(<?xml version="1.0"?><!DOCTYPE t [<!ENTITY a "aaaa">]><testsuite><testcase name="&a;"/></testsuite>)",
+        "bomb.xml");
     FAIL() << "an entity declaration was read";
   } catch (const gate::InfraError& e) {
     EXPECT_NE(std::string(e.what()).find("entities are refused"), std::string::npos) << e.what();
@@ -219,10 +221,18 @@ TEST(Junit, PiecesReadAsTheWhole) {
   const std::string long_text(300, 'x');
   const std::vector<std::string> reports = {
       R"(<?xml version="1.0" encoding="UTF-8"?><testsuites><testsuite name="s"><testcase classname="t.m" name="a&lt;b" time="0.5"/>)"
-      R"(<testcase classname="t.m" name="caf)" "\xC3\xA9" R"(_&#233;"><failure message="esc &#27;[31m">trace )" "\x1B" R"( line</failure></testcase>)"
+      R"(<testcase classname="t.m" name="caf)"
+      "\xC3\xA9"
+      R"(_&#233;"><failure message="esc &#27;[31m">trace )"
+      "\x1B"
+      R"( line</failure></testcase>)"
       R"(<testcase classname="t.m" name="cdata"><error><![CDATA[x < y && "quoted"]]></error></testcase>)"
-      R"(<testcase classname="t.m" name="long"><failure message=")" + long_text + R"(">)" + long_text + R"(</failure></testcase>)"
-      R"(<testcase classname="t.m" name="bad )" "\xFF\xFE" R"( bytes"><skipped message="later"/></testcase></testsuite></testsuites>)",
+      R"(<testcase classname="t.m" name="long"><failure message=")" +
+          long_text + R"(">)" + long_text +
+          R"(</failure></testcase>)"
+          R"(<testcase classname="t.m" name="bad )"
+          "\xFF\xFE"
+          R"( bytes"><skipped message="later"/></testcase></testsuite></testsuites>)",
       R"(<testsuite><testcase name="t" /><testcase name="t"><failure/></testcase></testsuite>)",
   };
   for (const auto& report : reports) {

@@ -29,7 +29,8 @@ TEST(ManifestRefs, ImageConfigAndLayers) {
 }
 
 TEST(ManifestRefs, MediaTypeFromBodyWhenHeaderIsVague) {
-  auto refs = manifest_refs("application/json", R"({"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]})", "x");
+  auto refs = manifest_refs("application/json",
+                            R"({"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]})", "x");
   EXPECT_TRUE(refs.is_index);
 }
 

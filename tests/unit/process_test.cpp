@@ -1,7 +1,7 @@
 #include "process/runner.h"
 
-#include <signal.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <chrono>
 #include <filesystem>

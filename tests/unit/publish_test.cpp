@@ -54,7 +54,8 @@ class FakeRegistry : public gate::registry::Registry {
     if (land_late_.count(reference) && manifest.digest == "sha256:new") {
       land_late_.erase(reference);
       late_[reference] = manifest.digest;  // not yet: the client times out, the write lands later
-      throw gate::registry::RegistryError(gate::registry::Failure::timeout, "PUT: no answer within the deadline (test)");
+      throw gate::registry::RegistryError(gate::registry::Failure::timeout,
+                                          "PUT: no answer within the deadline (test)");
     }
     tags_[reference] = manifest.digest;
     return manifest.digest;

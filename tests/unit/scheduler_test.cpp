@@ -24,7 +24,8 @@ class FakeRunner : public Runner {
   std::mutex mutex;
 
   std::vector<std::string> enumerate(const RunEnv&) override { return {}; }
-  BatchResult run_batch(const RunEnv&, const TestNames& tests, std::chrono::milliseconds, const std::string& batch) override {
+  BatchResult run_batch(const RunEnv&, const TestNames& tests, std::chrono::milliseconds,
+                        const std::string& batch) override {
     BatchResult out;
     for (size_t i = 0; i < tests.size(); ++i) {
       std::string name(tests[i]);

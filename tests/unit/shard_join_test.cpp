@@ -69,9 +69,10 @@ std::string refusal(const gate::config::Config& config, const std::vector<ShardR
 TEST(ShardJoin, GoodShardsMakeOneConsumerWithEveryTest) {
   auto config = config_of({{"app", RunnerKind::pytest}});
   Verdict merged;
-  join_shards(config,
-              {shard("s1", {part("app", "1/2", {passed("a"), passed("b")})}), shard("s2", {part("app", "2/2", {passed("c")})})},
-              merged);
+  join_shards(
+      config,
+      {shard("s1", {part("app", "1/2", {passed("a"), passed("b")})}), shard("s2", {part("app", "2/2", {passed("c")})})},
+      merged);
   ASSERT_EQ(merged.consumers.size(), 1u);
   EXPECT_EQ(merged.consumers[0].tests.size(), 3u);
   EXPECT_EQ(merged.consumers[0].shard, "2 shards");
@@ -90,14 +91,16 @@ TEST(ShardJoin, AFailedShardFailsTheWhole) {
 
 TEST(ShardJoin, RefusesAMissingShard) {
   auto config = config_of({{"app", RunnerKind::pytest}});
-  auto why = refusal(config, {shard("s1", {part("app", "1/3", {passed("a")})}), shard("s3", {part("app", "3/3", {passed("c")})})});
+  auto why = refusal(
+      config, {shard("s1", {part("app", "1/3", {passed("a")})}), shard("s3", {part("app", "3/3", {passed("c")})})});
   EXPECT_NE(why.find("shard 2/3 of consumer 'app' is missing"), std::string::npos) << why;
 }
 
 TEST(ShardJoin, RefusesADuplicatedShard) {
   auto config = config_of({{"app", RunnerKind::pytest}});
-  auto why = refusal(config, {shard("s1", {part("app", "1/2", {passed("a")})}), shard("again", {part("app", "1/2", {passed("a")})}),
-                              shard("s2", {part("app", "2/2", {passed("b")})})});
+  auto why = refusal(
+      config, {shard("s1", {part("app", "1/2", {passed("a")})}), shard("again", {part("app", "1/2", {passed("a")})}),
+               shard("s2", {part("app", "2/2", {passed("b")})})});
   EXPECT_NE(why.find("shard 1/2 of consumer 'app' appears twice (again in again)"), std::string::npos) << why;
 }
 
@@ -105,7 +108,8 @@ TEST(ShardJoin, RefusesShardsOfDifferentDigests) {
   auto config = config_of({{"app", RunnerKind::pytest}});
   auto why = refusal(config, {shard("s1", {part("app", "1/2", {passed("a")})}),
                               shard("s2", {part("app", "2/2", {passed("b")})}, "sha256:bbbb")});
-  EXPECT_NE(why.find("shards tested different digests: sha256:aaaa in s1, sha256:bbbb in s2"), std::string::npos) << why;
+  EXPECT_NE(why.find("shards tested different digests: sha256:aaaa in s1, sha256:bbbb in s2"), std::string::npos)
+      << why;
 }
 
 TEST(ShardJoin, RefusesAShardThatTestedNoCandidate) {
@@ -125,7 +129,8 @@ TEST(ShardJoin, RefusesShardsOfDifferentCommits) {
 
 TEST(ShardJoin, RefusesShardsSplitDifferently) {
   auto config = config_of({{"app", RunnerKind::pytest}});
-  auto why = refusal(config, {shard("s1", {part("app", "1/2", {passed("a")})}), shard("s2", {part("app", "2/3", {passed("b")})})});
+  auto why = refusal(
+      config, {shard("s1", {part("app", "1/2", {passed("a")})}), shard("s2", {part("app", "2/3", {passed("b")})})});
   EXPECT_NE(why.find("split 2 ways in one shard and 3 in s2"), std::string::npos) << why;
 }
 

@@ -4,7 +4,6 @@
 
 #include <numeric>
 
-
 using namespace gate::suite;
 
 namespace {
@@ -54,7 +53,8 @@ TEST(ShardPlan, DeterministicWithTiesToTheLowerBin) {
   auto second = balance(items, 4);
   for (size_t b = 0; b < 4; ++b) {
     ASSERT_EQ(first[b].size(), second[b].size());
-    for (size_t i = 0; i < first[b].size(); ++i) EXPECT_EQ(first[b][i].tests.to_vector(), second[b][i].tests.to_vector());
+    for (size_t i = 0; i < first[b].size(); ++i)
+      EXPECT_EQ(first[b][i].tests.to_vector(), second[b][i].tests.to_vector());
   }
   EXPECT_EQ(first[0].front().tests.front(), 0u);  // t::0
 }

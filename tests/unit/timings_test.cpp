@@ -98,7 +98,8 @@ TEST(TimingStore, ReadsVersionTwoWithItsMac) {
   std::string key((std::istreambuf_iterator<char>(key_in)), std::istreambuf_iterator<char>());
   const std::string body =
       "{\n \"version\": 2,\n \"tests\": {\n  \"t::a\": {\"seconds\": 2.5, \"flaky_on_published\": 1}\n },\n"
-      " \"last_pass\": {\"commit\": \"c1\", \"selection\": \"s\",\n  \"tests\": [\"t::a\"],\n  \"pre_existing\": []}\n}\n";
+      " \"last_pass\": {\"commit\": \"c1\", \"selection\": \"s\",\n  \"tests\": [\"t::a\"],\n  \"pre_existing\": "
+      "[]}\n}\n";
   std::ofstream(file, std::ios::binary) << "gate-mac " << gate::registry::hmac_sha256_hex(key, body) << "\n" << body;
   auto store = load_store(file);
   EXPECT_DOUBLE_EQ(*store.seconds_of("t::a"), 2.5);

@@ -17,7 +17,8 @@ TEST(PytestOutput, CollectedNodeIds) {
 
 TEST(PytestOutput, VerboseLinesGiveNodeAndWord) {
   std::string node, word;
-  ASSERT_TRUE(parse_pytest_verbose_line("tests/x.py::test_a PASSED                                   [ 50%]", &node, &word));
+  ASSERT_TRUE(
+      parse_pytest_verbose_line("tests/x.py::test_a PASSED                                   [ 50%]", &node, &word));
   EXPECT_EQ(node, "tests/x.py::test_a");
   EXPECT_EQ(word, "PASSED");
   ASSERT_TRUE(parse_pytest_verbose_line("tests/x.py::test_b[1-2] FAILED", &node, &word));
@@ -89,7 +90,8 @@ TEST(GoOutput, EventsGiveFinishedTopLevelTests) {
   GoEvents events("example.com/app/api");
   std::string echo;
   EXPECT_FALSE(events.read(R"({"Action":"run","Package":"example.com/app/api","Test":"TestW"})", &echo));
-  EXPECT_FALSE(events.read(R"({"Action":"output","Test":"TestW","Output":"    api_test.go:12: expected 201, got 500\n"})", &echo));
+  EXPECT_FALSE(events.read(
+      R"({"Action":"output","Test":"TestW","Output":"    api_test.go:12: expected 201, got 500\n"})", &echo));
   EXPECT_EQ(echo, "    api_test.go:12: expected 201, got 500");
   EXPECT_FALSE(events.read(R"({"Action":"fail","Test":"TestW/sub","Elapsed":0.1})", &echo));  // a subtest
   auto failed = events.read(R"({"Action":"fail","Test":"TestW","Elapsed":0.25})", &echo);
@@ -104,7 +106,8 @@ TEST(GoOutput, EventsGiveFinishedTopLevelTests) {
   auto skipped = events.read(R"({"Action":"skip","Test":"TestS"})", &echo);
   ASSERT_TRUE(skipped);
   EXPECT_EQ(skipped->status, TestStatus::skipped);
-  EXPECT_FALSE(events.read(R"({"Action":"pass","Package":"example.com/app/api","Elapsed":0.3})", &echo));  // the package
+  EXPECT_FALSE(
+      events.read(R"({"Action":"pass","Package":"example.com/app/api","Elapsed":0.3})", &echo));  // the package
 }
 
 TEST(GoOutput, AFailureWithoutAFileLineStillSaysFailed) {

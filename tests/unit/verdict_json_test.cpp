@@ -120,7 +120,8 @@ TEST(ReportBounds, SummaryListsAHundredFailuresAndCountsTheRest) {
   }
   const std::string summary = render_summary_markdown(v);
   size_t rows = 0;
-  for (size_t at = summary.find("| regression |"); at != std::string::npos; at = summary.find("| regression |", at + 1)) ++rows;
+  for (size_t at = summary.find("| regression |"); at != std::string::npos; at = summary.find("| regression |", at + 1))
+    ++rows;
   EXPECT_EQ(rows, 100u);
   EXPECT_NE(summary.find("... and 50 more failed test(s)"), std::string::npos);
   EXPECT_NE(summary.find("... and 50 more reason(s)"), std::string::npos);
