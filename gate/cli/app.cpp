@@ -49,6 +49,17 @@ void add_consumer(CLI::App& sub, Parsed& p) {
   sub.add_option("--consumer", p.common.consumer, "only this consumer (a CI matrix job's share)");
 }
 
+void add_registry_access(CLI::App& sub, pipeline::RegistryAccess& access);
+
+// What the commands that test consumers (run, test) share.
+void add_testing_options(CLI::App& sub, Parsed& p) {
+  add_config(sub, p);
+  add_report_dir(sub, p);
+  add_cache_dir(sub, p);
+  add_consumer(sub, p);
+  add_registry_access(sub, p.common.registry);
+}
+
 void add_registry_access(CLI::App& sub, pipeline::RegistryAccess& access) {
   sub.add_option_function<std::string>(
       "--registry-timeout",
@@ -115,11 +126,7 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> table{
       {"run", "the whole gate: build and push the candidate, check out consumers, test, decide, publish", true,
        [](CLI::App& sub, Parsed& p) {
-         add_config(sub, p);
-         add_report_dir(sub, p);
-         add_cache_dir(sub, p);
-         add_consumer(sub, p);
-         add_registry_access(sub, p.common.registry);
+         add_testing_options(sub, p);
          sub.add_option("--candidate", p.run.candidate,
                         "skip the build and gate this image already in the registry (REPO:TAG or REPO@sha256:...)");
          add_dry_run(sub, p.run.dry_run);
@@ -144,11 +151,7 @@ const std::vector<Command>& commands() {
        [](const Parsed& p) { return pipeline::checkout(p.common); }},
       {"test", "run every consumer's tests against --candidate and decide (never publishes)", true,
        [](CLI::App& sub, Parsed& p) {
-         add_config(sub, p);
-         add_report_dir(sub, p);
-         add_cache_dir(sub, p);
-         add_consumer(sub, p);
-         add_registry_access(sub, p.common.registry);
+         add_testing_options(sub, p);
          sub.add_option("--candidate", p.test.candidate, "the image to test (REPO:TAG or REPO@sha256:...)")->required();
          add_shard(sub, p.test.shard);
        },

@@ -167,6 +167,149 @@ std::string Result::describe() const {
   return fmt::format("exit {}", exit_code);
 }
 
+namespace {
+
+// argv[0] as given when it names a path, else found in the PATH the child
+// will have (its own environment's when the spec sets one).
+boost::filesystem::path find_executable(const Spec& spec) {
+  if (spec.argv[0].find('/') != std::string::npos) return spec.argv[0];
+  boost::filesystem::path found;
+  if (spec.env && spec.env->count("PATH")) {
+    std::vector<boost::filesystem::path> dirs;
+    std::string path = spec.env->at("PATH");
+    for (size_t start = 0;;) {
+      auto colon = path.find(':', start);
+      dirs.emplace_back(path.substr(start, colon == std::string::npos ? std::string::npos : colon - start));
+      if (colon == std::string::npos) break;
+      start = colon + 1;
+    }
+    found = bp::search_path(spec.argv[0], dirs);
+  } else {
+    found = bp::search_path(spec.argv[0]);
+  }
+  if (found.empty()) throw InfraError(fmt::format("cannot run '{}': not found in PATH", spec.argv[0]));
+  return found;
+}
+
+// An inherited environment leaves out gate's private variables (the
+// registry password, tokens): no helper needs them, and any process of the
+// user could read them in the helper's /proc/PID/environ.
+bp::environment child_environment(const Spec& spec) {
+  bp::environment env;
+  for (const auto& [key, value] : spec.env ? *spec.env : current_environment()) {
+    if (spec.env || !core::is_private(key)) env[key] = value;
+  }
+  return env;
+}
+
+// Watches one child's process group until it has exited and its output is
+// read to the end: the deadline, should_stop and interrupts start a
+// termination (SIGTERM to the group, SIGKILL after the grace), and what the
+// main process leaves in its group is stopped when it exits.
+class Supervision {
+ public:
+  Supervision(const Spec& spec, bp::child& child, pid_t pgid, int output_fd, Clock::time_point started)
+      : spec_(spec),
+        child_(child),
+        pgid_(pgid),
+        output_fd_(output_fd),
+        deadline_(spec.timeout.count() > 0 ? started + spec.timeout : Clock::time_point::max()) {}
+
+  void run(OutputSink& sink, Result& result) {
+    char buffer[64 * 1024];
+    while (!child_done_ || !output_done_) {
+      auto now = Clock::now();
+      decide_termination(now, result);
+      pollfd fds_to_poll[2] = {{output_fd_, POLLIN, 0}, {interrupt::wait_fd(), POLLIN, 0}};
+      nfds_t count = (output_done_ ? 0 : 1);
+      pollfd* first = output_done_ ? &fds_to_poll[1] : &fds_to_poll[0];
+      if (!spec_.ignore_interrupt && !terminating_) count += 1;
+      int wait_ms = poll_wait_ms(now);
+      int ready = count > 0 ? ::poll(first, count, wait_ms)
+                            : (std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms)), 0);
+      if (ready < 0 && errno != EINTR) throw InfraError(fmt::format("poll: {}", std::strerror(errno)));
+      if (!output_done_ && ready > 0 && (fds_to_poll[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+        ssize_t n = ::read(output_fd_, buffer, sizeof buffer);
+        if (n > 0)
+          sink.add(buffer, static_cast<size_t>(n));
+        else if (n == 0 || (errno != EINTR && errno != EAGAIN))
+          output_done_ = true;
+      }
+      if (!child_done_) look_at_child();
+      if (child_done_ && !output_done_ && terminating_ && Clock::now() >= kill_at_ + std::chrono::seconds(5)) {
+        // Something outside the group still holds the pipe: give up on it.
+        output_done_ = true;
+      }
+    }
+  }
+
+ private:
+  void decide_termination(Clock::time_point now, Result& result) {
+    if (!terminating_ && now >= deadline_) {
+      result.timed_out = true;
+      start_termination();
+    }
+    if (!terminating_ && spec_.should_stop && spec_.should_stop()) {
+      result.stopped = true;
+      start_termination();
+    }
+    if (!terminating_ && !spec_.ignore_interrupt && interrupt::requested()) {
+      result.interrupted = true;
+      start_termination();
+    }
+    if (terminating_ && now >= kill_at_) ::kill(-pgid_, SIGKILL);
+  }
+
+  void start_termination() {
+    if (terminating_) return;
+    terminating_ = true;
+    ::kill(-pgid_, SIGTERM);
+    kill_at_ = Clock::now() + spec_.grace;
+  }
+
+  int poll_wait_ms(Clock::time_point now) {
+    if (output_done_ && !child_done_) {
+      // The child closed its output and is about to exit: look again soon
+      // (a child that closed its output early and goes on is looked at less often).
+      if (output_done_at_ == Clock::time_point{}) output_done_at_ = now;
+      return now - output_done_at_ < std::chrono::milliseconds(200) ? 1 : 20;
+    }
+    if (!terminating_ && deadline_ != Clock::time_point::max()) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - now).count();
+      return static_cast<int>(std::clamp<long long>(left, 0, 100));
+    }
+    return 100;
+  }
+
+  void look_at_child() {
+    std::error_code ec;
+    if (child_.running(ec)) return;
+    child_done_ = true;
+    // The main process is gone; anything it left in its group would keep
+    // the pipe open and outlive the gate. Stop them.
+    if (group_alive(pgid_)) {
+      ::kill(-pgid_, SIGTERM);
+      if (!terminating_) {
+        terminating_ = true;
+        kill_at_ = Clock::now() + std::min(spec_.grace, std::chrono::milliseconds(2000));
+      }
+    }
+  }
+
+  const Spec& spec_;
+  bp::child& child_;
+  const pid_t pgid_;
+  const int output_fd_;
+  const Clock::time_point deadline_;
+  bool child_done_ = false;
+  bool output_done_ = false;
+  bool terminating_ = false;
+  Clock::time_point kill_at_{};
+  Clock::time_point output_done_at_{};
+};
+
+}  // namespace
+
 Result run(const Spec& spec) {
   if (spec.argv.empty()) throw InfraError("internal: empty command");
   int fds[2];
@@ -182,36 +325,10 @@ Result run(const Spec& spec) {
     input_write.reset(in_fds[1]);
   }
 
-  boost::filesystem::path exe = spec.argv[0];
-  if (spec.argv[0].find('/') == std::string::npos) {
-    boost::filesystem::path found;
-    if (spec.env && spec.env->count("PATH")) {
-      std::vector<boost::filesystem::path> dirs;
-      std::string path = spec.env->at("PATH");
-      for (size_t start = 0;;) {
-        auto colon = path.find(':', start);
-        dirs.emplace_back(path.substr(start, colon == std::string::npos ? std::string::npos : colon - start));
-        if (colon == std::string::npos) break;
-        start = colon + 1;
-      }
-      found = bp::search_path(spec.argv[0], dirs);
-    } else {
-      found = bp::search_path(spec.argv[0]);
-    }
-    if (found.empty()) {
-      throw InfraError(fmt::format("cannot run '{}': not found in PATH", spec.argv[0]));
-    }
-    exe = found;
-  }
+  boost::filesystem::path exe = find_executable(spec);
   std::vector<std::string> args(spec.argv.begin() + 1, spec.argv.end());
 
-  bp::environment env;
-  // An inherited environment leaves out gate's private variables (the
-  // registry password, tokens): no helper needs them, and any process of the
-  // user could read them in the helper's /proc/PID/environ.
-  for (const auto& [key, value] : spec.env ? *spec.env : current_environment()) {
-    if (spec.env || !core::is_private(key)) env[key] = value;
-  }
+  bp::environment env = child_environment(spec);
   boost::filesystem::path cwd =
       spec.cwd.empty() ? boost::filesystem::current_path() : boost::filesystem::path(spec.cwd.string());
 
@@ -237,81 +354,7 @@ Result run(const Spec& spec) {
   ::setpgid(pgid, pgid);  // also from the parent, so the group exists before we might kill it
   if (spec.on_start) spec.on_start(pgid);
 
-  bool child_done = false;
-  bool output_done = false;
-  bool terminating = false;
-  Clock::time_point kill_at{};
-  Clock::time_point output_done_at{};
-  auto deadline = spec.timeout.count() > 0 ? started + spec.timeout : Clock::time_point::max();
-
-  auto start_termination = [&] {
-    if (terminating) return;
-    terminating = true;
-    ::kill(-pgid, SIGTERM);
-    kill_at = Clock::now() + spec.grace;
-  };
-
-  char buffer[64 * 1024];
-  while (!child_done || !output_done) {
-    auto now = Clock::now();
-    if (!terminating && now >= deadline) {
-      result.timed_out = true;
-      start_termination();
-    }
-    if (!terminating && spec.should_stop && spec.should_stop()) {
-      result.stopped = true;
-      start_termination();
-    }
-    if (!terminating && !spec.ignore_interrupt && interrupt::requested()) {
-      result.interrupted = true;
-      start_termination();
-    }
-    if (terminating && now >= kill_at) ::kill(-pgid, SIGKILL);
-
-    pollfd fds_to_poll[2] = {{read_end.get(), POLLIN, 0}, {interrupt::wait_fd(), POLLIN, 0}};
-    nfds_t count = (output_done ? 0 : 1);
-    pollfd* first = output_done ? &fds_to_poll[1] : &fds_to_poll[0];
-    if (!spec.ignore_interrupt && !terminating) count += 1;
-    int wait_ms = 100;
-    if (output_done && !child_done) {
-      // The child closed its output and is about to exit: look again soon
-      // (a child that closed its output early and goes on is looked at less often).
-      if (output_done_at == Clock::time_point{}) output_done_at = now;
-      wait_ms = now - output_done_at < std::chrono::milliseconds(200) ? 1 : 20;
-    } else if (!terminating && deadline != Clock::time_point::max()) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
-      wait_ms = static_cast<int>(std::clamp<long long>(left, 0, 100));
-    }
-    int ready = count > 0 ? ::poll(first, count, wait_ms)
-                          : (std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms)), 0);
-    if (ready < 0 && errno != EINTR) throw InfraError(fmt::format("poll: {}", std::strerror(errno)));
-    if (!output_done && ready > 0 && (fds_to_poll[0].revents & (POLLIN | POLLHUP | POLLERR))) {
-      ssize_t n = ::read(read_end.get(), buffer, sizeof buffer);
-      if (n > 0)
-        sink.add(buffer, static_cast<size_t>(n));
-      else if (n == 0 || (errno != EINTR && errno != EAGAIN))
-        output_done = true;
-    }
-    if (!child_done) {
-      std::error_code ec;
-      if (!child.running(ec)) {
-        child_done = true;
-        // The main process is gone; anything it left in its group would keep
-        // the pipe open and outlive the gate. Stop them.
-        if (group_alive(pgid)) {
-          ::kill(-pgid, SIGTERM);
-          if (!terminating) {
-            terminating = true;
-            kill_at = Clock::now() + std::min(spec.grace, std::chrono::milliseconds(2000));
-          }
-        }
-      }
-    }
-    if (child_done && !output_done && terminating && Clock::now() >= kill_at + std::chrono::seconds(5)) {
-      // Something outside the group still holds the pipe: give up on it.
-      output_done = true;
-    }
-  }
+  Supervision(spec, child, pgid, read_end.get(), started).run(sink, result);
   if (group_alive(pgid)) ::kill(-pgid, SIGKILL);
 
   int status = child.native_exit_code();

@@ -90,7 +90,10 @@ static std::string baseline_markdown(const Verdict& v) {
   return out.empty() ? out : out + "\n";
 }
 
-std::string render_summary_markdown(const Verdict& v) {
+namespace {
+
+// The banner, the candidate and the reasons.
+std::string summary_headline(const Verdict& v) {
   std::string out;
   std::string banner = v.skipped ? "SKIPPED (no relevant change)"
                        : v.exit_code == ExitCode::passed
@@ -111,6 +114,12 @@ std::string render_summary_markdown(const Verdict& v) {
     out += fmt::format("- ... and {} more reason(s): every one is in verdict.json\n", v.reasons.size() - kSummaryRows);
   }
   if (!v.reasons.empty()) out += "\n";
+  return out;
+}
+
+// One row per consumer.
+std::string summary_consumers(const Verdict& v) {
+  std::string out;
   if (!v.consumers.empty()) {
     out += "| consumer | commit | result | tests | failed | time |\n|---|---|---|---|---|---|\n";
     for (const auto& c : v.consumers) {
@@ -121,8 +130,12 @@ std::string render_summary_markdown(const Verdict& v) {
     }
     out += "\n";
   }
-  out += baseline_markdown(v);
-  // Rows of tests, bounded: GitHub takes a step summary of 1 MiB at most.
+  return out;
+}
+
+// The failed and the warned tests, bounded: GitHub takes a step summary of 1 MiB at most.
+std::string summary_tests(const Verdict& v) {
+  std::string out;
   size_t failed_rows = 0, failed_more = 0;
   for (const auto& c : v.consumers) {
     for (const auto& t : c.tests) {
@@ -157,6 +170,12 @@ std::string render_summary_markdown(const Verdict& v) {
   }
   if (warning_more > 0) out += fmt::format("\n... and {} more warning(s): junit.xml names every one.\n", warning_more);
   if (warning_rows > 0) out += "\n";
+  return out;
+}
+
+// The tags moved.
+std::string summary_published(const Verdict& v) {
+  std::string out;
   if (!v.published.empty()) {
     out += "### Published\n\n| tag | previous digest | new digest |\n|---|---|---|\n";
     for (const auto& p : v.published) {
@@ -165,6 +184,12 @@ std::string render_summary_markdown(const Verdict& v) {
     }
     out += "\n";
   }
+  return out;
+}
+
+// The slowest tests and shards.
+std::string summary_profile(const Verdict& v) {
+  std::string out;
   // The ten slowest, without a string per test: a consumer may have millions.
   std::vector<std::pair<const TestCase*, const ConsumerResult*>> slowest;
   for (const auto& c : v.consumers) {
@@ -194,6 +219,12 @@ std::string render_summary_markdown(const Verdict& v) {
       out += fmt::format("| {} | {} | {:.2f} |\n", md_cell(c.name), shard, seconds);
   }
   if (any_shards) out += "\n</details>\n\n";
+  return out;
+}
+
+// Coverage, containers and stage timings.
+std::string summary_footer(const Verdict& v) {
+  std::string out;
   if (!v.coverage.is_null()) out += coverage_line(v.coverage) + "\n\n";
   if (v.containers.contains("created") && v.containers["created"].get<size_t>() > 0) {
     out += fmt::format("Containers of the candidate: {} created, peak {} running at once, {} left behind.\n\n",
@@ -207,6 +238,13 @@ std::string render_summary_markdown(const Verdict& v) {
     out += "\n</details>\n";
   }
   return out;
+}
+
+}  // namespace
+
+std::string render_summary_markdown(const Verdict& v) {
+  return summary_headline(v) + summary_consumers(v) + baseline_markdown(v) + summary_tests(v) + summary_published(v) +
+         summary_profile(v) + summary_footer(v);
 }
 
 void write_reports(const Verdict& verdict, const std::filesystem::path& dir) {
