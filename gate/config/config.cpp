@@ -115,10 +115,10 @@ Image read_image(const Reader& r, const YAML::Node& node, const std::filesystem:
 
 }  // namespace
 
-const std::map<std::string, std::string>& default_policy() {
-  static const std::map<std::string, std::string> policy{
-      {"regression", "block"},  {"timed-out", "block"},   {"error", "block"},  {"flaky", "warn"},
-      {"pre-existing", "warn"}, {"newly-flaky", "block"}, {"missing", "block"}};
+const Policy& default_policy() {
+  using enum PolicyAction;
+  static const Policy policy{{"regression", block},  {"timed-out", block},   {"error", block},  {"flaky", warn},
+                             {"pre-existing", warn}, {"newly-flaky", block}, {"missing", block}};
   return policy;
 }
 
@@ -136,7 +136,7 @@ const Limit& max_pre_existing(const Config& config, const Consumer& consumer) {
 
 bool policy_blocks(const Config& config, const Consumer& consumer, const std::string& outcome) {
   for (const auto* policy : {&consumer.policy, &config.policy, &default_policy()}) {
-    if (auto it = policy->find(outcome); it != policy->end()) return it->second == "block";
+    if (auto it = policy->find(outcome); it != policy->end()) return it->second == PolicyAction::block;
   }
   return false;  // passed, skipped
 }

@@ -61,6 +61,12 @@ struct Limit {
   bool exceeded(size_t count, size_t selected) const;
 };
 
+// What a policy does with a test of an outcome: stop the publish, or let it
+// through with a warning.
+enum class PolicyAction { block, warn };
+// outcome ("regression", "flaky", ...) -> action.
+using Policy = std::map<std::string, PolicyAction, std::less<>>;
+
 // How a consumer's tests are run: `command` is one unit (its JUnit, when
 // given, names the tests); the others are the suite engine, which lists
 // single tests and runs them in batches (gate/suite/*_runner.cpp).
@@ -111,9 +117,9 @@ struct Consumer {
   // report names every test exactly (false: a red run costs less; the tests
   // not rerun keep the outcome their evidence allows).
   bool rerun_when_blocked = true;
-  std::optional<Limit> max_pre_existing;      // over the top-level one
-  std::map<std::string, std::string> policy;  // outcome -> block | warn (over the top-level policy)
-  std::string token_env;                      // environment variable holding a token for the repository
+  std::optional<Limit> max_pre_existing;  // over the top-level one
+  Policy policy;                          // over the top-level policy
+  std::string token_env;                  // environment variable holding a token for the repository
   std::string token_user = "x-access-token";
   std::chrono::milliseconds checkout_timeout{std::chrono::minutes(10)};
   SourceMark mark;
@@ -138,8 +144,8 @@ struct Config {
   // PR mode: globs of repository paths (of the image's own repository) whose
   // change makes the gate run; empty = any change.
   std::vector<std::string> paths;
-  // outcome -> block | warn, for every consumer (a consumer's own policy wins).
-  std::map<std::string, std::string> policy;
+  // For every consumer (a consumer's own policy wins).
+  Policy policy;
   std::optional<Coverage> coverage;
   // Default: 10% of the selected tests. Without a limit, a candidate that
   // breaks most tests of a consumer whose baseline also fails them (a shared
@@ -151,7 +157,7 @@ struct Config {
 const Limit& max_pre_existing(const Config& config, const Consumer& consumer);
 
 // The outcomes a policy can name, and the defaults.
-const std::map<std::string, std::string>& default_policy();
+const Policy& default_policy();
 // block or warn for an outcome under a consumer's policy and the top-level one.
 bool policy_blocks(const Config& config, const Consumer& consumer, const std::string& outcome);
 

@@ -21,9 +21,9 @@ size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
-std::map<std::string, std::string> read_policy(const Reader& r, const YAML::Node& node, const std::string& what) {
+Policy read_policy(const Reader& r, const YAML::Node& node, const std::string& what) {
   r.expect_map(node, what);
-  std::map<std::string, std::string> policy;
+  Policy policy;
   for (auto it = node.begin(); it != node.end(); ++it) {
     std::string outcome = r.scalar(it->first, what + " outcome");
     if (!default_policy().count(outcome)) {
@@ -35,7 +35,7 @@ std::map<std::string, std::string> read_policy(const Reader& r, const YAML::Node
     if (action != "block" && action != "warn") {
       r.fail(it->second.Mark(), fmt::format("{}: {} must be block or warn, found '{}'", what, outcome, action));
     }
-    policy[outcome] = action;
+    policy[outcome] = action == "block" ? PolicyAction::block : PolicyAction::warn;
   }
   return policy;
 }

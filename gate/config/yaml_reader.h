@@ -225,7 +225,7 @@ class Reader {
   std::filesystem::path file_;
 };
 
-std::map<std::string, std::string> read_policy(const Reader& r, const YAML::Node& node, const std::string& what);
+Policy read_policy(const Reader& r, const YAML::Node& node, const std::string& what);
 // "10%" (of the selected tests) or "3" (tests).
 Limit read_limit(const Reader& r, const YAML::Node& node, const std::string& what);
 Consumer read_consumer(const Reader& r, const YAML::Node& node, const std::filesystem::path& dir, size_t index);
