@@ -4,10 +4,7 @@
 #include <fmt/format.h>
 
 #include <fstream>
-#include <map>
 #include <nlohmann/json.hpp>
-#include <optional>
-#include <set>
 
 #include "config/config.h"
 #include "core/error.h"
@@ -15,7 +12,6 @@
 #include "pipeline/decide.h"
 #include "pipeline/session.h"
 #include "pipeline/shard_join.h"
-#include "registry/reference.h"
 #include "report/renderers.h"
 #include "suite/coverage.h"
 #include "suite/evidence.h"

@@ -21,15 +21,9 @@
 
 namespace gate::pipeline {
 
-std::string utc_now(const char* format) {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buffer[64];
-  std::strftime(buffer, sizeof buffer, format, &tm);
-  return buffer;
-}
+namespace {
 
+// The config, narrowed to --consumer when given; token_env variables made private.
 config::Config load_for(const CommonOptions& options) {
   config::Config config = config::load_config(options.config_file);
   // Consumers run as gate's user and could read gate's environ.
@@ -57,6 +51,17 @@ std::filesystem::path cache_dir_of(const CommonOptions& options) {
   return options.cache_dir.empty() ? git::default_cache_dir() : options.cache_dir;
 }
 
+}  // namespace
+
+std::string utc_now(const char* format) {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buffer[64];
+  std::strftime(buffer, sizeof buffer, format, &tm);
+  return buffer;
+}
+
 registry::Reference repository_of(const config::Config& config) {
   return registry::parse_reference(config.image.repository);
 }
@@ -73,6 +78,8 @@ Session::Session(const CommonOptions& options, const char* command)
   verdict.started_at = utc_now("%Y-%m-%dT%H:%M:%SZ");
   verdict.publish_repository = config.image.release_repository();
 }
+
+std::filesystem::path Session::cache_dir() const { return cache_dir_of(options); }
 
 registry::Client& Session::registry() {
   if (!registry_) registry_.emplace(repository_of(config).registry, client_options(options.registry, config));

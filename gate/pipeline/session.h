@@ -67,9 +67,6 @@ class StageClock {
   std::mutex mutex_;
 };
 
-// The config, narrowed to --consumer when given; token_env variables made private.
-config::Config load_for(const CommonOptions& options);
-std::filesystem::path cache_dir_of(const CommonOptions& options);
 registry::Reference repository_of(const config::Config& config);
 // The repository path of the publish tags in their registry.
 std::string release_path(const config::Config& config);
@@ -106,7 +103,8 @@ class Session {
 
   registry::Client& registry();
   const engine::Engine& engine();
-  std::filesystem::path cache_dir() const { return cache_dir_of(options); }
+  // --cache-dir, else git::default_cache_dir().
+  std::filesystem::path cache_dir() const;
   // Fail fast, naming what is missing, before any work starts.
   void preflight() {
     registry().check_reachable();
