@@ -191,6 +191,12 @@ boost::filesystem::path find_executable(const Spec& spec) {
   return found;
 }
 
+}  // namespace
+
+std::filesystem::path resolve_program(const Spec& spec) { return find_executable(spec).string(); }
+
+namespace {
+
 // An inherited environment leaves out gate's private variables (the
 // registry password, tokens): no helper needs them, and any process of the
 // user could read them in the helper's /proc/PID/environ.

@@ -65,6 +65,10 @@ struct Result {
   }
 };
 
+// The program spec.argv[0] names (looked up in the spec's PATH as run()
+// would). Throws InfraError when there is none.
+std::filesystem::path resolve_program(const Spec& spec);
+
 // Runs the child to completion. Throws InfraError when it cannot be started
 // (e.g. the program does not exist). Never throws Interrupted: the caller
 // sees Result::interrupted and decides.

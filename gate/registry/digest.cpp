@@ -70,6 +70,14 @@ std::string sha256_file(std::FILE* file) {
   return sha.finish();
 }
 
+struct Sha256Stream::State {
+  Sha256 sha;
+};
+Sha256Stream::Sha256Stream() : state_(std::make_unique<State>()) {}
+Sha256Stream::~Sha256Stream() = default;
+void Sha256Stream::update(std::string_view bytes) { state_->sha.update(bytes.data(), bytes.size()); }
+std::string Sha256Stream::hex() { return hex_of(state_->sha.finish_raw()); }
+
 struct HmacSha256::State {
   Sha256 inner, outer;
 };

@@ -12,6 +12,21 @@ void prepare_sha256();
 std::string sha256_digest(std::string_view bytes);
 // The same of a file's contents from its current position to the end.
 std::string sha256_file(std::FILE* file);
+// sha256 fed in pieces: for what is hashed as it is produced.
+class Sha256Stream {
+ public:
+  Sha256Stream();
+  ~Sha256Stream();
+  Sha256Stream(const Sha256Stream&) = delete;
+  Sha256Stream& operator=(const Sha256Stream&) = delete;
+  void update(std::string_view bytes);
+  std::string hex();  // once
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
 // HMAC-SHA256 of the bytes under the key, as lowercase hex.
 std::string hmac_sha256_hex(std::string_view key, std::string_view bytes);
 

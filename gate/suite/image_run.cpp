@@ -182,6 +182,8 @@ RunEnv ImageRun::run_env() const {
   // Absolute, outside the checkout: the tools run in the worktree.
   env.scratch = context_.report_dir / "batches" / consumer_.name / image_.role;
   env.deadline = deadline_;
+  env.commit = commit_;
+  if (!context_.cache_dir.empty()) env.listing_cache = context_.cache_dir / "listings" / consumer_.name;
   return env;
 }
 

@@ -33,7 +33,7 @@ process::Spec tool_spec(const RunEnv& env, const std::vector<std::string>& args)
 void ProgressWatch::arm(process::Spec& spec, std::chrono::milliseconds test_timeout) {
   if (test_timeout.count() <= 0) return;
   last_ = std::chrono::steady_clock::now();
-  spec.should_stop = [this, test_timeout] { return std::chrono::steady_clock::now() - last_ > test_timeout; };
+  spec.should_stop = [this, test_timeout] { return expired(test_timeout); };
 }
 
 std::string anchored_alternation(const std::vector<std::string>& names) {

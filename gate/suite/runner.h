@@ -24,6 +24,8 @@ struct RunEnv {
   std::filesystem::path scratch;                  // per-run files (reports of each batch)
   std::chrono::steady_clock::time_point deadline =
       std::chrono::steady_clock::time_point::max();  // the consumer's timeout
+  std::string commit;                                // the consumer's, checked out in worktree
+  std::filesystem::path listing_cache;               // where a runner may keep its listings ("" = nowhere)
 };
 
 struct BatchResult {
@@ -51,6 +53,10 @@ class Runner {
   // batch come back in not_run.
   virtual BatchResult run_batch(const RunEnv& env, const TestNames& tests, std::chrono::milliseconds test_timeout,
                                 const std::string& batch_name) = 0;
+  // Why the batches since the last call did not collect the tests the
+  // listing named (a kept listing gone stale), or "" when they did (or the
+  // runner cannot tell). Once said, the next enumerate() lists afresh.
+  virtual std::string listing_contradicted() { return ""; }
 };
 
 std::unique_ptr<Runner> make_runner(const config::Consumer& consumer);
@@ -68,6 +74,10 @@ class ProgressWatch {
   // Sets spec.should_stop when test_timeout > 0; the watch must outlive the run.
   void arm(process::Spec& spec, std::chrono::milliseconds test_timeout);
   void progressed() { last_ = std::chrono::steady_clock::now(); }
+  // No test has finished for test_timeout (never, when it is 0).
+  bool expired(std::chrono::milliseconds test_timeout) const {
+    return test_timeout.count() > 0 && std::chrono::steady_clock::now() - last_ > test_timeout;
+  }
 
  private:
   std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();

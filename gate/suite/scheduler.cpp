@@ -37,9 +37,16 @@ ScheduleResult run_items(Runner& runner, const RunEnv& env, const std::vector<st
   result.workers.resize(workers);
   for (size_t w = 0; w < workers; ++w) result.workers[w].worker = w + 1;
   const auto started = std::chrono::steady_clock::now();
+  // Guessed prices (nothing known of the consumer) are corrected by what
+  // the batches that ran them took: the seconds they took beyond their
+  // known tests, over the guessed estimate they held. A cold run of trivial
+  // tests then sees, after its first batches, that the rest is a batch
+  // each, instead of halving down to tests priced a second apiece.
+  double guessed_scale = 1, guessed_ran = 0, guessed_took = 0;
+  auto cost = [&](const WorkItem& item) { return item.guessed ? item.estimate * guessed_scale : item.estimate; };
   auto remaining = [&](size_t w) {
     double total = 0;
-    for (const auto& item : queues[w]) total += item.estimate;
+    for (const auto& item : queues[w]) total += cost(item);
     return total;
   };
 
@@ -48,6 +55,7 @@ ScheduleResult run_items(Runner& runner, const RunEnv& env, const std::vector<st
       TestNames tests;
       std::vector<uint32_t> positions;  // of `tests` in names
       std::string batch_name;
+      double known_estimate = 0, guessed_estimate = 0;
       {
         std::lock_guard lock(mutex);
         if (interrupted) return;
@@ -82,7 +90,8 @@ ScheduleResult run_items(Runner& runner, const RunEnv& env, const std::vector<st
         // (Taken as names at once: a million items are not moved about.)
         while (!queues[me].empty() && (tests.empty() || workers == 1 || taken_estimate < target)) {
           const WorkItem& item = queues[me].front();
-          taken_estimate += item.estimate;
+          taken_estimate += cost(item);
+          (item.guessed ? guessed_estimate : known_estimate) += item.estimate;
           item.tests.for_each([&](uint32_t at) {
             tests.push_back(names[at]);
             positions.push_back(at);
@@ -99,7 +108,13 @@ ScheduleResult run_items(Runner& runner, const RunEnv& env, const std::vector<st
                       {"batch", batch_name},
                       {"tests", tests.size()}});
       auto batch_start = std::chrono::steady_clock::now();
-      BatchResult batch = runner.run_batch(env, tests, test_timeout, batch_name);
+      // (On a worker thread: what cannot start the tool is the batch's error.)
+      BatchResult batch;
+      try {
+        batch = runner.run_batch(env, tests, test_timeout, batch_name);
+      } catch (const InfraError& e) {
+        batch.error = e.what();
+      }
       double busy = std::chrono::duration<double>(std::chrono::steady_clock::now() - batch_start).count();
       events::record({{"type", "batch"},
                       {"phase", phase},
@@ -110,6 +125,11 @@ ScheduleResult run_items(Runner& runner, const RunEnv& env, const std::vector<st
       std::lock_guard lock(mutex);
       result.workers[me].busy += busy;
       result.workers[me].batches += 1;
+      if (guessed_estimate > 0) {
+        guessed_ran += guessed_estimate;
+        guessed_took += std::max(busy - known_estimate, 0.0);
+        guessed_scale = std::max(guessed_took / guessed_ran, 1e-4);
+      }
       if (batch.interrupted || interrupt::requested()) {
         interrupted = true;
         return;

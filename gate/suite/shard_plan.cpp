@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <numeric>
 #include <queue>
+#include <string_view>
+#include <unordered_map>
 
 #include "core/glob.h"
 
@@ -13,6 +15,8 @@ namespace {
 // JUnit writes time="0.000" for a test under a millisecond; it still costs
 // something, and a thousand of them are not free.
 constexpr double kMinPrice = 0.001;
+
+std::string_view file_of(std::string_view test) { return test.substr(0, test.find("::")); }
 
 }  // namespace
 
@@ -36,13 +40,32 @@ std::vector<WorkItem> make_items(const std::vector<std::string>& tests, const Pr
       ++known;
     }
   }
-  const double unknown_price = known ? known_total / static_cast<double>(known) : 1.0;
+  // A test never seen is priced as its file's known tests (a test's file,
+  // its package: what comes before "::"), else as the consumer's, else a
+  // guess the scheduler corrects as batches finish (suite/scheduler.cpp).
+  const double consumer_mean = known ? known_total / static_cast<double>(known) : kGuessedPrice;
+  std::unordered_map<std::string_view, std::pair<double, size_t>> by_file;  // file -> (total, count) of the known
+  if (known > 0 && known < tests.size()) {
+    for (size_t i = 0; i < tests.size(); ++i) {
+      if (price[i] < 0) continue;
+      auto& [total, count] = by_file[file_of(tests[i])];
+      total += price[i];
+      ++count;
+    }
+  }
+  auto unknown_price = [&](const std::string& test) {
+    if (auto it = by_file.find(file_of(test)); it != by_file.end()) {
+      return it->second.first / static_cast<double>(it->second.second);
+    }
+    return consumer_mean;
+  };
   std::vector<WorkItem> items;
   items.reserve(tests.size());
   std::map<std::string, size_t> group_item;  // glob -> index in items
   for (size_t i = 0; i < tests.size(); ++i) {
     const std::string& test = tests[i];
-    const double seconds = price[i] >= 0 ? price[i] : unknown_price;
+    const bool guessed = price[i] < 0 && known == 0;
+    const double seconds = price[i] >= 0 ? price[i] : unknown_price(test);
     std::string group;
     for (const auto& glob : serial_groups) {
       if (glob_match(glob, test)) {
@@ -54,11 +77,12 @@ std::vector<WorkItem> make_items(const std::vector<std::string>& tests, const Pr
       if (auto g = group_item.find(group); g != group_item.end()) {
         items[g->second].tests.push_back(static_cast<uint32_t>(i));
         items[g->second].estimate += seconds;
+        items[g->second].guessed = items[g->second].guessed || guessed;
         continue;
       }
       group_item[group] = items.size();
     }
-    items.push_back(WorkItem{TestPositions(static_cast<uint32_t>(i)), seconds});
+    items.push_back(WorkItem{TestPositions(static_cast<uint32_t>(i)), seconds, guessed});
   }
   return items;
 }

@@ -39,9 +39,13 @@ class TestPositions {
   std::vector<uint32_t> more_;
 };
 
+// The price of a test when nothing at all is known of the consumer's.
+inline constexpr double kGuessedPrice = 1.0;
+
 struct WorkItem {
   TestPositions tests;
-  double estimate = 0;  // seconds
+  double estimate = 0;   // seconds
+  bool guessed = false;  // nothing of the consumer's was known: kGuessedPrice
   // Collection position of its first test (items are ordered by it).
   uint32_t first_index() const { return tests.front(); }
 };
@@ -52,8 +56,9 @@ using Prices = std::vector<double>;
 Prices prices_in(const std::map<std::string, double>& durations, const std::vector<std::string>& tests);
 
 // Items of `tests` (in collection order): a test matching a serial-group
-// glob joins that group's item. Durations not recorded (or no prices at
-// all) are priced at the mean of the recorded ones (1 s when none is).
+// glob joins that group's item. A duration not recorded is priced at the
+// mean of its file's recorded ones (the part of its name before "::"), else
+// of all recorded ones, else at kGuessedPrice (the item is `guessed`).
 std::vector<WorkItem> make_items(const std::vector<std::string>& tests, const Prices& prices,
                                  const std::vector<std::string>& serial_groups);
 

@@ -122,8 +122,9 @@ void confirm(const config::Consumer& consumer, Runner& runner, const RunEnv& env
 
 }  // namespace
 
-CandidateSuite run_candidate_suite(const config::Consumer& consumer, Runner& runner, const RunEnv& env,
-                                   const RunContext& context, const PricesOf& prices_of) {
+// `listing`: 1, then 2 when the first listing was contradicted.
+static CandidateSuite candidate_suite(const config::Consumer& consumer, Runner& runner, const RunEnv& env,
+                                      const RunContext& context, const PricesOf& prices_of, int listing) {
   CandidateSuite suite;
   std::error_code ec;
   std::filesystem::create_directories(env.scratch, ec);
@@ -150,6 +151,15 @@ CandidateSuite run_candidate_suite(const config::Consumer& consumer, Runner& run
   std::vector<std::string>().swap(share);
   auto first = run_items(runner, env, suite.collected, std::move(items), static_cast<size_t>(consumer.parallel),
                          consumer.test_timeout, "run");
+  // The first pass ran what the listing planned, or it starts again from a
+  // fresh listing: a test the listing missed would never have run.
+  if (std::string why = runner.listing_contradicted(); !why.empty()) {
+    if (listing > 1) {
+      throw InfraError(fmt::format("the tests collected differ from one pytest run to the next: {}", why));
+    }
+    log::warn(fmt::format("{}: {}; listing the tests again and running them anew", consumer.name, why));
+    return candidate_suite(consumer, runner, env, context, prices_of, listing + 1);
+  }
   suite.runs.executions += first.tests.size();
   // (Not tallied in runs.counts: on the candidate only reruns are counted
   // run by run; a million first runs would cost a million entries.)
@@ -170,6 +180,11 @@ CandidateSuite run_candidate_suite(const config::Consumer& consumer, Runner& run
   retry_failures(consumer, runner, env, "", suite.runs);
   confirm(consumer, runner, env, {suite.runs.flaked.begin(), suite.runs.flaked.end()}, "", suite.runs);
   return suite;
+}
+
+CandidateSuite run_candidate_suite(const config::Consumer& consumer, Runner& runner, const RunEnv& env,
+                                   const RunContext& context, const PricesOf& prices_of) {
+  return candidate_suite(consumer, runner, env, context, prices_of, 1);
 }
 
 Sought seek(const config::Consumer& consumer, Runner& runner, const RunEnv& env, const std::vector<std::string>& tests,

@@ -1,34 +1,69 @@
 #include "suite/tool_output.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 namespace gate::suite {
 
-bool is_pytest_node_line(std::string_view line) {
-  return line.find("::") != std::string_view::npos && line.find(' ') == std::string_view::npos;
+namespace {
+
+std::optional<report::TestStatus> pytest_outcome(const std::string& word) {
+  if (word == "passed") return report::TestStatus::passed;
+  if (word == "failed") return report::TestStatus::failed;
+  if (word == "error") return report::TestStatus::error;
+  if (word == "skipped") return report::TestStatus::skipped;
+  return std::nullopt;
 }
 
-bool parse_pytest_verbose_line(std::string_view line, std::string* node, std::string* word) {
-  static constexpr std::string_view kWords[] = {" PASSED", " FAILED", " ERROR", " SKIPPED", " XFAIL", " XPASS"};
-  if (line.find("::") == std::string_view::npos) return false;
-  for (auto w : kWords) {
-    auto pos = line.find(w);
-    if (pos == std::string_view::npos || pos == 0) continue;
-    size_t end = pos + w.size();
-    if (end < line.size() && line[end] != ' ') continue;
-    *node = std::string(line.substr(0, pos));
-    *word = std::string(w.substr(1));
-    return node->find(' ') == std::string::npos;
+std::string text_field(const nlohmann::json& event, const char* key) {
+  auto it = event.find(key);
+  return it != event.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+std::optional<PytestEvent> parse_pytest_event(std::string_view line) {
+  if (line.empty() || line.front() != '{') return std::nullopt;
+  auto event = nlohmann::json::parse(line, nullptr, false);
+  if (!event.is_object()) return std::nullopt;
+  const std::string kind = text_field(event, "event");
+  PytestEvent out;
+  out.id = text_field(event, "id");
+  out.message = text_field(event, "message");
+  out.details = text_field(event, "details");
+  if (auto count = event.find("count"); count != event.end() && count->is_number_unsigned()) {
+    out.count = count->get<size_t>();
   }
-  return false;
-}
-
-report::TestStatus pytest_status(std::string_view word) {
-  if (word == "PASSED" || word == "XFAIL" || word == "XPASS") return report::TestStatus::passed;
-  if (word == "SKIPPED") return report::TestStatus::skipped;
-  if (word == "ERROR") return report::TestStatus::error;
-  return report::TestStatus::failed;
+  if (kind == "start" || kind == "finish" || kind == "collect-error") {
+    if (kind != "collect-error" && out.id.empty()) return std::nullopt;
+    out.kind = kind == "start"    ? PytestEvent::Kind::start
+               : kind == "finish" ? PytestEvent::Kind::finish
+                                  : PytestEvent::Kind::collect_error;
+    if (kind != "finish") return out;
+    auto status = pytest_outcome(text_field(event, "outcome"));
+    if (!status) return std::nullopt;  // never green by accident
+    out.status = *status;
+    if (auto seconds = event.find("seconds"); seconds != event.end() && seconds->is_number()) {
+      out.seconds = std::max(0.0, seconds->get<double>());
+    }
+    return out;
+  }
+  if (kind == "collected") {
+    out.kind = PytestEvent::Kind::collected;
+    out.sha256 = text_field(event, "sha256");
+    return out;
+  }
+  if (kind == "selected") {
+    out.kind = PytestEvent::Kind::selected;
+    if (auto missing = event.find("missing"); missing != event.end() && missing->is_array()) {
+      for (const auto& id : *missing) {
+        if (id.is_string()) out.missing.push_back(id.get<std::string>());
+      }
+    }
+    return out;
+  }
+  return std::nullopt;
 }
 
 bool parse_ctest_listing(std::string_view line, std::string* name) {

@@ -13,11 +13,22 @@
 
 namespace gate::suite {
 
-// pytest --collect-only -q: one node id per line ("tests/x.py::test_a[1]").
-bool is_pytest_node_line(std::string_view line);
-// pytest -v: "tests/x.py::test_a PASSED   [ 50%]" -> (node id, "PASSED").
-bool parse_pytest_verbose_line(std::string_view line, std::string* node, std::string* word);
-report::TestStatus pytest_status(std::string_view word);
+// What gate's pytest plugin (suite/pytest_plugin/gate_pytest.py) writes: one
+// JSON object a line.
+struct PytestEvent {
+  enum class Kind { collected, collect_error, selected, start, finish };
+  Kind kind = Kind::start;
+  std::string id;                    // start, finish, collect-error: the node id
+  report::TestStatus status{};       // finish
+  double seconds = 0;                // finish: setup, call and teardown
+  std::string message, details;      // finish (failed, error, skipped), collect-error
+  size_t count = 0;                  // collected, selected
+  std::string sha256;                // collected: of the ids, one a line (hex)
+  std::vector<std::string> missing;  // selected: asked for, not collected
+};
+// The event of a line, or nothing for a line that is not one (a test's own
+// output in the file, JSON of another shape, fields of the wrong type).
+std::optional<PytestEvent> parse_pytest_event(std::string_view line);
 
 // ctest -N: "  Test  #3: name" (disabled tests are left out).
 bool parse_ctest_listing(std::string_view line, std::string* name);

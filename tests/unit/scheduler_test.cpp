@@ -20,6 +20,7 @@ namespace {
 class FakeRunner : public Runner {
  public:
   std::map<std::string, int> slow;
+  int batch_ms = 0;                                            // what starting a batch costs
   std::map<std::string, std::vector<std::string>> batches_of;  // test -> batch names it ran in
   std::mutex mutex;
 
@@ -27,6 +28,7 @@ class FakeRunner : public Runner {
   BatchResult run_batch(const RunEnv&, const TestNames& tests, std::chrono::milliseconds,
                         const std::string& batch) override {
     BatchResult out;
+    std::this_thread::sleep_for(std::chrono::milliseconds(batch_ms));
     for (size_t i = 0; i < tests.size(); ++i) {
       std::string name(tests[i]);
       {
@@ -88,4 +90,26 @@ TEST(Scheduler, TestsAfterAHungOneRunAgainOnce) {
     EXPECT_EQ(runner.batches_of[t].size(), 1u) << t << ": not run exactly once";
   }
   EXPECT_EQ(result.tests.size(), 4u);
+}
+
+TEST(Scheduler, ACorrectedGuessKeepsAColdRunToAFewBatches) {
+  // Nothing known of the consumer: 2,000 tests priced at the guess (1 s
+  // each) and run in ~no time. Halving the guessed work down to the
+  // minimum batch would take ~20 batches; corrected by what the first
+  // batches took, the rest goes in a few.
+  std::vector<std::string> tests = names(2000, "t");
+  FakeRunner runner;
+  runner.batch_ms = 20;  // a process start: both workers are under way before the first batch ends
+  auto items = make_items(tests, {}, {});
+  ASSERT_TRUE(items.front().guessed);
+  RunEnv env;
+  auto result = run_items(runner, env, tests, std::move(items), 2, std::chrono::milliseconds(0), "run");
+  ASSERT_EQ(result.tests.size(), tests.size());
+  EXPECT_LE(result.batches, 6u);
+  // Known prices are not corrected: 200 tests measured at 3 s are 3 s each.
+  std::vector<std::string> measured = names(200, "m");
+  FakeRunner again;
+  auto known = run_items(again, env, measured, make_items(measured, std::vector<double>(200, 3.0), {}), 2,
+                         std::chrono::milliseconds(0), "run");
+  EXPECT_GE(known.batches, 10u);
 }

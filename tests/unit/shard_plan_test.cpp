@@ -22,6 +22,21 @@ TEST(ShardPlan, UnknownTestsArePricedAtTheMeanOfKnownOnes) {
   EXPECT_DOUBLE_EQ(make_items({"x"}, {}, {})[0].estimate, 1.0);
 }
 
+TEST(ShardPlan, ATestNeverSeenIsPricedAsItsFileThenAsTheConsumer) {
+  const std::vector<std::string> tests{"t/slow.py::a", "t/slow.py::new", "t/fast.py::b", "t/fast.py::new",
+                                       "t/other.py::new"};
+  const std::map<std::string, double> known{{"t/slow.py::a", 9.0}, {"t/fast.py::b", 1.0}};
+  auto items = make_items(tests, prices_in(known, tests), {});
+  ASSERT_EQ(items.size(), 5u);
+  EXPECT_DOUBLE_EQ(items[1].estimate, 9.0);  // as t/slow.py's
+  EXPECT_DOUBLE_EQ(items[3].estimate, 1.0);  // as t/fast.py's
+  EXPECT_DOUBLE_EQ(items[4].estimate, 5.0);  // no file history: the consumer's mean
+  for (const auto& item : items) EXPECT_FALSE(item.guessed);
+  auto cold = make_items(tests, {}, {});
+  EXPECT_TRUE(cold[0].guessed);
+  EXPECT_DOUBLE_EQ(cold[0].estimate, kGuessedPrice);
+}
+
 TEST(ShardPlan, SerialGroupsAreOneItemInCollectionOrder) {
   auto items = make_items({"t/a.py::x", "t/home.py::1", "t/b.py::y", "t/home.py::2"}, {}, {"t/home.py::*"});
   ASSERT_EQ(items.size(), 3u);

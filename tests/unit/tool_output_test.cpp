@@ -1,4 +1,4 @@
-// The runners' parsers on the tools' own output (lines as pytest 7, ctest
+// The runners' parsers on the tools' own output (gate's pytest plugin's events; ctest
 // 3.25 and go 1.19 of Debian 12 print them), and on output that only looks
 // like it.
 #include "suite/tool_output.h"
@@ -8,43 +8,53 @@
 using gate::report::TestStatus;
 using namespace gate::suite;
 
-TEST(PytestOutput, CollectedNodeIds) {
-  EXPECT_TRUE(is_pytest_node_line("tests/test_api.py::test_write[utf-8]"));
-  EXPECT_TRUE(is_pytest_node_line("tests/test_api.py::TestClass::test_a"));
-  EXPECT_FALSE(is_pytest_node_line("3 tests collected in 0.01s"));
-  EXPECT_FALSE(is_pytest_node_line("tests/test_api.py: 3"));
+TEST(PytestEvents, FinishGivesStatusSecondsAndReason) {
+  auto e =
+      parse_pytest_event(R"({"event": "finish", "id": "tests/x.py::test_b[1-2]", "outcome": "failed", "seconds": 0.25,)"
+                         R"( "message": "assert 1 == 2", "details": "def test_b():\n>  assert 1 == 2"})");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->kind, PytestEvent::Kind::finish);
+  EXPECT_EQ(e->id, "tests/x.py::test_b[1-2]");
+  EXPECT_EQ(e->status, TestStatus::failed);
+  EXPECT_DOUBLE_EQ(e->seconds, 0.25);
+  EXPECT_EQ(e->message, "assert 1 == 2");
+  EXPECT_EQ(e->details, "def test_b():\n>  assert 1 == 2");
+  for (auto [word, status] :
+       {std::pair{"passed", TestStatus::passed}, {"error", TestStatus::error}, {"skipped", TestStatus::skipped}}) {
+    auto f = parse_pytest_event(std::string(R"({"event":"finish","id":"a::b","outcome":")") + word + "\"}");
+    ASSERT_TRUE(f) << word;
+    EXPECT_EQ(f->status, status) << word;
+  }
 }
 
-TEST(PytestOutput, VerboseLinesGiveNodeAndWord) {
-  std::string node, word;
-  ASSERT_TRUE(
-      parse_pytest_verbose_line("tests/x.py::test_a PASSED                                   [ 50%]", &node, &word));
-  EXPECT_EQ(node, "tests/x.py::test_a");
-  EXPECT_EQ(word, "PASSED");
-  ASSERT_TRUE(parse_pytest_verbose_line("tests/x.py::test_b[1-2] FAILED", &node, &word));
-  EXPECT_EQ(node, "tests/x.py::test_b[1-2]");
-  EXPECT_EQ(word, "FAILED");
-  ASSERT_TRUE(parse_pytest_verbose_line("tests/x.py::test_c XFAIL (known)                 [100%]", &node, &word));
-  EXPECT_EQ(word, "XFAIL");
+TEST(PytestEvents, CollectionAndSelection) {
+  auto c = parse_pytest_event(R"({"event": "collected", "count": 3, "sha256": "ab12"})");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->kind, PytestEvent::Kind::collected);
+  EXPECT_EQ(c->count, 3u);
+  EXPECT_EQ(c->sha256, "ab12");
+  auto s = parse_pytest_event(R"({"event": "selected", "count": 1, "missing": ["t.py::gone", 7]})");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->kind, PytestEvent::Kind::selected);
+  EXPECT_EQ(s->missing, std::vector<std::string>{"t.py::gone"});
+  auto err = parse_pytest_event(R"({"event": "collect-error", "id": "tests/t.py", "message": "ImportError: x"})");
+  ASSERT_TRUE(err);
+  EXPECT_EQ(err->kind, PytestEvent::Kind::collect_error);
+  EXPECT_EQ(err->message, "ImportError: x");
 }
 
-TEST(PytestOutput, LinesThatOnlyLookLikeResultsAreNot) {
-  std::string node, word;
-  // A test's own print naming a word, the summary, a word glued to another.
-  EXPECT_FALSE(parse_pytest_verbose_line("FAILED tests/x.py::test_b - assert 1 == 2", &node, &word));
-  EXPECT_FALSE(parse_pytest_verbose_line("tests/x.py::test_a PASSEDX", &node, &word));
-  EXPECT_FALSE(parse_pytest_verbose_line("the run PASSED without a node", &node, &word));
-  EXPECT_FALSE(parse_pytest_verbose_line("some text tests/x.py::test_a PASSED", &node, &word));
-}
-
-TEST(PytestOutput, StatusOfEachWord) {
-  EXPECT_EQ(pytest_status("PASSED"), TestStatus::passed);
-  EXPECT_EQ(pytest_status("XPASS"), TestStatus::passed);
-  EXPECT_EQ(pytest_status("XFAIL"), TestStatus::passed);
-  EXPECT_EQ(pytest_status("SKIPPED"), TestStatus::skipped);
-  EXPECT_EQ(pytest_status("ERROR"), TestStatus::error);
-  EXPECT_EQ(pytest_status("FAILED"), TestStatus::failed);
-  EXPECT_EQ(pytest_status("anything else"), TestStatus::failed);  // never green by accident
+TEST(PytestEvents, LinesThatAreNotEventsAreNothing) {
+  // A test's own print, JSON of another shape, fields of the wrong type, an
+  // outcome gate does not know (never green by accident), a cut line.
+  for (const char* line : {"tests/x.py::test_a PASSED", "[1, 2]", R"({"event": "finish"})",
+                           R"({"event": "finish", "id": "a::b", "outcome": "xpassed"})",
+                           R"({"event": "finish", "id": "a::b", "outcome": 1})", R"({"event": "start", "id": 5})",
+                           R"({"event": "other", "id": "a::b"})", R"({"event": "finish", "id": "a::b", "outc)", ""}) {
+    EXPECT_FALSE(parse_pytest_event(line)) << line;
+  }
+  auto odd = parse_pytest_event(R"({"event": "finish", "id": "a::b", "outcome": "passed", "seconds": "1"})");
+  ASSERT_TRUE(odd);
+  EXPECT_EQ(odd->seconds, 0);
 }
 
 TEST(CtestOutput, ListingLeavesDisabledTestsOut) {
