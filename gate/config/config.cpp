@@ -157,9 +157,11 @@ Config parse_config(const std::string& text, const std::filesystem::path& file) 
   config.file = file;
   config.dir = std::filesystem::absolute(file).parent_path();
   try {
-    r.check_keys(
-        root, "the top level",
-        {"version", "image", "consumers", "insecure_registries", "paths", "policy", "coverage", "max_pre_existing"});
+    r.check_keys(root, "the top level",
+                 {"version", "image", "consumers", "insecure_registries", "paths", "policy", "coverage",
+                  "max_pre_existing", "concurrency", "fail_fast"});
+    if (auto n = r.whole_number(root, "concurrency", "the top-level", 1)) config.concurrency = *n;
+    if (auto b = r.boolean(root, "fail_fast", "the top-level")) config.fail_fast = *b;
     if (YAML::Node n = root["max_pre_existing"]; Reader::has(root, "max_pre_existing")) {
       config.max_pre_existing = read_limit(r, n, "max_pre_existing");
     }

@@ -151,6 +151,11 @@ struct Config {
   // breaks most tests of a consumer whose baseline also fails them (a shared
   // service, a broken fixture) would pass as "pre-existing".
   Limit max_pre_existing;
+  // Consumers tested at once (0: as many as the machine has cores; 1: one
+  // after another).
+  int concurrency = 0;
+  // A failed consumer stops the consumers not started yet (they are not-run).
+  bool fail_fast = false;
 };
 
 // The limit for a consumer: its own, else the top-level one.

@@ -1,8 +1,12 @@
 // run, build, checkout and test: the stages of a gate run.
 #include <fmt/format.h>
 
+#include <atomic>
 #include <cstdio>
 #include <future>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "core/error.h"
 #include "core/interrupt.h"
@@ -136,6 +140,69 @@ suite::ImageBinding binding_of(const config::Config& config, const report::Candi
   return binding;
 }
 
+// A consumer fail_fast did not start.
+report::ConsumerResult not_started(const config::Consumer& consumer, const git::Checkout& checkout) {
+  report::ConsumerResult result;
+  result.name = consumer.name;
+  result.repo = log::redact(consumer.repo);
+  result.ref = consumer.ref;
+  result.commit = checkout.commit;
+  result.status = report::ConsumerStatus::not_run;
+  result.reasons.push_back("not run: a consumer before it failed (fail_fast: true)");
+  return result;
+}
+
+// The consumers `which` names, `concurrency` at a time (each consumer's
+// output is prefixed with its name, its services and ports are its own);
+// the results in configured order. An interrupt stops them all; a failure
+// stops the consumers not started yet only with fail_fast.
+std::vector<report::ConsumerResult> test_at_once(Session& session, const std::vector<size_t>& which,
+                                                 const Checkouts& checkouts, const suite::RunContext& context) {
+  const config::Config& config = session.config;
+  size_t workers = config.concurrency > 0 ? static_cast<size_t>(config.concurrency)
+                                          : std::max<size_t>(1, std::thread::hardware_concurrency());
+  workers = std::min(workers, which.size());
+  std::vector<std::optional<report::ConsumerResult>> results(which.size());
+  std::atomic<size_t> next{0};
+  std::atomic<bool> stop{false};
+  std::mutex mutex;
+  std::exception_ptr thrown;
+  auto work = [&] {
+    for (size_t k; (k = next++) < which.size();) {
+      const size_t i = which[k];
+      if (stop) {
+        results[k] = not_started(config.consumers[i], checkouts.list[i]);
+        continue;
+      }
+      try {
+        interrupt::throw_if_requested();
+        results[k] = session.clock.measure("test:" + config.consumers[i].name, [&] {
+          return suite::run_consumer(config.consumers[i], checkouts.list[i], context);
+        });
+        if (config.fail_fast && !results[k]->passed()) stop = true;
+      } catch (...) {  // (an interrupt, a usage error: after the others stopped)
+        std::lock_guard lock(mutex);
+        if (!thrown) thrown = std::current_exception();
+        stop = true;
+        return;
+      }
+    }
+  };
+  if (workers <= 1) {
+    work();
+  } else {
+    std::vector<std::thread> threads;
+    for (size_t w = 0; w < workers; ++w) threads.emplace_back(work);
+    for (auto& t : threads) t.join();
+  }
+  if (thrown) std::rethrow_exception(thrown);
+  std::vector<report::ConsumerResult> out;
+  for (auto& r : results) {
+    if (r) out.push_back(std::move(*r));
+  }
+  return out;
+}
+
 void test_consumers(Session& session, const Shard& shard, const Checkouts& checkouts) {
   const config::Config& config = session.config;
   report::Verdict& verdict = session.verdict;
@@ -170,14 +237,12 @@ void test_consumers(Session& session, const Shard& shard, const Checkouts& check
   // Children run in the consumers' checkouts: every path they are given is absolute.
   context.report_dir = std::filesystem::absolute(report_dir);
   context.engine = &session.engine();
+  std::vector<size_t> here;
   for (size_t i = 0; i < config.consumers.size(); ++i) {
-    interrupt::throw_if_requested();
     // A consumer that is one unit runs on the first shard only.
-    if (!config.consumers[i].knows_tests() && shard.given() && shard.index != 1) continue;
-    verdict.consumers.push_back(session.clock.measure("test:" + config.consumers[i].name, [&] {
-      return suite::run_consumer(config.consumers[i], checkouts.list[i], context);
-    }));
+    if (config.consumers[i].knows_tests() || !shard.given() || shard.index == 1) here.push_back(i);
   }
+  for (auto& result : test_at_once(session, here, checkouts, context)) verdict.consumers.push_back(std::move(result));
   if (config.coverage) {
     verdict.coverage = session.clock.measure("coverage", [&] {
       return suite::summarize_coverage(*config.coverage, suite::raw_coverage_dirs({report_dir}), report_dir);

@@ -44,16 +44,21 @@ ImageRun::ImageRun(const config::Consumer& consumer, const ImageBinding& image, 
       env_(process::current_environment()),
       values_(image.placeholders),
       deadline_(Clock::now() + consumer.timeout) {
+  // Containers of the images that exist before the phase are not its own
+  // (another run's, or the user's): only new ones are cleaned up, once no
+  // phase of a consumer run at once is running (suite/phase_guard.h).
+  cleanup_refs_ = context.candidate.refs;
+  if (context.baseline)
+    cleanup_refs_.insert(cleanup_refs_.end(), context.baseline->refs.begin(), context.baseline->refs.end());
+  // A phase that proves something by what is created meanwhile, or that
+  // holds fixed host ports, runs alone.
+  const bool fixed_ports = std::any_of(consumer.services.begin(), consumer.services.end(),
+                                       [](const config::Service& s) { return !s.host_ports.empty(); });
+  phase_ = std::make_unique<PhaseEntry>(watch_containers || fixed_ports, context.engine, cleanup_refs_);
   // The phase's containers: the subscription starts before anything of the
   // phase runs, so nothing it creates can be missed.
   if (watch_containers && context.engine)
     watch_ = std::make_unique<engine::ContainerWatch>(std::vector<std::string>{}, false);
-  // Containers of the images that exist before the phase are not its own
-  // (another run's, or the user's): only new ones are cleaned up.
-  cleanup_refs_ = context.candidate.refs;
-  if (context.baseline)
-    cleanup_refs_.insert(cleanup_refs_.end(), context.baseline->refs.begin(), context.baseline->refs.end());
-  if (context.engine) containers_before_ = context.engine->containers_from(cleanup_refs_);
   for (const auto& [name, value] : values_) env_["GATE_" + name] = value;
   // Coverage counters are the candidate's: the published image's are not
   // collected (its directory would mix two binaries' counters).
@@ -211,17 +216,13 @@ report::ImagePhase ImageRun::finish(std::vector<std::string>* removed) {
       if (ours) phase.containers_created.push_back(e.id.substr(0, 12) + " " + e.image);
     }
   }
-  // Whatever happened, no container the consumer started from either image outlives the phase.
-  if (context_.engine) {
-    std::vector<std::string> mine;
-    for (const auto& id : context_.engine->containers_from(cleanup_refs_)) {
-      if (std::find(containers_before_.begin(), containers_before_.end(), id) == containers_before_.end())
-        mine.push_back(id);
-    }
-    context_.engine->remove_containers(mine);
-    removed->insert(removed->end(), mine.begin(), mine.end());
-    if (!mine.empty()) {
-      log::info(fmt::format("{}: removed {} container(s) the {} run left from the images", consumer_.name, mine.size(),
+  // Whatever happened, no container the consumer started from either image
+  // outlives the phase (or, with consumers run at once, the last of them).
+  if (phase_) {
+    auto left = phase_->leave();
+    removed->insert(removed->end(), left.begin(), left.end());
+    if (!left.empty()) {
+      log::info(fmt::format("{}: removed {} container(s) the {} run left from the images", consumer_.name, left.size(),
                             image_.role));
     }
   }

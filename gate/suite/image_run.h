@@ -18,6 +18,7 @@
 #include "git/checkout.h"
 #include "process/runner.h"
 #include "report/model.h"
+#include "suite/phase_guard.h"
 #include "suite/run_context.h"
 #include "suite/runner.h"
 #include "suite/services.h"
@@ -83,7 +84,7 @@ class ImageRun {
   std::unique_ptr<engine::ContainerWatch> watch_;
   std::vector<engine::ContainerEvent> created_;
   std::vector<std::string> cleanup_refs_;  // both images' references
-  std::vector<std::string> containers_before_;
+  std::unique_ptr<PhaseEntry> phase_;
   std::chrono::steady_clock::time_point deadline_;
   bool finished_ = false;
 };
