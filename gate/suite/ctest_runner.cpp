@@ -1,10 +1,14 @@
 // runner: ctest. Tests are the names `ctest -N` lists (disabled ones left
-// out); a batch is one ctest with an anchored -R of those names, its own
-// --output-junit, and ctest's own per-test --timeout.
+// out); a batch is one ctest given those tests' numbers in a file (`-I
+// FILE`: no regex of every name for ctest to match each test against, no
+// command line that grows with the batch), its own --output-junit, and
+// ctest's own per-test --timeout.
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <mutex>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -25,13 +29,20 @@ class CtestRunner : public Runner {
     process::Spec spec = tool_spec(env, args);
     spec.timeout = std::chrono::minutes(5);
     std::vector<std::string> tests;
+    std::map<std::string, int> numbers;
     spec.on_line = [&](std::string_view line) {
       std::string name;
-      if (parse_ctest_listing(line, &name)) tests.push_back(name);
+      int number = 0;
+      if (parse_ctest_listing(line, &name, &number)) {
+        tests.push_back(name);
+        numbers.emplace(name, number);
+      }
     };
     auto result = process::run(spec);
     if (result.interrupted) throw Interrupted();
     if (!result.ok()) throw InfraError(fmt::format("ctest -N failed ({})", result.describe()));
+    std::lock_guard lock(mutex_);
+    numbers_ = std::move(numbers);
     return tests;
   }
 
@@ -41,8 +52,8 @@ class CtestRunner : public Runner {
     auto junit = std::filesystem::absolute(env.scratch / (batch_name + ".xml"));
     std::error_code ec;
     std::filesystem::remove(junit, ec);
-    process::Spec spec =
-        tool_spec(env, {"-R", anchored_alternation(tests), "--output-junit", junit.string(), "--no-tests=error"});
+    process::Spec spec = tool_spec(env, {"--output-junit", junit.string(), "--no-tests=error"});
+    selection_args(env, tests, batch_name, spec.argv);
     if (test_timeout.count() > 0) {
       spec.argv.insert(spec.argv.end(),
                        {"--timeout", std::to_string(std::max<long long>(
@@ -98,13 +109,45 @@ class CtestRunner : public Runner {
       out.tests.push_back(c);
     }
     if (result.timed_out) out.error = "stopped at the consumer's timeout";
-    if (out.tests.empty() && !result.ok())
-      out.error = fmt::format("ctest {} without running any test", result.describe());
+    if (out.tests.empty()) {
+      // Nothing of the batch ran: running the rest again would be the same.
+      if (out.error.empty())
+        out.error = fmt::format("ctest {} without running any test of the batch", result.describe());
+      out.not_run.clear();
+    }
     return out;
   }
 
  private:
+  // `-I FILE` with the tests' numbers from the listing ("0,0,0,n,m,...":
+  // no range, these tests), or the anchored -R of their names when a test
+  // has no number (never listed).
+  void selection_args(const RunEnv& env, const TestNames& tests, const std::string& batch_name,
+                      std::vector<std::string>& argv) {
+    std::string line = "0,0,0";
+    {
+      std::lock_guard lock(mutex_);
+      for (auto test : tests) {
+        auto it = numbers_.find(std::string(test));
+        if (it == numbers_.end()) {
+          argv.insert(argv.end(), {"-R", anchored_alternation(tests)});
+          return;
+        }
+        line += fmt::format(",{}", it->second);
+      }
+    }
+    const auto file = std::filesystem::absolute(env.scratch / (batch_name + ".tests"));
+    std::error_code ec;
+    std::filesystem::create_directories(env.scratch, ec);
+    std::ofstream out(file, std::ios::binary | std::ios::trunc);
+    out << line << '\n';
+    if (!out) throw InfraError(fmt::format("cannot write {}", file.string()));
+    argv.insert(argv.end(), {"-I", file.string()});
+  }
+
   std::vector<std::string> selection_;
+  std::mutex mutex_;  // batches run on several workers
+  std::map<std::string, int> numbers_;
 };
 
 }  // namespace

@@ -156,7 +156,9 @@ class PytestRunner : public Runner {
     if (!collection.digest.empty()) args.push_back("--gate-expect=" + collection.digest);
     process::Spec spec = tool_spec(env, args);
     with_plugin_path(env, spec);
-    (*spec.env)["PYTHONUNBUFFERED"] = "1";  // the consumer's live output as it happens
+    // (Not PYTHONUNBUFFERED: progress comes from the events file; unbuffered,
+    // pytest -q writes each test's dot to gate's pipe on its own, a wakeup
+    // of gate per test.)
 
     BatchEvents seen;
     EventFile events(events_path);

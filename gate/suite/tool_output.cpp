@@ -66,7 +66,7 @@ std::optional<PytestEvent> parse_pytest_event(std::string_view line) {
   return std::nullopt;
 }
 
-bool parse_ctest_listing(std::string_view line, std::string* name) {
+bool parse_ctest_listing(std::string_view line, std::string* name, int* number) {
   auto test = line.find("Test");
   auto hash = line.find('#');
   auto colon = line.find(": ", hash == std::string_view::npos ? 0 : hash);
@@ -74,6 +74,12 @@ bool parse_ctest_listing(std::string_view line, std::string* name) {
   if (line.substr(0, test).find_first_not_of(' ') != std::string_view::npos) return false;
   std::string rest(line.substr(colon + 2));
   if (rest.find(" (Disabled)") != std::string::npos || rest.empty()) return false;
+  if (number) {
+    auto digits = line.substr(hash + 1, colon - hash - 1);
+    if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string_view::npos)
+      return false;
+    *number = std::stoi(std::string(digits));
+  }
   *name = rest;
   return true;
 }

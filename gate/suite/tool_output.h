@@ -30,8 +30,8 @@ struct PytestEvent {
 // output in the file, JSON of another shape, fields of the wrong type).
 std::optional<PytestEvent> parse_pytest_event(std::string_view line);
 
-// ctest -N: "  Test  #3: name" (disabled tests are left out).
-bool parse_ctest_listing(std::string_view line, std::string* name);
+// ctest -N: "  Test  #3: name" (disabled tests are left out), and its number.
+bool parse_ctest_listing(std::string_view line, std::string* name, int* number = nullptr);
 // ctest: "3/3 Test #3: hang .......***Timeout   1.00 sec" -> (name, "Timeout").
 bool parse_ctest_result(std::string_view line, std::string* name, std::string* word);
 

@@ -61,7 +61,9 @@ TEST(CtestOutput, ListingLeavesDisabledTestsOut) {
   std::string name;
   ASSERT_TRUE(parse_ctest_listing("  Test  #3: net_roundtrip", &name));
   EXPECT_EQ(name, "net_roundtrip");
-  ASSERT_TRUE(parse_ctest_listing("  Test #12: a.b-c", &name));
+  int number = 0;
+  ASSERT_TRUE(parse_ctest_listing("  Test #12: a.b-c", &name, &number));
+  EXPECT_EQ(number, 12);
   EXPECT_EQ(name, "a.b-c");
   EXPECT_FALSE(parse_ctest_listing("  Test  #4: slow (Disabled)", &name));
   EXPECT_FALSE(parse_ctest_listing("Total Tests: 4", &name));
