@@ -121,6 +121,15 @@ expect_file_contains "$scratch/fourth.err" "listing the tests again" "gate lists
 expect_eq "$(json_get "$scratch/fourth/verdict.json" '[(t["id"], t["status"]) for t in v["consumers"][0]["tests"] if t["status"] != "passed"]')" \
   "[('tests/test_cases.py::test_case[3]', 'failed')]" "the case the kept listing did not have ran"
 
+# Two cases disappear, same commit: the kept listing (four) is contradicted
+# too, the run is of what exists, not of what was listed, and a test the
+# last passing run had (case 2) is missing: it blocks.
+run_gate cases fewer CASES=2
+expect_eq "$?" 1 "a case gone at the same commit blocks"
+expect_file_contains "$scratch/fewer.err" "reported did not run: tests/test_cases.py::test_case\[2\] (missing)" "as missing"
+expect_file_contains "$scratch/fewer.err" "collected other tests than were listed (listed, not collected: tests/test_cases.py::test_case\[2\])" "the vanished case, named"
+expect_eq "$(tests_of fewer)" "['tests/test_cases.py::test_case[0]', 'tests/test_cases.py::test_case[1]']" "only what is collected now"
+
 # A collection that differs on every run.
 cat >"$consumer/tests/test_random.py" <<'PY'
 import uuid, pytest
