@@ -234,12 +234,13 @@ int main(int argc, char** argv) {
   }
 
   // Internal: the fetch of a consumer mirror, run as a child process so the
-  // parent can stop it at its deadline (libgit2 1.5 has no network timeouts).
+  // parent can stop it at its deadline (libgit2's server time-out is per
+  // read: a server that trickles a byte at a time never trips it).
   git::FetchRequest fetch;
   CLI::App* fetch_command = app.add_subcommand("__fetch", "")->group("");
   fetch_command->add_option("--mirror", fetch.mirror)->required();
   fetch_command->add_option("--url", fetch.url)->required();
-  fetch_command->add_flag("--default-branch", fetch.want_default_branch);
+  fetch_command->add_option("--ref", fetch.ref);
   bool credentials_stdin = false;
   fetch_command->add_flag("--credentials-stdin", credentials_stdin);
 

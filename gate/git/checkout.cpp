@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
+#include <future>
 #include <map>
 
 #include "core/error.h"
@@ -17,6 +18,7 @@
 #include "core/log.h"
 #include "git/libgit2.h"
 #include "git/mirror.h"
+#include "git/worktree.h"
 #include "process/runner.h"
 #include "registry/digest.h"
 
@@ -27,16 +29,6 @@ using namespace detail;
 
 std::filesystem::path g_fetch_program = "/proc/self/exe";
 
-// Objects of the mirror could not be read: the mirror is discarded and
-// fetched again once.
-class CorruptMirror : public InfraError {
- public:
-  CorruptMirror(const std::string& message, int klass) : InfraError(message), klass_(klass) {}
-  int klass() const { return klass_; }
-
- private:
-  int klass_;
-};
 std::atomic<int> g_worktree_counter{0};
 
 // An exclusive advisory lock on a mirror: two gates sharing a cache never
@@ -87,26 +79,21 @@ std::filesystem::path mirror_path(const std::filesystem::path& cache_dir, const 
   return cache_dir / "mirrors" / fmt::format("{}-{}.git", sanitize(name), key);
 }
 
-// Worktrees left by runs that were killed: their process is gone.
-void remove_stale_worktrees(const std::filesystem::path& dir) {
+// A fetch killed mid-transfer leaves the pack it was receiving, under a
+// temporary name libgit2 would have renamed at the end.
+void remove_partial_packs(const std::filesystem::path& mirror) {
   std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    std::string name = entry.path().filename().string();
-    auto last = name.rfind('-');
-    if (last == std::string::npos || last == 0) continue;
-    auto before = name.rfind('-', last - 1);
-    if (before == std::string::npos) continue;
-    pid_t pid = std::atoi(name.substr(before + 1, last - before - 1).c_str());
-    if (pid > 0 && pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH) {
-      std::filesystem::remove_all(entry.path(), ec);
-    }
+  for (const auto& entry : std::filesystem::directory_iterator(mirror / "objects" / "pack", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("pack_git2_", 0) == 0 || name.rfind("tmp_", 0) == 0) std::filesystem::remove(entry.path(), ec);
   }
 }
 
-// Fetches into the mirror in a child process that is killed at the deadline.
-// Returns the remote's default branch when asked for it.
+// Fetches `ref` into the mirror in a child process that is killed at the
+// deadline. Returns the revision to check out (an object id, or the commit id
+// asked for).
 std::string update_mirror(const CheckoutRequest& request, const std::string& url, const std::filesystem::path& mirror,
-                          bool want_default_branch, const std::string& what) {
+                          const std::string& ref, const std::string& what) {
   for (int attempt = 1;; ++attempt) {
     process::Spec spec;
     UrlUserinfo parts = split_userinfo(url);
@@ -125,26 +112,27 @@ std::string update_mirror(const CheckoutRequest& request, const std::string& url
     spec.env = process::current_environment();
     if (!request.token_env.empty()) spec.env->erase(request.token_env);
     spec.env->erase("GATE_REGISTRY_PASSWORD");
-    if (want_default_branch) spec.argv.push_back("--default-branch");
+    if (!ref.empty()) spec.argv.insert(spec.argv.end(), {"--ref", ref});
     spec.timeout = request.timeout;
     spec.grace = std::chrono::seconds(1);
-    std::string default_branch;
+    std::string resolved;
     std::string last_line;
     spec.on_line = [&](std::string_view line) {
-      if (line.rfind("default-branch ", 0) == 0)
-        default_branch = line.substr(15);
+      if (line.rfind("resolved ", 0) == 0)
+        resolved = line.substr(9);
       else if (!line.empty())
         last_line = line;
     };
     auto result = process::run(spec);
     if (result.interrupted) throw Interrupted();
     if (result.timed_out) {
+      remove_partial_packs(mirror);
       throw InfraError(
           fmt::format("{}: no answer within {}s (server stalled or unreachable); "
                       "the fetch was stopped",
                       what, std::chrono::duration_cast<std::chrono::seconds>(request.timeout).count()));
     }
-    if (result.ok()) return default_branch;
+    if (result.ok() && !resolved.empty()) return resolved;
     auto status = static_cast<FetchStatus>(result.signal == 0 ? result.exit_code : 3);
     if (status == FetchStatus::corrupt && attempt == 1) {
       log::warn(fmt::format("{}: the cached mirror {} is damaged ({}); discarding it and cloning again", what,
@@ -158,6 +146,7 @@ std::string update_mirror(const CheckoutRequest& request, const std::string& url
           "{}: the server refused {} (asked once, not retried)", what,
           parts.password.empty() ? "the token from $" + request.token_env : std::string("the credentials in the URL")));
     }
+    if (status == FetchStatus::no_ref) throw InfraError(fmt::format("{}: {}", what, log::redact(last_line)));
     throw InfraError(fmt::format("{}: {}", what, log::redact(last_line.empty() ? result.describe() : last_line)));
   }
 }
@@ -182,89 +171,6 @@ ObjectPtr resolve(git_repository* repo, const std::string& ref) {
     if (git_object_peel(&commit, object.get(), GIT_OBJECT_COMMIT) == 0) return ObjectPtr(commit);
   }
   return nullptr;
-}
-
-// Writes the commit's files into `dir`. Done by hand rather than with
-// git_checkout_tree: a bare mirror has no working tree, and libgit2 refuses
-// trees with submodules then. Gitlinks become empty directories (filled by
-// the submodule checkout when asked for).
-class TreeWriter {
- public:
-  TreeWriter(git_repository* repo, std::filesystem::path dir, std::string what)
-      : repo_(repo), dir_(std::move(dir)), what_(std::move(what)) {}
-
-  void write(git_object* commit) {
-    git_tree* raw = nullptr;
-    if (git_commit_tree(&raw, reinterpret_cast<git_commit*>(commit)) != 0) fail("read the commit's tree");
-    TreePtr tree(raw);
-    std::error_code ec;
-    std::filesystem::create_directories(dir_, ec);
-    if (ec) throw InfraError(fmt::format("{}: cannot create {}: {}", what_, dir_.string(), ec.message()));
-    if (git_tree_walk(tree.get(), GIT_TREEWALK_PRE, on_entry, this) != 0) {
-      if (!error_.empty()) throw InfraError(fmt::format("{}: {}", what_, error_));
-      fail("walk the tree");
-    }
-  }
-
- private:
-  [[noreturn]] void fail(const std::string& doing) const {
-    throw CorruptMirror(fmt::format("{}: cannot {}: {}", what_, doing, last_error()), last_error_class());
-  }
-
-  static int on_entry(const char* root, const git_tree_entry* entry, void* payload) {
-    auto* self = static_cast<TreeWriter*>(payload);
-    try {
-      self->write_entry(root, entry);
-      return 0;
-    } catch (const CorruptMirror&) {
-      return -1;  // write() reports it as damage
-    } catch (const std::exception& e) {
-      self->error_ = e.what();
-      return -1;
-    }
-  }
-
-  void write_entry(const char* root, const git_tree_entry* entry) {
-    std::filesystem::path path = dir_ / root / git_tree_entry_name(entry);
-    git_filemode_t mode = git_tree_entry_filemode(entry);
-    if (mode == GIT_FILEMODE_TREE || mode == GIT_FILEMODE_COMMIT) {
-      std::filesystem::create_directories(path);
-      return;
-    }
-    git_blob* raw = nullptr;
-    if (git_blob_lookup(&raw, repo_, git_tree_entry_id(entry)) != 0) fail("read " + path.string());
-    std::unique_ptr<git_blob, Deleter<git_blob, git_blob_free>> blob(raw);
-    const char* data = static_cast<const char*>(git_blob_rawcontent(blob.get()));
-    auto size = static_cast<size_t>(git_blob_rawsize(blob.get()));
-    if (mode == GIT_FILEMODE_LINK) {
-      std::filesystem::create_symlink(std::string(data, size), path);
-      return;
-    }
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                    mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644);
-    if (fd < 0) throw InfraError(fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
-    size_t done = 0;
-    while (done < size) {
-      ssize_t n = ::write(fd, data + done, size - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        ::close(fd);
-        throw InfraError(fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
-      }
-      done += static_cast<size_t>(n);
-    }
-    ::close(fd);
-  }
-
-  git_repository* repo_;
-  std::filesystem::path dir_;
-  std::string what_;
-  std::string error_;
-};
-
-void checkout_tree(git_repository* repo, git_object* commit, const std::filesystem::path& dir,
-                   const std::string& what) {
-  TreeWriter(repo, dir, what).write(commit);
 }
 
 // "../lib.git" relative to "git://host/org/app.git" is "git://host/org/lib.git".
@@ -296,9 +202,20 @@ int collect_entry(const git_config_entry* entry, void* payload) {
   return 0;
 }
 
-void checkout_submodules(const CheckoutRequest& request, git_repository* repo, git_object* commit,
-                         const std::string& parent_url, const std::filesystem::path& dir, const std::string& prefix,
-                         int depth, std::vector<Submodule>& out) {
+// The submodules' mirrors, open and locked until their files are laid out.
+struct SubmoduleMirrors {
+  // By mirror: two submodules of one URL take its lock once (a second
+  // flock of this process would wait for itself).
+  std::map<std::filesystem::path, std::unique_ptr<FileLock>> locks;
+  std::vector<RepositoryPtr> repos;
+  std::vector<ObjectPtr> commits;
+};
+
+// Adds the files of `commit`'s submodules (fetched into mirrors of their own
+// when the mirror lacks the pinned commit) to `entries`, recursively.
+void list_submodules(const CheckoutRequest& request, git_repository* repo, git_object* commit,
+                     const std::string& parent_url, const std::string& prefix, int depth,
+                     std::vector<TreeEntry>& entries, std::vector<Submodule>& out, SubmoduleMirrors& open) {
   const std::string what = fmt::format("checkout of consumer '{}' submodules", request.name);
   if (depth > 8) throw InfraError(what + ": nested more than 8 levels");
   git_tree* raw_tree = nullptr;
@@ -322,16 +239,16 @@ void checkout_submodules(const CheckoutRequest& request, git_repository* repo, g
   }
   git_config* raw_config = nullptr;
   int opened = git_config_open_ondisk(&raw_config, temp.c_str());
-  ConfigEntries entries;
+  ConfigEntries entries_in_file;
   if (opened == 0) {
     ConfigPtr config(raw_config);
-    git_config_foreach_match(config.get(), "^submodule\\..*\\.(path|url)$", collect_entry, &entries);
+    git_config_foreach_match(config.get(), "^submodule\\..*\\.(path|url)$", collect_entry, &entries_in_file);
   }
   std::filesystem::remove(temp);
   if (opened != 0) throw InfraError(fmt::format("{}: .gitmodules is unreadable: {}", what, last_error()));
 
   std::map<std::string, std::pair<std::string, std::string>> by_name;  // name -> (path, url)
-  for (const auto& [key, value] : entries.entries) {
+  for (const auto& [key, value] : entries_in_file.entries) {
     auto last_dot = key.rfind('.');
     std::string name = key.substr(10, last_dot - 10);  // after "submodule."
     (key.substr(last_dot + 1) == "path" ? by_name[name].first : by_name[name].second) = value;
@@ -349,7 +266,7 @@ void checkout_submodules(const CheckoutRequest& request, git_repository* repo, g
     std::string sub_what = fmt::format("checkout of consumer '{}' submodule {} ({} at {})", request.name, sub.path,
                                        log::redact(sub.url), sub.commit);
     auto mirror = mirror_path(request.cache_dir, request.name + "-sub", sub.url);
-    FileLock lock(mirror.string() + ".lock");
+    if (!open.locks.count(mirror)) open.locks.emplace(mirror, std::make_unique<FileLock>(mirror.string() + ".lock"));
     RepositoryPtr sub_repo;
     ObjectPtr sub_commit;
     // Fetch only when the mirror lacks the commit: pinned submodules rarely move.
@@ -359,15 +276,36 @@ void checkout_submodules(const CheckoutRequest& request, git_repository* repo, g
     }
     if (!sub_commit) {
       sub_repo.reset();
-      update_mirror(request, sub.url, mirror, false, sub_what);
+      update_mirror(request, sub.url, mirror, sub.commit, sub_what);
       sub_repo = open_mirror(mirror, sub_what);
       sub_commit = resolve(sub_repo.get(), sub.commit);
       if (!sub_commit) throw InfraError(fmt::format("{}: the commit is not in the submodule's repository", sub_what));
     }
-    checkout_tree(sub_repo.get(), sub_commit.get(), dir / path, sub_what);
+    list_tree(sub_repo.get(), sub_commit.get(), sub.path + "/", sub_what, entries);
     out.push_back(sub);
-    checkout_submodules(request, sub_repo.get(), sub_commit.get(), sub.url, dir / path, sub.path + "/", depth + 1, out);
+    list_submodules(request, sub_repo.get(), sub_commit.get(), sub.url, sub.path + "/", depth + 1, entries, out, open);
+    open.repos.push_back(std::move(sub_repo));
+    open.commits.push_back(std::move(sub_commit));
   }
+}
+
+std::filesystem::path trees_dir(const CheckoutRequest& request) {
+  auto mirror = mirror_path(request.cache_dir, request.name, request.url).filename().string();
+  return request.cache_dir / "trees" / mirror.substr(0, mirror.size() - 4);  // without ".git"
+}
+
+// Lays `commit` (and its submodules, when asked for) out in `slot`, a
+// worktree of this run's own.
+void lay_out(const CheckoutRequest& request, git_repository* repo, git_object* commit, const std::string& what,
+             std::shared_ptr<WorktreeSlot> slot, Checkout& result) {
+  std::vector<TreeEntry> entries;
+  list_tree(repo, commit, "", what, entries);
+  SubmoduleMirrors submodules;
+  if (request.submodules)
+    list_submodules(request, repo, commit, request.url, "", 1, entries, result.submodules, submodules);
+  result.files_written = slot->lay_out(entries, what);
+  result.worktree = slot->path();
+  result.slot = std::move(slot);
 }
 
 }  // namespace
@@ -387,51 +325,51 @@ Checkout checkout(const CheckoutRequest& request) {
                                        request.ref.empty() ? "its default branch" : request.ref);
   std::error_code ec;
   std::filesystem::create_directories(request.cache_dir / "mirrors", ec);
-  std::filesystem::create_directories(request.cache_dir / "worktrees", ec);
   if (ec)
     throw InfraError(
         fmt::format("{}: cannot create cache directory {}: {}", what, request.cache_dir.string(), ec.message()));
-  remove_stale_worktrees(request.cache_dir / "worktrees");
 
   const auto mirror = mirror_path(request.cache_dir, request.name, request.url);
   FileLock lock(mirror.string() + ".lock");
+  auto slot = WorktreeSlot::acquire(trees_dir(request));
   for (int attempt = 1;; ++attempt) {
-    std::string ref = request.ref;
-    std::string default_branch = update_mirror(request, request.url, mirror, ref.empty(), what);
-    if (ref.empty()) {
-      if (default_branch.empty()) throw InfraError(what + ": the repository has no default branch; set ref");
-      ref = default_branch;
+    // A full commit id the mirror has needs no server: commits never change.
+    std::string revision = request.ref;
+    ObjectPtr target;
+    RepositoryPtr repo;
+    if (revision.size() == GIT_OID_HEXSZ && std::filesystem::exists(mirror)) {
+      repo = open_mirror(mirror, what);
+      target = resolve(repo.get(), revision);
+    }
+    if (!target) {
+      repo.reset();
+      // The server's answer takes a round trip or more: the worktree is
+      // scanned meanwhile, the slow part of a warm checkout.
+      auto fetched = std::async(std::launch::async,
+                                [&] { return update_mirror(request, request.url, mirror, request.ref, what); });
+      slot->scan();
+      revision = fetched.get();
     }
     Checkout result;
     result.request = request;
-    result.worktree = request.cache_dir / "worktrees" /
-                      fmt::format("{}-{}-{}", sanitize(request.name), ::getpid(), g_worktree_counter++);
     try {
-      RepositoryPtr repo = open_mirror(mirror, what);
-      ObjectPtr target = resolve(repo.get(), ref);
+      if (!repo) repo = open_mirror(mirror, what);
+      if (!target) target = resolve(repo.get(), revision);
       if (!target) {
         int klass = last_error_class();
-        if (klass == GIT_ERROR_ODB || klass == GIT_ERROR_ZLIB || klass == GIT_ERROR_OBJECT) {
-          throw CorruptMirror(fmt::format("{}: cannot read ref '{}': {}", what, ref, last_error()), klass);
-        }
-        throw InfraError(fmt::format("{}: ref '{}' not found (no such branch, tag or commit)", what, ref));
+        if (klass == GIT_ERROR_ODB || klass == GIT_ERROR_ZLIB || klass == GIT_ERROR_OBJECT)
+          throw DamagedMirror(fmt::format("{}: cannot read '{}': {}", what, revision, last_error()));
+        throw InfraError(fmt::format("{}: ref '{}' not found (no such branch, tag or commit)", what, request.ref));
       }
       result.commit = oid_hex(git_object_id(target.get()));
-      checkout_tree(repo.get(), target.get(), result.worktree, what);
-      if (request.submodules) {
-        checkout_submodules(request, repo.get(), target.get(), request.url, result.worktree, "", 1, result.submodules);
-      }
+      lay_out(request, repo.get(), target.get(), what, slot, result);
       return result;
-    } catch (const CorruptMirror& e) {
-      remove_worktree(result);
+    } catch (const DamagedMirror& e) {
+      release_worktree(result);
       if (attempt > 1) throw;
-      // Refs said the objects were there, so the fetch brought nothing new.
       log::warn(fmt::format("{}; the cached mirror {} is damaged: discarding it and cloning again", e.what(),
                             mirror.string()));
       std::filesystem::remove_all(mirror, ec);
-    } catch (...) {
-      remove_worktree(result);
-      throw;
     }
   }
 }
@@ -444,28 +382,15 @@ Checkout fresh_worktree(const Checkout& of) {
   Checkout result;
   result.request = request;
   result.commit = of.commit;
-  result.worktree = request.cache_dir / "worktrees" /
-                    fmt::format("{}-{}-{}", sanitize(request.name), ::getpid(), g_worktree_counter++);
-  try {
-    FileLock lock(mirror.string() + ".lock");
-    RepositoryPtr repo = open_mirror(mirror, what);
-    ObjectPtr target = resolve(repo.get(), of.commit);
-    if (!target) throw InfraError(fmt::format("{}: the commit is no longer in the mirror: {}", what, last_error()));
-    checkout_tree(repo.get(), target.get(), result.worktree, what);
-    if (request.submodules) {
-      checkout_submodules(request, repo.get(), target.get(), request.url, result.worktree, "", 1, result.submodules);
-    }
-  } catch (...) {
-    remove_worktree(result);
-    throw;
-  }
+  FileLock lock(mirror.string() + ".lock");
+  RepositoryPtr repo = open_mirror(mirror, what);
+  ObjectPtr target = resolve(repo.get(), of.commit);
+  if (!target) throw InfraError(fmt::format("{}: the commit is no longer in the mirror: {}", what, last_error()));
+  lay_out(request, repo.get(), target.get(), what, WorktreeSlot::acquire(trees_dir(request)), result);
   return result;
 }
 
-void remove_worktree(const Checkout& checkout) {
-  std::error_code ec;
-  if (!checkout.worktree.empty()) std::filesystem::remove_all(checkout.worktree, ec);
-}
+void release_worktree(Checkout& checkout) { checkout.slot.reset(); }
 
 std::optional<std::string> head_commit(const std::filesystem::path& path) {
   ensure_initialised();

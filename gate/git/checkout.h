@@ -1,13 +1,15 @@
 #pragma once
 // Consumer checkouts: a bare mirror per repository URL in a cache directory,
-// updated by incremental fetch, and the requested commit's files laid out in
-// a worktree of this run. libgit2 is used only inside gate/git.
+// holding only the refs runs asked for (shallow, depth 1), and the requested
+// commit's files laid out in a persistent worktree that this run holds alone
+// and that is updated in place. libgit2 is used only inside gate/git.
 //
 // Layout under the cache directory:
-//   mirrors/<name>-<hash of url>.git        bare mirror (+refs/*:refs/*), one lock file beside it
-//   worktrees/<name>-<pid>-<n>/             files of the commit, for one run; removed after it
+//   mirrors/<name>-<hash of url>.git   bare mirror, one lock file beside it
+//   trees/<name>-<hash of url>/<n>/    worktree slots (see git/worktree.h)
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,6 +36,8 @@ struct Submodule {
 struct Checkout {
   std::string commit;  // full hex id of the commit checked out
   std::filesystem::path worktree;
+  std::shared_ptr<void> slot;  // holds the worktree for this run until released
+  size_t files_written = 0;    // by this checkout (the rest were left as they were)
   std::vector<Submodule> submodules;
   CheckoutRequest request;  // what was asked for (fresh_worktree lays it out again)
 };
@@ -45,8 +49,9 @@ Checkout checkout(const CheckoutRequest& request);
 // a pristine copy, for a rerun that must not see what the first run left.
 Checkout fresh_worktree(const Checkout& of);
 
-// Removes a run's worktree (the mirror stays, for the next run).
-void remove_worktree(const Checkout& checkout);
+// Lets another run take the worktree (its files stay, cleaned by the next
+// run that lays a commit out there).
+void release_worktree(Checkout& checkout);
 
 // The program run as `PROGRAM __fetch ...` for fetches (the gate binary).
 void set_fetch_program(std::filesystem::path program);

@@ -2,9 +2,12 @@
 // Shared by the git module's implementation files only: owners for libgit2
 // handles and its error text. Nothing outside gate/git includes git2.h.
 #include <git2.h>
+#include <git2/sys/errors.h>  // git_error_set_str (moved there in libgit2 1.8)
 
 #include <memory>
 #include <string>
+
+#include "core/error.h"
 
 namespace gate::git::detail {
 
@@ -30,5 +33,12 @@ std::string last_error();
 int last_error_class();
 
 std::string oid_hex(const git_oid* oid);
+
+// Objects of a mirror could not be read: the mirror is discarded and fetched
+// again once.
+class DamagedMirror : public InfraError {
+ public:
+  using InfraError::InfraError;
+};
 
 }  // namespace gate::git::detail

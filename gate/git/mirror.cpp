@@ -4,6 +4,9 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
 
 #include "core/encoding.h"
 #include "core/log.h"
@@ -89,6 +92,79 @@ UrlUserinfo split_userinfo(const std::string& url) {
   return out;
 }
 
+namespace {
+
+bool is_hex_id(const std::string& ref) {
+  if (ref.size() < 4 || ref.size() > GIT_OID_HEXSZ) return false;
+  return ref.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
+}
+
+// Depth 1 where libgit2 1.8 can: smart HTTP(S), the transport of hosting
+// services. Over git:// and ssh (stateful) it resends its wants mid-
+// negotiation and the server hangs up ("expected SHA1 list", libgit2 #6889,
+// git2-rs #1084); the local transport refuses depth. There the wanted ref
+// is fetched with its history (still that ref alone).
+int depth_for(const std::string& url) {
+  return url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0 ? 1 : GIT_FETCH_DEPTH_FULL;
+}
+
+bool has_object(git_repository* repo, const git_oid* oid) {
+  git_odb* raw = nullptr;
+  if (git_repository_odb(&raw, repo) != 0) return false;
+  bool found = git_odb_exists(raw, oid) == 1;
+  git_odb_free(raw);
+  return found;
+}
+
+// The advertised ref a request names: branch, tag, then a full ref name.
+const git_remote_head* find_advertised(const git_remote_head** heads, size_t count, const std::string& ref) {
+  for (const std::string& candidate :
+       {"refs/heads/" + ref, "refs/tags/" + ref, ref.rfind("refs/", 0) == 0 ? ref : std::string()}) {
+    if (candidate.empty()) continue;
+    for (size_t i = 0; i < count; ++i)
+      if (candidate == heads[i]->name) return heads[i];
+  }
+  return nullptr;
+}
+
+int fetch_refspecs(git_remote* remote, const std::vector<std::string>& specs, git_fetch_options& options) {
+  std::vector<char*> raw;
+  for (const auto& spec : specs) raw.push_back(const_cast<char*>(spec.c_str()));
+  git_strarray array{raw.data(), raw.size()};
+  // Download on the connection already open (the refs were listed on it),
+  // then write the refs: what git_remote_fetch does, without reconnecting.
+  if (int rc = git_remote_download(remote, &array, &options); rc != 0) return rc;
+  return git_remote_update_tips(remote, &options.callbacks, 0, GIT_REMOTE_DOWNLOAD_TAGS_NONE, "gate: fetch");
+}
+
+}  // namespace
+
+namespace {
+
+// A commit id: commits never change, so one the mirror has needs no fetch.
+// Else, by the remote ref pointing at it, or by id where the server allows
+// that; servers that do not (git daemon's default) send only what their refs
+// reach: then every branch and tag, with their history, to find it in.
+bool fetch_commit_id(git_repository* repo, git_remote* remote, const git_remote_head** heads, size_t count,
+                     const std::string& id, int depth, git_fetch_options& options) {
+  git_object* found = nullptr;
+  if (git_revparse_single(&found, repo, id.c_str()) == 0) {
+    git_object_free(found);
+    return true;
+  }
+  if (id.size() == GIT_OID_HEXSZ) {
+    options.depth = depth;
+    for (size_t i = 0; i < count; ++i)
+      if (oid_hex(&heads[i]->oid) == id)
+        return fetch_refspecs(remote, {fmt::format("+{0}:{0}", heads[i]->name)}, options) == 0;
+    if (fetch_refspecs(remote, {fmt::format("+{0}:refs/gate/commits/{0}", id)}, options) == 0) return true;
+  }
+  options.depth = git_repository_is_shallow(repo) ? GIT_FETCH_DEPTH_UNSHALLOW : GIT_FETCH_DEPTH_FULL;
+  return fetch_refspecs(remote, {"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"}, options) == 0;
+}
+
+}  // namespace
+
 FetchStatus fetch_mirror(const FetchRequest& request) {
   ensure_initialised();
   CredentialState creds;
@@ -104,43 +180,57 @@ FetchStatus fetch_mirror(const FetchRequest& request) {
     }
   }
   RepositoryPtr repo(raw_repo);
+  // Anonymous: no configured refspec (mirrors of older gates have
+  // +refs/*:refs/*), only the one this fetch names.
   git_remote* raw_remote = nullptr;
-  if (git_remote_lookup(&raw_remote, repo.get(), "origin") != 0) {
-    if (git_remote_create_with_fetchspec(&raw_remote, repo.get(), "origin", request.url.c_str(), "+refs/*:refs/*") !=
-        0) {
-      return fail("configure remote", creds);
-    }
-  } else if (request.url != git_remote_url(raw_remote)) {
-    // A mirror made before URLs were stored without their userinfo.
-    git_remote_free(raw_remote);
-    raw_remote = nullptr;
-    if (git_remote_set_url(repo.get(), "origin", request.url.c_str()) != 0 ||
-        git_remote_lookup(&raw_remote, repo.get(), "origin") != 0) {
-      return fail("configure remote", creds);
-    }
-  }
+  if (git_remote_create_anonymous(&raw_remote, repo.get(), request.url.c_str()) != 0)
+    return fail("configure remote", creds);
   RemotePtr remote(raw_remote);
 
   git_fetch_options options;
   git_fetch_options_init(&options, GIT_FETCH_OPTIONS_VERSION);
-  options.prune = GIT_FETCH_PRUNE;
-  options.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL;
+  options.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
   options.callbacks.credentials = on_credentials;
   options.callbacks.payload = &creds;
+  if (git_remote_connect(remote.get(), GIT_DIRECTION_FETCH, &options.callbacks, nullptr, nullptr) != 0)
+    return fail("connect", creds);
+  const git_remote_head** heads = nullptr;
+  size_t count = 0;
+  if (git_remote_ls(&heads, &count, remote.get()) != 0) return fail("list the remote's refs", creds);
 
-  if (request.want_default_branch) {
-    if (git_remote_connect(remote.get(), GIT_DIRECTION_FETCH, &options.callbacks, nullptr, nullptr) != 0) {
-      return fail("connect", creds);
-    }
+  std::string ref = request.ref;
+  if (ref.empty()) {
     git_buf branch = GIT_BUF_INIT;
-    if (git_remote_default_branch(&branch, remote.get()) == 0) {
-      std::printf("default-branch %s\n", branch.ptr);
-      git_buf_dispose(&branch);
+    if (git_remote_default_branch(&branch, remote.get()) != 0) {
+      std::fprintf(stderr, "the repository has no default branch; set ref\n");
+      return FetchStatus::no_ref;
     }
-    git_remote_disconnect(remote.get());
-    creds.attempts = 0;
+    ref = branch.ptr;
+    git_buf_dispose(&branch);
   }
-  if (git_remote_fetch(remote.get(), nullptr, &options, "gate: fetch") != 0) return fail("fetch", creds);
+
+  if (const git_remote_head* head = find_advertised(heads, count, ref)) {
+    // Already here (the tip did not move, or a tag seen before): no transfer.
+    if (!has_object(repo.get(), &head->oid)) {
+      options.depth = depth_for(request.url);
+      if (fetch_refspecs(remote.get(), {fmt::format("+{0}:{0}", head->name)}, options) != 0)
+        return fail("fetch " + std::string(head->name), creds);
+    } else {
+      git_reference* updated = nullptr;
+      if (git_reference_create(&updated, repo.get(), head->name, &head->oid, 1, "gate: seen") == 0)
+        git_reference_free(updated);
+    }
+    std::printf("resolved %s\n", oid_hex(&head->oid).c_str());
+    std::fflush(stdout);
+    return FetchStatus::ok;
+  }
+  if (!is_hex_id(ref)) {
+    std::fprintf(stderr, "ref '%s' not found (no such branch, tag or commit)\n", ref.c_str());
+    return FetchStatus::no_ref;
+  }
+  if (!fetch_commit_id(repo.get(), remote.get(), heads, count, ref, depth_for(request.url), options))
+    return fail("fetch", creds);
+  std::printf("resolved %s\n", ref.c_str());
   std::fflush(stdout);
   return FetchStatus::ok;
 }

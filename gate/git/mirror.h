@@ -1,9 +1,13 @@
 #pragma once
-// Updating a bare mirror of a consumer repository by fetch.
+// Updating a bare mirror of a consumer repository by fetch: the one ref a run
+// wants, at depth 1, never the remote's other refs (thousands of pull
+// requests, some of them broken, cost nothing).
 //
-// libgit2 1.5 has no network timeouts, so the fetch runs in a child process
-// (`gate __fetch`) that the parent kills at its deadline; fetch_mirror() is
-// what that child does.
+// The fetch runs in a child process (`gate __fetch`) that the parent kills at
+// its deadline; fetch_mirror() is what that child does. libgit2 1.8's own
+// GIT_OPT_SET_SERVER_TIMEOUT bounds each read, not the transfer: a server
+// that trickles a byte a second never trips it (test_checkout shows the
+// deadline holding there), so it is not used.
 #include <filesystem>
 #include <string>
 
@@ -18,7 +22,7 @@ struct FetchRequest {
   // other processes of the user can read.
   std::string user;
   std::string password;
-  bool want_default_branch = false;
+  std::string ref;  // branch, tag, refs/..., full or abbreviated commit; empty = default branch
 };
 
 // "https://user:secret@host/x.git" -> the URL without its userinfo, the user
@@ -36,10 +40,13 @@ enum class FetchStatus : int {
   failed = 3,    // network, server, bad URL
   corrupt = 4,   // the mirror is damaged: discard it and clone again
   rejected = 5,  // the credential was refused
+  no_ref = 6,    // the remote has no such branch, tag or ref, and it is no commit id
 };
 
-// Creates the mirror if needed and fetches every ref (+refs/*:refs/*, pruned).
-// Prints the remote's default branch on stdout when asked; problems on stderr.
+// Creates the mirror if needed and fetches the wanted ref at depth 1 (nothing
+// when the mirror already has the object it names). Prints
+// "resolved <revision>" on stdout, the revision to check out (an object id,
+// or the ref itself when it is a commit id); problems on stderr.
 FetchStatus fetch_mirror(const FetchRequest& request);
 
 }  // namespace gate::git

@@ -95,15 +95,15 @@ config::Values placeholders_of(const config::Config& config, const report::Candi
   return values;
 }
 
-// The run's checkouts: their worktrees are removed when the run ends,
-// whatever happened (the mirrors stay in the cache for the next run).
+// The run's checkouts: their worktrees are released when the run ends,
+// whatever happened (mirrors and trees stay in the cache for the next run).
 struct Checkouts {
   std::vector<git::Checkout> list;
   Checkouts() = default;
   Checkouts(const Checkouts&) = delete;
   Checkouts& operator=(const Checkouts&) = delete;
   ~Checkouts() {
-    for (const auto& checkout : list) git::remove_worktree(checkout);
+    for (auto& checkout : list) git::release_worktree(checkout);
   }
 };
 
@@ -122,8 +122,9 @@ void checkout_all(const config::Config& config, const std::filesystem::path& cac
       request.submodules = consumer.submodules;
       request.timeout = consumer.checkout_timeout;
       auto result = git::checkout(request);
-      log::info(fmt::format("{}: checked out {} at {}", consumer.name,
-                            consumer.ref.empty() ? "default branch" : consumer.ref, result.commit));
+      log::info(fmt::format("{}: checked out {} at {} ({} files written)", consumer.name,
+                            consumer.ref.empty() ? "default branch" : consumer.ref, result.commit,
+                            result.files_written));
       return result;
     }));
   }

@@ -15,10 +15,10 @@
 namespace gate::suite {
 namespace {
 
-// The fresh worktree is the baseline's alone: removed after it.
+// The fresh worktree is the baseline's alone: released after it.
 struct WorktreeGuard {
   git::Checkout checkout;
-  ~WorktreeGuard() { git::remove_worktree(checkout); }
+  ~WorktreeGuard() { git::release_worktree(checkout); }
 };
 
 // The containers of `created` that ran the candidate: named by one of its

@@ -300,6 +300,39 @@ while True:
   address="127.0.0.1:$(cat "$scratch/stall.port")"
 }
 
+# A TCP proxy to UPSTREAM (host:port) that passes the first 64 KiB the
+# server sends, then one byte every half second: a transfer that stalls
+# mid-way without ever going silent. Sets $address (host:port).
+start_trickling_proxy() {  # upstream
+  rm -f "$scratch/trickle.port"
+  python3 -c '
+import os, socket, sys, threading, time
+host, port = sys.argv[2].split(":")
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1])); os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+def pump(src, dst, limit):
+    sent = 0
+    try:
+        while True:
+            data = src.recv(65536)
+            if not data: break
+            if limit is None or sent + len(data) <= limit:
+                dst.sendall(data); sent += len(data); continue
+            head = max(0, limit - sent)
+            dst.sendall(data[:head]); sent += head
+            for b in data[head:]:
+                dst.sendall(bytes([b])); time.sleep(0.5)
+    except OSError:
+        pass
+while True:
+    c, _ = s.accept(); u = socket.create_connection((host, int(port)))
+    threading.Thread(target=pump, args=(c, u, None), daemon=True).start()
+    threading.Thread(target=pump, args=(u, c, 65536), daemon=True).start()' "$scratch/trickle.port" "$1" >/dev/null 2>&1 &
+  background_pids+=($!)
+  wait_for_file "$scratch/trickle.port"
+  address="127.0.0.1:$(cat "$scratch/trickle.port")"
+}
+
 # Writes $scratch/checkout.yaml with one consumer; extra consumer keys as $3,
 # its run command as $4 (default: true).
 write_checkout_config() {  # repo ref [extra-lines] [run]

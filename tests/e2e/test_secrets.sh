@@ -26,8 +26,8 @@ out=$1
     tr '\0' '\n' <"$p/environ" 2>/dev/null
     tr '\0' ' ' <"$p/cmdline" 2>/dev/null; echo
   done
-  echo "== mirror configs"
-  cat ../../mirrors/*/config 2>/dev/null
+  echo "== mirror configs"  # the worktree is <cache>/trees/<repo>/<slot>
+  cat ../../../mirrors/*/config 2>/dev/null
   printf '%s\n' "${GIVEN:-}" | grep -v '^$' | while read -r given; do
     echo "given in clear: $given"
     echo "given in base64: $(printf 'gate-bot:%s' "$given" | base64 -w0) $(printf 'x%s' "$given" | base64 -w0) $(printf 'xy%s' "$given" | base64 -w0)"
@@ -61,7 +61,7 @@ GATE_REGISTRY_USER=gate-bot GATE_REGISTRY_PASSWORD="$password" GATE_TEST_GIT_TOK
 expect_eq "$?" 0 "the hostile probes ran ($(grep error "$scratch/err" | head -3))"
 for probe in url env; do
   expect_file_contains "$scratch/probe-$probe.txt" "^== /proc/$$" "probe $probe read the test script's own environ (so it could read gate's)"
-  expect_file_contains "$scratch/probe-$probe.txt" "remote \"origin\"" "probe $probe read the mirror's config"
+  expect_file_contains "$scratch/probe-$probe.txt" "bare = true" "probe $probe read the mirror's config"
 done
 GATE_REGISTRY_USER=gate-bot GATE_REGISTRY_PASSWORD="$password" \
   "$GATE_BIN" publish --config "$scratch/gate.yaml" --verdict "$scratch/report/verdict.json" >>"$scratch/out" 2>>"$scratch/err"

@@ -1,0 +1,402 @@
+#include "git/worktree.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cstring>
+#include <fstream>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "core/error.h"
+#include "core/interrupt.h"
+
+namespace gate::git::detail {
+namespace {
+
+constexpr const char* kManifestHeader = "gate-tree 1";
+constexpr int kMaxSlots = 256;
+
+int64_t nanoseconds(const struct timespec& t) { return int64_t(t.tv_sec) * 1'000'000'000 + t.tv_nsec; }
+
+// What gate left at a path, as lstat saw it right after writing it.
+struct Recorded {
+  git_oid oid{};
+  unsigned git_mode = 0;
+  unsigned st_mode = 0;
+  uint64_t ino = 0;
+  int64_t size = 0;
+  int64_t mtime = 0;
+  int64_t ctime = 0;
+};
+
+Recorded record(const TreeEntry& entry, const struct stat& st) {
+  return Recorded{entry.oid,
+                  static_cast<unsigned>(entry.mode),
+                  st.st_mode,
+                  st.st_ino,
+                  st.st_size,
+                  nanoseconds(st.st_mtim),
+                  nanoseconds(st.st_ctim)};
+}
+
+struct Manifest {
+  int64_t written_at = 0;  // ctime of the manifest file: later changes are never "unchanged"
+  std::unordered_map<std::string, Recorded> entries;
+};
+
+// An unreadable or missing manifest is an empty one: the slot is wiped.
+// Parsed by hand: it is read on every warm checkout, thousands of records.
+Manifest load_manifest(const std::filesystem::path& path) {
+  Manifest out;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return out;
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string header = std::string(kManifestHeader) + " ";
+  if (text.compare(0, header.size(), header) != 0) return out;
+  const char* p = text.c_str() + header.size();
+  const char* end = text.c_str() + text.size();
+  char* next = nullptr;
+  out.written_at = std::strtoll(p, &next, 10);
+  if (*next != '\n') return Manifest{};
+  p = next + 1;
+  auto number = [&](int base) -> long long {
+    long long v = std::strtoll(p, &next, base);
+    if (next == p || *next != ' ') throw std::invalid_argument("manifest");
+    p = next + 1;
+    return v;
+  };
+  try {
+    while (p < end) {
+      // "<git mode> <oid> <st_mode> <ino> <size> <mtime> <ctime> <path>\0"
+      Recorded rec;
+      rec.git_mode = static_cast<unsigned>(number(8));
+      if (end - p < GIT_OID_HEXSZ + 1 || git_oid_fromstrn(&rec.oid, p, GIT_OID_HEXSZ) != 0) return Manifest{};
+      p += GIT_OID_HEXSZ + 1;
+      rec.st_mode = static_cast<unsigned>(number(10));
+      rec.ino = static_cast<uint64_t>(number(10));
+      rec.size = number(10);
+      rec.mtime = number(10);
+      rec.ctime = number(10);
+      const char* name_end = static_cast<const char*>(std::memchr(p, '\0', static_cast<size_t>(end - p)));
+      if (!name_end) return Manifest{};
+      out.entries.emplace(std::string(p, name_end), rec);
+      p = name_end + 1;
+    }
+  } catch (const std::invalid_argument&) {
+    return Manifest{};
+  }
+  return out;
+}
+
+void save_manifest(const std::filesystem::path& path, const std::unordered_map<std::string, Recorded>& entries) {
+  const auto temp = path.string() + ".tmp";
+  std::string body;
+  body.reserve(entries.size() * 120);
+  for (const auto& [name, rec] : entries) {
+    char oid[GIT_OID_HEXSZ + 1] = {0};
+    git_oid_tostr(oid, sizeof oid, &rec.oid);
+    body += fmt::format("{:o} {} {} {} {} {} {} {}", rec.git_mode, oid, rec.st_mode, rec.ino, rec.size, rec.mtime,
+                        rec.ctime, name);
+    body += '\0';
+  }
+  // The header's time is the file's own ctime, on the clock of every other
+  // ctime: a file changed in the same tick as the save is never trusted.
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return;  // no manifest: the next run wipes the slot, which is only slower
+  struct stat st {};
+  ::fstat(fd, &st);
+  ::close(fd);
+  std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+  out << kManifestHeader << ' ' << nanoseconds(st.st_ctim) << '\n' << body;
+  out.close();
+  if (out) std::filesystem::rename(temp, path);
+}
+
+// remove_all, also through directories a run made unwritable or unreadable.
+void remove_tree(const std::filesystem::path& path) {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+  if (!ec) return;
+  for (auto it = std::filesystem::recursive_directory_iterator(path, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_directory(ec) && !it->is_symlink(ec)) ::chmod(it->path().c_str(), 0700);
+  }
+  ::chmod(path.c_str(), 0700);
+  std::filesystem::remove_all(path, ec);
+  if (ec) throw InfraError(fmt::format("cannot remove {} from a cached worktree: {}", path.string(), ec.message()));
+}
+
+bool is_directory(git_filemode_t mode) { return mode == GIT_FILEMODE_TREE || mode == GIT_FILEMODE_COMMIT; }
+
+// Every path under the root, pre-order, as lstat saw it.
+void scan_dir(int dir_fd, const std::string& rel, std::vector<ScannedPath>& out) {
+  DIR* handle = ::fdopendir(::dup(dir_fd));
+  if (!handle) return;  // unreadable: its entries are not known, so not kept
+  std::vector<std::string> names;
+  while (dirent* d = ::readdir(handle)) {
+    if (std::strcmp(d->d_name, ".") != 0 && std::strcmp(d->d_name, "..") != 0) names.emplace_back(d->d_name);
+  }
+  ::closedir(handle);
+  for (auto& name : names) {
+    ScannedPath entry;
+    entry.path = rel.empty() ? std::move(name) : rel + "/" + name;
+    const char* base = entry.path.c_str() + (rel.empty() ? 0 : rel.size() + 1);
+    if (::fstatat(dir_fd, base, &entry.st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    const bool dir = S_ISDIR(entry.st.st_mode);
+    out.push_back(entry);
+    if (!dir) continue;
+    int sub = ::openat(dir_fd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sub < 0) {
+      out.back().unreadable = true;
+      continue;
+    }
+    const std::string dir_path = out.back().path;  // `out` grows below: no reference into it
+    scan_dir(sub, dir_path, out);
+    ::close(sub);
+  }
+}
+
+// Decides, from a scan and the manifest, what stays: files gate wrote and
+// nobody touched since. Everything else goes (or, for directories whose
+// mode a run changed, gets its recorded mode back).
+class Layout {
+ public:
+  Layout(const std::filesystem::path& root, const std::vector<TreeEntry>& entries, Manifest manifest,
+         std::filesystem::path manifest_file, std::string what)
+      : root_(root), manifest_file_(std::move(manifest_file)), manifest_(std::move(manifest)), what_(std::move(what)) {
+    target_.reserve(entries.size());
+    for (const auto& e : entries) target_.emplace(e.path, &e);
+  }
+
+  void clean(const std::vector<ScannedPath>& scanned) {
+    std::string removed;  // the last directory removed: its entries went with it
+    for (const auto& entry : scanned) {
+      if (!removed.empty() && entry.path.size() > removed.size() && entry.path[removed.size()] == '/' &&
+          entry.path.compare(0, removed.size(), removed) == 0)
+        continue;
+      auto wanted = target_.find(entry.path);
+      const bool dir = S_ISDIR(entry.st.st_mode);
+      if (wanted == target_.end() || is_directory(wanted->second->mode) != dir || entry.unreadable) {
+        remove(entry.path);
+        if (dir) removed = entry.path;
+      } else if (dir) {
+        auto rec = manifest_.entries.find(entry.path);
+        if (rec != manifest_.entries.end() && rec->second.st_mode != entry.st.st_mode) {
+          changing();
+          ::chmod((root_ / entry.path).c_str(), rec->second.st_mode & 07777);
+        }
+      } else if (untouched(*wanted->second, entry.st)) {
+        kept_.emplace(entry.path, record(*wanted->second, entry.st));
+      } else {
+        remove(entry.path);
+      }
+    }
+  }
+
+  // Called before the slot's first change: from then on, until the new
+  // manifest is saved, the slot holds no manifest, so a run killed half-way
+  // leaves a slot that the next run wipes rather than trusts.
+  void changing() {
+    if (changed_) return;
+    changed_ = true;
+    std::filesystem::remove(manifest_file_);
+  }
+  bool changed() const { return changed_; }
+  std::unordered_map<std::string, Recorded>& kept() { return kept_; }
+
+ private:
+  bool untouched(const TreeEntry& entry, const struct stat& st) const {
+    auto it = manifest_.entries.find(entry.path);
+    if (it == manifest_.entries.end()) return false;
+    const Recorded& r = it->second;
+    bool same = git_oid_equal(&r.oid, &entry.oid) && r.git_mode == static_cast<unsigned>(entry.mode) &&
+                r.st_mode == st.st_mode && r.ino == st.st_ino && r.size == st.st_size &&
+                r.mtime == nanoseconds(st.st_mtim) && r.ctime == nanoseconds(st.st_ctim);
+    if (!same) return false;
+    // Changed in the clock tick the manifest was saved in, a change would
+    // not show in the times: such a file is kept only if its content is
+    // still the blob's (as git does with "racily clean" index entries).
+    return nanoseconds(st.st_ctim) < manifest_.written_at || content_is(entry);
+  }
+
+  bool content_is(const TreeEntry& entry) const {
+    const auto path = root_ / entry.path;
+    git_oid oid;
+    if (entry.mode == GIT_FILEMODE_LINK) {
+      std::error_code ec;
+      auto target = std::filesystem::read_symlink(path, ec).string();
+      if (ec || git_odb_hash(&oid, target.data(), target.size(), GIT_OBJECT_BLOB) != 0) return false;
+    } else if (git_odb_hashfile(&oid, path.c_str(), GIT_OBJECT_BLOB) != 0) {
+      return false;
+    }
+    return git_oid_equal(&oid, &entry.oid);
+  }
+
+  void remove(const std::string& rel) {
+    changing();
+    remove_tree(root_ / rel);
+  }
+
+  std::filesystem::path root_;
+  std::filesystem::path manifest_file_;
+  bool changed_ = false;
+  Manifest manifest_;
+  std::string what_;
+  std::unordered_map<std::string, const TreeEntry*> target_;
+  std::unordered_map<std::string, Recorded> kept_;
+};
+
+void write_file(const std::filesystem::path& path, const TreeEntry& entry) {
+  git_blob* raw = nullptr;
+  if (git_blob_lookup(&raw, entry.repo, &entry.oid) != 0)
+    throw DamagedMirror(fmt::format("cannot read {}: {}", entry.path, last_error()));
+  BlobPtr blob(raw);
+  const char* data = static_cast<const char*>(git_blob_rawcontent(blob.get()));
+  auto size = static_cast<size_t>(git_blob_rawsize(blob.get()));
+  if (entry.mode == GIT_FILEMODE_LINK) {
+    std::filesystem::create_symlink(std::string(data, size), path);
+    return;
+  }
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                  entry.mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644);
+  if (fd < 0) throw InfraError(fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
+  size_t done = 0;
+  while (done < size) {
+    ssize_t n = ::write(fd, data + done, size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ::close(fd);
+      throw InfraError(fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
+    }
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+}
+
+struct ListState {
+  git_repository* repo;
+  std::string prefix;
+  std::vector<TreeEntry>* out;
+};
+
+int on_tree_entry(const char* root, const git_tree_entry* entry, void* payload) {
+  auto* state = static_cast<ListState*>(payload);
+  TreeEntry e;
+  e.path = state->prefix + root + git_tree_entry_name(entry);
+  git_oid_cpy(&e.oid, git_tree_entry_id(entry));
+  e.mode = git_tree_entry_filemode(entry);
+  e.repo = state->repo;
+  state->out->push_back(std::move(e));
+  return 0;
+}
+
+}  // namespace
+
+struct WorktreeSlot::Scan {
+  Manifest manifest;
+  std::vector<ScannedPath> paths;
+};
+
+WorktreeSlot::WorktreeSlot(std::filesystem::path files, int lock_fd) : files_(std::move(files)), lock_fd_(lock_fd) {}
+
+void list_tree(git_repository* repo, git_object* commit, const std::string& prefix, const std::string& what,
+               std::vector<TreeEntry>& out) {
+  git_tree* raw = nullptr;
+  if (git_commit_tree(&raw, reinterpret_cast<git_commit*>(commit)) != 0)
+    throw DamagedMirror(fmt::format("{}: cannot read the commit's tree: {}", what, last_error()));
+  TreePtr tree(raw);
+  ListState state{repo, prefix, &out};
+  if (git_tree_walk(tree.get(), GIT_TREEWALK_PRE, on_tree_entry, &state) != 0)
+    throw DamagedMirror(fmt::format("{}: cannot walk the tree: {}", what, last_error()));
+}
+
+std::shared_ptr<WorktreeSlot> WorktreeSlot::acquire(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw InfraError(fmt::format("cannot create {}: {}", dir.string(), ec.message()));
+  for (int n = 0; n < kMaxSlots; ++n) {
+    const auto lock = dir / fmt::format("{}.lock", n);
+    int fd = ::open(lock.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+    if (fd < 0) throw InfraError(fmt::format("cannot open {}: {}", lock.string(), std::strerror(errno)));
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      auto files = dir / std::to_string(n);
+      std::filesystem::create_directories(files, ec);
+      if (ec) {
+        ::close(fd);
+        throw InfraError(fmt::format("cannot create {}: {}", files.string(), ec.message()));
+      }
+      return std::shared_ptr<WorktreeSlot>(new WorktreeSlot(files, fd));
+    }
+    ::close(fd);  // held by another run (or this one's other tree): try the next
+  }
+  throw InfraError(fmt::format("{}: all {} worktree slots are in use", dir.string(), kMaxSlots));
+}
+
+WorktreeSlot::~WorktreeSlot() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+std::filesystem::path WorktreeSlot::manifest_path() const { return files_.string() + ".manifest"; }
+
+void WorktreeSlot::scan() {
+  if (scan_) return;
+  scan_ = std::make_unique<Scan>();
+  scan_->manifest = load_manifest(manifest_path());
+  if (scan_->manifest.entries.empty()) return;  // wiped anyway
+  int root_fd = ::open(files_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0) return;
+  scan_dir(root_fd, "", scan_->paths);
+  ::close(root_fd);
+}
+
+size_t WorktreeSlot::lay_out(const std::vector<TreeEntry>& entries, const std::string& what) {
+  scan();
+  std::unique_ptr<Scan> scan = std::move(scan_);  // used once: the slot changes now
+  const bool trusted = !scan->manifest.entries.empty();
+  Layout layout(files_, entries, std::move(scan->manifest), manifest_path(), what);
+  if (trusted) {
+    layout.clean(scan->paths);
+  } else {
+    layout.changing();
+    remove_tree(files_);
+  }
+  std::filesystem::create_directories(files_);
+  ::chmod(files_.c_str(), 0755);
+
+  std::unordered_map<std::string, Recorded> now = std::move(layout.kept());
+  size_t written = 0;
+  for (const auto& entry : entries) {
+    if (now.count(entry.path)) continue;
+    interrupt::throw_if_requested();
+    const auto path = files_ / entry.path;
+    if (is_directory(entry.mode)) {
+      if (::mkdir(path.c_str(), 0777) != 0) {
+        if (errno != EEXIST)
+          throw InfraError(fmt::format("{}: cannot create {}: {}", what, path.string(), std::strerror(errno)));
+      } else {
+        layout.changing();
+      }
+    } else {
+      layout.changing();
+      try {
+        write_file(path, entry);
+      } catch (const DamagedMirror& e) {
+        throw DamagedMirror(fmt::format("{}: {}", what, e.what()));
+      }
+      ++written;
+    }
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0) now.emplace(entry.path, record(entry, st));
+  }
+  // Nothing changed: the manifest on disk still says exactly this.
+  if (layout.changed()) save_manifest(manifest_path(), now);
+  return written;
+}
+
+}  // namespace gate::git::detail
