@@ -1,0 +1,119 @@
+// Persistent worktree slots: one per holder, laid out in place against the
+// manifest, and never trusting a file whose stat or content moved.
+#include "git/worktree.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+using namespace gate::git::detail;
+
+namespace {
+
+// A bare repository with one commit of `files` (path -> content), made with
+// libgit2 in a temporary directory.
+class Repo {
+ public:
+  using Files = std::map<std::string, std::string>;
+  explicit Repo(const Files& files) {
+    git_libgit2_init();
+    dir_ = std::filesystem::temp_directory_path() / ("gate-worktree-test-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir_);
+    EXPECT_EQ(git_repository_init(&repo_, (dir_ / "repo.git").c_str(), 1), 0);
+    for (const auto& [path, content] : files) {
+      TreeEntry e;
+      e.path = path;
+      EXPECT_EQ(git_blob_create_from_buffer(&e.oid, repo_, content.data(), content.size()), 0);
+      e.repo = repo_;
+      entries_.push_back(e);
+    }
+  }
+  ~Repo() {
+    git_repository_free(repo_);
+    std::filesystem::remove_all(dir_);
+  }
+  const std::vector<TreeEntry>& entries() const { return entries_; }
+  std::filesystem::path trees() const { return dir_ / "trees"; }
+
+ private:
+  std::filesystem::path dir_;
+  git_repository* repo_ = nullptr;
+  std::vector<TreeEntry> entries_;
+};
+
+std::string read(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::vector<TreeEntry> with_dirs(std::vector<TreeEntry> files) {
+  TreeEntry dir;
+  dir.path = "src";
+  dir.mode = GIT_FILEMODE_TREE;
+  files.insert(files.begin(), dir);
+  return files;
+}
+
+}  // namespace
+
+TEST(Worktree, EachHolderGetsASlotOfItsOwnAndAReleasedSlotIsTakenAgain) {
+  Repo repo(Repo::Files{});
+  auto first = WorktreeSlot::acquire(repo.trees());
+  auto second = WorktreeSlot::acquire(repo.trees());
+  EXPECT_NE(first->path(), second->path());
+  const auto path = first->path();
+  first.reset();
+  EXPECT_EQ(WorktreeSlot::acquire(repo.trees())->path(), path);
+}
+
+TEST(Worktree, AWarmLayOutWritesOnlyWhatWasTouched) {
+  Repo repo(Repo::Files{{"src/a.py", "alpha\n"}, {"src/b.py", "bravo\n"}, {"src/c.py", "charlie\n"}});
+  const auto entries = with_dirs(repo.entries());
+  auto slot = WorktreeSlot::acquire(repo.trees());
+  EXPECT_EQ(slot->lay_out(entries, "test"), 3u);
+  EXPECT_EQ(slot->lay_out(entries, "test"), 0u);
+
+  const auto root = slot->path();
+  { std::ofstream(root / "src/b.py") << "BRAVO\n"; }  // same size
+  { std::ofstream(root / "left.txt") << "left\n"; }
+  std::filesystem::remove(root / "src/c.py");
+  EXPECT_EQ(slot->lay_out(entries, "test"), 2u);
+  EXPECT_EQ(read(root / "src/b.py"), "bravo\n");
+  EXPECT_EQ(read(root / "src/c.py"), "charlie\n");
+  EXPECT_FALSE(std::filesystem::exists(root / "left.txt"));
+}
+
+TEST(Worktree, ARewriteThatKeepsSizeAndTimesIsPutBack) {
+  Repo repo(Repo::Files{{"src/a.py", "alpha\n"}});
+  const auto entries = with_dirs(repo.entries());
+  auto slot = WorktreeSlot::acquire(repo.trees());
+  slot->lay_out(entries, "test");
+  // Rewritten at once, same size, its times put back: within the tick of
+  // the manifest's save only the content shows it, later the ctime does.
+  const auto file = slot->path() / "src/a.py";
+  struct stat before {};
+  ::stat(file.c_str(), &before);
+  { std::ofstream(file) << "ALPHA\n"; }
+  struct timespec times[2] = {before.st_atim, before.st_mtim};
+  ::utimensat(AT_FDCWD, file.c_str(), times, 0);
+  slot->lay_out(entries, "test");
+  EXPECT_EQ(read(file), "alpha\n");
+}
+
+TEST(Worktree, ASlotWithoutAReadableManifestIsWipedNotTrusted) {
+  Repo repo(Repo::Files{{"src/a.py", "alpha\n"}});
+  const auto entries = with_dirs(repo.entries());
+  auto slot = WorktreeSlot::acquire(repo.trees());
+  slot->lay_out(entries, "test");
+  { std::ofstream(slot->path() / "stray") << "x"; }
+  { std::ofstream(slot->path().string() + ".manifest") << "gate-tree 1 12\n0 broken"; }
+  EXPECT_EQ(slot->lay_out(entries, "test"), 1u);
+  EXPECT_FALSE(std::filesystem::exists(slot->path() / "stray"));
+}
