@@ -116,10 +116,11 @@ bool has_object(git_repository* repo, const git_oid* oid) {
   return found;
 }
 
-// The advertised ref a request names: branch, tag, then a full ref name.
+// The advertised ref a request names: branch, tag, then a full ref name
+// (or HEAD, which the remote advertises too).
 const git_remote_head* find_advertised(const git_remote_head** heads, size_t count, const std::string& ref) {
   for (const std::string& candidate :
-       {"refs/heads/" + ref, "refs/tags/" + ref, ref.rfind("refs/", 0) == 0 ? ref : std::string()}) {
+       {"refs/heads/" + ref, "refs/tags/" + ref, ref.rfind("refs/", 0) == 0 || ref == "HEAD" ? ref : std::string()}) {
     if (candidate.empty()) continue;
     for (size_t i = 0; i < count; ++i)
       if (candidate == heads[i]->name) return heads[i];
@@ -210,14 +211,17 @@ FetchStatus fetch_mirror(const FetchRequest& request) {
   }
 
   if (const git_remote_head* head = find_advertised(heads, count, ref)) {
+    // Kept under the same name; the remote's HEAD under refs/gate/, so as
+    // not to replace the mirror's own.
+    const std::string local = std::string(head->name) == "HEAD" ? "refs/gate/remote-HEAD" : head->name;
     // Already here (the tip did not move, or a tag seen before): no transfer.
     if (!has_object(repo.get(), &head->oid)) {
       options.depth = depth_for(request.url);
-      if (fetch_refspecs(remote.get(), {fmt::format("+{0}:{0}", head->name)}, options) != 0)
+      if (fetch_refspecs(remote.get(), {fmt::format("+{}:{}", head->name, local)}, options) != 0)
         return fail("fetch " + std::string(head->name), creds);
     } else {
       git_reference* updated = nullptr;
-      if (git_reference_create(&updated, repo.get(), head->name, &head->oid, 1, "gate: seen") == 0)
+      if (git_reference_create(&updated, repo.get(), local.c_str(), &head->oid, 1, "gate: seen") == 0)
         git_reference_free(updated);
     }
     std::printf("resolved %s\n", oid_hex(&head->oid).c_str());

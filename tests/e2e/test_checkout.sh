@@ -73,6 +73,11 @@ write_checkout_config "$url" ""
 do_checkout; expect_eq "$commit" "$(git -C "$base/app.git" rev-parse main)" "default branch"
 write_checkout_config "file://$base/app.git" main
 do_checkout; expect_eq "$commit" "$(git -C "$base/app.git" rev-parse main)" "file:// URL"
+# `ref: HEAD`, of a local path: the remote's HEAD, and the mirror's own HEAD left alone.
+write_checkout_config "$base/app.git" HEAD
+cache_dir="$scratch/cache-head" do_checkout
+expect_eq "$commit" "$(git -C "$base/app.git" rev-parse HEAD)" "ref HEAD of a local path"
+git -C "$(ls -d "$scratch"/cache-head/mirrors/app-*.git)" symbolic-ref -q HEAD >/dev/null || fail "the mirror's HEAD was replaced"
 
 # Submodules, with a URL relative to the superproject's.
 make_repo "$base/lib.git.work" lib
