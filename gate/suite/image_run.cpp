@@ -188,10 +188,7 @@ RunEnv ImageRun::run_env() const {
   env.scratch = context_.report_dir / "batches" / consumer_.name / image_.role;
   env.deadline = deadline_;
   env.commit = commit_;
-  if (!context_.cache_dir.empty()) {
-    env.listing_cache = context_.cache_dir / "listings" / consumer_.name;
-    env.bytecode_cache = context_.cache_dir / "pycache";
-  }
+  if (!context_.cache_dir.empty()) env.listing_cache = context_.cache_dir / "listings" / consumer_.name;
   return env;
 }
 

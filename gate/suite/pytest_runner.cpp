@@ -255,11 +255,6 @@ class PytestRunner : public Runner {
     if (!spec.env) spec.env = process::current_environment();
     auto& path = (*spec.env)["PYTHONPATH"];
     path = path.empty() ? plugin_dir(env).string() : plugin_dir(env).string() + ":" + path;
-    // Compiled modules (and pytest's rewritten test modules) in the cache,
-    // not in the worktree, which gate cleans of everything it did not write:
-    // the worktree keeps its files' mtimes between runs, so they stay valid.
-    if (!env.bytecode_cache.empty() && !spec.env->count("PYTHONPYCACHEPREFIX"))
-      (*spec.env)["PYTHONPYCACHEPREFIX"] = env.bytecode_cache.string();
   }
 
   // What a batch collects: its own files (none: the whole selection), and

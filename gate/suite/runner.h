@@ -26,7 +26,6 @@ struct RunEnv {
       std::chrono::steady_clock::time_point::max();  // the consumer's timeout
   std::string commit;                                // the consumer's, checked out in worktree
   std::filesystem::path listing_cache;               // where a runner may keep its listings ("" = nowhere)
-  std::filesystem::path bytecode_cache;              // where Python may keep compiled modules ("" = in the tree)
 };
 
 struct BatchResult {

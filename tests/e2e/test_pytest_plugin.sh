@@ -105,18 +105,13 @@ tests_of() {  # report
 
 # The listing is kept: the second run of an unchanged consumer lists nothing.
 write_config cases tests/test_cases.py
-# (Python writes bytecode here: the machine may say not to.)
-run_gate cases first PYTHONDONTWRITEBYTECODE=
+run_gate cases first
 expect_eq "$?" 0 "three cases pass"
-run_gate cases second PYTHONDONTWRITEBYTECODE=
+run_gate cases second
 expect_eq "$?" 0 "again, from the kept listing"
 expect_eq "$(wc -l <"$scratch/listings")" 1 "one listing for two runs"
 expect_eq "$(json_get "$scratch/second/verdict.json" 'len(v["consumers"][0]["tests"])')" 3 "three tests reported"
 ! grep -q "listing the tests again" "$scratch/second.err" || fail "the kept listing was right, yet gate listed again"
-# Python's bytecode (and pytest's rewritten test modules) went to the cache,
-# not into the worktree, which the next checkout would clean of it.
-find "$scratch/cache/pycache" -name 'test_cases*.pyc' | grep -q . || fail "no compiled test module in the cache's pycache"
-[ -z "$(find "$scratch/cache/trees" -name __pycache__)" ] || fail "__pycache__ written into the worktree"
 
 # A fourth case appears, same commit: it runs (and breaks), though the kept listing had three.
 run_gate cases fourth CASES=4 BROKEN_CASE=3
