@@ -1,7 +1,6 @@
 #include "git/checkout.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/file.h>
 #include <unistd.h>
 

@@ -11,7 +11,6 @@
 #include <cstring>
 #include <fstream>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "core/error.h"
 #include "core/interrupt.h"
@@ -134,10 +133,11 @@ void remove_tree(const std::filesystem::path& path) {
 
 bool is_directory(git_filemode_t mode) { return mode == GIT_FILEMODE_TREE || mode == GIT_FILEMODE_COMMIT; }
 
-// Every path under the root, pre-order, as lstat saw it.
-void scan_dir(int dir_fd, const std::string& rel, std::vector<ScannedPath>& out) {
+// Every path under the root, pre-order, as lstat saw it. False when the
+// directory itself could not be listed: what it holds is not known.
+bool scan_dir(int dir_fd, const std::string& rel, std::vector<ScannedPath>& out) {
   DIR* handle = ::fdopendir(::dup(dir_fd));
-  if (!handle) return;  // unreadable: its entries are not known, so not kept
+  if (!handle) return false;
   std::vector<std::string> names;
   while (dirent* d = ::readdir(handle)) {
     if (std::strcmp(d->d_name, ".") != 0 && std::strcmp(d->d_name, "..") != 0) names.emplace_back(d->d_name);
@@ -156,10 +156,13 @@ void scan_dir(int dir_fd, const std::string& rel, std::vector<ScannedPath>& out)
       out.back().unreadable = true;
       continue;
     }
+    const size_t at = out.size() - 1;
     const std::string dir_path = out.back().path;  // `out` grows below: no reference into it
-    scan_dir(sub, dir_path, out);
+    // Not listed: removed as a whole, never trusted to hold only what it should.
+    if (!scan_dir(sub, dir_path, out)) out[at].unreadable = true;
     ::close(sub);
   }
+  return true;
 }
 
 // Decides, from a scan and the manifest, what stays: files gate wrote and
@@ -350,9 +353,14 @@ void WorktreeSlot::scan() {
   scan_->manifest = load_manifest(manifest_path());
   if (scan_->manifest.entries.empty()) return;  // wiped anyway
   int root_fd = ::open(files_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (root_fd < 0) return;
-  scan_dir(root_fd, "", scan_->paths);
-  ::close(root_fd);
+  if (root_fd < 0) {  // removed or made unreadable by the last run
+    ::chmod(files_.c_str(), 0755);
+    root_fd = ::open(files_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  }
+  // A root that cannot be listed: the manifest says nothing about what is
+  // there, so the slot is wiped.
+  if (root_fd < 0 || !scan_dir(root_fd, "", scan_->paths)) scan_->manifest.entries.clear();
+  if (root_fd >= 0) ::close(root_fd);
 }
 
 size_t WorktreeSlot::lay_out(const std::vector<TreeEntry>& entries, const std::string& what) {
