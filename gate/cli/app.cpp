@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include <cstdlib>
 #include <functional>
 #include <iostream>
 #include <optional>
@@ -97,6 +98,29 @@ void add_shard(CLI::App& sub, pipeline::Shard& shard) {
       "run only shard K of N of each consumer's tests (duration-balanced, deterministic)");
 }
 
+// GitLab's `parallel:` jobs say which they are in CI_NODE_INDEX (1-based)
+// and CI_NODE_TOTAL: the shard when --shard is not given.
+pipeline::Shard shard_or_ci_node(pipeline::Shard shard) {
+  if (shard.given()) return shard;
+  const char* index = std::getenv("CI_NODE_INDEX");
+  const char* total = std::getenv("CI_NODE_TOTAL");
+  if (!total || !*total) return shard;
+  int k = 0, n = 0;
+  try {
+    n = std::stoi(total);
+    k = index && *index ? std::stoi(index) : 0;
+  } catch (const std::exception&) {
+  }
+  if (n == 1 && k <= 1) return shard;  // not a parallel job
+  if (n < 1 || k < 1 || k > n) {
+    throw UsageError(fmt::format("CI_NODE_INDEX={} CI_NODE_TOTAL={}: not a shard K/N with 1 <= K <= N (give --shard)",
+                                 index ? index : "", total));
+  }
+  shard.index = k;
+  shard.count = n;
+  return shard;
+}
+
 void add_expect_current(CLI::App& sub, std::vector<std::string>& expect) {
   sub.add_option("--expect-current", expect,
                  "publish only if the tags still point at DIGEST ('none': unset); TAG=DIGEST for one tag; "
@@ -134,7 +158,11 @@ const std::vector<Command>& commands() {
          add_changed_since(sub, p.run.changed_since);
          add_shard(sub, p.run.shard);
        },
-       [](const Parsed& p) { return pipeline::run(p.common, p.run); }},
+       [](const Parsed& p) {
+         auto options = p.run;
+         options.shard = shard_or_ci_node(options.shard);
+         return pipeline::run(p.common, options);
+       }},
       {"build", "build the candidate and push it; prints repository:tag@sha256:... on stdout", true,
        [](CLI::App& sub, Parsed& p) {
          add_config(sub, p);
@@ -154,8 +182,17 @@ const std::vector<Command>& commands() {
          add_testing_options(sub, p);
          sub.add_option("--candidate", p.test.candidate, "the image to test (REPO:TAG or REPO@sha256:...)")->required();
          add_shard(sub, p.test.shard);
+         sub.add_option("--plan", p.test.plan_file,
+                        "the plan of `gate plan --out FILE`: split by the shared test durations it pinned");
+         sub.add_option("--timings", p.test.timings,
+                        "CONSUMER=DIGEST: split that consumer by these shared durations (from the plan's matrix); "
+                        "repeatable");
        },
-       [](const Parsed& p) { return pipeline::test(p.common, p.test); }},
+       [](const Parsed& p) {
+         auto options = p.test;
+         options.shard = shard_or_ci_node(options.shard);
+         return pipeline::test(p.common, options);
+       }},
       {"publish", "move the publish tags to the tested digest (of --verdict, or --candidate REPO@sha256:...)", true,
        [](CLI::App& sub, Parsed& p) {
          add_config(sub, p);
@@ -183,7 +220,9 @@ const std::vector<Command>& commands() {
        },
        [](const Parsed& p) { return pipeline::status(p.common, p.status); }},
       {"plan",
-       "print the CI matrix (consumer x shard) as JSON for fromJSON(); also to $GITHUB_OUTPUT as matrix=", false,
+       "print the CI matrix (consumer x shard) as JSON for fromJSON(); also to $GITHUB_OUTPUT as matrix=; "
+       "pins the test durations shared in the registry for every shard",
+       true,
        [](CLI::App& sub, Parsed& p) {
          add_config(sub, p);
          add_consumer(sub, p);
@@ -191,16 +230,21 @@ const std::vector<Command>& commands() {
                         "shards per consumer that knows single tests (default: its `shards`)")
              ->check(CLI::PositiveNumber);
          add_changed_since(sub, p.plan.changed_since);
+         sub.add_option("--out", p.plan.out, "also write the plan (matrix and timing pins) here, for gate test --plan");
+         sub.add_flag("!--no-shared-timings", p.plan.shared_timings,
+                      "do not read the durations shared in the registry (shards split by their local store)");
+         add_registry_access(sub, p.common.registry);
        },
        [](const Parsed& p) { return pipeline::plan(p.common, p.plan); }},
       {"merge",
        "fan-in: one verdict, junit.xml and summary.md from the shards' report directories; a missing, "
-       "duplicated or inconsistent shard exits 3",
-       false,
+       "duplicated or inconsistent shard exits 3; shares the shards' test durations in the registry",
+       true,
        [](CLI::App& sub, Parsed& p) {
          add_config(sub, p);
          add_report_dir(sub, p);
          add_cache_dir(sub, p);
+         add_registry_access(sub, p.common.registry);
          sub.add_option("dirs", p.merge.dirs, "the report directories of every shard job")->required();
        },
        [](const Parsed& p) { return pipeline::merge(p.common, p.merge); }},

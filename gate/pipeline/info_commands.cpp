@@ -6,10 +6,43 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
 #include "core/log.h"
 #include "pipeline/session.h"
+#include "pipeline/shared_timings.h"
 
 namespace gate::pipeline {
+
+namespace {
+
+// The shared durations every shard of the consumer splits from; "" (the
+// local store) when the registry has none or cannot be reached: durations
+// balance shards, they never decide a verdict.
+std::string pin_of(Session& session, const std::string& consumer) {
+  try {
+    auto pinned = pin_timings(session.registry(), repository_of(session.config).repository, consumer);
+    log::info(pinned.digest.empty()
+                  ? fmt::format("{}: no shared test durations yet: shards split by the local store", consumer)
+                  : fmt::format("{}: shards split by {} shared test duration(s), pinned as {}", consumer,
+                                pinned.seconds.size(), pinned.digest));
+    return pinned.digest;
+  } catch (const Interrupted&) {
+    throw;
+  } catch (const InfraError& e) {
+    log::warn(
+        fmt::format("{}: shared test durations unavailable, shards split by the local store: {}", consumer, e.what()));
+    return "";
+  }
+}
+
+void write_plan(const std::filesystem::path& file, const nlohmann::json& plan) {
+  if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path());
+  std::ofstream out(file, std::ios::trunc);
+  out << plan.dump() << "\n";
+  if (!out) throw InfraError(fmt::format("plan: cannot write {}", file.string()));
+}
+
+}  // namespace
 
 ExitCode plan(const CommonOptions& common, const PlanOptions& options) {
   Session session(common, "plan");
@@ -26,12 +59,16 @@ ExitCode plan(const CommonOptions& common, const PlanOptions& options) {
   // The matrix names shards, never tests: its size does not grow with the
   // suite (job outputs are limited to 1 MB).
   nlohmann::json include = nlohmann::json::array();
+  nlohmann::json timings = nlohmann::json::object();
   for (const auto& c : run ? config.consumers : std::vector<config::Consumer>{}) {
     int shards = !c.knows_tests() ? 1 : (options.shards > 0 ? options.shards : c.shards);
+    std::string pin = shards > 1 && options.shared_timings ? pin_of(session, c.name) : "";
+    timings[c.name] = pin;
     for (int k = 1; k <= shards; ++k) {
       include.push_back({{"consumer", c.name},
                          {"shard", k},
                          {"shards", shards},
+                         {"timings", pin},
                          {"name", fmt::format("{} {}/{}", c.name, k, shards)}});
     }
   }
@@ -39,6 +76,7 @@ ExitCode plan(const CommonOptions& common, const PlanOptions& options) {
   std::string text = matrix.dump();
   std::printf("%s\n", text.c_str());
   std::fflush(stdout);
+  if (!options.out.empty()) write_plan(options.out, {{"run", run}, {"matrix", matrix}, {"timings", timings}});
   if (const char* output = std::getenv("GITHUB_OUTPUT"); output && *output) {
     std::ofstream out(output, std::ios::app);
     out << "matrix=" << text << "\n";

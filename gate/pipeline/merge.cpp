@@ -12,6 +12,7 @@
 #include "pipeline/decide.h"
 #include "pipeline/session.h"
 #include "pipeline/shard_join.h"
+#include "pipeline/shared_timings.h"
 #include "report/renderers.h"
 #include "suite/coverage.h"
 #include "suite/evidence.h"
@@ -57,6 +58,29 @@ void check_missing_across_shards(const config::Config& config, const config::Con
   }
 }
 
+// The next run's plan, on any machine: what every shard measured, shared
+// in the registry. A failure warns: durations balance shards, they never
+// decide a verdict.
+void share_durations(Session& session, const report::Verdict& merged) {
+  const config::Config& config = session.config;
+  for (size_t i = 0; i < config.consumers.size(); ++i) {
+    if (!config.consumers[i].knows_tests()) continue;
+    Durations seconds;
+    for (auto& [test, s] : suite::lessons_of(config.consumers[i], merged.consumers[i]).seconds) seconds[test] = s;
+    if (seconds.empty()) continue;
+    try {
+      share_timings(session.registry(), repository_of(config).repository, config.consumers[i].name, seconds);
+    } catch (const Interrupted&) {
+      throw;
+    } catch (const InfraError& e) {
+      log::warn(
+          fmt::format("{}: could not share the test durations in the registry (the next plan on another "
+                      "machine splits without them): {}",
+                      config.consumers[i].name, e.what()));
+    }
+  }
+}
+
 }  // namespace
 
 ExitCode merge(const CommonOptions& common, const MergeOptions& options) {
@@ -83,6 +107,7 @@ ExitCode merge(const CommonOptions& common, const MergeOptions& options) {
     }
     log_reasons(merged);
     log::info(fmt::format("merged {} shard report(s): {}", options.dirs.size(), exit_code_name(merged.exit_code)));
+    share_durations(session, merged);  // whatever the verdict: the next plan needs them
     if (merged.exit_code != ExitCode::passed) return;
     // The fan-in's verdict is the whole verification: record it, by the
     // rule of every command (a failure to record warns; an interrupt stops

@@ -50,6 +50,8 @@ struct RunOptions {
 struct TestOptions {
   std::string candidate;  // the image to test (required)
   Shard shard;
+  std::filesystem::path plan_file;   // --plan: the pins of `gate plan --out`
+  std::vector<std::string> timings;  // --timings CONSUMER=DIGEST (repeatable)
 };
 
 struct PublishOptions {
@@ -67,6 +69,8 @@ struct StatusOptions {
 struct PlanOptions {
   int shards = 0;  // --shards N: override the consumers' `shards`
   std::string changed_since;
+  std::filesystem::path out;   // --out FILE: the matrix and the timing pins, for `gate test --plan`
+  bool shared_timings = true;  // pin durations shared in the registry (--no-shared-timings: local only)
 };
 
 struct MergeOptions {

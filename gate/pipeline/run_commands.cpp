@@ -1,6 +1,7 @@
 // run, build, checkout and test: the stages of a gate run.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <future>
@@ -15,6 +16,7 @@
 #include "pipeline/decide.h"
 #include "pipeline/publish.h"
 #include "pipeline/session.h"
+#include "pipeline/shared_timings.h"
 #include "suite/consumer_run.h"
 #include "suite/coverage.h"
 
@@ -204,7 +206,8 @@ std::vector<report::ConsumerResult> test_at_once(Session& session, const std::ve
   return out;
 }
 
-void test_consumers(Session& session, const Shard& shard, const Checkouts& checkouts) {
+void test_consumers(Session& session, const Shard& shard, const Checkouts& checkouts,
+                    const std::map<std::string, suite::PinnedTimings>& pinned = {}) {
   const config::Config& config = session.config;
   report::Verdict& verdict = session.verdict;
   const std::filesystem::path& report_dir = session.options.report_dir;
@@ -214,6 +217,7 @@ void test_consumers(Session& session, const Shard& shard, const Checkouts& check
   context.shard_index = shard.index;
   context.shard_count = shard.count;
   context.cache_dir = std::filesystem::absolute(session.cache_dir());
+  context.pinned_timings = pinned;
   // The baseline: where the first publish tag pointed when the run started.
   if (config.image.publish_tags.empty()) {
     context.baseline_unavailable = "the config has no publish tag, so there is no published image";
@@ -260,6 +264,30 @@ void note_already_published(const config::Config& config, report::Verdict& verdi
   if (it == verdict.tags_seen.end() || it->second != verdict.candidate.digest) return;
   verdict.reasons.push_back(fmt::format("{} is already published as {}:{}: no tag already at it moves",
                                         verdict.candidate.digest, config.image.release_repository(), tag));
+}
+
+// The durations the plan pinned, fetched before any test: every shard of
+// the run splits from exactly these, or fails here.
+std::map<std::string, suite::PinnedTimings> fetch_pins(Session& session, const TestOptions& options) {
+  std::map<std::string, suite::PinnedTimings> pinned;
+  auto pins = pins_of(options.plan_file, options.timings);
+  for (const auto& flag : options.timings) {
+    const std::string name = flag.substr(0, flag.find('='));
+    bool known = std::any_of(session.config.consumers.begin(), session.config.consumers.end(),
+                             [&](const config::Consumer& c) { return c.name == name; });
+    if (!known && session.options.consumer.empty()) {
+      throw UsageError(fmt::format("--timings {}: the config has no consumer '{}'", flag, name));
+    }
+  }
+  for (const auto& consumer : session.config.consumers) {
+    auto it = pins.find(consumer.name);
+    if (it == pins.end() || it->second.empty()) continue;
+    pinned.emplace(consumer.name, session.clock.measure("timings:" + consumer.name, [&] {
+      return fetch_pinned(session.registry(), repository_of(session.config).repository, consumer.name, it->second,
+                          std::filesystem::absolute(session.cache_dir()));
+    }));
+  }
+  return pinned;
 }
 
 }  // namespace
@@ -366,10 +394,11 @@ ExitCode test(const CommonOptions& common, const TestOptions& options) {
     session.verdict.tags_seen =
         observe_tags(session.registry(), release_path(session.config), session.config.image.publish_tags);
     session.verdict.candidate = resolve_candidate(session.config, session.registry(), options.candidate);
+    auto pinned = fetch_pins(session, options);
     auto watch = watch_containers(session.config);
     Checkouts checkouts;
     checkout_all(session.config, session.cache_dir(), session.clock, checkouts);
-    test_consumers(session, options.shard, checkouts);
+    test_consumers(session, options.shard, checkouts, pinned);
     if (watch) session.verdict.containers = engine::to_json(watch->finish());
     decide(session.verdict);
     note_already_published(session.config, session.verdict);

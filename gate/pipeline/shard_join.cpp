@@ -49,9 +49,17 @@ void add_part(const config::Consumer& consumer, const std::filesystem::path& dir
     whole.commit = part.commit;
     whole.repo = part.repo;
     whole.ref = part.ref;
+    whole.timings = part.timings;
   } else if (part.commit != whole.commit) {
     throw InfraError(fmt::format("merge: shards of consumer '{}' tested different commits: {} and {} (in {})",
                                  consumer.name, whole.commit, part.commit, dir.string()));
+  } else if (part.timings != whole.timings) {
+    // Splits planned from different durations need not cover each test once.
+    throw InfraError(
+        fmt::format("merge: shards of consumer '{}' were planned from different timing stores: {} and "
+                    "{} (in {})",
+                    consumer.name, whole.timings.empty() ? "none" : whole.timings,
+                    part.timings.empty() ? "none" : part.timings, dir.string()));
   }
   bool knows_tests = consumer.knows_tests();
   if (part.status == report::ConsumerStatus::not_run || (knows_tests && part.tests.empty() && part.passed())) {

@@ -8,7 +8,8 @@
 //   - a consumer of the config that no shard reported;
 //   - a consumer split N ways in one shard and M in another;
 //   - a shard that appears twice, or one that is missing;
-//   - shards of one consumer that tested different commits;
+//   - shards of one consumer that tested different commits, or were planned
+//     from different shared timing stores (shared_timings.h);
 //   - a shard that ran no test (a runner that knows tests) or did not run.
 #include <filesystem>
 #include <vector>

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
 #include <cstdio>
 #include <map>
 #include <mutex>
@@ -84,6 +86,9 @@ struct Client::Auth {
 
 std::string pull_scope(const std::string& repository) { return fmt::format("repository:{}:pull", repository); }
 std::string push_scope(const std::string& repository) { return fmt::format("repository:{}:pull,push", repository); }
+std::string delete_scope(const std::string& repository) {
+  return fmt::format("repository:{}:pull,push,delete", repository);
+}
 
 Client::Client(std::string registry, ClientOptions options)
     : registry_(std::move(registry)),
@@ -431,6 +436,55 @@ std::optional<std::string> Client::get_blob(const std::string& repository, const
                         fmt::format("{}: the bytes served hash to {}", what, sha256_digest(response.body)));
   }
   return std::move(response.body);
+}
+
+namespace {
+
+// The next page of a tag listing: Link: </v2/NAME/tags/list?last=X&n=N>; rel="next".
+std::string next_page(const std::string& link) {
+  if (link.find("rel=\"next\"") == std::string::npos) return "";
+  auto open = link.find('<');
+  auto close = link.find('>', open);
+  if (open == std::string::npos || close == std::string::npos) return "";
+  return link.substr(open + 1, close - open - 1);
+}
+
+}  // namespace
+
+std::vector<std::string> Client::list_tags(const std::string& repository) {
+  std::string what = fmt::format("list tags of {}/{}", registry_, repository);
+  std::vector<std::string> tags;
+  std::string path = fmt::format("/v2/{}/tags/list?n=1000", repository);
+  for (int page = 0; !path.empty(); ++page) {
+    if (page > 100000) throw RegistryError(Failure::protocol, what + ": the pages never end");
+    HttpRequest request;
+    request.url = path.rfind("http", 0) == 0 ? path : url(path);
+    HttpResponse response = execute(request, pull_scope(repository), what);
+    if (response.status == 404) return tags;  // no such repository yet
+    if (response.status != 200) fail_status(response, what);
+    auto listing = nlohmann::json::parse(response.body, nullptr, false);
+    if (listing.is_discarded() || !listing.is_object())
+      throw RegistryError(Failure::protocol, what + ": the answer is not a JSON object");
+    const auto& names = listing["tags"];
+    if (names.is_array()) {
+      for (const auto& name : names) {
+        if (name.is_string()) tags.push_back(name.get<std::string>());
+      }
+    }
+    path = next_page(response.header("link"));
+  }
+  return tags;
+}
+
+bool Client::delete_manifest(const std::string& repository, const std::string& digest) {
+  std::string what = fmt::format("delete manifest {}/{}@{}", registry_, repository, digest);
+  HttpRequest request;
+  request.method = "DELETE";
+  request.url = url(fmt::format("/v2/{}/manifests/{}", repository, digest));
+  HttpResponse response = execute(request, delete_scope(repository), what);
+  if (response.status == 202 || response.status == 200 || response.status == 404) return true;
+  if (response.status == 405) return false;  // the registry does not allow deletes
+  fail_status(response, what);
 }
 
 std::string Client::push_blob(const std::string& repository, const std::string& bytes) {

@@ -79,6 +79,11 @@ class Client : public Registry {
   // Uploads a small blob (monolithic POST + PUT) unless it is there; returns its digest.
   std::string push_blob(const std::string& repository, const std::string& bytes) override;
 
+  // GET /v2/NAME/tags/list, following the Link header's next pages.
+  std::vector<std::string> list_tags(const std::string& repository) override;
+  // DELETE /v2/NAME/manifests/DIGEST; false on 405 (deletes disabled).
+  bool delete_manifest(const std::string& repository, const std::string& digest) override;
+
   // Failures while interrupted are not retried; set false for clean-up work
   // (a rollback) that must run even then.
   void set_interruptible(bool interruptible) override;
@@ -112,5 +117,6 @@ class Client : public Registry {
 // "repository:NAME:pull" / "repository:NAME:pull,push": a token's scope.
 std::string pull_scope(const std::string& repository);
 std::string push_scope(const std::string& repository);
+std::string delete_scope(const std::string& repository);
 
 }  // namespace gate::registry

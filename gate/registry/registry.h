@@ -1,11 +1,12 @@
 #pragma once
 // What publishing and verification records need of a registry: manifests by
 // tag or digest, blobs made present in a repository, small blobs read and
-// written, and whether an interrupt stops retries. registry::Client is the
+// written, tags listed, artifacts deleted, and whether an interrupt stops retries. registry::Client is the
 // real one (the HTTP API); the unit tests of publish and of records use
 // in-memory ones that can lose, delay and refuse writes.
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "registry/manifest_types.h"
 
@@ -32,6 +33,11 @@ class Registry {
   virtual std::optional<std::string> get_blob(const std::string& repository, const std::string& digest) = 0;
   // Uploads a small blob unless it is there; returns its digest.
   virtual std::string push_blob(const std::string& repository, const std::string& bytes) = 0;
+  // Every tag of the repository, all pages; empty when it has none.
+  virtual std::vector<std::string> list_tags(const std::string& repository) = 0;
+  // Deletes manifest `digest` and the tags on it; false when the registry
+  // does not allow deletes (it is then kept, not an error).
+  virtual bool delete_manifest(const std::string& repository, const std::string& digest) = 0;
   // Failures while interrupted are not retried; false for clean-up work.
   virtual void set_interruptible(bool interruptible) = 0;
 };

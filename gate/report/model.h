@@ -95,8 +95,9 @@ struct ConsumerResult {
   std::string log_file;              // relative to the report directory
   std::string output_tail;           // end of the output, for failures
   std::vector<std::string> containers_removed;
-  std::string shard;                                  // "K/N" when the tests were split over shards
-  std::string setup_cache;                            // "hit", "stored", or empty (no cache_paths)
+  std::string shard;        // "K/N" when the tests were split over shards
+  std::string timings;      // the shared durations' digest its split was planned from ("" none pinned)
+  std::string setup_cache;  // "hit", "stored", or empty (no cache_paths)
   nlohmann::json profile = nlohmann::json::object();  // workers' busy/idle time, shards' wall time
   size_t tests_planned = 0;                           // tests this shard was given
   std::vector<ImagePhase> phases;                     // the candidate's run, then the baseline's if there was one

@@ -151,10 +151,12 @@ void run_suite_consumer(const config::Consumer& consumer, const git::Checkout& c
   // plan's prices, the store keeps only the evidence (flaky history, the
   // last passing run).
   TimingStore history;
+  const auto pin = context.pinned_timings.find(consumer.name);
+  const PinnedTimings* pinned = pin == context.pinned_timings.end() ? nullptr : &pin->second;
   auto prices_of = [&](const std::vector<std::string>& collected) {
     Prices prices(collected.size(), -1);
     const auto store = timings_file(context.cache_dir, consumer.name);
-    if (!std::filesystem::exists(store)) return prices;
+    if (!pinned && !std::filesystem::exists(store)) return prices;
     // The tests' positions in name order (4 bytes a test, not a hash map of
     // their names): the store's entries, sorted too, are matched walking
     // forward, and by a binary search when one is out of order.
@@ -162,7 +164,7 @@ void run_suite_consumer(const config::Consumer& consumer, const git::Checkout& c
     std::iota(by_name.begin(), by_name.end(), 0);
     std::sort(by_name.begin(), by_name.end(), [&](uint32_t a, uint32_t b) { return collected[a] < collected[b]; });
     size_t next = 0;
-    history = load_store(store, [&](std::string_view test, double seconds) {
+    auto price = [&](std::string_view test, double seconds) {
       if (next >= by_name.size() || collected[by_name[next]] != test) {
         next = static_cast<size_t>(
             std::lower_bound(by_name.begin(), by_name.end(), test,
@@ -170,7 +172,14 @@ void run_suite_consumer(const config::Consumer& consumer, const git::Checkout& c
             by_name.begin());
       }
       for (; next < by_name.size() && collected[by_name[next]] == test; ++next) prices[by_name[next]] = seconds;
-    });
+    };
+    if (!pinned) {
+      history = load_store(store, price);
+      return prices;
+    }
+    // Prices from what the plan pinned; the evidence from the local store only.
+    read_pinned_durations(pinned->file, price);
+    history = load_store(store, [](std::string_view, double) {});
     return prices;
   };
   auto runner = make_runner(consumer);
@@ -290,6 +299,10 @@ report::ConsumerResult run_consumer(const config::Consumer& consumer, const git:
   result.ref = consumer.ref;
   result.commit = checkout.commit;
   result.baseline.status = consumer.baseline ? "not-needed" : "off";
+  // Said whatever happens next: the fan-in compares the shards' pins.
+  if (auto pin = context.pinned_timings.find(consumer.name); pin != context.pinned_timings.end()) {
+    result.timings = pin->second.digest;
+  }
   for (const auto& sub : checkout.submodules) {
     result.submodules.push_back(fmt::format("{} {} {}", sub.path, sub.commit, log::redact(sub.url)));
   }

@@ -2,6 +2,7 @@
 // What a consumer run is given: the images it is bound to, where its files
 // go, and the outside world it runs in.
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +24,13 @@ struct ImageBinding {
   std::vector<std::string> refs;
 };
 
+// The shared durations a plan pinned for a consumer (pipeline/shared_timings.h):
+// every shard splits from exactly these.
+struct PinnedTimings {
+  std::string digest;          // the artifact in the registry
+  std::filesystem::path file;  // the shard's copy (suite::read_pinned_durations)
+};
+
 struct RunContext {
   ImageBinding candidate;
   // The published image failures are compared with (baseline: true); empty
@@ -35,6 +43,9 @@ struct RunContext {
   int shard_index = 1;                     // this machine's shard, 1-based
   int shard_count = 0;                     // 0: the consumer's `shards`, all run here
   std::filesystem::path cache_dir;         // the timing store lives there
+  // By consumer name: durations the plan pinned; without one the split is
+  // priced from the local timing store.
+  std::map<std::string, PinnedTimings> pinned_timings;
 };
 
 }  // namespace gate::suite

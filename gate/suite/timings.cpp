@@ -13,6 +13,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "core/error.h"
 #include "core/log.h"
 #include "registry/digest.h"
 
@@ -203,6 +204,29 @@ void read_lines(std::istream& in, const nlohmann::json& header, TimingStore& sto
 }
 
 }  // namespace
+
+void read_pinned_durations(const std::filesystem::path& file, const SecondsSink& seconds) {
+  std::ifstream in(file, std::ios::binary);
+  auto doc = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("seconds") || !doc["seconds"].is_object()) {
+    // The plan pinned these for every shard: splitting without them would differ.
+    throw InfraError(fmt::format("pinned durations {} are unreadable", file.string()));
+  }
+  for (const auto& [test, s] : doc["seconds"].items()) {
+    if (s.is_number()) seconds(test, s.get<double>());
+  }
+}
+
+void write_pinned_durations(const std::filesystem::path& file, const std::map<std::string, double>& seconds) {
+  std::filesystem::create_directories(file.parent_path());
+  const auto partial = file.string() + ".partial";
+  {
+    std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+    out << nlohmann::json{{"seconds", seconds}}.dump();
+    if (!out) throw InfraError(fmt::format("cannot write {}", partial));
+  }
+  std::filesystem::rename(partial, file);
+}
 
 TimingStore load_store(const std::filesystem::path& file, const SecondsSink& seconds) {
   TimingStore store;

@@ -60,6 +60,10 @@ std::filesystem::path timings_file(const std::filesystem::path& cache_dir, const
 // then keeps only the tests with flaky history.
 using SecondsSink = std::function<void(std::string_view test, double seconds)>;
 TimingStore load_store(const std::filesystem::path& file, const SecondsSink& seconds = {});
+// Durations pinned by a plan (pipeline/shared_timings.h), as the shard's
+// copy of them: {"seconds": {ID: S, ...}}. Durations only: no evidence.
+void read_pinned_durations(const std::filesystem::path& file, const SecondsSink& seconds);
+void write_pinned_durations(const std::filesystem::path& file, const std::map<std::string, double>& seconds);
 // Merges the update into the store under a lock (concurrent writers keep
 // each other's entries), written atomically.
 void update_store(const std::filesystem::path& file, StoreUpdate update);

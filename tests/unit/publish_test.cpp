@@ -67,6 +67,12 @@ class FakeRegistry : public gate::registry::Registry {
   std::string push_blob(const std::string&, const std::string&) override {
     throw gate::registry::RegistryError(gate::registry::Failure::server, "publish pushes no blob (test)");
   }
+  std::vector<std::string> list_tags(const std::string&) override {
+    throw gate::registry::RegistryError(gate::registry::Failure::server, "publish lists no tag (test)");
+  }
+  bool delete_manifest(const std::string&, const std::string&) override {
+    throw gate::registry::RegistryError(gate::registry::Failure::server, "publish deletes nothing (test)");
+  }
   void set_interruptible(bool) override {}
 
   std::string tag(const std::string& name) {

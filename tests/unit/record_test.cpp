@@ -21,6 +21,8 @@ class FailingRegistry : public gate::registry::Registry {
   gate::registry::BlobCopy mount_blob(const std::string&, const std::string&, const std::string&) override { fail(); }
   std::optional<std::string> get_blob(const std::string&, const std::string&) override { fail(); }
   std::string push_blob(const std::string&, const std::string&) override { fail(); }
+  std::vector<std::string> list_tags(const std::string&) override { fail(); }
+  bool delete_manifest(const std::string&, const std::string&) override { fail(); }
   void set_interruptible(bool) override {}
   int requests = 0;
 

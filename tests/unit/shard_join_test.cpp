@@ -152,3 +152,18 @@ TEST(ShardJoin, RefusesAShardThatRanNoTestButAcceptsACommandUnit) {
   why = refusal(config, {shard("s1", {part("app", "1/1", {passed("a")}), not_run})});
   EXPECT_NE(why.find("consumer 'cli' in s1 ran no test"), std::string::npos) << why;
 }
+
+TEST(ShardJoin, RefusesShardsPlannedFromDifferentTimingStores) {
+  auto config = config_of({{"app", RunnerKind::pytest}});
+  auto one = part("app", "1/2", {passed("a")});
+  auto two = part("app", "2/2", {passed("b")});
+  one.timings = two.timings = "sha256:1111";
+  EXPECT_EQ(refusal(config, {shard("s1", {one}), shard("s2", {two})}), "");
+  two.timings = "sha256:2222";
+  auto why = refusal(config, {shard("s1", {one}), shard("s2", {two})});
+  EXPECT_NE(why.find("planned from different timing stores: sha256:1111 and sha256:2222 (in s2)"), std::string::npos)
+      << why;
+  two.timings = "";  // one shard pinned nothing: it split without durations
+  why = refusal(config, {shard("s1", {one}), shard("s2", {two})});
+  EXPECT_NE(why.find("sha256:1111 and none"), std::string::npos) << why;
+}
