@@ -62,7 +62,10 @@ ExitCode plan(const CommonOptions& common, const PlanOptions& options) {
   nlohmann::json timings = nlohmann::json::object();
   for (const auto& c : run ? config.consumers : std::vector<config::Consumer>{}) {
     int shards = !c.knows_tests() ? 1 : (options.shards > 0 ? options.shards : c.shards);
-    std::string pin = shards > 1 && options.shared_timings ? pin_of(session, c.name) : "";
+    // Pinned whatever `shards` says: a CI engine may split it its own way
+    // (GitLab's `parallel:` with CI_NODE_INDEX/CI_NODE_TOTAL), and a single
+    // shard's workers balance by the same durations.
+    std::string pin = c.knows_tests() && options.shared_timings ? pin_of(session, c.name) : "";
     timings[c.name] = pin;
     for (int k = 1; k <= shards; ++k) {
       include.push_back({{"consumer", c.name},
