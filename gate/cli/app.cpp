@@ -99,7 +99,7 @@ void add_shard(CLI::App& sub, pipeline::Shard& shard) {
 }
 
 // GitLab's `parallel:` jobs say which they are in CI_NODE_INDEX (1-based)
-// and CI_NODE_TOTAL: the shard when --shard is not given.
+// and CI_NODE_TOTAL: the shard of `gate test` when --shard is not given.
 pipeline::Shard shard_or_ci_node(pipeline::Shard shard) {
   if (shard.given()) return shard;
   const char* index = std::getenv("CI_NODE_INDEX");
@@ -158,11 +158,9 @@ const std::vector<Command>& commands() {
          add_changed_since(sub, p.run.changed_since);
          add_shard(sub, p.run.shard);
        },
-       [](const Parsed& p) {
-         auto options = p.run;
-         options.shard = shard_or_ci_node(options.shard);
-         return pipeline::run(p.common, options);
-       }},
+       // Never sharded by CI_NODE_*: GitLab sets them in every `parallel:`
+       // job (a matrix too), and a run tests what it may publish.
+       [](const Parsed& p) { return pipeline::run(p.common, p.run); }},
       {"build", "build the candidate and push it; prints repository:tag@sha256:... on stdout", true,
        [](CLI::App& sub, Parsed& p) {
          add_config(sub, p);

@@ -281,7 +281,13 @@ std::map<std::string, suite::PinnedTimings> fetch_pins(Session& session, const T
   }
   for (const auto& consumer : session.config.consumers) {
     auto it = pins.find(consumer.name);
-    if (it == pins.end() || it->second.empty()) continue;
+    if (it == pins.end()) continue;  // no plan for it: the local store prices its split
+    if (it->second.empty()) {
+      // The plan found no shared durations: every shard of it splits by
+      // none, never by its own local store (which another shard lacks).
+      pinned.emplace(consumer.name, suite::PinnedTimings{});
+      continue;
+    }
     pinned.emplace(consumer.name, session.clock.measure("timings:" + consumer.name, [&] {
       return fetch_pinned(session.registry(), repository_of(session.config).repository, consumer.name, it->second,
                           std::filesystem::absolute(session.cache_dir()));
@@ -293,6 +299,13 @@ std::map<std::string, suite::PinnedTimings> fetch_pins(Session& session, const T
 }  // namespace
 
 ExitCode run(const CommonOptions& common, const RunOptions& options) {
+  if (options.shard.given() && !options.dry_run) {
+    // One shard's tests are not the consumers' tests: publishing on them
+    // would ship what the other shards never ran.
+    throw UsageError(fmt::format("run --shard {}/{} would publish on one shard's tests: add --dry-run, or run the "
+                                 "shards with `gate test` and publish the verdict of `gate merge`",
+                                 options.shard.index, options.shard.count));
+  }
   Session session(common, "run");
   auto& config = session.config;
   auto& verdict = session.verdict;

@@ -88,7 +88,23 @@ report::ConsumerResult join_consumer(const config::Config& config, const config:
   report::ConsumerResult whole;
   whole.name = consumer.name;
   whole.status = report::ConsumerStatus::passed;
+  const report::ConsumerResult* first_split = nullptr;
   for (const auto& [dir, part] : parts) {
+    // Every shard that ran tests must have split the same collection the
+    // same way: otherwise a test may have run in no shard at all.
+    if (!part->tests.empty()) {
+      if (!first_split) {
+        first_split = part;
+      } else if (part->split != first_split->split) {
+        throw InfraError(
+            fmt::format("merge: shards {} and {} of consumer '{}' split its tests differently ({} and {}: they "
+                        "collected other tests or priced them from other timing stores), so some test may have run "
+                        "in no shard; run every shard of the consumer again from one plan",
+                        shard_name(*first_split), shard_name(*part), consumer.name,
+                        first_split->split.empty() ? "none" : first_split->split.substr(0, 19),
+                        part->split.empty() ? "none" : part->split.substr(0, 19)));
+      }
+    }
     auto [k, n] = shard_of(part->shard);
     if (count == 0) count = n;
     if (n != count) {

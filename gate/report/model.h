@@ -97,6 +97,7 @@ struct ConsumerResult {
   std::vector<std::string> containers_removed;
   std::string shard;        // "K/N" when the tests were split over shards
   std::string timings;      // the shared durations' digest its split was planned from ("" none pinned)
+  std::string split;        // sha256 of the whole split (test -> shard), the same in every shard of one run
   std::string setup_cache;  // "hit", "stored", or empty (no cache_paths)
   nlohmann::json profile = nlohmann::json::object();  // workers' busy/idle time, shards' wall time
   size_t tests_planned = 0;                           // tests this shard was given

@@ -160,6 +160,7 @@ nlohmann::json to_json(const Verdict& v) {
          {"containers_removed", c.containers_removed},
          {"shard", c.shard},
          {"timings", c.timings},
+         {"split", c.split},
          {"setup_cache", c.setup_cache},
          {"profile", c.profile},
          {"tests_planned", c.tests_planned},
@@ -249,6 +250,7 @@ Verdict verdict_from_json(const nlohmann::json& j) {
     r.log_file = c.value("log", "");
     r.shard = c.value("shard", "");
     r.timings = c.value("timings", "");
+    r.split = c.value("split", "");
     r.tests_planned = c.value("tests_planned", size_t{0});
     r.tests_omitted = c.value("tests_omitted", size_t{0});
     r.setup_cache = c.value("setup_cache", "");

@@ -177,8 +177,9 @@ void run_suite_consumer(const config::Consumer& consumer, const git::Checkout& c
       history = load_store(store, price);
       return prices;
     }
-    // Prices from what the plan pinned; the evidence from the local store only.
-    read_pinned_durations(pinned->file, price);
+    // Prices from what the plan pinned (nothing when it pinned none); the
+    // evidence from the local store only.
+    if (!pinned->file.empty()) read_pinned_durations(pinned->file, price);
     history = load_store(store, [](std::string_view, double) {});
     return prices;
   };
@@ -198,6 +199,7 @@ void run_suite_consumer(const config::Consumer& consumer, const git::Checkout& c
   }
   result.phases.push_back(candidate.finish(&result.containers_removed));
   result.shard = suite.shard;
+  result.split = suite.split;
   result.tests_planned = suite.planned;
   result.profile = suite.profile;
   if (suite.collected.empty()) {

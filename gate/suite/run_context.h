@@ -27,8 +27,8 @@ struct ImageBinding {
 // The shared durations a plan pinned for a consumer (pipeline/shared_timings.h):
 // every shard splits from exactly these.
 struct PinnedTimings {
-  std::string digest;          // the artifact in the registry
-  std::filesystem::path file;  // the shard's copy (suite::read_pinned_durations)
+  std::string digest;          // the artifact in the registry; "" the plan had none: split by no durations
+  std::filesystem::path file;  // the shard's copy (suite::read_pinned_durations); "" with no digest
 };
 
 struct RunContext {

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "core/glob.h"
+#include "registry/digest.h"
 
 namespace gate::suite {
 
@@ -121,6 +122,21 @@ std::vector<std::vector<WorkItem>> balance(std::vector<WorkItem> items, size_t b
               [](const WorkItem& a, const WorkItem& b) { return a.first_index() < b.first_index(); });
   }
   return out;
+}
+
+std::string split_digest(const std::vector<std::vector<WorkItem>>& bins, const std::vector<std::string>& collected) {
+  registry::Sha256Stream hash;
+  for (size_t b = 0; b < bins.size(); ++b) {
+    const std::string bin = std::to_string(b + 1) + "\t";
+    for (const auto& item : bins[b]) {
+      item.tests.for_each([&](uint32_t at) {
+        hash.update(bin);
+        hash.update(collected[at]);
+        hash.update("\n");
+      });
+    }
+  }
+  return "sha256:" + hash.hex();
 }
 
 double total_estimate(const std::vector<WorkItem>& items) {

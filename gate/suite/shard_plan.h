@@ -67,6 +67,11 @@ std::vector<WorkItem> make_items(const std::vector<std::string>& tests, const Pr
 // Takes the items by value: moved in, moved into the bins.
 std::vector<std::vector<WorkItem>> balance(std::vector<WorkItem> items, size_t bins);
 
+// What a split is, as one digest: every test's id and the shard it went to.
+// Shards that collected other tests or priced them otherwise (another
+// timing store) differ in it; `gate merge` refuses them.
+std::string split_digest(const std::vector<std::vector<WorkItem>>& bins, const std::vector<std::string>& collected);
+
 double total_estimate(const std::vector<WorkItem>& items);
 
 }  // namespace gate::suite

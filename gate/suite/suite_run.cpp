@@ -132,8 +132,11 @@ static CandidateSuite candidate_suite(const config::Consumer& consumer, Runner& 
   if (suite.collected.empty()) return suite;
   auto items = make_items(suite.collected, prices_of(suite.collected), consumer.serial_groups);
   int shards = context.shard_count > 0 ? context.shard_count : 1;
-  if (shards > 1)
-    items = balance(std::move(items), static_cast<size_t>(shards)).at(static_cast<size_t>(context.shard_index - 1));
+  if (shards > 1) {
+    auto bins = balance(std::move(items), static_cast<size_t>(shards));
+    suite.split = split_digest(bins, suite.collected);
+    items = std::move(bins.at(static_cast<size_t>(context.shard_index - 1)));
+  }
   if (context.shard_count > 0) suite.shard = fmt::format("{}/{}", context.shard_index, shards);
   // This shard's tests (unsharded: every test collected, no copy of them).
   std::vector<std::string> share;

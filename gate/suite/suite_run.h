@@ -38,6 +38,9 @@ struct CandidateSuite {
   std::vector<std::string> collected;  // collection order
   size_t planned = 0;                  // this shard's share
   std::string shard;                   // "K/N" or ""
+  // sha256 of which test went to which shard (split_digest): every shard of
+  // one run must have computed the same split, or some test ran in none.
+  std::string split;
   TestRuns runs;
   nlohmann::json profile = nlohmann::json::object();
 };

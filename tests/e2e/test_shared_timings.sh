@@ -100,6 +100,48 @@ for c in alpha beta; do
   expect_file_contains "$scratch/final-$c.log" "planned from 6 shared test duration" "$c's durations kept after concurrent fan-ins"
 done
 
+# Shards that split by different local stores (no plan: one job's cache has
+# durations, the other's none) would leave some test in no shard: refused.
+# From a plan that pinned nothing, both split by no durations and agree.
+"$GATE_BIN" test --config "$scratch/both.yaml" --consumer alpha --candidate "$candidate" \
+  --cache-dir "$scratch/cache-local" --report-dir "$scratch/local-whole" >/dev/null 2>&1 ||
+  fail "an unsharded run to fill a local store"
+for pin in none empty; do
+  flags=()
+  [ "$pin" = empty ] && flags=(--timings alpha=)
+  "$GATE_BIN" test --config "$scratch/both.yaml" --consumer alpha --shard 1/2 --candidate "$candidate" "${flags[@]}" \
+    --cache-dir "$scratch/cache-local" --report-dir "$scratch/local-$pin-1" >/dev/null 2>&1
+  "$GATE_BIN" test --config "$scratch/both.yaml" --consumer alpha --shard 2/2 --candidate "$candidate" "${flags[@]}" \
+    --cache-dir "$scratch/cache-local-$pin-empty" --report-dir "$scratch/local-$pin-2" >/dev/null 2>&1
+  "$GATE_BIN" merge --config "$scratch/alpha.yaml" --report-dir "$scratch/local-$pin-merged" --cache-dir "$scratch/cache-m-$pin" \
+    "$scratch/local-$pin-1" "$scratch/local-$pin-2" >/dev/null 2>"$scratch/local-$pin.err"
+  echo $? >"$scratch/local-$pin.rc"
+done
+expect_eq "$(cat "$scratch/local-none.rc")" 3 "merge of shards split by different local stores"
+expect_file_contains "$scratch/local-none.err" "split its tests differently" "the different splits named"
+expect_eq "$(cat "$scratch/local-empty.rc")" 0 "merge of shards of a plan that pinned nothing ($(cat "$scratch/local-empty.err" | grep -i error))"
+expect_eq "$(json_get "$scratch/local-empty-merged/verdict.json" 'len(v["consumers"][0]["tests"])')" 6 "every test ran once"
+
+# `gate run` publishes what it tests: never one shard of it. --shard without
+# --dry-run is a usage error, and GitLab's CI_NODE_* (set in every parallel
+# or matrix job) do not shard it: it tests every test.
+"$GATE_BIN" run --config "$scratch/alpha.yaml" --candidate "$candidate" --shard 1/2 \
+  --report-dir "$scratch/run-shard" >/dev/null 2>"$scratch/run-shard.err"
+expect_eq "$?" 2 "gate run --shard without --dry-run"
+expect_file_contains "$scratch/run-shard.err" "would publish on one shard's tests" "the refusal says why"
+expect_eq "$(tag_digest "$repository" latest)" none "nothing published by a sharded run"
+CI_NODE_INDEX=1 CI_NODE_TOTAL=2 "$GATE_BIN" run --config "$scratch/alpha.yaml" --candidate "$candidate" --dry-run \
+  --report-dir "$scratch/run-ci-node" >/dev/null 2>&1
+expect_eq "$?" 0 "gate run in a parallel job"
+expect_eq "$(json_get "$scratch/run-ci-node/verdict.json" 'str(len(v["consumers"][0]["tests"])) + " tests, shard " + repr(v["consumers"][0]["shard"])')" "6 tests, shard ''" "gate run is not sharded by CI_NODE_*"
+CI_NODE_INDEX=2 CI_NODE_TOTAL=2 "$GATE_BIN" test --config "$scratch/alpha.yaml" --candidate "$candidate" \
+  --report-dir "$scratch/test-ci-node" >/dev/null 2>&1
+expect_eq "$(json_get "$scratch/test-ci-node/verdict.json" 'v["consumers"][0]["shard"]')" "2/2" "gate test takes its shard from CI_NODE_*"
+CI_NODE_INDEX=3 CI_NODE_TOTAL=2 "$GATE_BIN" test --config "$scratch/alpha.yaml" --candidate "$candidate" \
+  --report-dir "$scratch/test-bad-node" >/dev/null 2>"$scratch/test-bad-node.err"
+expect_eq "$?" 2 "CI_NODE_INDEX beyond CI_NODE_TOTAL"
+expect_file_contains "$scratch/test-bad-node.err" "CI_NODE_INDEX=3 CI_NODE_TOTAL=2" "the bad node named"
+
 # A pin that is not a digest is a usage error, before any test runs.
 "$GATE_BIN" test --config "$scratch/both.yaml" --consumer alpha --shard 1/2 --candidate "$candidate" \
   --timings "alpha=latest" --report-dir "$scratch/bad-pin" >/dev/null 2>"$scratch/bad-pin.err"

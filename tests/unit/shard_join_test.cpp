@@ -167,3 +167,22 @@ TEST(ShardJoin, RefusesShardsPlannedFromDifferentTimingStores) {
   why = refusal(config, {shard("s1", {one}), shard("s2", {two})});
   EXPECT_NE(why.find("sha256:1111 and none"), std::string::npos) << why;
 }
+
+TEST(ShardJoin, RefusesShardsThatSplitTheTestsDifferently) {
+  auto config = config_of({{"app", RunnerKind::pytest}});
+  auto one = part("app", "1/2", {passed("a")});
+  auto two = part("app", "2/2", {passed("b")});
+  one.split = two.split = "sha256:1111111111111111";
+  EXPECT_EQ(refusal(config, {shard("s1", {one}), shard("s2", {two})}), "");
+  two.split = "sha256:2222222222222222";  // e.g. priced from another local store
+  auto why = refusal(config, {shard("s1", {one}), shard("s2", {two})});
+  EXPECT_NE(why.find("shards 1/2 and 2/2 of consumer 'app' split its tests differently"), std::string::npos) << why;
+  EXPECT_NE(why.find("some test may have run in no shard"), std::string::npos) << why;
+  // A shard that ran no test (it failed first) has no split to compare: its
+  // own failure decides, not this rule.
+  two.split = "";
+  two.tests.clear();
+  two.status = ConsumerStatus::error;
+  why = refusal(config, {shard("s1", {one}), shard("s2", {two})});
+  EXPECT_EQ(why.find("split its tests differently"), std::string::npos) << why;
+}

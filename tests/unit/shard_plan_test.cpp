@@ -73,3 +73,18 @@ TEST(ShardPlan, DeterministicWithTiesToTheLowerBin) {
   }
   EXPECT_EQ(first[0].front().tests.front(), 0u);  // t::0
 }
+
+TEST(ShardPlan, TheSplitDigestIsTheSameOnlyForTheSameSplit) {
+  auto tests = names(12);
+  auto by_count = split_digest(balance(make_items(tests, {}, {}), 3), tests);
+  EXPECT_EQ(by_count, split_digest(balance(make_items(tests, {}, {}), 3), tests));  // another shard, same inputs
+  // Priced from a store in which t::0, t::3 and t::6 are slow: another split.
+  std::map<std::string, double> durations;
+  for (size_t i = 0; i < tests.size(); ++i) durations[tests[i]] = (i == 0 || i == 3 || i == 6) ? 0.6 : 0.03;
+  auto by_store = split_digest(balance(make_items(tests, prices_in(durations, tests), {}), 3), tests);
+  EXPECT_NE(by_count, by_store);
+  // One more test collected: another split, though the first 12 sit as before.
+  auto more = names(13);
+  EXPECT_NE(by_count, split_digest(balance(make_items(more, {}, {}), 3), more));
+  EXPECT_EQ(by_count.rfind("sha256:", 0), 0u);
+}
