@@ -302,9 +302,10 @@ ExitCode run(const CommonOptions& common, const RunOptions& options) {
   if (options.shard.given() && !options.dry_run) {
     // One shard's tests are not the consumers' tests: publishing on them
     // would ship what the other shards never ran.
-    throw UsageError(fmt::format("run --shard {}/{} would publish on one shard's tests: add --dry-run, or run the "
-                                 "shards with `gate test` and publish the verdict of `gate merge`",
-                                 options.shard.index, options.shard.count));
+    throw UsageError(
+        fmt::format("run --shard {}/{} would publish on one shard's tests: add --dry-run, or run the "
+                    "shards with `gate test` and publish the verdict of `gate merge`",
+                    options.shard.index, options.shard.count));
   }
   Session session(common, "run");
   auto& config = session.config;
