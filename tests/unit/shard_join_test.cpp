@@ -178,6 +178,12 @@ TEST(ShardJoin, RefusesShardsThatSplitTheTestsDifferently) {
   auto why = refusal(config, {shard("s1", {one}), shard("s2", {two})});
   EXPECT_NE(why.find("shards 1/2 and 2/2 of consumer 'app' split its tests differently"), std::string::npos) << why;
   EXPECT_NE(why.find("some test may have run in no shard"), std::string::npos) << why;
+  // Split from other pinned stores: refused by that, the likelier cause, by name.
+  one.timings = "sha256:aaaa";
+  two.timings = "sha256:bbbb";
+  why = refusal(config, {shard("s1", {one}), shard("s2", {two})});
+  EXPECT_NE(why.find("planned from different timing stores: sha256:aaaa and sha256:bbbb"), std::string::npos) << why;
+  one.timings = two.timings = "";
   // A shard that ran no test (it failed first) has no split to compare: its
   // own failure decides, not this rule.
   two.split = "";
