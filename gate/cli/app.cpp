@@ -99,26 +99,40 @@ void add_shard(CLI::App& sub, pipeline::Shard& shard) {
 }
 
 // GitLab's `parallel:` jobs say which they are in CI_NODE_INDEX (1-based)
-// and CI_NODE_TOTAL: the shard of `gate test` when --shard is not given.
-pipeline::Shard shard_or_ci_node(pipeline::Shard shard) {
-  if (shard.given()) return shard;
+// and CI_NODE_TOTAL; nothing when the job is not one of several.
+std::optional<pipeline::Shard> ci_node() {
   const char* index = std::getenv("CI_NODE_INDEX");
   const char* total = std::getenv("CI_NODE_TOTAL");
-  if (!total || !*total) return shard;
+  if (!total || !*total) return std::nullopt;
   int k = 0, n = 0;
   try {
     n = std::stoi(total);
     k = index && *index ? std::stoi(index) : 0;
   } catch (const std::exception&) {
   }
-  if (n == 1 && k <= 1) return shard;  // not a parallel job
+  if (n == 1 && k <= 1) return std::nullopt;  // not a parallel job
   if (n < 1 || k < 1 || k > n) {
-    throw UsageError(fmt::format("CI_NODE_INDEX={} CI_NODE_TOTAL={}: not a shard K/N with 1 <= K <= N (give --shard)",
-                                 index ? index : "", total));
+    throw UsageError(
+        fmt::format("CI_NODE_INDEX={} CI_NODE_TOTAL={}: not K of N with 1 <= K <= N (give --shard or --job)",
+                    index ? index : "", total));
   }
-  shard.index = k;
-  shard.count = n;
-  return shard;
+  return pipeline::Shard{k, n};
+}
+
+// Which part of the work a `gate test` job does when its flags do not say:
+// with --plan, job CI_NODE_INDEX of the plan's jobs; without, shard
+// CI_NODE_INDEX of CI_NODE_TOTAL of every consumer.
+pipeline::TestOptions with_ci_node(pipeline::TestOptions options) {
+  if (options.shard.given() || options.job > 0) return options;
+  auto node = ci_node();
+  if (!node) return options;
+  if (!options.plan_file.empty()) {
+    options.job = node->index;
+    options.jobs_started = node->count;
+  } else {
+    options.shard = *node;
+  }
+  return options;
 }
 
 void add_expect_current(CLI::App& sub, std::vector<std::string>& expect) {
@@ -182,15 +196,15 @@ const std::vector<Command>& commands() {
          add_shard(sub, p.test.shard);
          sub.add_option("--plan", p.test.plan_file,
                         "the plan of `gate plan --out FILE`: split by the shared test durations it pinned");
+         sub.add_option("--job", p.test.job,
+                        "run the consumer-shards of job J of the --plan (the matrix's `job`; default "
+                        "CI_NODE_INDEX when --plan is given without --shard)")
+             ->check(CLI::PositiveNumber);
          sub.add_option("--timings", p.test.timings,
                         "CONSUMER=DIGEST: split that consumer by these shared durations (from the plan's matrix); "
                         "repeatable");
        },
-       [](const Parsed& p) {
-         auto options = p.test;
-         options.shard = shard_or_ci_node(options.shard);
-         return pipeline::test(p.common, options);
-       }},
+       [](const Parsed& p) { return pipeline::test(p.common, with_ci_node(p.test)); }},
       {"publish", "move the publish tags to the tested digest (of --verdict, or --candidate REPO@sha256:...)", true,
        [](CLI::App& sub, Parsed& p) {
          add_config(sub, p);
@@ -228,7 +242,13 @@ const std::vector<Command>& commands() {
                         "shards per consumer that knows single tests (default: its `shards`)")
              ->check(CLI::PositiveNumber);
          add_changed_since(sub, p.plan.changed_since);
-         sub.add_option("--out", p.plan.out, "also write the plan (matrix and timing pins) here, for gate test --plan");
+         sub.add_option("--max-jobs", p.plan.max_jobs,
+                        "pack the consumer-shards into at most this many CI jobs (a GitHub matrix runs at most "
+                        "256, GitLab's parallel: 200)")
+             ->capture_default_str()
+             ->check(CLI::Range(1, 256));
+         sub.add_option("--out", p.plan.out,
+                        "also write the plan (matrix, jobs and timing pins) here, for gate test --plan");
          sub.add_flag("!--no-shared-timings", p.plan.shared_timings,
                       "do not read the durations shared in the registry (shards split by their local store)");
          add_registry_access(sub, p.common.registry);

@@ -50,7 +50,9 @@ struct RunOptions {
 struct TestOptions {
   std::string candidate;  // the image to test (required)
   Shard shard;
-  std::filesystem::path plan_file;   // --plan: the pins of `gate plan --out`
+  std::filesystem::path plan_file;   // --plan: the pins and jobs of `gate plan --out`
+  int job = 0;                       // --job J: run the units of the plan's job J (0: none given)
+  int jobs_started = 0;              // CI_NODE_TOTAL, when the job is CI_NODE_INDEX: the jobs the CI runs
   std::vector<std::string> timings;  // --timings CONSUMER=DIGEST (repeatable)
 };
 
@@ -71,6 +73,7 @@ struct PlanOptions {
   std::string changed_since;
   std::filesystem::path out;   // --out FILE: the matrix and the timing pins, for `gate test --plan`
   bool shared_timings = true;  // pin durations shared in the registry (--no-shared-timings: local only)
+  int max_jobs = 200;          // --max-jobs: consumer-shards packed into at most this many CI jobs
 };
 
 struct MergeOptions {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -14,6 +15,7 @@
 #include "core/log.h"
 #include "git/checkout.h"
 #include "pipeline/decide.h"
+#include "pipeline/job_plan.h"
 #include "pipeline/publish.h"
 #include "pipeline/session.h"
 #include "pipeline/shared_timings.h"
@@ -155,12 +157,16 @@ report::ConsumerResult not_started(const config::Consumer& consumer, const git::
   return result;
 }
 
+// The shard of its tests a consumer runs in this job.
+using ShardOf = std::function<Shard(const config::Consumer&)>;
+
 // The consumers `which` names, `concurrency` at a time (each consumer's
 // output is prefixed with its name, its services and ports are its own);
 // the results in configured order. An interrupt stops them all; a failure
 // stops the consumers not started yet only with fail_fast.
 std::vector<report::ConsumerResult> test_at_once(Session& session, const std::vector<size_t>& which,
-                                                 const Checkouts& checkouts, const suite::RunContext& context) {
+                                                 const Checkouts& checkouts, const suite::RunContext& context,
+                                                 const ShardOf& shard_of) {
   const config::Config& config = session.config;
   size_t workers = config.concurrency > 0 ? static_cast<size_t>(config.concurrency)
                                           : std::max<size_t>(1, std::thread::hardware_concurrency());
@@ -180,7 +186,11 @@ std::vector<report::ConsumerResult> test_at_once(Session& session, const std::ve
       try {
         interrupt::throw_if_requested();
         results[k] = session.clock.measure("test:" + config.consumers[i].name, [&] {
-          return suite::run_consumer(config.consumers[i], checkouts.list[i], context);
+          suite::RunContext mine = context;
+          Shard shard = shard_of(config.consumers[i]);
+          mine.shard_index = shard.index;
+          mine.shard_count = shard.count;
+          return suite::run_consumer(config.consumers[i], checkouts.list[i], mine);
         });
         if (config.fail_fast && !results[k]->passed()) stop = true;
       } catch (...) {  // (an interrupt, a usage error: after the others stopped)
@@ -206,16 +216,17 @@ std::vector<report::ConsumerResult> test_at_once(Session& session, const std::ve
   return out;
 }
 
+// `units`: a plan's job, each consumer with a shard of its own; without,
+// every consumer runs `shard`.
 void test_consumers(Session& session, const Shard& shard, const Checkouts& checkouts,
-                    const std::map<std::string, suite::PinnedTimings>& pinned = {}) {
+                    const std::map<std::string, suite::PinnedTimings>& pinned = {},
+                    const std::map<std::string, Unit>* units = nullptr) {
   const config::Config& config = session.config;
   report::Verdict& verdict = session.verdict;
   const std::filesystem::path& report_dir = session.options.report_dir;
   suite::RunContext context;
   context.config = &config;
   context.candidate = binding_of(config, verdict.candidate, "candidate");
-  context.shard_index = shard.index;
-  context.shard_count = shard.count;
   context.cache_dir = std::filesystem::absolute(session.cache_dir());
   context.pinned_timings = pinned;
   // The baseline: where the first publish tag pointed when the run started.
@@ -245,9 +256,16 @@ void test_consumers(Session& session, const Shard& shard, const Checkouts& check
   std::vector<size_t> here;
   for (size_t i = 0; i < config.consumers.size(); ++i) {
     // A consumer that is one unit runs on the first shard only.
-    if (config.consumers[i].knows_tests() || !shard.given() || shard.index == 1) here.push_back(i);
+    if (units || config.consumers[i].knows_tests() || !shard.given() || shard.index == 1) here.push_back(i);
   }
-  for (auto& result : test_at_once(session, here, checkouts, context)) verdict.consumers.push_back(std::move(result));
+  ShardOf shard_of = [&](const config::Consumer& consumer) {
+    if (!units) return shard;
+    const Unit& unit = units->at(consumer.name);
+    return unit.shards > 1 ? Shard{unit.shard, unit.shards} : Shard{};
+  };
+  for (auto& result : test_at_once(session, here, checkouts, context, shard_of)) {
+    verdict.consumers.push_back(std::move(result));
+  }
   if (config.coverage) {
     verdict.coverage = session.clock.measure("coverage", [&] {
       return suite::summarize_coverage(*config.coverage, suite::raw_coverage_dirs({report_dir}), report_dir);
@@ -268,9 +286,10 @@ void note_already_published(const config::Config& config, report::Verdict& verdi
 
 // The durations the plan pinned, fetched before any test: every shard of
 // the run splits from exactly these, or fails here.
-std::map<std::string, suite::PinnedTimings> fetch_pins(Session& session, const TestOptions& options) {
+std::map<std::string, suite::PinnedTimings> fetch_pins(Session& session, const PlanFile& plan,
+                                                       const TestOptions& options) {
   std::map<std::string, suite::PinnedTimings> pinned;
-  auto pins = pins_of(options.plan_file, options.timings);
+  auto pins = pins_of(plan.timings, options.timings);
   for (const auto& flag : options.timings) {
     const std::string name = flag.substr(0, flag.find('='));
     bool known = std::any_of(session.config.consumers.begin(), session.config.consumers.end(),
@@ -398,21 +417,74 @@ ExitCode checkout(const CommonOptions& common) {
   return ExitCode::passed;
 }
 
+// The job's consumers: the config narrowed to the units of the plan's job
+// (none when the CI started more jobs than the plan has).
+std::map<std::string, Unit> narrow_to_job(Session& session, const PlanFile& plan, const TestOptions& options) {
+  const std::string plan_name = options.plan_file.string();
+  if (options.shard.given() || !session.options.consumer.empty()) {
+    throw UsageError("--job runs the consumers and shards its plan assigns: give neither --shard nor --consumer");
+  }
+  if (plan.jobs.empty()) {
+    throw UsageError(fmt::format("--job {}: the plan {} has no jobs (written by an older gate: plan again)",
+                                 options.job, plan_name));
+  }
+  if (options.jobs_started > 0 && static_cast<size_t>(options.jobs_started) < plan.jobs.size()) {
+    throw UsageError(fmt::format(
+        "the plan {} packed {} jobs but the CI started {} (CI_NODE_TOTAL): jobs past {} would never run; plan "
+        "with --max-jobs {} (GitLab: GATE_JOBS equal to the shard job's parallel:)",
+        plan_name, plan.jobs.size(), options.jobs_started, options.jobs_started, options.jobs_started));
+  }
+  if (options.jobs_started == 0 && static_cast<size_t>(options.job) > plan.jobs.size()) {
+    throw UsageError(fmt::format("--job {}: the plan {} has {} job(s)", options.job, plan_name, plan.jobs.size()));
+  }
+  auto units = units_of_job(plan, options.job);
+  std::vector<config::Consumer> kept;
+  for (auto& consumer : session.config.consumers) {
+    if (units.count(consumer.name)) kept.push_back(std::move(consumer));
+  }
+  if (kept.size() != units.size()) {
+    for (const auto& [name, unit] : units) {
+      bool known = std::any_of(kept.begin(), kept.end(), [&](const config::Consumer& c) { return c.name == name; });
+      if (!known) {
+        throw UsageError(fmt::format("--job {}: the plan {} names consumer '{}', which {} does not have", options.job,
+                                     plan_name, name, session.options.config_file.string()));
+      }
+    }
+  }
+  session.config.consumers = std::move(kept);
+  std::string names;
+  for (const auto& [name, unit] : units)
+    names += fmt::format("{}{} {}/{}", names.empty() ? "" : ", ", name, unit.shard, unit.shards);
+  log::info(units.empty() ? fmt::format("job {}: the plan has nothing for it", options.job)
+                          : fmt::format("job {} of {}: {}", options.job, plan.jobs.size(), names));
+  return units;
+}
+
 ExitCode test(const CommonOptions& common, const TestOptions& options) {
   if (options.candidate.empty()) throw UsageError("test needs --candidate REF (the image to test)");
+  if (options.job > 0 && options.plan_file.empty()) throw UsageError("--job J needs the --plan it is a job of");
+  PlanFile plan = options.plan_file.empty() ? PlanFile{} : read_plan_file(options.plan_file);
   Session session(common, "test");
   session.verdict.dry_run = true;
+  std::optional<std::map<std::string, Unit>> units;
+  if (options.job > 0) units = narrow_to_job(session, plan, options);
   return with_reports(session, [&] {
     session.preflight();
     // Recorded for `publish --verdict`: compare-and-swap expects the tags there.
     session.verdict.tags_seen =
         observe_tags(session.registry(), release_path(session.config), session.config.image.publish_tags);
     session.verdict.candidate = resolve_candidate(session.config, session.registry(), options.candidate);
-    auto pinned = fetch_pins(session, options);
+    if (units && units->empty()) {
+      // A job the CI started beyond the plan's: the fan-in needs its report.
+      session.verdict.exit_code = ExitCode::passed;
+      session.verdict.reasons.push_back(fmt::format("job {}: the plan assigns it no consumer", options.job));
+      return;
+    }
+    auto pinned = fetch_pins(session, plan, options);
     auto watch = watch_containers(session.config);
     Checkouts checkouts;
     checkout_all(session.config, session.cache_dir(), session.clock, checkouts);
-    test_consumers(session, options.shard, checkouts, pinned);
+    test_consumers(session, options.shard, checkouts, pinned, units ? &*units : nullptr);
     if (watch) session.verdict.containers = engine::to_json(watch->finish());
     decide(session.verdict);
     note_already_published(session.config, session.verdict);

@@ -43,8 +43,9 @@ void join_candidates(const std::vector<ShardReport>& shards, report::Verdict& me
 using Parts = std::vector<std::pair<std::filesystem::path, const report::ConsumerResult*>>;
 
 // Adds one shard's part of a consumer to the whole.
+// `split`: the split of the consumer's shards that ran tests ("" none did).
 void add_part(const config::Consumer& consumer, const std::filesystem::path& dir, const report::ConsumerResult& part,
-              report::ConsumerResult& whole) {
+              const std::string& split, report::ConsumerResult& whole) {
   if (whole.commit.empty()) {
     whole.commit = part.commit;
     whole.repo = part.repo;
@@ -62,7 +63,11 @@ void add_part(const config::Consumer& consumer, const std::filesystem::path& dir
                     part.timings.empty() ? "none" : part.timings, dir.string()));
   }
   bool knows_tests = consumer.knows_tests();
-  if (part.status == report::ConsumerStatus::not_run || (knows_tests && part.tests.empty() && part.passed())) {
+  // A shard without tests passes only where the split every other shard
+  // agrees on gave it none: otherwise it may have silently run nothing.
+  bool given_nothing = !split.empty() && part.split == split && part.tests_planned == 0;
+  if (part.status == report::ConsumerStatus::not_run ||
+      (knows_tests && part.tests.empty() && part.passed() && !given_nothing)) {
     throw InfraError(fmt::format("merge: shard {} of consumer '{}' in {} ran no test", shard_name(part), consumer.name,
                                  dir.string()));
   }
@@ -88,24 +93,25 @@ report::ConsumerResult join_consumer(const config::Config& config, const config:
   report::ConsumerResult whole;
   whole.name = consumer.name;
   whole.status = report::ConsumerStatus::passed;
+  // Every shard that ran tests must have split the same collection the
+  // same way: otherwise a test may have run in no shard at all.
   const report::ConsumerResult* first_split = nullptr;
   for (const auto& [dir, part] : parts) {
-    // Every shard that ran tests must have split the same collection the
-    // same way: otherwise a test may have run in no shard at all.
-    if (!part->tests.empty()) {
-      if (!first_split) {
-        first_split = part;
-      } else if (part->timings == first_split->timings && part->split != first_split->split) {
-        // (Other pins are refused in add_part, by name: the likelier cause.)
-        throw InfraError(
-            fmt::format("merge: shards {} and {} of consumer '{}' split its tests differently ({} and {}: they "
-                        "collected other tests or priced them from other timing stores), so some test may have run "
-                        "in no shard; run every shard of the consumer again from one plan",
-                        shard_name(*first_split), shard_name(*part), consumer.name,
-                        first_split->split.empty() ? "none" : first_split->split.substr(0, 19),
-                        part->split.empty() ? "none" : part->split.substr(0, 19)));
-      }
+    if (part->tests.empty()) continue;
+    if (!first_split) {
+      first_split = part;
+    } else if (part->timings == first_split->timings && part->split != first_split->split) {
+      // (Other pins are refused in add_part, by name: the likelier cause.)
+      throw InfraError(
+          fmt::format("merge: shards {} and {} of consumer '{}' split its tests differently ({} and {}: they "
+                      "collected other tests or priced them from other timing stores), so some test may have run "
+                      "in no shard; run every shard of the consumer again from one plan",
+                      shard_name(*first_split), shard_name(*part), consumer.name,
+                      first_split->split.empty() ? "none" : first_split->split.substr(0, 19),
+                      part->split.empty() ? "none" : part->split.substr(0, 19)));
     }
+  }
+  for (const auto& [dir, part] : parts) {
     auto [k, n] = shard_of(part->shard);
     if (count == 0) count = n;
     if (n != count) {
@@ -116,7 +122,7 @@ report::ConsumerResult join_consumer(const config::Config& config, const config:
       throw InfraError(fmt::format("merge: shard {}/{} of consumer '{}' appears twice (again in {})", k, n,
                                    consumer.name, dir.string()));
     }
-    add_part(consumer, dir, *part, whole);
+    add_part(consumer, dir, *part, first_split ? first_split->split : std::string(), whole);
   }
   for (int k = 1; k <= count; ++k) {
     if (!seen.count(k)) {

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -293,24 +292,9 @@ suite::PinnedTimings fetch_pinned(registry::Registry& registry, const std::strin
   return pin;
 }
 
-std::map<std::string, std::string> pins_of(const std::filesystem::path& plan_file,
+std::map<std::string, std::string> pins_of(const std::map<std::string, std::string>& planned,
                                            const std::vector<std::string>& flags) {
-  std::map<std::string, std::string> pins;
-  if (!plan_file.empty()) {
-    std::ifstream in(plan_file);
-    if (!in) throw UsageError(fmt::format("--plan {}: cannot read it", plan_file.string()));
-    auto plan = nlohmann::json::parse(in, nullptr, false);
-    if (plan.is_discarded() || !plan.is_object() || !plan.contains("timings") || !plan["timings"].is_object()) {
-      throw UsageError(fmt::format("--plan {}: not a plan written by `gate plan --out` (no \"timings\" object)",
-                                   plan_file.string()));
-    }
-    for (const auto& [consumer, digest] : plan["timings"].items()) {
-      if (!digest.is_string()) {
-        throw UsageError(fmt::format("--plan {}: timings of '{}' is not a string", plan_file.string(), consumer));
-      }
-      pins[consumer] = digest.get<std::string>();
-    }
-  }
+  std::map<std::string, std::string> pins = planned;
   for (const auto& flag : flags) {
     auto eq = flag.find('=');
     if (eq == std::string::npos || eq == 0) {

@@ -81,9 +81,9 @@ Durations read_timings(registry::Registry& registry, const std::string& reposito
 suite::PinnedTimings fetch_pinned(registry::Registry& registry, const std::string& repository,
                                   const std::string& consumer, const std::string& digest,
                                   const std::filesystem::path& cache_dir);
-// The pins a plan wrote (`gate plan --out FILE`: {"timings": {CONSUMER:
-// DIGEST}}) and --timings CONSUMER=DIGEST, by consumer; "" pins nothing.
-std::map<std::string, std::string> pins_of(const std::filesystem::path& plan_file,
+// The pins a plan wrote (`gate plan --out FILE`, read by read_plan_file),
+// overridden by --timings CONSUMER=DIGEST, by consumer; "" pins nothing.
+std::map<std::string, std::string> pins_of(const std::map<std::string, std::string>& planned,
                                            const std::vector<std::string>& flags);
 // The fan-in's write: the live durations merged with `update` (newer wins);
 // returns the new artifact's digest.

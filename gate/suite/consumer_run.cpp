@@ -234,6 +234,11 @@ void run_suite_consumer(const config::Consumer& consumer, const git::Checkout& c
   if (over_limit) result.reasons.push_back(over_limit_reason);
   const bool missing_blocks = check_missing(consumer, context, suite, history, result);
   const bool batch_failed = !suite.runs.errors.empty();
+  // A shard the split gave no test (fewer tests than shards): nothing to run
+  // is its whole job. `gate merge` accepts it only beside a shard that ran
+  // tests from the same split, and the consumer as a whole must test.
+  const bool given_nothing = !suite.split.empty() && suite.planned == 0;
+  const size_t collected = suite.collected.size();
   suite = CandidateSuite{};  // its results are in result.tests now; a million tests' worth of it is freed
   // ...and given back: glibc keeps freed small blocks (the ids, the plan)
   // mapped, under what the reports and the timing store allocate next.
@@ -246,8 +251,16 @@ void run_suite_consumer(const config::Consumer& consumer, const git::Checkout& c
     result.reasons.push_back(
         fmt::format("{} planned test(s) did not run (consumer timeout or a failed batch)", not_run));
   }
-  if (executed == 0) result.reasons.push_back("no test executed: a run that tests nothing never passes");
-  if (blocked || over_limit || missing_blocks || not_run > 0 || executed == 0 || batch_failed) {
+  const bool idle_shard = executed == 0 && given_nothing;
+  if (idle_shard) {
+    result.reasons.push_back(
+        fmt::format("shard {}: the split gave it none of the {} test(s) collected (more shards "
+                    "than tests); the other shards ran them",
+                    result.shard, collected));
+  } else if (executed == 0) {
+    result.reasons.push_back("no test executed: a run that tests nothing never passes");
+  }
+  if (blocked || over_limit || missing_blocks || not_run > 0 || (executed == 0 && !idle_shard) || batch_failed) {
     result.status = not_run > 0 && Clock::now() >= candidate.deadline() ? report::ConsumerStatus::timed_out
                                                                         : report::ConsumerStatus::failed;
   } else {

@@ -1,7 +1,9 @@
 # The GitLab CI template (workflows/gitlab/gate.gitlab-ci.yml) end to end,
 # run by gitlab-ci-local (shell executor, each job in a directory and cache of
 # its own, as on hosted runners) against the real engine and registry:
-# install, build beside plan, 3 `parallel:` shards, the fan-in, publish.
+# install, build beside plan, 3 `parallel:` shard jobs running the plan's
+# jobs (4 consumer-shards: a skewed consumer in 3, a tiny one in 1), the
+# fan-in, publish.
 #   run 1: nothing shared yet: the shards split by count (a skewed suite:
 #          the slowest shard far above the ideal); latest = the tested digest;
 #   run 2: planned from run 1's durations, shared through the registry: the
@@ -30,6 +32,13 @@ mkdir -p "$suite/tests"
 git -C "$suite" init -q -b main && git -C "$suite" add -A &&
   git -C "$suite" -c user.name=t -c user.email=t@t commit -q -m suite || fail "consumer repository"
 
+# A second consumer, one shard: 4 consumer-shards packed into 3 jobs.
+tiny="$scratch/tiny"
+mkdir -p "$tiny/tests"
+printf 'def test_a():\n    pass\n\ndef test_b():\n    pass\n' >"$tiny/tests/test_tiny.py"
+git -C "$tiny" init -q -b main && git -C "$tiny" add -A &&
+  git -C "$tiny" -c user.name=t -c user.email=t@t commit -q -m suite || fail "tiny repository"
+
 project="$scratch/project"
 mkdir -p "$project"
 cp "$GATE_SOURCE_DIR/workflows/gitlab/gate.gitlab-ci.yml" "$project/"
@@ -48,6 +57,13 @@ consumers:
     runner: pytest
     run: ["/usr/bin/python3", "-m", "pytest"]
     tests: [tests]
+    shards: 3
+  - name: tiny
+    repo: $tiny
+    ref: main
+    runner: pytest
+    run: ["/usr/bin/python3", "-m", "pytest"]
+    tests: [tests]
 YAML
 pipeline() {  # file shard-script...
   local file=$1
@@ -60,6 +76,7 @@ variables:
   GATE_DRY_RUN: "false"
   # Every job a cache of its own: only the registry carries durations.
   XDG_CACHE_HOME: \$CI_PROJECT_DIR/.job-cache
+  GATE_JOBS: "3"
 gate:shard:
   parallel: 3
 $([ $# -gt 0 ] && printf '  script:\n' && printf '    - %s\n' "$@")
@@ -86,7 +103,8 @@ dotenv() { cat "$artifacts/$1/.gitlab-ci-reports/dotenv/$2" 2>/dev/null; }
 skew() {
   python3 - "$artifacts"/gateOgshard*/gate-shards/*/verdict.json <<'PY'
 import json, sys
-loads = [sum(t["seconds"] for c in json.load(open(f))["consumers"] for t in c["tests"]) for f in sys.argv[1:]]
+loads = [sum(t["seconds"] for c in json.load(open(f))["consumers"] if c["name"] == "skew" for t in c["tests"])
+         for f in sys.argv[1:]]
 assert len(loads) == 3, loads
 print(f"{max(loads) / (sum(loads) / 3):.2f}")
 PY
@@ -104,6 +122,14 @@ expect_eq "$(tag_digest "$repository" latest)" "$tested1" "run 1: latest is the 
 expect_eq "$(dotenv gateOgverdict gate-verdict.env | grep GATE_DIGEST)" "GATE_DIGEST=$tested1" "run 1: the digest in the dotenv"
 [ -s "$artifacts/gateOgverdict/gate-report/junit.xml" ] || fail "run 1: no JUnit report for artifacts:reports:junit"
 expect_eq "$(json_get "$artifacts/gateOgplan/gate-plan/plan.json" 'v["timings"]["skew"]')" "" "run 1: nothing to pin yet"
+# 4 consumer-shards in 3 jobs: one job ran two consumers, each shard once.
+units1=$(python3 - "$artifacts"/gateOgshard*/gate-shards/*/verdict.json <<'PY'
+import json, sys
+jobs = [sorted(f'{c["name"]}:{c["shard"] or "1/1"}' for c in json.load(open(f))["consumers"]) for f in sys.argv[1:]]
+print(max(len(j) for j in jobs), " ".join(sorted(u for j in jobs for u in j)))
+PY
+)
+expect_eq "$units1" "2 skew:1/3 skew:2/3 skew:3/3 tiny:1/1" "run 1: the consumer-shards packed into 3 jobs"
 skew1=$(skew)
 echo "run 1 (split by count): slowest shard ${skew1}x the ideal"
 [ "$(echo "$skew1 > 1.3" | bc)" = 1 ] || fail "run 1 was meant to be badly balanced by count (${skew1}x): the suite is not skewed"
@@ -115,7 +141,7 @@ pin=$(json_get "$artifacts/gateOgplan/gate-plan/plan.json" 'v["timings"]["skew"]
 case "$pin" in sha256:*) ;; *) fail "run 2: the plan pinned no shared durations ('$pin')" ;; esac
 expect_file_contains "$scratch/run2.log" "planned from 12 shared test duration" "run 2: the shards read the pinned durations"
 for k in 1 2 3; do
-  expect_eq "$(json_get "$artifacts"/gateOgshard*/gate-shards/$k/verdict.json 'v["consumers"][0]["timings"]')" "$pin" "run 2: shard $k's store"
+  expect_eq "$(json_get "$artifacts"/gateOgshard*/gate-shards/$k/verdict.json '[c["timings"] for c in v["consumers"] if c["name"] == "skew"][0]')" "$pin" "run 2: shard $k's store"
 done
 skew2=$(skew)
 echo "run 2 (split by shared durations): slowest shard ${skew2}x the ideal"

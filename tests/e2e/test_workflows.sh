@@ -129,8 +129,18 @@ def env_of(job):
     return env
 if "gate plan" not in scripts_of(jobs["plan"]) or "--no-shared-timings" in scripts_of(jobs["plan"]):
     problems.append("gate.yml: the plan job does not pin the shared durations")
-if "matrix.timings" not in str(env_of(jobs["shard"]).get("TIMINGS", "")) or "--timings" not in scripts_of(jobs["shard"]):
-    problems.append("gate.yml: the shard jobs do not split by the pinned durations (--timings from matrix.timings)")
+# The plan file carries the pins and the jobs: written by the plan job,
+# uploaded, downloaded by every shard job, which runs its job of it.
+plan_uploads = [s["with"]["name"] for s in jobs["plan"]["steps"] if str(s.get("uses", "")).startswith("actions/upload-artifact")]
+if "--out" not in scripts_of(jobs["plan"]) or not plan_uploads:
+    problems.append("gate.yml: the plan job does not hand its plan file (pins and jobs) on as an artifact")
+shard_downloads = [(s.get("with") or {}).get("name") for s in jobs["shard"]["steps"] if str(s.get("uses", "")).startswith("actions/download-artifact")]
+if not set(plan_uploads) & set(shard_downloads):
+    problems.append("gate.yml: the shard jobs do not download the plan")
+if "matrix.job" not in str(env_of(jobs["shard"]).get("JOB", "")) or not re.search(r"--plan .*--job", scripts_of(jobs["shard"])):
+    problems.append("gate.yml: the shard jobs do not run their job of the plan (--plan, --job from matrix.job)")
+if "--max-jobs" not in scripts_of(jobs["plan"]):
+    problems.append("gate.yml: the plan does not bound the jobs (--max-jobs)")
 if "gate merge" not in scripts_of(jobs["verdict"]):
     problems.append("gate.yml: the fan-in does not run gate merge (which shares the durations)")
 if re.search(r"cmake --build|apt-get install", open(root + "/action.yml").read()):
@@ -152,6 +162,8 @@ for name, job in gl_jobs.items():
         problems.append(f"gitlab: {name} publishes; only the fan-in may")
 if "--out" not in gl_script(gl_jobs["gate:plan"]) or "--plan" not in gl_script(gl_jobs["gate:shard"]):
     problems.append("gitlab: the shards do not split by the plan's pinned durations")
+if "--max-jobs" not in gl_script(gl_jobs["gate:plan"]) or str(gl["variables"].get("GATE_JOBS")) != str(gl_jobs["gate:shard"].get("parallel")):
+    problems.append("gitlab: the plan does not pack into as many jobs as gate:shard's parallel: (GATE_JOBS)")
 if "gate merge" not in gl_script(gl_jobs["gate:verdict"]) or gl_jobs["gate:verdict"].get("when") != "always":
     problems.append("gitlab: the fan-in does not always run gate merge")
 print("\n".join(problems) or "ok")

@@ -192,3 +192,33 @@ TEST(ShardJoin, RefusesShardsThatSplitTheTestsDifferently) {
   why = refusal(config, {shard("s1", {one}), shard("s2", {two})});
   EXPECT_EQ(why.find("split its tests differently"), std::string::npos) << why;
 }
+
+// More shards than tests: the split gives a shard none. Merge takes its
+// empty report only as part of a split that other shards ran tests from.
+TEST(ShardJoin, AcceptsAShardTheSplitGaveNothingOnlyBesideThatSplit) {
+  auto config = config_of({{"app", RunnerKind::pytest}});
+  auto one = part("app", "1/3", {passed("a")});
+  auto two = part("app", "2/3", {passed("b")});
+  auto idle = part("app", "3/3", {});
+  one.split = two.split = idle.split = "sha256:1111111111111111";
+  one.tests_planned = two.tests_planned = 1;
+  EXPECT_EQ(refusal(config, {shard("s3", {idle}), shard("s1", {one}), shard("s2", {two})}), "");
+  // Given tests by its split, it ran none: refused.
+  idle.tests_planned = 1;
+  auto why = refusal(config, {shard("s1", {one}), shard("s2", {two}), shard("s3", {idle})});
+  EXPECT_NE(why.find("shard 3/3 of consumer 'app' in s3 ran no test"), std::string::npos) << why;
+  // Another split (or none) than the shards that ran tests: refused.
+  idle.tests_planned = 0;
+  idle.split = "sha256:2222222222222222";
+  why = refusal(config, {shard("s1", {one}), shard("s2", {two}), shard("s3", {idle})});
+  EXPECT_NE(why.find("ran no test"), std::string::npos) << why;
+  idle.split = "";
+  why = refusal(config, {shard("s1", {one}), shard("s2", {two}), shard("s3", {idle})});
+  EXPECT_NE(why.find("ran no test"), std::string::npos) << why;
+  // Every shard empty: nothing ran, whatever they agree on.
+  auto a = part("app", "1/2", {});
+  auto b = part("app", "2/2", {});
+  a.split = b.split = "sha256:1111111111111111";
+  why = refusal(config, {shard("s1", {a}), shard("s2", {b})});
+  EXPECT_NE(why.find("ran no test"), std::string::npos) << why;
+}
