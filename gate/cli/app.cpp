@@ -44,7 +44,9 @@ void add_report_dir(CLI::App& sub, Parsed& p) {
       ->capture_default_str();
 }
 void add_cache_dir(CLI::App& sub, Parsed& p) {
-  sub.add_option("--cache-dir", p.common.cache_dir, "consumer checkout cache (default $XDG_CACHE_HOME/gate)");
+  sub.add_option("--cache-dir", p.common.cache_dir,
+                 "consumer checkouts, timing stores and locks (default $XDG_CACHE_HOME/gate; gates sharing it "
+                 "publish one at a time)");
 }
 void add_consumer(CLI::App& sub, Parsed& p) {
   sub.add_option("--consumer", p.common.consumer, "only this consumer (a CI matrix job's share)");
@@ -149,6 +151,12 @@ void add_changed_since(CLI::App& sub, std::string& base) {
 
 void add_dry_run(CLI::App& sub, bool& dry_run) { sub.add_flag("--dry-run", dry_run, "do everything but move any tag"); }
 
+void add_serialized(CLI::App& sub, bool& serialized) {
+  sub.add_flag("--serialized", serialized,
+               "every publish to these tags runs under one lock outside gate (a GitHub concurrency group, a "
+               "GitLab resource_group): no settle window after the first tag's move");
+}
+
 // One row per command, as ninja's tool table: its flags, what it needs
 // before it starts (`talks_to_registry`: curl and TLS are set up while the
 // config is read), and the function that runs it.
@@ -171,6 +179,7 @@ const std::vector<Command>& commands() {
          add_expect_current(sub, p.run.expect_current);
          add_changed_since(sub, p.run.changed_since);
          add_shard(sub, p.run.shard);
+         add_serialized(sub, p.run.serialized);
        },
        // Never sharded by CI_NODE_*: GitLab sets them in every `parallel:`
        // job (a matrix too), and a run tests what it may publish.
@@ -208,12 +217,14 @@ const std::vector<Command>& commands() {
       {"publish", "move the publish tags to the tested digest (of --verdict, or --candidate REPO@sha256:...)", true,
        [](CLI::App& sub, Parsed& p) {
          add_config(sub, p);
+         add_cache_dir(sub, p);
          add_registry_access(sub, p.common.registry);
          sub.add_option("--candidate", p.publish.candidate, "the tested image, by digest: REPO@sha256:...");
          add_dry_run(sub, p.publish.dry_run);
          add_expect_current(sub, p.publish.expect_current);
          sub.add_option("--verdict", p.publish.verdict_file,
                         "publish the digest of this verdict.json, only if it passed for this config's repository");
+         add_serialized(sub, p.publish.serialized);
          sub.add_flag("--require-record", p.publish.require_record,
                       "publish only a digest with a verification record for every consumer (see gate status)");
        },

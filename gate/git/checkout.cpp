@@ -13,6 +13,7 @@
 #include <map>
 
 #include "core/error.h"
+#include "core/file_lock.h"
 #include "core/interrupt.h"
 #include "core/log.h"
 #include "git/libgit2.h"
@@ -29,28 +30,6 @@ using namespace detail;
 std::filesystem::path g_fetch_program = "/proc/self/exe";
 
 std::atomic<int> g_worktree_counter{0};
-
-// An exclusive advisory lock on a mirror: two gates sharing a cache never
-// fetch into the same repository at once.
-class FileLock {
- public:
-  explicit FileLock(const std::filesystem::path& path) {
-    fd_ = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
-    if (fd_ < 0) throw InfraError(fmt::format("cannot open lock {}: {}", path.string(), std::strerror(errno)));
-    while (::flock(fd_, LOCK_EX) != 0) {
-      if (errno != EINTR) throw InfraError(fmt::format("cannot lock {}: {}", path.string(), std::strerror(errno)));
-      interrupt::throw_if_requested();
-    }
-  }
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-  ~FileLock() {
-    if (fd_ >= 0) ::close(fd_);  // closing releases the lock
-  }
-
- private:
-  int fd_ = -1;
-};
 
 std::string sanitize(std::string_view name) {
   std::string out;

@@ -45,6 +45,7 @@ struct RunOptions {
   std::vector<std::string> expect_current;
   std::string changed_since;  // --changed-since BASE: PR mode
   Shard shard;
+  bool serialized = false;  // --serialized: a lock outside gate orders every publish to these tags
 };
 
 struct TestOptions {
@@ -62,6 +63,7 @@ struct PublishOptions {
   bool dry_run = false;
   std::vector<std::string> expect_current;
   bool require_record = false;  // only a digest with a verification record for every consumer
+  bool serialized = false;      // --serialized: a lock outside gate orders every publish to these tags
 };
 
 struct StatusOptions {

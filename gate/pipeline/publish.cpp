@@ -176,6 +176,7 @@ class Publication {
         check_expectations(plan);
         move_claiming_the_first(plan);
       }
+      confirm_standing();
       sort_as_configured();
     } catch (const PublishConflict&) {
       throw;
@@ -271,6 +272,28 @@ class Publication {
     }
     std::vector<Moved> rest(plan.begin() + static_cast<std::ptrdiff_t>(first_parallel), plan.end());
     for_each_concurrently(rest, rest.size(), [this](const Moved& entry) { move(entry); });
+  }
+
+  // Every tag read back once all have moved: a run whose tag another run
+  // moved after it is overtaken, and says so, never that it published (the
+  // registry has no conditional write to have prevented it; see publish.h).
+  void confirm_standing() {
+    for (const auto& entry : published_) {
+      std::string now = registry_.head_manifest(request_.target_repository, entry.tag).value_or("");
+      if (now != request_.digest) {
+        std::string others;
+        for (const auto& other : published_) {
+          if (other.tag != entry.tag) others += (others.empty() ? "" : ", ") + other.tag;
+        }
+        published_.clear();
+        moved_.clear();  // not undone: the tags may be the other run's by now
+        throw PublishConflict(fmt::format(
+            "publish {}:{}: overtaken: another run moved the tag to {} after this one moved it to {}; this "
+            "candidate's publish does not stand{}",
+            image_, entry.tag, shown(now), request_.digest,
+            others.empty() ? "" : fmt::format(" (its other tags, {}, are left as they are)", others)));
+      }
+    }
   }
 
   void move(const Moved& entry) {

@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "core/error.h"
+#include "core/file_lock.h"
 #include "core/glob.h"
 #include "core/log.h"
 #include "core/private_env.h"
@@ -16,6 +17,7 @@
 #include "pipeline/publish.h"
 #include "pipeline/record.h"
 #include "registry/certs.h"
+#include "registry/digest.h"
 #include "report/renderers.h"
 #include "version.h"
 
@@ -135,13 +137,25 @@ std::map<std::string, std::string> expectations(const std::vector<std::string>& 
 std::vector<report::PublishedTag> publish_candidate(registry::Client& registry, const RegistryAccess& access,
                                                     const config::Config& config, const std::string& digest,
                                                     const std::map<std::string, std::string>& expect,
+                                                    const std::filesystem::path& cache_dir, bool serialized,
                                                     std::string* requests) {
+  // Gates sharing this cache publish to a repository one at a time: each
+  // looks at the tags only once the one before has finished moving them, so
+  // compare-and-swap among them is exact (gates elsewhere: see publish.h).
+  const std::string target = fmt::format("{}/{}", registry.registry(), release_path(config));
+  FileLock lock(cache_dir / "locks" / ("publish-" + registry::sha256_digest(target).substr(7, 16) + ".lock"), [&] {
+    log::info(fmt::format("waiting for another gate on this machine that is publishing to {}", target));
+  });
   PublishRequest request;
   request.source_repository = repository_of(config).repository;
   request.target_repository = release_path(config);
   request.digest = digest;
   request.tags = config.image.publish_tags;
   request.expect = expect;
+  // The window lets two writers that claimed the first tag at the same
+  // moment both see which claim stands; under the caller's lock there are
+  // no two (this machine's gates are ordered by the lock above).
+  if (serialized) request.settle = std::chrono::milliseconds(0);
   // Long enough for a stalled registry that answers again within a couple of
   // its own timeouts; bounded so a dead one ends the run.
   request.rollback_budget =

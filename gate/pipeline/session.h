@@ -76,10 +76,12 @@ std::string release_path(const config::Config& config);
 std::map<std::string, std::string> expectations(const std::vector<std::string>& expect_current,
                                                 const config::Config& config,
                                                 const std::map<std::string, std::string>& seen);
-// Moves the publish tags to `digest`; `requests` gets what it cost on the wire.
+// Moves the publish tags to `digest`, one gate sharing `cache_dir` at a time;
+// `requests` gets what it cost on the wire.
 std::vector<report::PublishedTag> publish_candidate(registry::Client& registry, const RegistryAccess& access,
                                                     const config::Config& config, const std::string& digest,
                                                     const std::map<std::string, std::string>& expect,
+                                                    const std::filesystem::path& cache_dir, bool serialized,
                                                     std::string* requests);
 // PR mode: did the change since BASE touch any of the configured paths?
 report::ChangeScope change_scope(const config::Config& config, const std::string& base);

@@ -69,7 +69,7 @@ done
 # them. The same for the GitLab template, whose jobs also run gate's flags
 # checked above.
 /usr/bin/python3 - "$GATE_SOURCE_DIR" >"$scratch/ci-shape.out" 2>&1 <<'PY'
-import glob, re, sys, yaml
+import glob, os, re, sys, yaml
 root = sys.argv[1]
 problems = []
 def steps_using_action(job):
@@ -166,6 +166,23 @@ if "--max-jobs" not in gl_script(gl_jobs["gate:plan"]) or str(gl["variables"].ge
     problems.append("gitlab: the plan does not pack into as many jobs as gate:shard's parallel: (GATE_JOBS)")
 if "gate merge" not in gl_script(gl_jobs["gate:verdict"]) or gl_jobs["gate:verdict"].get("when") != "always":
     problems.append("gitlab: the fan-in does not always run gate merge")
+# Publishing is serialized by the engine's own lock: every GitHub job that
+# runs gate publish has a concurrency group that never cancels it midway,
+# every GitLab one a resource_group; --serialized only under that lock.
+for path in glob.glob(root + "/workflows/*.yml"):
+    for name, job in (yaml.safe_load(open(path)).get("jobs") or {}).items():
+        script = "\n".join(s.get("run", "") for s in job.get("steps", []))
+        if "gate publish" not in script and "--serialized" not in script:
+            continue
+        group = job.get("concurrency")
+        if not isinstance(group, dict) or not group.get("group") or group.get("cancel-in-progress", False) is not False:
+            problems.append(f"{os.path.basename(path)}: job {name} publishes without a concurrency group that never cancels it")
+        if "gate publish" in script and "--serialized" not in script:
+            problems.append(f"{os.path.basename(path)}: job {name} publishes under the lock without --serialized")
+for name, job in gl_jobs.items():
+    script = gl_script(job)
+    if ("gate publish" in script or "--serialized" in script) and not job.get("resource_group"):
+        problems.append(f"gitlab: {name} publishes without a resource_group")
 print("\n".join(problems) or "ok")
 sys.exit(1 if problems else 0)
 PY

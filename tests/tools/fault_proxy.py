@@ -6,9 +6,9 @@
 Forwards every request to the upstream registry (keeping the Host header, so
 Location headers point back at the proxy). Before each request it reads
 RULES.json (a list; missing or empty = no faults). A rule:
-  {"method": "PUT", "path": "regex", "fault": F, "times": N, "retry_after": S}
+  {"method": "PUT", "path": "regex", "fault": F, "times": N, "after": A, "retry_after": S}
 matches a request by method and a regex search on the path, for its first N
-matches (default: all). Faults, for what a real registry cannot be made to do:
+matches (default: all) once A matches (default 0) have passed untouched. Faults, for what a real registry cannot be made to do:
   "500", "503", "404"  answer that status without forwarding
   "429"            answer 429 with Retry-After: S (default 1)
   "reset"          forward, then send half of the answer and reset the connection
@@ -40,7 +40,7 @@ import time
 
 UPSTREAM, RULES, LOG, PORT_FILE = sys.argv[1:5]
 lock = threading.Lock()
-state = {"mtime": None, "rules": [], "counts": []}
+state = {"mtime": None, "rules": [], "counts": [], "seen": []}
 # The freeze: until when, and the queue of held requests (arrival order).
 freeze = {"until": 0.0, "turn": 0, "next": 0}
 freeze_cond = threading.Condition()
@@ -88,6 +88,7 @@ def current_rules():
                 rules = json.loads(text) if text else []
         state["rules"] = rules
         state["counts"] = [0] * len(rules)
+        state["seen"] = [0] * len(rules)
     return state["rules"]
 
 
@@ -96,6 +97,9 @@ def match(method, path):
         rules = current_rules()
         for i, rule in enumerate(rules):
             if rule.get("method", method) != method or not re.search(rule.get("path", ""), path):
+                continue
+            state["seen"][i] += 1
+            if state["seen"][i] <= rule.get("after", 0):
                 continue
             times = rule.get("times")
             if times is not None and state["counts"][i] >= times:
