@@ -142,8 +142,12 @@ std::vector<report::PublishedTag> publish_candidate(registry::Client& registry, 
   // Gates sharing this cache publish to a repository one at a time: each
   // looks at the tags only once the one before has finished moving them, so
   // compare-and-swap among them is exact (gates elsewhere: see publish.h).
+  // Keyed by the repository's path alone: one registry may be reached under
+  // several names (localhost and 127.0.0.1, a proxy); two registries that
+  // share a path only wait for each other.
   const std::string target = fmt::format("{}/{}", registry.registry(), release_path(config));
-  FileLock lock(cache_dir / "locks" / ("publish-" + registry::sha256_digest(target).substr(7, 16) + ".lock"), [&] {
+  const std::string key = registry::sha256_digest(release_path(config)).substr(7, 16);
+  FileLock lock(cache_dir / "locks" / ("publish-" + key + ".lock"), [&] {
     log::info(fmt::format("waiting for another gate on this machine that is publishing to {}", target));
   });
   PublishRequest request;
