@@ -287,11 +287,11 @@ class Publication {
         }
         published_.clear();
         moved_.clear();  // not undone: the tags may be the other run's by now
-        throw PublishConflict(fmt::format(
-            "publish {}:{}: overtaken: another run moved the tag to {} after this one moved it to {}; this "
-            "candidate's publish does not stand{}",
-            image_, entry.tag, shown(now), request_.digest,
-            others.empty() ? "" : fmt::format(" (its other tags, {}, are left as they are)", others)));
+        throw PublishConflict(
+            fmt::format("publish {}:{}: overtaken: another run moved the tag to {} after this one moved it to {}; this "
+                        "candidate's publish does not stand{}",
+                        image_, entry.tag, shown(now), request_.digest,
+                        others.empty() ? "" : fmt::format(" (its other tags, {}, are left as they are)", others)));
       }
     }
   }

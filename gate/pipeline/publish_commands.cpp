@@ -63,7 +63,8 @@ ExitCode publish(const CommonOptions& common, const PublishOptions& options) {
     return ExitCode::passed;
   }
   std::string requests;
-  auto published = publish_candidate(registry, common.registry, config, digest, expect, session.cache_dir(), options.serialized, &requests);
+  auto published = publish_candidate(registry, common.registry, config, digest, expect, session.cache_dir(),
+                                     options.serialized, &requests);
   for (const auto& p : published) {
     std::printf("%s:%s %s (was %s)\n", config.image.release_repository().c_str(), p.tag.c_str(), p.digest.c_str(),
                 p.previous_digest.empty() ? "new" : p.previous_digest.c_str());
