@@ -178,8 +178,13 @@ class Publication {
       }
       confirm_standing();
       sort_as_configured();
-    } catch (const PublishConflict&) {
-      throw;
+    } catch (const PublishConflict& e) {
+      if (moved_.empty()) throw;
+      // A conditional write refused after other tags moved: they go back.
+      std::string account;
+      for (const auto& line : roll_back(registry_, request_, moved_)) account += "\n  " + line;
+      throw PublishConflict(
+          fmt::format("{}\n  publish of {} abandoned, all tags or none:{}", e.what(), request_.digest, account));
     } catch (const Error& e) {
       abandon(e);
     }
@@ -310,7 +315,7 @@ class Publication {
       std::lock_guard lock(mutex_);
       moved_.push_back(entry);  // counted as moved before the PUT: a failed PUT may still have landed
     }
-    std::string stored = registry_.put_manifest(request_.target_repository, entry.tag, manifest);
+    std::string stored = write(entry, manifest);
     if (stored != request_.digest) {
       throw InfraError(fmt::format("publish {}:{}: the registry answered digest '{}', not the tested {}", image_,
                                    entry.tag, stored, request_.digest));
@@ -318,6 +323,24 @@ class Publication {
     std::lock_guard lock(mutex_);
     published_.push_back({entry.tag, entry.previous, request_.digest});
     log::info(fmt::format("published {}:{} -> {} (was {})", image_, entry.tag, request_.digest, shown(entry.previous)));
+  }
+
+  // With compare-and-swap, the PUT is conditional on the tag still being
+  // where this run looked (a registry that honours If-Match refuses it
+  // otherwise; docker-registry writes anyway, and the claim and the check
+  // after the moves remain).
+  std::string write(const Moved& entry, const registry::Manifest& manifest) {
+    if (!compare_and_swap_) return registry_.put_manifest(request_.target_repository, entry.tag, manifest);
+    try {
+      return registry_.put_manifest_if(request_.target_repository, entry.tag, manifest, entry.previous);
+    } catch (const registry::PreconditionFailed&) {
+      std::string now = registry_.head_manifest(request_.target_repository, entry.tag).value_or("");
+      if (now == request_.digest) return now;  // an earlier attempt of this PUT landed before a retry
+      throw PublishConflict(
+          fmt::format("publish {}:{}: the registry refused the conditional write: the tag points at {}, not at {} "
+                      "where this run looked; another run published meanwhile",
+                      image_, entry.tag, shown(now), shown(entry.previous)));
+    }
   }
 
   // Report in the order the tags were configured.

@@ -356,14 +356,31 @@ std::optional<std::string> Client::head_manifest(const std::string& repository, 
 
 std::string Client::put_manifest(const std::string& repository, const std::string& reference,
                                  const Manifest& manifest) {
+  return put_manifest_with(repository, reference, manifest, {});
+}
+
+std::string Client::put_manifest_if(const std::string& repository, const std::string& tag, const Manifest& manifest,
+                                    const std::string& expected) {
+  // The registry's ETag of a manifest is its digest, quoted.
+  return put_manifest_with(repository, tag, manifest,
+                           {expected.empty() ? "If-None-Match: *" : "If-Match: \"" + expected + "\""});
+}
+
+std::string Client::put_manifest_with(const std::string& repository, const std::string& reference,
+                                      const Manifest& manifest, const std::vector<std::string>& conditions) {
   std::string what = fmt::format("put manifest {}/{}{}{}", registry_, repository,
                                  reference.rfind("sha256:", 0) == 0 ? "@" : ":", reference);
   HttpRequest request;
   request.method = "PUT";
   request.url = url(fmt::format("/v2/{}/manifests/{}", repository, reference));
   request.headers = {"Content-Type: " + manifest.media_type};
+  request.headers.insert(request.headers.end(), conditions.begin(), conditions.end());
   request.body = manifest.body;
   HttpResponse response = execute(request, push_scope(repository), what);
+  if (response.status == 412) {
+    throw PreconditionFailed(fmt::format("{}: the registry refused the conditional write ({}): the tag moved", what,
+                                         conditions.empty() ? "" : conditions.front()));
+  }
   if (response.status != 201 && response.status != 200) fail_status(response, what);
   return response.header("docker-content-digest");
 }

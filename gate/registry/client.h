@@ -65,6 +65,8 @@ class Client : public Registry {
   std::optional<std::string> head_manifest(const std::string& repository, const std::string& reference) override;
   // PUTs the exact bytes under `reference` (a tag or the manifest's digest);
   // returns the registry's Docker-Content-Digest.
+  std::string put_manifest_if(const std::string& repository, const std::string& tag, const Manifest& manifest,
+                              const std::string& expected) override;
   std::string put_manifest(const std::string& repository, const std::string& reference,
                            const Manifest& manifest) override;
 
@@ -104,6 +106,9 @@ class Client : public Registry {
   void finish_upload(HttpRequest put, const std::string& location, const std::string& digest, const std::string& scope,
                      const std::string& what);
   [[noreturn]] void fail_status(const HttpResponse& response, const std::string& what) const;
+  // A manifest PUT with extra request headers (the conditions of put_manifest_if).
+  std::string put_manifest_with(const std::string& repository, const std::string& reference, const Manifest& manifest,
+                                const std::vector<std::string>& conditions);
 
   std::string registry_;
   std::string host_;    // where requests go (docker.io -> registry-1.docker.io)

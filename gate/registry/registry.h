@@ -8,11 +8,19 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "registry/manifest_types.h"
 
 namespace gate::registry {
 
 enum class BlobCopy { present, mounted, uploaded };
+
+// A conditional write the registry refused: the tag no longer pointed where
+// the writer expected (HTTP 412).
+class PreconditionFailed : public InfraError {
+ public:
+  using InfraError::InfraError;
+};
 
 class Registry {
  public:
@@ -27,6 +35,16 @@ class Registry {
   // PUTs the exact bytes under `reference`; returns the registry's Docker-Content-Digest.
   virtual std::string put_manifest(const std::string& repository, const std::string& reference,
                                    const Manifest& manifest) = 0;
+  // The same, only while `tag` points at `expected` ("" = while it does not
+  // exist): sent with If-Match / If-None-Match. A registry that honours them
+  // refuses otherwise (PreconditionFailed); the OCI distribution spec does
+  // not require it yet and docker-registry writes anyway, so callers still
+  // check what they can. Fakes without conditions write.
+  virtual std::string put_manifest_if(const std::string& repository, const std::string& tag, const Manifest& manifest,
+                                      const std::string& expected) {
+    (void)expected;
+    return put_manifest(repository, tag, manifest);
+  }
   // Makes blob `digest` of repository `from` exist in `repository`.
   virtual BlobCopy mount_blob(const std::string& repository, const std::string& from, const std::string& digest) = 0;
   // A small blob (a record, a config), digest checked; nullopt when absent.

@@ -8,6 +8,10 @@
 #   - separate caches (gates on machines without a shared lock): B's late
 #     write lands over A's finished publish and both exit 0; the tags end on
 #     B's digest, all of them (what the README promises without the lock).
+#   - separate caches, a registry that honours conditional writes (the
+#     proxy, as the OCI spec's open proposal describes): B's write, sent with
+#     If-Match on the digest it looked at, is refused: B exits 1, A's
+#     publish stands.
 # And the run that is overtaken after its moves (A's read-back held while B
 # moves a tag) says so, exit 1, naming the digest that won; never published.
 source "$(dirname "$0")/lib.sh"
@@ -24,12 +28,13 @@ sed "s|^  repository: .*|  repository: $address/$name|" "$direct" >"$scratch/pro
 
 # B through the proxy, its first manifest PUT frozen for 3 s; A direct, a
 # second later (B has read the tags by then and is stalled in its write).
-race() {  # label cache-of-a cache-of-b
+race() {  # label cache-of-a cache-of-b [extra rule]
   local a b
   a=$(python3 "$tools/oci.py" push-image "$GATE_REGISTRY" "$name" "a-$1")
   b=$(python3 "$tools/oci.py" push-image "$GATE_REGISTRY" "$name" "b-$1")
   base=$(tag_digest "$repo" latest)
-  echo '[{"method": "PUT", "path": "/manifests/", "fault": "freeze", "seconds": 3, "times": 1}]' >"$scratch/rules.json"
+  echo "[{\"method\": \"PUT\", \"path\": \"/manifests/\", \"fault\": \"freeze\", \"seconds\": 3, \"times\": 1}${4:+, $4}]" \
+    >"$scratch/rules.json"
   "$GATE_BIN" publish --config "$scratch/proxied.yaml" --cache-dir "$3" --candidate "$address/$name@$b" \
     --expect-current "$base" >/dev/null 2>"$scratch/$1-b.err" &
   local pb=$!
@@ -52,6 +57,11 @@ expect_eq "$(tag_digest "$repo" latest) $(tag_digest "$repo" stable)" "$B $B" "o
 race unlocked "$scratch/cache-a" "$scratch/cache-b"
 expect_eq "$rb:$ra" "0:0" "separate caches: both report published (the registry has no conditional write)"
 expect_eq "$(tag_digest "$repo" latest) $(tag_digest "$repo" stable)" "$B $B" "separate caches: every tag on the late writer's digest"
+
+race conditional "$scratch/cache-a" "$scratch/cache-b" '{"fault": "honour-if-match"}'
+expect_eq "$rb:$ra" "1:0" "conditional writes: B refused, A published ($(grep -h error "$scratch"/conditional-*.err))"
+expect_file_contains "$scratch/conditional-b.err" "refused the conditional write: the tag points at $A" "B says the registry refused it"
+expect_eq "$(tag_digest "$repo" latest) $(tag_digest "$repo" stable)" "$A $A" "conditional writes: every tag on A's digest"
 
 # Overtaken after its moves: A's read-back of latest (its third request for
 # it: look, claim read-back, then the check after every move) is held while

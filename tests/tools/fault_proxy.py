@@ -23,6 +23,12 @@ matches (default: all) once A matches (default 0) have passed untouched. Faults,
                    With "late_by": L, the freezing request itself reaches the
                    registry L seconds after the others (a resumed server
                    serves connections in any order)
+A rule {"fault": "honour-if-match"} (no method or path) makes the proxy a
+registry that honours conditional manifest writes, as the OCI distribution
+spec's open proposal describes and docker-registry does not: a manifest PUT
+with If-Match: "DIGEST" (or If-None-Match: *) whose tag points elsewhere (or
+exists) is answered 412 Precondition Failed, checked when the PUT reaches
+the registry (after any freeze).
 Every request is logged to LOG.jsonl: method, path, status or fault, bytes.
 The chosen port is written to PORT_FILE. Standard library only.
 """
@@ -96,6 +102,8 @@ def match(method, path):
     with lock:
         rules = current_rules()
         for i, rule in enumerate(rules):
+            if rule.get("fault") == "honour-if-match":
+                continue
             if rule.get("method", method) != method or not re.search(rule.get("path", ""), path):
                 continue
             state["seen"][i] += 1
@@ -164,7 +172,38 @@ class Handler(http.server.BaseHTTPRequestHandler):
         finally:
             release_turn(ticket)
 
+    def precondition_fails(self):
+        """With honour-if-match: does this manifest PUT's If-Match or If-None-Match fail?"""
+        with lock:
+            honour = any(r.get("fault") == "honour-if-match" for r in current_rules())
+        if not honour or self.command != "PUT" or "/manifests/" not in self.path:
+            return False
+        if_match, if_none = self.headers.get("If-Match"), self.headers.get("If-None-Match")
+        if not if_match and not if_none:
+            return False
+        conn = http.client.HTTPConnection(UPSTREAM, timeout=120)
+        accept = ", ".join(["application/vnd.oci.image.manifest.v1+json", "application/vnd.oci.image.index.v1+json",
+                            "application/vnd.docker.distribution.manifest.v2+json",
+                            "application/vnd.docker.distribution.manifest.list.v2+json"])
+        headers = {"Accept": accept}
+        if self.headers.get("Authorization"):
+            headers["Authorization"] = self.headers["Authorization"]
+        conn.request("HEAD", self.path, headers=headers)
+        resp = conn.getresponse()
+        resp.read()
+        conn.close()
+        current = resp.getheader("Docker-Content-Digest") if resp.status == 200 else None
+        if if_none == "*":
+            return current is not None
+        return current is None or '"%s"' % current != if_match.strip()
+
     def forward(self, body, fault, entry):
+        if self.precondition_fails():
+            self.reply(412, {"Content-Type": "application/json"},
+                       b'{"errors":[{"code":"PRECONDITION_FAILED","message":"the tag moved"}]}')
+            entry["status"] = 412
+            log(entry)
+            return
         path = self.path
         if fault == "refuse-mount":
             path = re.sub(r"[?&](mount|from)=[^&]*", "", path)
