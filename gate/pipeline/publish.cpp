@@ -336,6 +336,12 @@ class Publication {
     } catch (const registry::PreconditionFailed&) {
       std::string now = registry_.head_manifest(request_.target_repository, entry.tag).value_or("");
       if (now == request_.digest) return now;  // an earlier attempt of this PUT landed before a retry
+      {
+        // Refused, so not written: nothing of this tag to set back.
+        std::lock_guard lock(mutex_);
+        moved_.erase(std::remove_if(moved_.begin(), moved_.end(), [&](const Moved& m) { return m.tag == entry.tag; }),
+                     moved_.end());
+      }
       throw PublishConflict(
           fmt::format("publish {}:{}: the registry refused the conditional write: the tag points at {}, not at {} "
                       "where this run looked; another run published meanwhile",
