@@ -90,6 +90,12 @@ expect_eq "$(json_get "$scratch/jobs/4/verdict.json" 'len(v["consumers"])')" 0 "
 expect_file_contains "$scratch/idle.err" "the plan has nothing for it" "says why"
 "$GATE_BIN" merge --config "$scratch/gate.yaml" --report-dir "$scratch/merged4" "$scratch"/jobs/* >/dev/null 2>&1
 expect_eq "$?" 0 "merge with the idle node's report"
+# Its passing report tested nothing: it never publishes on its own.
+before=$(tag_digest "$repository" latest)
+"$GATE_BIN" publish --config "$scratch/gate.yaml" --verdict "$scratch/jobs/4/verdict.json" >/dev/null 2>"$scratch/idle-publish.err"
+[ "$?" -ne 0 ] || fail "the idle job's verdict was published"
+expect_file_contains "$scratch/idle-publish.err" "tested no consumer" "says why"
+expect_eq "$(tag_digest "$repository" latest)" "$before" "nothing published from the idle job's verdict"
 CI_NODE_INDEX=1 CI_NODE_TOTAL=2 "$GATE_BIN" test --config "$scratch/gate.yaml" --plan "$scratch/plan.json" \
   --candidate "$candidate" --report-dir "$scratch/too-few" >/dev/null 2>"$scratch/few.err"
 expect_eq "$?" 2 "fewer CI jobs than the plan's"
