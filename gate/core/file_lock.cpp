@@ -15,7 +15,7 @@
 
 namespace gate {
 
-FileLock::FileLock(const std::filesystem::path& path, const std::function<void()>& on_wait) {
+FileLock::FileLock(const std::filesystem::path& path, const std::function<void()>& on_wait, bool through_interrupt) {
   std::error_code ec;
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
   fd_ = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
@@ -31,7 +31,7 @@ FileLock::FileLock(const std::filesystem::path& path, const std::function<void()
     if (!told && on_wait) on_wait();
     told = true;
     try {
-      interrupt::throw_if_requested();
+      if (!through_interrupt) interrupt::throw_if_requested();
     } catch (...) {
       ::close(fd_);
       throw;

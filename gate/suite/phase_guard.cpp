@@ -1,7 +1,5 @@
 #include "suite/phase_guard.h"
 
-#include <algorithm>
-
 #include "core/log.h"
 
 namespace gate::suite {
@@ -11,38 +9,44 @@ PhaseGuard& PhaseGuard::instance() {
   return guard;
 }
 
-void PhaseGuard::enter(bool alone, const engine::Engine* engine, const std::vector<std::string>& refs) {
+std::string PhaseGuard::enter(bool alone, const engine::Engine* engine, const std::vector<std::string>& refs) {
   std::unique_lock lock(mutex_);
   // A phase waiting to run alone goes first: phases that began after it
   // would otherwise keep it waiting until every consumer had run.
   if (alone) ++waiting_alone_;
   changed_.wait(lock, [&] { return !alone_ && (alone ? running_ == 0 : waiting_alone_ == 0); });
   if (alone) --waiting_alone_;
-  if (running_ == 0 && engine) before_ = engine->containers_from(refs);
+  std::string ticket;
+  try {
+    if (engine) ticket = ledger_.enter(*engine, refs);
+  } catch (...) {
+    changed_.notify_all();
+    throw;
+  }
   ++running_;
   alone_ = alone;
+  return ticket;
 }
 
-std::vector<std::string> PhaseGuard::leave(const engine::Engine* engine, const std::vector<std::string>& refs) {
-  std::vector<std::string> removed;
+std::vector<std::string> PhaseGuard::leave(const engine::Engine* engine, const std::string& ticket) {
   std::lock_guard lock(mutex_);
-  // (Held while removing: a phase that began now would see its own new
-  // containers taken.)
-  if (running_ == 1 && engine) {
-    for (const auto& id : engine->containers_from(refs)) {
-      if (std::find(before_.begin(), before_.end(), id) == before_.end()) removed.push_back(id);
+  // Leaves the guard whatever the ledger says: a phase that could not
+  // leave it must not keep this process's others waiting.
+  struct Left {
+    PhaseGuard& guard;
+    ~Left() {
+      --guard.running_;
+      guard.alone_ = false;
+      guard.changed_.notify_all();
     }
-    engine->remove_containers(removed);
-  }
-  --running_;
-  alone_ = false;
-  changed_.notify_all();
-  return removed;
+  } left{*this};
+  if (!engine || ticket.empty()) return {};
+  return ledger_.leave(*engine, ticket);
 }
 
 PhaseEntry::PhaseEntry(bool alone, const engine::Engine* engine, std::vector<std::string> refs)
-    : entered_(true), engine_(engine), refs_(std::move(refs)) {
-  PhaseGuard::instance().enter(alone, engine_, refs_);
+    : entered_(true), engine_(engine) {
+  ticket_ = PhaseGuard::instance().enter(alone, engine_, refs);
 }
 
 PhaseEntry::~PhaseEntry() {
@@ -56,7 +60,7 @@ PhaseEntry::~PhaseEntry() {
 std::vector<std::string> PhaseEntry::leave() {
   if (!entered_) return {};
   entered_ = false;
-  return PhaseGuard::instance().leave(engine_, refs_);
+  return PhaseGuard::instance().leave(engine_, ticket_);
 }
 
 }  // namespace gate::suite

@@ -5,8 +5,9 @@
 //    baseline's: the candidate took no part) or that holds fixed host ports
 //    runs alone: no other phase runs beside it;
 //  - containers from the images that a phase leaves are removed when the
-//    last phase running ends, by that phase: while another runs, a new
-//    container may be its own (a service, or one its tests started).
+//    last phase running on the engine ends, of this process or another
+//    gate's (engine/phase_ledger.h): while another runs, a new container may
+//    be its own (a service, or one its tests started).
 // With one consumer at a time this is what each phase did on its own.
 #include <condition_variable>
 #include <mutex>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "engine/phase_ledger.h"
 
 namespace gate::suite {
 
@@ -22,22 +24,23 @@ class PhaseGuard {
   // The process's one guard.
   static PhaseGuard& instance();
 
-  // Waits until the phase may run (alone: until no other runs, and keeps
-  // others out). `refs`: the images whose containers are the phases'.
-  void enter(bool alone, const engine::Engine* engine, const std::vector<std::string>& refs);
-  // Ends the phase: the last one running removes what the phases left from
-  // the images since the first of them began (their IDs are returned; none
-  // while another phase still runs).
-  std::vector<std::string> leave(const engine::Engine* engine, const std::vector<std::string>& refs);
+  // Waits until the phase may run (alone: until no other of this process
+  // runs, and keeps others out), and records it in the engine's ledger.
+  // `refs`: the images whose containers are the phases'. Returns its ticket.
+  std::string enter(bool alone, const engine::Engine* engine, const std::vector<std::string>& refs);
+  // Ends the phase: the last one running on the engine removes what the
+  // phases left from the images since the first of them began (their IDs
+  // are returned; none while another phase still runs).
+  std::vector<std::string> leave(const engine::Engine* engine, const std::string& ticket);
 
  private:
+  PhaseGuard() : ledger_(engine::PhaseLedger::default_dir()) {}
   std::mutex mutex_;
   std::condition_variable changed_;
   size_t running_ = 0;
   bool alone_ = false;
   size_t waiting_alone_ = 0;
-  // Containers of the images that existed when the first running phase began.
-  std::vector<std::string> before_;
+  engine::PhaseLedger ledger_;
 };
 
 // One phase's entry, left when it ends (or goes out of scope).
@@ -54,7 +57,7 @@ class PhaseEntry {
  private:
   bool entered_ = false;
   const engine::Engine* engine_ = nullptr;
-  std::vector<std::string> refs_;
+  std::string ticket_;
 };
 
 }  // namespace gate::suite

@@ -1,13 +1,21 @@
 // Consumers run at once: a phase that must run alone waits for the others
 // and keeps them out; leftovers are removed by the last phase running, and
-// never a container another running phase may own.
+// never a container another running phase may own, of this process or
+// another gate's on the same engine.
 #include "suite/phase_guard.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <fstream>
 #include <mutex>
 #include <thread>
+
+#include "engine/phase_ledger.h"
 
 using namespace gate;
 using namespace gate::suite;
@@ -50,9 +58,22 @@ class FakeEngine : public engine::Engine {
   }
 };
 
+// Each test (a process of its own under ctest) keeps its ledger apart from
+// the gates running on the machine.
+std::filesystem::path own_ledger() {
+  static const auto dir = [] {
+    char tmpl[] = "/tmp/gate-ledger-test-XXXXXX";
+    std::filesystem::path made = ::mkdtemp(tmpl);
+    ::setenv("GATE_LEDGER_DIR", made.c_str(), 1);
+    return made;
+  }();
+  return dir;
+}
+
 }  // namespace
 
 TEST(PhaseGuard, LeftoversGoWithTheLastPhaseRunningNotBefore) {
+  own_ledger();
   FakeEngine engine;
   engine.create("users-own");  // there before: never removed
   const std::vector<std::string> refs{"image@sha256:1"};
@@ -68,6 +89,7 @@ TEST(PhaseGuard, LeftoversGoWithTheLastPhaseRunningNotBefore) {
 }
 
 TEST(PhaseGuard, APhaseAloneWaitsForTheOthersAndKeepsThemOut) {
+  own_ledger();
   FakeEngine engine;
   const std::vector<std::string> refs{"image@sha256:1"};
   auto candidate = std::make_unique<PhaseEntry>(false, &engine, refs);
@@ -91,4 +113,82 @@ TEST(PhaseGuard, APhaseAloneWaitsForTheOthersAndKeepsThemOut) {
   baseline.join();
   other.join();
   EXPECT_TRUE(other_running);
+}
+
+// Another gate process on the engine has a phase running: this one's end
+// removes nothing (the new containers may be that process's service). When
+// that process is killed, the phase still running on the engine removes
+// what both left when it ends, and never what was there before; with none
+// running, a killed gate's phase is forgotten and its leftovers are not
+// taken later by a gate that cannot vouch for them.
+TEST(PhaseLedger, AnotherProcessPhaseKeepsItsContainersUntilItEnds) {
+  const auto dir = own_ledger() / "cross";
+  FakeEngine engine;
+  engine.create("users-own");
+  const std::vector<std::string> refs{"image@sha256:1"};
+  int ready[2], hold[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  ASSERT_EQ(::pipe(hold), 0);
+  pid_t other = ::fork();
+  ASSERT_GE(other, 0);
+  if (other == 0) {  // the other gate: enters and stays until killed
+    engine::PhaseLedger(dir).enter(engine, refs);
+    char c = 1;
+    (void)!::write(ready[1], &c, 1);
+    (void)!::read(hold[0], &c, 1);
+    ::_exit(0);
+  }
+  char c;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  engine::PhaseLedger ledger(dir);
+  auto mine = ledger.enter(engine, refs);
+  engine.create("left-by-this-one");
+  engine.create("service-of-the-other");
+  EXPECT_TRUE(ledger.leave(engine, mine).empty()) << "removed while another gate's phase ran";
+  EXPECT_TRUE(engine.removed.empty());
+
+  auto last = ledger.enter(engine, refs);  // begins while the other runs
+  ::kill(other, SIGKILL);                  // ends without leaving
+  ::waitpid(other, nullptr, 0);
+  engine.create("left-by-last");
+  EXPECT_EQ(ledger.leave(engine, last),
+            (std::vector<std::string>{"left-by-this-one", "service-of-the-other", "left-by-last"}));
+  EXPECT_EQ(engine.containers, std::vector<std::string>{"users-own"});
+}
+
+TEST(PhaseLedger, AKilledGatesPhaseIsForgottenNotSweptLater) {
+  const auto dir = own_ledger() / "killed";
+  FakeEngine engine;
+  const std::vector<std::string> refs{"image@sha256:1"};
+  pid_t killed = ::fork();
+  ASSERT_GE(killed, 0);
+  if (killed == 0) {
+    engine::PhaseLedger(dir).enter(engine, refs);
+    ::pause();
+    ::_exit(0);
+  }
+  // Until its record is written, the ledger is locked or holds no phase.
+  for (int i = 0; i < 200 && !std::filesystem::exists(dir / "ledger.json"); ++i) ::usleep(10000);
+  ::usleep(50000);
+  ::kill(killed, SIGKILL);
+  ::waitpid(killed, nullptr, 0);
+  engine.create("left-by-the-killed-gate");  // or the user's, since: gate cannot tell
+  engine::PhaseLedger ledger(dir);
+  auto next = ledger.enter(engine, refs);
+  EXPECT_TRUE(engine.removed.empty());
+  EXPECT_TRUE(ledger.leave(engine, next).empty());
+  EXPECT_EQ(engine.containers, std::vector<std::string>{"left-by-the-killed-gate"});
+}
+
+// A ledger gate cannot read is started afresh, and takes nothing.
+TEST(PhaseLedger, AnUnreadableLedgerTakesNothing) {
+  const auto dir = own_ledger() / "garbled";
+  FakeEngine engine;
+  engine.create("users-own");
+  engine::PhaseLedger ledger(dir);
+  auto ticket = ledger.enter(engine, {"image@sha256:1"});
+  std::ofstream(dir / "ledger.json") << "{not json";
+  engine.create("new");
+  EXPECT_TRUE(ledger.leave(engine, ticket).empty());
+  EXPECT_EQ(engine.containers.size(), 2u);
 }
