@@ -61,13 +61,20 @@ class FakeEngine : public engine::Engine {
 // Each test (a process of its own under ctest) keeps its ledger apart from
 // the gates running on the machine.
 std::filesystem::path own_ledger() {
-  static const auto dir = [] {
-    char tmpl[] = "/tmp/gate-ledger-test-XXXXXX";
-    std::filesystem::path made = ::mkdtemp(tmpl);
-    ::setenv("GATE_LEDGER_DIR", made.c_str(), 1);
-    return made;
-  }();
-  return dir;
+  // Removed when the test's process ends (a forked child's _exit skips it).
+  static const struct Ledger {
+    std::filesystem::path dir;
+    Ledger() {
+      char tmpl[] = "/tmp/gate-ledger-test-XXXXXX";
+      dir = ::mkdtemp(tmpl);
+      ::setenv("GATE_LEDGER_DIR", dir.c_str(), 1);
+    }
+    ~Ledger() {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  } ledger;
+  return ledger.dir;
 }
 
 }  // namespace
