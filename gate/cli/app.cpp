@@ -314,6 +314,7 @@ int main(int argc, char** argv) {
   fetch_command->add_option("--mirror", fetch.mirror)->required();
   fetch_command->add_option("--url", fetch.url)->required();
   fetch_command->add_option("--ref", fetch.ref);
+  fetch_command->add_flag("--list-tags", fetch.list_tags);
   bool credentials_stdin = false;
   fetch_command->add_flag("--credentials-stdin", credentials_stdin);
 

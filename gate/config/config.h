@@ -77,6 +77,14 @@ struct Consumer {
   std::string name;
   std::string repo;  // URL, or an absolute path to a local repository
   std::string ref;   // branch, tag or commit; empty = the remote's default branch
+  // The versions users run besides `ref` (pipeline/versions.h): the
+  // `releases` newest tags of the remote whose whole name matches
+  // `release_pattern` (by version order), and the `refs` listed. Each is a
+  // consumer of its own, named "name@<tag or ref>", everywhere.
+  int releases = 0;
+  std::string release_pattern = R"(v?[0-9]+(\.[0-9]+)*)";
+  std::vector<std::string> refs;
+  std::string version_of;  // an instance's: the configured consumer's name ("" = the consumer itself)
   std::vector<Command> setup;
   Command run;
   std::vector<std::pair<std::string, Template>> env;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <regex>
 
 #include "config/yaml_reader.h"
 #include "core/duration.h"
@@ -97,6 +98,46 @@ Service read_service(const Reader& r, const YAML::Node& s, const std::string& wh
   return service;
 }
 
+// A version's name becomes part of the consumer's ("emucli@v2.3.1"): in
+// file names, JUnit and the CI matrix.
+bool is_version_name(std::string_view ref) {
+  return !ref.empty() && ref.size() <= 64 && std::all_of(ref.begin(), ref.end(), [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-' || ch == '+';
+  });
+}
+
+// releases, release_pattern, refs: the versions tested besides ref.
+void read_versions(const Reader& r, const YAML::Node& node, const std::string& what, Consumer& c) {
+  if (auto v = r.whole_number(node, "releases", what, 0)) {
+    if (*v > 20) r.fail(node["releases"].Mark(), fmt::format("{} releases: {} is more than 20 versions", what, *v));
+    c.releases = *v;
+  }
+  if (Reader::has(node, "release_pattern")) {
+    if (!Reader::has(node, "releases"))
+      r.fail(node["release_pattern"].Mark(), fmt::format("{} release_pattern needs releases: N", what));
+    c.release_pattern = r.scalar(node["release_pattern"], what + " release_pattern");
+    try {
+      std::regex check(c.release_pattern, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      r.fail(node["release_pattern"].Mark(),
+             fmt::format("{} release_pattern '{}' is not a regular expression: {}", what, c.release_pattern, e.what()));
+    }
+  }
+  c.refs = r.string_list(node, "refs", what);
+  for (size_t i = 0; i < c.refs.size(); ++i) {
+    const YAML::Node at = node["refs"].IsSequence() ? node["refs"][i] : node["refs"];
+    if (!is_version_name(c.refs[i])) {
+      r.fail(at.Mark(), fmt::format("{} refs: '{}' must be a branch or tag of letters, digits, '.', '_', '-', '+' "
+                                    "(it becomes part of the consumer's name: {}@{})",
+                                    what, c.refs[i], c.name, c.refs[i]));
+    }
+    if (c.refs[i] == c.ref || std::find(c.refs.begin(), c.refs.begin() + static_cast<long>(i), c.refs[i]) !=
+                                  c.refs.begin() + static_cast<long>(i)) {
+      r.fail(at.Mark(), fmt::format("{} refs: '{}' is listed twice (with ref)", what, c.refs[i]));
+    }
+  }
+}
+
 // name, runner, repo, ref.
 void read_identity(const Reader& r, const YAML::Node& node, const std::filesystem::path& dir, std::string& what,
                    Consumer& c) {
@@ -115,6 +156,9 @@ void read_identity(const Reader& r, const YAML::Node& node, const std::filesyste
                {"name",
                 "repo",
                 "ref",
+                "releases",
+                "release_pattern",
+                "refs",
                 "setup",
                 "run",
                 "env",
@@ -154,6 +198,7 @@ void read_identity(const Reader& r, const YAML::Node& node, const std::filesyste
     c.repo = (path.is_absolute() ? path : dir / path).lexically_normal().string();
   }
   if (Reader::has(node, "ref")) c.ref = r.env_string(node["ref"], what + " ref");
+  read_versions(r, node, what, c);
 }
 
 // setup, run, env, timeout.

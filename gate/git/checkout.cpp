@@ -51,10 +51,12 @@ void register_url_secret(const std::string& url) {
 
 // Keyed by the URL without its userinfo: a rotated token keeps the cache,
 // and nothing on disk is derived from the secret.
+std::string url_key(const std::string& url) { return registry::sha256_digest(split_userinfo(url).url).substr(7, 12); }
+
+// One mirror for every version of a consumer ("emucli@v2.0" shares emucli's).
 std::filesystem::path mirror_path(const std::filesystem::path& cache_dir, const std::string& name,
                                   const std::string& url) {
-  std::string key = registry::sha256_digest(split_userinfo(url).url).substr(7, 12);
-  return cache_dir / "mirrors" / fmt::format("{}-{}.git", sanitize(name), key);
+  return cache_dir / "mirrors" / fmt::format("{}-{}.git", sanitize(name.substr(0, name.find('@'))), url_key(url));
 }
 
 // A fetch killed mid-transfer leaves the pack it was receiving, under a
@@ -70,8 +72,9 @@ void remove_partial_packs(const std::filesystem::path& mirror) {
 // Fetches `ref` into the mirror in a child process that is killed at the
 // deadline. Returns the revision to check out (an object id, or the commit id
 // asked for).
+// With `tags`, fetches nothing and lists the remote's tags there instead.
 std::string update_mirror(const CheckoutRequest& request, const std::string& url, const std::filesystem::path& mirror,
-                          const std::string& ref, const std::string& what) {
+                          const std::string& ref, const std::string& what, std::vector<std::string>* tags = nullptr) {
   for (int attempt = 1;; ++attempt) {
     process::Spec spec;
     UrlUserinfo parts = split_userinfo(url);
@@ -91,6 +94,10 @@ std::string update_mirror(const CheckoutRequest& request, const std::string& url
     if (!request.token_env.empty()) spec.env->erase(request.token_env);
     spec.env->erase("GATE_REGISTRY_PASSWORD");
     if (!ref.empty()) spec.argv.insert(spec.argv.end(), {"--ref", ref});
+    if (tags) {
+      tags->clear();
+      spec.argv.push_back("--list-tags");
+    }
     spec.timeout = request.timeout;
     spec.grace = std::chrono::seconds(1);
     std::string resolved;
@@ -98,6 +105,10 @@ std::string update_mirror(const CheckoutRequest& request, const std::string& url
     spec.on_line = [&](std::string_view line) {
       if (line.rfind("resolved ", 0) == 0)
         resolved = line.substr(9);
+      else if (tags && line.rfind("tag ", 0) == 0)
+        tags->emplace_back(line.substr(4));
+      else if (tags && line == "listed")
+        resolved = "listed";
       else if (!line.empty())
         last_line = line;
     };
@@ -267,9 +278,9 @@ void list_submodules(const CheckoutRequest& request, git_repository* repo, git_o
   }
 }
 
+// Worktrees per version: each stays warm at its own commit.
 std::filesystem::path trees_dir(const CheckoutRequest& request) {
-  auto mirror = mirror_path(request.cache_dir, request.name, request.url).filename().string();
-  return request.cache_dir / "trees" / mirror.substr(0, mirror.size() - 4);  // without ".git"
+  return request.cache_dir / "trees" / fmt::format("{}-{}", sanitize(request.name), url_key(request.url));
 }
 
 // Lays `commit` (and its submodules, when asked for) out in `slot`, a
@@ -350,6 +361,20 @@ Checkout checkout(const CheckoutRequest& request) {
       std::filesystem::remove_all(mirror, ec);
     }
   }
+}
+
+std::vector<std::string> remote_tags(const CheckoutRequest& request) {
+  ensure_initialised();
+  register_url_secret(request.url);
+  const std::string what =
+      fmt::format("listing the tags of consumer '{}' ({})", request.name, log::redact(request.url));
+  std::error_code ec;
+  std::filesystem::create_directories(request.cache_dir / "mirrors", ec);
+  const auto mirror = mirror_path(request.cache_dir, request.name, request.url);
+  FileLock lock(mirror.string() + ".lock");
+  std::vector<std::string> tags;
+  update_mirror(request, request.url, mirror, "", what, &tags);
+  return tags;
 }
 
 Checkout fresh_worktree(const Checkout& of) {

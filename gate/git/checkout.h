@@ -45,6 +45,10 @@ struct Checkout {
 // Throws InfraError naming the consumer, URL and ref; Interrupted on Ctrl-C.
 Checkout checkout(const CheckoutRequest& request);
 
+// The remote's tag names (one round trip, nothing fetched); InfraError as
+// checkout's.
+std::vector<std::string> remote_tags(const CheckoutRequest& request);
+
 // Another worktree of the same commit, from the mirror as it is (no fetch):
 // a pristine copy, for a rerun that must not see what the first run left.
 Checkout fresh_worktree(const Checkout& of);

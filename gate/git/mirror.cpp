@@ -198,6 +198,16 @@ FetchStatus fetch_mirror(const FetchRequest& request) {
   const git_remote_head** heads = nullptr;
   size_t count = 0;
   if (git_remote_ls(&heads, &count, remote.get()) != 0) return fail("list the remote's refs", creds);
+  if (request.list_tags) {
+    for (size_t i = 0; i < count; ++i) {
+      std::string_view name = heads[i]->name;
+      if (name.rfind("refs/tags/", 0) != 0 || name.ends_with("^{}")) continue;  // a tag once, not its peeled twin
+      std::printf("tag %s\n", std::string(name.substr(10)).c_str());
+    }
+    std::printf("listed\n");
+    std::fflush(stdout);
+    return FetchStatus::ok;
+  }
 
   std::string ref = request.ref;
   if (ref.empty()) {

@@ -22,7 +22,8 @@ struct FetchRequest {
   // other processes of the user can read.
   std::string user;
   std::string password;
-  std::string ref;  // branch, tag, refs/..., full or abbreviated commit; empty = default branch
+  std::string ref;         // branch, tag, refs/..., full or abbreviated commit; empty = default branch
+  bool list_tags = false;  // fetch nothing: print the remote's tags ("tag <name>" lines)
 };
 
 // "https://user:secret@host/x.git" -> the URL without its userinfo, the user

@@ -142,6 +142,7 @@ void log_packing(const std::vector<Job>& jobs, size_t units, int max_jobs) {
 
 ExitCode plan(const CommonOptions& common, const PlanOptions& options) {
   Session session(common, "plan");
+  session.select_consumers();
   const config::Config& config = session.config;
   bool run = true;
   if (!options.changed_since.empty()) {
@@ -171,7 +172,11 @@ ExitCode plan(const CommonOptions& common, const PlanOptions& options) {
   std::printf("%s\n", text.c_str());
   std::fflush(stdout);
   if (!options.out.empty()) {
-    write_plan(options.out, {{"run", run}, {"matrix", matrix}, {"timings", timings}, {"jobs", jobs_json(jobs)}});
+    write_plan(options.out, {{"run", run},
+                             {"matrix", matrix},
+                             {"timings", timings},
+                             {"versions", session.verdict.versions},
+                             {"jobs", jobs_json(jobs)}});
   }
   if (const char* output = std::getenv("GITHUB_OUTPUT"); output && *output) {
     std::ofstream out(output, std::ios::app);

@@ -96,6 +96,18 @@ PlanFile read_plan_file(const std::filesystem::path& file) {
     if (!digest.is_string()) bad_plan(file, fmt::format("timings of '{}' is not a string", consumer));
     plan.timings[consumer] = digest.get<std::string>();
   }
+  if (json.contains("versions")) {
+    const auto& versions = json["versions"];
+    if (!versions.is_object()) bad_plan(file, "\"versions\" is not an object");
+    plan.versions.emplace();
+    for (const auto& [consumer, refs] : versions.items()) {
+      if (!refs.is_array()) bad_plan(file, fmt::format("versions of '{}' is not a list", consumer));
+      for (const auto& ref : refs) {
+        if (!ref.is_string()) bad_plan(file, fmt::format("a version of '{}' is not a string", consumer));
+        (*plan.versions)[consumer].push_back(ref.get<std::string>());
+      }
+    }
+  }
   if (json.contains("jobs")) {
     if (!json["jobs"].is_array()) bad_plan(file, "\"jobs\" is not a list");
     for (size_t i = 0; i < json["jobs"].size(); ++i) plan.jobs.push_back(read_job(file, json["jobs"][i], i));

@@ -7,6 +7,7 @@
 // twice, shard by shard, whatever job ran it.
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,9 @@ struct PlanFile {
   bool run = true;
   std::map<std::string, std::string> timings;  // consumer -> pinned digest ("" none)
   std::vector<Job> jobs;                       // empty in a plan from before jobs
+  // The consumer versions the plan resolved: every job tests exactly these
+  // (none in a plan from before versions: each job asks the remotes).
+  std::optional<std::map<std::string, std::vector<std::string>>> versions;
 };
 
 // A clear UsageError naming the file and what is wrong with it.

@@ -92,6 +92,15 @@ ExitCode merge(const CommonOptions& common, const MergeOptions& options) {
   return with_reports(session, [&] {
     std::vector<ShardReport> shards;
     for (const auto& dir : options.dirs) shards.push_back({dir, read_shard(dir)});
+    // The versions the shards tested, which they must agree on: the fan-in
+    // asks no remote (a release tagged since would be one no shard ran).
+    for (const auto& shard : shards) {
+      if (shard.verdict.versions != shards.front().verdict.versions) {
+        throw InfraError(fmt::format("merge: the shards in {} and {} tested different consumer versions",
+                                     shards.front().dir.string(), shard.dir.string()));
+      }
+    }
+    session.select_consumers(&shards.front().verdict.versions, "the shards' reports");
     join_shards(config, shards, merged);
     for (size_t i = 0; i < config.consumers.size(); ++i) {
       const auto store_file = suite::timings_file(session.cache_dir(), config.consumers[i].name);

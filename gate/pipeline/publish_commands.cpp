@@ -48,6 +48,7 @@ ExitCode publish(const CommonOptions& common, const PublishOptions& options) {
   // and publishing stays 1 GET + a HEAD and a PUT per tag.
   registry::Client& registry = session.registry();
   if (options.require_record) {
+    session.select_consumers();  // the versions users run now
     std::string missing;
     for (const auto& v : read_records(registry, repository_of(config).repository, digest, config)) {
       if (!v.verified) missing += (missing.empty() ? "" : ", ") + v.consumer;
@@ -75,6 +76,7 @@ ExitCode publish(const CommonOptions& common, const PublishOptions& options) {
 
 ExitCode status(const CommonOptions& common, const StatusOptions& options) {
   Session session(common, "status");
+  session.select_consumers();  // the versions users run now
   const config::Config& config = session.config;
   registry::Reference ref = registry::parse_reference(options.image);
   if (ref.name() != config.image.repository) {

@@ -347,6 +347,7 @@ ExitCode run(const CommonOptions& common, const RunOptions& options) {
       log::info(fmt::format("{} file(s) changed since {}; {} match paths, so the gate runs",
                             verdict.changes->files_changed, options.changed_since, verdict.changes->matched.size()));
     }
+    session.select_consumers();
     session.preflight();
     auto& registry = session.registry();
     auto watch = watch_containers(config);
@@ -408,6 +409,7 @@ ExitCode build(const CommonOptions& common) {
 
 ExitCode checkout(const CommonOptions& common) {
   Session session(common, "checkout");
+  session.select_consumers();
   Checkouts checkouts;
   checkout_all(session.config, session.cache_dir(), session.clock, checkouts);
   for (size_t i = 0; i < checkouts.list.size(); ++i) {
@@ -467,8 +469,10 @@ ExitCode test(const CommonOptions& common, const TestOptions& options) {
   Session session(common, "test");
   session.verdict.dry_run = true;
   std::optional<std::map<std::string, Unit>> units;
-  if (options.job > 0) units = narrow_to_job(session, plan, options);
   return with_reports(session, [&] {
+    // The plan's versions, so that every job tests the same ones.
+    session.select_consumers(plan.versions ? &*plan.versions : nullptr, options.plan_file.string());
+    if (options.job > 0) units = narrow_to_job(session, plan, options);
     session.preflight();
     // Recorded for `publish --verdict`: compare-and-swap expects the tags there.
     session.verdict.tags_seen =

@@ -25,7 +25,7 @@ namespace gate::pipeline {
 
 namespace {
 
-// The config, narrowed to --consumer when given; token_env variables made private.
+// The config; token_env variables made private.
 config::Config load_for(const CommonOptions& options) {
   config::Config config = config::load_config(options.config_file);
   // Consumers run as gate's user and could read gate's environ.
@@ -34,18 +34,6 @@ config::Config load_for(const CommonOptions& options) {
     core::keep_private(c.token_env);
     if (const char* token = std::getenv(c.token_env.c_str())) log::add_secret(token);
   }
-  if (options.consumer.empty()) return config;
-  std::vector<config::Consumer> kept;
-  std::string names;
-  for (auto& c : config.consumers) {
-    names += (names.empty() ? "" : ", ") + c.name;
-    if (c.name == options.consumer) kept.push_back(std::move(c));
-  }
-  if (kept.empty()) {
-    throw UsageError(fmt::format("--consumer {}: no such consumer in {} (it has: {})", options.consumer,
-                                 options.config_file.string(), names));
-  }
-  config.consumers = std::move(kept);
   return config;
 }
 
@@ -82,6 +70,24 @@ Session::Session(const CommonOptions& options, const char* command)
 }
 
 std::filesystem::path Session::cache_dir() const { return cache_dir_of(options); }
+
+void Session::select_consumers(const Versions* pinned, const std::string& pinned_by) {
+  Versions versions = pinned ? *pinned : resolve_versions(config, cache_dir());
+  add_versions(config, versions, pinned ? pinned_by : options.config_file.string());
+  verdict.versions = versions;
+  if (options.consumer.empty()) return;
+  std::vector<config::Consumer> kept;
+  std::string names;
+  for (auto& c : config.consumers) {
+    names += (names.empty() ? "" : ", ") + c.name;
+    if (c.name == options.consumer) kept.push_back(std::move(c));
+  }
+  if (kept.empty()) {
+    throw UsageError(fmt::format("--consumer {}: no such consumer in {} (it has: {})", options.consumer,
+                                 options.config_file.string(), names));
+  }
+  config.consumers = std::move(kept);
+}
 
 registry::Client& Session::registry() {
   if (!registry_) registry_.emplace(repository_of(config).registry, client_options(options.registry, config));

@@ -21,6 +21,7 @@
 #include "engine/container_watch.h"
 #include "engine/engine.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/versions.h"
 #include "registry/client.h"
 #include "registry/reference.h"
 #include "registry/registry.h"
@@ -107,6 +108,11 @@ class Session {
   const engine::Engine& engine();
   // --cache-dir, else git::default_cache_dir().
   std::filesystem::path cache_dir() const;
+  // The consumers the command tests: the config's, with the versions users
+  // run added as consumers of their own (asked of the remotes, or `pinned`
+  // by a plan or the shards' reports), narrowed to --consumer. Recorded in
+  // the verdict. Commands that test nothing never ask the remotes.
+  void select_consumers(const Versions* pinned = nullptr, const std::string& pinned_by = "");
   // Fail fast, naming what is missing, before any work starts.
   void preflight() {
     registry().check_reachable();

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "pipeline/versions.h"
 #include "registry/reference.h"
 
 namespace gate::pipeline {
@@ -96,6 +97,40 @@ void check_consumers(const Reader& r, const json& v, const config::Config& confi
   }
 }
 
+// The config with the consumer versions the verdict tested: a consumer
+// configured with versions must have had them resolved, and its `refs` all
+// tested.
+config::Config with_versions(const Reader& r, const json& v, const config::Config& config,
+                             const std::filesystem::path& file) {
+  Versions versions;
+  if (v.contains("consumer_versions")) {
+    for (const auto& [name, refs] : r.object(v, "", "consumer_versions").items()) {
+      if (!refs.is_array()) r.malformed(fmt::format("'consumer_versions.{}' is not a list", name));
+      for (const auto& ref : refs) {
+        if (!ref.is_string()) r.malformed(fmt::format("'consumer_versions.{}' holds {}", name, ref.type_name()));
+        versions[name].push_back(ref.get<std::string>());
+      }
+    }
+  }
+  for (const auto& c : config.consumers) {
+    if (c.releases == 0 && c.refs.empty()) continue;
+    auto it = versions.find(c.name);
+    if (it == versions.end())
+      r.refuse(fmt::format("did not test the versions of consumer '{}' (releases, refs)", c.name));
+    for (const auto& ref : c.refs) {
+      if (std::find(it->second.begin(), it->second.end(), ref) == it->second.end())
+        r.refuse(fmt::format("did not test consumer '{}' at {} (its refs)", c.name, ref));
+    }
+  }
+  config::Config expanded = config;
+  try {
+    add_versions(expanded, versions, file.string());
+  } catch (const UsageError& e) {
+    r.refuse(e.what());
+  }
+  return expanded;
+}
+
 }  // namespace
 
 VerdictClaim read_verdict(const std::filesystem::path& file, const config::Config& config) {
@@ -120,7 +155,7 @@ VerdictClaim read_verdict(const std::filesystem::path& file, const config::Confi
   if (repository != config.image.repository) {
     r.refuse(fmt::format("is for {}, not this config's {}", repository, config.image.repository));
   }
-  check_consumers(r, v, config);
+  check_consumers(r, v, with_versions(r, v, config, file));
   VerdictClaim claim{digest, {}};
   if (v.contains("publish_tags_seen")) {
     for (const auto& [tag, seen] : r.object(v, "", "publish_tags_seen").items()) {

@@ -147,6 +147,9 @@ struct Verdict {
   double seconds = 0;
   Candidate candidate;
   std::vector<ConsumerResult> consumers;
+  // The consumer versions tested besides each consumer's ref (each one of
+  // `consumers`, as "name@version"): what every shard of a run must agree on.
+  std::map<std::string, std::vector<std::string>> versions;
   std::string publish_repository;  // where the publish tags live
   // The digest each publish tag pointed to when the run started ("" = unset):
   // what compare-and-swap expects them to still point to when publishing.

@@ -189,6 +189,7 @@ nlohmann::json to_json(const Verdict& v) {
       {"seconds", v.seconds},
       {"candidate", {{"repository", v.candidate.repository}, {"tag", v.candidate.tag}, {"digest", v.candidate.digest}}},
       {"consumers", std::move(consumers)},
+      {"consumer_versions", v.versions},
       {"decision",
        {{"verdict", exit_code_name(v.exit_code)},
         {"exit_code", static_cast<int>(v.exit_code)},
@@ -231,6 +232,10 @@ Verdict verdict_from_json(const nlohmann::json& j) {
   if (j.contains("publish_tags_seen")) {
     for (const auto& [tag, digest] : j["publish_tags_seen"].items())
       v.tags_seen[tag] = digest.is_string() ? digest.get<std::string>() : "";
+  }
+  if (j.contains("consumer_versions")) {
+    for (const auto& [name, refs] : j["consumer_versions"].items())
+      v.versions[name] = refs.get<std::vector<std::string>>();
   }
   for (const auto& c : j.at("consumers")) {
     ConsumerResult r;
