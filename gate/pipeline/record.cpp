@@ -2,7 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -19,6 +24,72 @@ std::string referrers_tag(const std::string& digest) {
   std::string tag = digest;
   tag[tag.find(':')] = '-';
   return tag;  // "sha256-<hex>"
+}
+
+// The policy a verdict was reached under: the config file, by its bytes.
+nlohmann::json policy_of(const report::Verdict& verdict) {
+  std::ifstream in(verdict.config_file, std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  const std::string digest = registry::sha256_digest(bytes.str());
+  return {{"uri", "file:" + std::filesystem::path(verdict.config_file).filename().string()},
+          {"digest", {{"sha256", digest.substr(7)}}}};
+}
+
+// An in-toto Statement whose predicate is a SLSA Verification Summary: the
+// subject is the image digest, the policy the config, and gate's own
+// results sit in an extension field named by a URI (kConsumersField).
+nlohmann::json verification_summary(const report::Verdict& verdict, const nlohmann::json& consumers,
+                                    const std::string& baseline) {
+  const std::string digest = verdict.candidate.digest;
+  nlohmann::json predicate = {{"verifier", {{"id", kVerifierId}, {"version", {{"gate", kGateVersion}}}}},
+                              {"timeVerified", verdict.started_at},
+                              {"resourceUri", "oci://" + verdict.candidate.repository + "@" + digest},
+                              {"policy", policy_of(verdict)},
+                              {"inputAttestations", nlohmann::json::array()},
+                              {"verificationResult", verdict.exit_code == ExitCode::passed ? "PASSED" : "FAILED"},
+                              // Not a SLSA build level: custom results must not begin with SLSA_.
+                              {"verifiedLevels", {"GATE_CONSUMERS_VERIFIED"}},
+                              {kConsumersField,
+                               {{"consumers", consumers},
+                                {"consumer_versions", verdict.versions},
+                                {"baseline_digest", baseline},
+                                {"dry_run", verdict.dry_run},
+                                {"command", verdict.command}}}};
+  return {{"_type", "https://in-toto.io/Statement/v1"},
+          {"subject", {{{"name", verdict.candidate.repository}, {"digest", {{"sha256", digest.substr(7)}}}}}},
+          {"predicateType", "https://slsa.dev/verification_summary/v1"},
+          {"predicate", std::move(predicate)}};
+}
+
+// What a record says, in either shape gate wrote: the VSA, or the
+// gate.record/v1 document of gates before it. Nothing when it is neither.
+struct RecordView {
+  bool passed = false;
+  std::string verified_at;
+  nlohmann::json consumers;
+};
+std::optional<RecordView> view_of(const nlohmann::json& record, const std::string& digest) {
+  if (!record.is_object()) return std::nullopt;
+  if (record.value("_type", "") == "https://in-toto.io/Statement/v1") {
+    const auto& subjects = record.value("subject", nlohmann::json::array());
+    bool names_it = std::any_of(subjects.begin(), subjects.end(), [&](const nlohmann::json& s) {
+      return s.is_object() && s.contains("digest") && s["digest"].is_object() &&
+             "sha256:" + s["digest"].value("sha256", "") == digest;
+    });
+    const auto& predicate = record.value("predicate", nlohmann::json::object());
+    if (!names_it || record.value("predicateType", "") != "https://slsa.dev/verification_summary/v1" ||
+        !predicate.is_object())
+      return std::nullopt;
+    const auto& ours = predicate.value(kConsumersField, nlohmann::json::object());
+    return RecordView{predicate.value("verificationResult", "") == "PASSED", predicate.value("timeVerified", ""),
+                      ours.is_object() ? ours.value("consumers", nlohmann::json::array()) : nlohmann::json::array()};
+  }
+  if (record.value("schema", "") == "gate.record/v1") {
+    return RecordView{record.value("verdict", "") == "passed", record.value("verified_at", ""),
+                      record.value("consumers", nlohmann::json::array())};
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -41,24 +112,16 @@ std::string attach_record(registry::Registry& registry, const std::string& repos
   }
   std::string baseline;
   if (!verdict.tags_seen.empty()) baseline = verdict.tags_seen.begin()->second;
-  nlohmann::json record = {
-      {"schema", "gate.record/v1"},
-      {"gate_version", kGateVersion},
-      {"verdict", exit_code_name(verdict.exit_code)},
-      {"dry_run", verdict.dry_run},
-      {"candidate", {{"repository", verdict.candidate.repository}, {"digest", verdict.candidate.digest}}},
-      {"consumers", consumers},
-      {"baseline_digest", baseline},
-      {"verified_at", verdict.started_at}};
+  const nlohmann::json record = verification_summary(verdict, consumers, baseline);
   std::string record_bytes = record.dump(1);
   std::string record_digest = registry.push_blob(repository, record_bytes);
   std::string config_digest = registry.push_blob(repository, "{}");
   nlohmann::json manifest = {
       {"schemaVersion", 2},
       {"mediaType", registry::kOciManifest},
-      {"artifactType", kRecordArtifactType},
+      {"artifactType", kVsaArtifactType},
       {"config", {{"mediaType", kEmptyConfig}, {"digest", config_digest}, {"size", 2}}},
-      {"layers", {{{"mediaType", kRecordArtifactType}, {"digest", record_digest}, {"size", record_bytes.size()}}}},
+      {"layers", {{{"mediaType", kVsaArtifactType}, {"digest", record_digest}, {"size", record_bytes.size()}}}},
       {"subject", {{"mediaType", subject->media_type}, {"digest", subject->digest}, {"size", subject->body.size()}}},
       {"annotations", {{"org.opencontainers.image.created", verdict.started_at}, {"dev.gate.verdict", "passed"}}}};
   registry::Manifest artifact;
@@ -83,7 +146,7 @@ std::string attach_record(registry::Registry& registry, const std::string& repos
   index["manifests"].push_back({{"mediaType", registry::kOciManifest},
                                 {"digest", artifact.digest},
                                 {"size", artifact.body.size()},
-                                {"artifactType", kRecordArtifactType},
+                                {"artifactType", kVsaArtifactType},
                                 {"annotations", {{"org.opencontainers.image.created", verdict.started_at}}}});
   registry::Manifest index_manifest;
   index_manifest.media_type = registry::kOciIndex;
@@ -104,7 +167,8 @@ std::vector<ConsumerVerification> read_records(registry::Registry& registry, con
   nlohmann::json listing = nlohmann::json::parse(index->body, nullptr, false);
   if (listing.is_discarded() || !listing.contains("manifests")) return out;
   for (const auto& entry : listing["manifests"]) {
-    if (entry.value("artifactType", "") != kRecordArtifactType) continue;
+    const std::string type = entry.value("artifactType", "");
+    if (type != kVsaArtifactType && type != kRecordArtifactType) continue;
     auto artifact = registry.get_manifest(repository, entry.value("digest", ""));
     if (!artifact) continue;
     auto manifest = nlohmann::json::parse(artifact->body, nullptr, false);
@@ -114,15 +178,16 @@ std::vector<ConsumerVerification> read_records(registry::Registry& registry, con
     for (const auto& layer : manifest.value("layers", nlohmann::json::array())) {
       auto blob = registry.get_blob(repository, layer.value("digest", ""));
       if (!blob) continue;
-      auto record = nlohmann::json::parse(*blob, nullptr, false);
-      if (record.is_discarded() || record.value("verdict", "") != "passed") continue;
-      for (const auto& rc : record.value("consumers", nlohmann::json::array())) {
+      auto view = view_of(nlohmann::json::parse(*blob, nullptr, false), digest);
+      if (!view || !view->passed || !view->consumers.is_array()) continue;
+      for (const auto& rc : view->consumers) {
+        if (!rc.is_object()) continue;
         for (auto& v : out) {
           if (v.consumer == rc.value("name", "") && rc.value("status", "") == "passed" &&
               rc.value("executed", 0) >= 0) {
             v.verified = true;
             v.commit = rc.value("commit", "");
-            v.verified_at = record.value("verified_at", "");
+            v.verified_at = view->verified_at;
             v.record = artifact->digest;
           }
         }

@@ -14,7 +14,15 @@
 
 namespace gate::pipeline {
 
+// A record is an in-toto Statement with a SLSA Verification Summary
+// predicate (https://slsa.dev/verification_summary/v1), so that supply-chain
+// tools read it; records of gates before it (kRecordArtifactType,
+// gate.record/v1) are still read.
+inline constexpr const char* kVsaArtifactType = "application/vnd.in-toto+json";
 inline constexpr const char* kRecordArtifactType = "application/vnd.gate.verification.v1+json";
+inline constexpr const char* kVerifierId = "https://github.com/acme/gate";
+// The VSA's extension field holding gate's per-consumer results.
+inline constexpr const char* kConsumersField = "https://github.com/acme/gate/consumers/v1";
 
 // Attaches the record of a passing verdict; returns the artifact's digest.
 std::string attach_record(registry::Registry& registry, const std::string& repository, const report::Verdict& verdict);

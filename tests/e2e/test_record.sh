@@ -2,6 +2,9 @@
 # candidate digest as an OCI artifact (subject = the image), listed under the
 # referrers tag schema's "sha256-<hex>" tag; `gate status` says yes for it and
 # no for an untested digest; `publish --require-record` refuses the latter.
+# The record is a SLSA Verification Summary in an in-toto Statement, valid
+# against the shape those specifications give (tests/schemas/vsa-v1), whose
+# subject is the image digest and whose policy is the config's digest.
 source "$(dirname "$0")/lib.sh"
 
 write_demo_config v1
@@ -18,10 +21,34 @@ expect_file_contains "$scratch/status" "can be deployed" "the answer"
 
 # The artifact, visible with skopeo on the fallback tag.
 raw_manifest "$repository:sha256-${good#sha256:}" >"$scratch/index.json" || fail "no referrers tag"
-artifact=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1]))["manifests"]; print(m[0]["digest"] if m and m[0].get("artifactType")=="application/vnd.gate.verification.v1+json" else "")' "$scratch/index.json")
-[ -n "$artifact" ] || fail "the referrers index lists no gate record: $(cat "$scratch/index.json")"
-expect_eq "$(raw_manifest "$repository@$artifact" | python3 -c 'import json,sys; print(json.load(sys.stdin)["subject"]["digest"])')" \
-  "$good" "the artifact's subject is the image"
+artifact=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1]))["manifests"]; print(m[0]["digest"] if m and m[0].get("artifactType")=="application/vnd.in-toto+json" else "")' "$scratch/index.json")
+[ -n "$artifact" ] || fail "the referrers index lists no in-toto record: $(cat "$scratch/index.json")"
+raw_manifest "$repository@$artifact" >"$scratch/artifact.json"
+expect_eq "$(json_get "$scratch/artifact.json" 'v["subject"]["digest"]')" "$good" "the artifact's subject is the image"
+layer=$(json_get "$scratch/artifact.json" 'v["layers"][0]["digest"]')
+curl -fsS "http://$GATE_REGISTRY/v2/${repository#*/}/blobs/$layer" >"$scratch/vsa.json" || fail "cannot read the record's blob"
+/usr/bin/python3 - "$GATE_SOURCE_DIR/tests/schemas/vsa-v1.schema.json" "$scratch/vsa.json" >"$scratch/schema.out" 2>&1 <<'PY'
+import json, sys
+import jsonschema
+schema, doc = (json.load(open(p)) for p in sys.argv[1:3])
+errors = [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(doc)]
+print("\n".join(errors) or "valid")
+PY
+expect_eq "$(cat "$scratch/schema.out")" valid "the record is an in-toto Statement with a VSA predicate"
+expect_eq "$(json_get "$scratch/vsa.json" 'v["subject"][0]["digest"]["sha256"]')" "${good#sha256:}" "its subject digest"
+expect_eq "$(json_get "$scratch/vsa.json" 'v["predicate"]["verificationResult"]')" PASSED "its result"
+expect_eq "$(json_get "$scratch/vsa.json" 'v["predicate"]["policy"]["digest"]["sha256"]')" \
+  "$(sha256sum "$scratch/gate.yaml" | cut -d' ' -f1)" "its policy is the config, by digest"
+expect_eq "$(json_get "$scratch/vsa.json" '[c["name"] + ":" + c["commit"] for c in v["predicate"]["https://github.com/acme/gate/consumers/v1"]["consumers"]]')" \
+  "['emucli:$commit']" "gate's per-consumer results in its extension field"
+# The schema can fail: a record without its subject digest does not pass it.
+/usr/bin/python3 - "$GATE_SOURCE_DIR/tests/schemas/vsa-v1.schema.json" "$scratch/vsa.json" <<'PY' || fail "the schema accepted a statement without a subject digest"
+import json, sys
+import jsonschema
+schema, doc = (json.load(open(p)) for p in sys.argv[1:3])
+del doc["subject"][0]["digest"]
+sys.exit(0 if list(jsonschema.Draft202012Validator(schema).iter_errors(doc)) else 1)
+PY
 
 # An untested digest: no.
 write_demo_config v2
