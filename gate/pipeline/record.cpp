@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "pipeline/referrers.h"
 #include "registry/digest.h"
 #include "registry/manifest.h"
 #include "version.h"
@@ -19,12 +20,6 @@ namespace gate::pipeline {
 namespace {
 
 constexpr const char* kEmptyConfig = "application/vnd.oci.empty.v1+json";
-
-std::string referrers_tag(const std::string& digest) {
-  std::string tag = digest;
-  tag[tag.find(':')] = '-';
-  return tag;  // "sha256-<hex>"
-}
 
 // The policy a verdict was reached under: the config file, by its bytes.
 nlohmann::json policy_of(const report::Verdict& verdict) {

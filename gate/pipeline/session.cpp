@@ -16,6 +16,7 @@
 #include "git/checkout.h"
 #include "pipeline/publish.h"
 #include "pipeline/record.h"
+#include "pipeline/referrers.h"
 #include "registry/certs.h"
 #include "registry/digest.h"
 #include "report/renderers.h"
@@ -179,6 +180,18 @@ std::vector<report::PublishedTag> publish_candidate(registry::Client& registry, 
   cost.bytes_received = after.bytes_received - before.bytes_received;
   *requests = cost.describe();
   log::info(fmt::format("publish cost {}", *requests));
+  // What is attached to the digest goes with it: its records, signatures
+  // and attestations. The tags have moved; a failure here warns.
+  if (request.target_repository != request.source_repository) {
+    try {
+      size_t copied = copy_referrers(registry, request.source_repository, request.target_repository, digest);
+      log::info(fmt::format("carried {} referrer(s) of {} into {}", copied, digest, target));
+    } catch (const InfraError& e) {
+      log::warn(
+          fmt::format("the tags moved, but the referrers of {} (records, signatures) were not carried into {}: {}",
+                      digest, target, e.what()));
+    }
+  }
   return published;
 }
 

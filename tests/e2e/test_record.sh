@@ -70,3 +70,30 @@ expect_eq "$(tag_digest "$repository" latest)" none "nothing published"
 "$GATE_BIN" publish --require-record --config "$scratch/gate.yaml" --candidate "$repository@$good" >/dev/null 2>&1
 expect_eq "$?" 0 "publish of a recorded digest"
 expect_eq "$(tag_digest "$repository" latest)" "$good" "published"
+
+# Into another repository, the digest's referrers come along: the record
+# (listed under the referrers tag there too) and a cosign-style signature
+# tag. `gate status` in the release repository finds the record.
+release="$repository-release"
+skopeo copy -q --src-tls-verify=false --dest-tls-verify=false "docker://$repository@$good" \
+  "docker://$repository:sha256-${good#sha256:}.sig" >/dev/null 2>&1 || fail "pushing a stand-in signature"
+sig=$(tag_digest "$repository" "sha256-${good#sha256:}.sig")
+write_demo_config v1
+sed -i "s|^  publish_tags:.*|  publish_tags: [latest]\n  publish_repository: $release|" "$scratch/gate.yaml"
+"$GATE_BIN" publish --config "$scratch/gate.yaml" --candidate "$repository@$good" >/dev/null 2>"$scratch/cross.err"
+expect_eq "$?" 0 "cross-repository publish ($(grep -i error "$scratch/cross.err"))"
+expect_file_contains "$scratch/cross.err" "carried 2 referrer(s) of $good" "says what it carried"
+raw_manifest "$release:sha256-${good#sha256:}" >"$scratch/release-index.json" || fail "no referrers tag in the release repository"
+expect_eq "$(json_get "$scratch/release-index.json" '[m["digest"] for m in v["manifests"]]')" "['$artifact']" \
+  "the release repository lists the same record"
+expect_eq "$(raw_manifest "$release@$artifact" | python3 -c 'import json,sys; print(json.load(sys.stdin)["subject"]["digest"])')" \
+  "$good" "the record is there, its subject the image"
+expect_eq "$(tag_digest "$release" "sha256-${good#sha256:}.sig")" "$sig" "the signature tag came along"
+sed -i "s|^  repository: .*|  repository: $release|" "$scratch/gate.yaml"
+"$GATE_BIN" status --config "$scratch/gate.yaml" "$release@$good" >"$scratch/status" 2>&1
+expect_eq "$?" 0 "status in the release repository ($(cat "$scratch/status"))"
+# Publishing again carries nothing twice.
+sed -i "s|^  repository: .*|  repository: $repository|" "$scratch/gate.yaml"
+"$GATE_BIN" publish --config "$scratch/gate.yaml" --candidate "$repository@$good" >/dev/null 2>"$scratch/again.err"
+expect_file_contains "$scratch/again.err" "carried 1 referrer(s)" "only the signature tag is written again"
+expect_eq "$(raw_manifest "$release:sha256-${good#sha256:}" | json_get /dev/stdin 'len(v["manifests"])')" 1 "the record listed once"

@@ -1,0 +1,24 @@
+#pragma once
+// What is attached to an image digest in a repository: the artifacts whose
+// `subject` it is (gate's verification records, attestations), listed under
+// the referrers tag schema's "sha256-<hex>" tag (docker-registry 2.8 has no
+// referrers API), and cosign's legacy tags beside it ("sha256-<hex>.sig",
+// ".att", ".sbom"). Publishing into another repository carries them along,
+// as `regctl image copy --referrers` does.
+#include <string>
+
+#include "registry/registry.h"
+
+namespace gate::pipeline {
+
+// "sha256:<hex>" -> "sha256-<hex>".
+std::string referrers_tag(const std::string& digest);
+
+// Copies into `to` every artifact `from` lists for `digest` (blobs mounted,
+// manifests by digest), merges their entries into `to`'s referrers index,
+// and copies cosign's tags of the digest. Returns how many manifests it
+// copied. InfraError on a registry failure.
+size_t copy_referrers(registry::Registry& registry, const std::string& from, const std::string& to,
+                      const std::string& digest);
+
+}  // namespace gate::pipeline
