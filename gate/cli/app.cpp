@@ -32,6 +32,8 @@ struct Parsed {
   pipeline::TestOptions test;
   pipeline::PublishOptions publish;
   pipeline::StatusOptions status;
+  pipeline::HistoryOptions history;
+  pipeline::RevokeOptions revoke;
   pipeline::PlanOptions plan;
   pipeline::MergeOptions merge;
 };
@@ -242,6 +244,27 @@ const std::vector<Command>& commands() {
          add_registry_access(sub, p.common.registry);
        },
        [](const Parsed& p) { return pipeline::status(p.common, p.status); }},
+      {"history",
+       "the tag moves gate made in the publish repository (who, when, from, to, the record, why), newest first; "
+       "kept in the registry under tag gate-history",
+       true,
+       [](CLI::App& sub, Parsed& p) {
+         add_config(sub, p);
+         sub.add_flag("--json", p.history.json, "print the entries as JSON, oldest first");
+         add_registry_access(sub, p.common.registry);
+       },
+       [](const Parsed& p) { return pipeline::history(p.common, p.history); }},
+      {"revoke",
+       "withdraw the verification of IMAGE (REPO@sha256:...): status, publish --require-record and rollback refuse "
+       "it from then on",
+       true,
+       [](CLI::App& sub, Parsed& p) {
+         add_config(sub, p);
+         sub.add_option("image", p.revoke.image, "the image: REPO@sha256:...")->required();
+         sub.add_option("--reason", p.revoke.reason, "why it is withdrawn (recorded)")->required();
+         add_registry_access(sub, p.common.registry);
+       },
+       [](const Parsed& p) { return pipeline::revoke(p.common, p.revoke); }},
       {"plan",
        "print the CI matrix (consumer x shard) as JSON for fromJSON(); also to $GITHUB_OUTPUT as matrix=; "
        "pins the test durations shared in the registry for every shard",

@@ -70,6 +70,15 @@ struct StatusOptions {
   std::string image;  // REPO@sha256:... or REPO:TAG
 };
 
+struct HistoryOptions {
+  bool json = false;  // --json: the entries as JSON, oldest first
+};
+
+struct RevokeOptions {
+  std::string image;   // REPO@sha256:...
+  std::string reason;  // --reason: why (required)
+};
+
 struct PlanOptions {
   int shards = 0;  // --shards N: override the consumers' `shards`
   std::string changed_since;
@@ -92,8 +101,11 @@ ExitCode checkout(const CommonOptions& common);  // prints "<consumer> <commit>"
 ExitCode test(const CommonOptions& common, const TestOptions& options);
 ExitCode publish(const CommonOptions& common, const PublishOptions& options);
 ExitCode validate(const CommonOptions& common);
-ExitCode plan(const CommonOptions& common, const PlanOptions& options);      // prints the CI matrix as JSON
-ExitCode merge(const CommonOptions& common, const MergeOptions& options);    // the fan-in
-ExitCode status(const CommonOptions& common, const StatusOptions& options);  // verified against every consumer?
+ExitCode plan(const CommonOptions& common, const PlanOptions& options);    // prints the CI matrix as JSON
+ExitCode merge(const CommonOptions& common, const MergeOptions& options);  // the fan-in
+ExitCode status(const CommonOptions& common, const StatusOptions& options);
+ExitCode history(const CommonOptions& common, const HistoryOptions& options);  // the tag moves gate made
+ExitCode revoke(const CommonOptions& common,
+                const RevokeOptions& options);  // withdraw a verification  // verified against every consumer?
 
 }  // namespace gate::pipeline

@@ -47,6 +47,13 @@ ExitCode publish(const CommonOptions& common, const PublishOptions& options) {
   // No preflight here: the first request says if the registry is not there,
   // and publishing stays 1 GET + a HEAD and a PUT per tag.
   registry::Client& registry = session.registry();
+  // A withdrawn verification vouches for nothing, whatever vouched before.
+  if (options.require_record || !options.verdict_file.empty()) {
+    if (auto revoked = read_revocation(registry, repository_of(config).repository, digest)) {
+      throw Error(ExitCode::blocked, fmt::format("publish refused: the verification of {} was revoked on {} by {}: {}",
+                                                 digest, revoked->at, revoked->who, revoked->reason));
+    }
+  }
   if (options.require_record) {
     session.select_consumers();  // the versions users run now
     std::string missing;
@@ -64,8 +71,13 @@ ExitCode publish(const CommonOptions& common, const PublishOptions& options) {
     return ExitCode::passed;
   }
   std::string requests;
+  const MoveReason reason{
+      "publish", !options.verdict_file.empty()
+                     ? fmt::format("verified: the passing verdict {}", options.verdict_file.filename().string())
+                 : options.require_record ? "verified: a record for every consumer (--require-record)"
+                                          : "gate publish --candidate (no verdict or record asked for)"};
   auto published = publish_candidate(registry, common.registry, config, digest, expect, session.cache_dir(),
-                                     options.serialized, &requests);
+                                     options.serialized, &requests, reason);
   for (const auto& p : published) {
     std::printf("%s:%s %s (was %s)\n", config.image.release_repository().c_str(), p.tag.c_str(), p.digest.c_str(),
                 p.previous_digest.empty() ? "new" : p.previous_digest.c_str());
@@ -90,6 +102,12 @@ ExitCode status(const CommonOptions& common, const StatusOptions& options) {
     auto manifest = registry.get_manifest(ref.repository, ref.tag.empty() ? "latest" : ref.tag);
     if (!manifest) throw InfraError(fmt::format("status {}: no such image in the registry", options.image));
     digest = manifest->digest;
+  }
+  if (auto revoked = read_revocation(registry, ref.repository, digest)) {
+    std::printf("%s@%s: NOT deployable: its verification was revoked on %s by %s: %s\n", ref.name().c_str(),
+                digest.c_str(), revoked->at.c_str(), revoked->who.c_str(), revoked->reason.c_str());
+    std::fflush(stdout);
+    return ExitCode::blocked;
   }
   bool all = true;
   for (const auto& v : read_records(registry, ref.repository, digest, config)) {

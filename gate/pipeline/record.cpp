@@ -19,8 +19,6 @@
 namespace gate::pipeline {
 namespace {
 
-constexpr const char* kEmptyConfig = "application/vnd.oci.empty.v1+json";
-
 // The policy a verdict was reached under: the config file, by its bytes.
 nlohmann::json policy_of(const report::Verdict& verdict) {
   std::ifstream in(verdict.config_file, std::ios::binary);
@@ -90,9 +88,6 @@ std::optional<RecordView> view_of(const nlohmann::json& record, const std::strin
 }  // namespace
 
 std::string attach_record(registry::Registry& registry, const std::string& repository, const report::Verdict& verdict) {
-  auto subject = registry.get_manifest(repository, verdict.candidate.digest);
-  if (!subject)
-    throw InfraError(fmt::format("record: the candidate {} is not in the registry", verdict.candidate.digest));
   nlohmann::json consumers = nlohmann::json::array();
   for (const auto& c : verdict.consumers) {
     size_t executed = 0;
@@ -108,49 +103,46 @@ std::string attach_record(registry::Registry& registry, const std::string& repos
   std::string baseline;
   if (!verdict.tags_seen.empty()) baseline = verdict.tags_seen.begin()->second;
   const nlohmann::json record = verification_summary(verdict, consumers, baseline);
-  std::string record_bytes = record.dump(1);
-  std::string record_digest = registry.push_blob(repository, record_bytes);
-  std::string config_digest = registry.push_blob(repository, "{}");
-  nlohmann::json manifest = {
-      {"schemaVersion", 2},
-      {"mediaType", registry::kOciManifest},
-      {"artifactType", kVsaArtifactType},
-      {"config", {{"mediaType", kEmptyConfig}, {"digest", config_digest}, {"size", 2}}},
-      {"layers", {{{"mediaType", kVsaArtifactType}, {"digest", record_digest}, {"size", record_bytes.size()}}}},
-      {"subject", {{"mediaType", subject->media_type}, {"digest", subject->digest}, {"size", subject->body.size()}}},
-      {"annotations", {{"org.opencontainers.image.created", verdict.started_at}, {"dev.gate.verdict", "passed"}}}};
-  registry::Manifest artifact;
-  artifact.media_type = registry::kOciManifest;
-  artifact.body = manifest.dump();
-  artifact.digest = registry::sha256_digest(artifact.body);
-  std::string stored = registry.put_manifest(repository, artifact.digest, artifact);
-  if (stored != artifact.digest)
-    throw InfraError(fmt::format("record: the registry stored the artifact as '{}'", stored));
+  const std::string artifact = attach_artifact(registry, repository, verdict.candidate.digest, kVsaArtifactType,
+                                               record.dump(1), verdict.started_at, {{"dev.gate.verdict", "passed"}});
+  log::info(fmt::format("recorded the verification of {} as {} (referrers tag {})", verdict.candidate.digest, artifact,
+                        referrers_tag(verdict.candidate.digest)));
+  return artifact;
+}
 
-  // The referrers tag schema: an index under "sha256-<hex>" listing the artifacts.
-  std::string tag = referrers_tag(verdict.candidate.digest);
-  nlohmann::json index = {
-      {"schemaVersion", 2}, {"mediaType", registry::kOciIndex}, {"manifests", nlohmann::json::array()}};
-  if (auto existing = registry.get_manifest(repository, tag)) {
-    try {
-      index = nlohmann::json::parse(existing->body);
-    } catch (const nlohmann::json::exception&) {
-      log::warn(fmt::format("record: the referrers index {} was not JSON; starting it anew", tag));
-    }
+std::string attach_revocation(registry::Registry& registry, const std::string& repository, const std::string& digest,
+                              const Revocation& revocation) {
+  const nlohmann::json body = {{"schema", "gate.revocation/v1"},
+                               {"digest", digest},
+                               {"at", revocation.at},
+                               {"who", revocation.who},
+                               {"reason", revocation.reason}};
+  return attach_artifact(registry, repository, digest, kRevocationArtifactType, body.dump(1), revocation.at,
+                         {{"dev.gate.revoked", "true"}});
+}
+
+std::optional<Revocation> read_revocation(registry::Registry& registry, const std::string& repository,
+                                          const std::string& digest) {
+  auto index = registry.get_manifest(repository, referrers_tag(digest));
+  if (!index) return std::nullopt;
+  auto listing = nlohmann::json::parse(index->body, nullptr, false);
+  if (listing.is_discarded() || !listing.contains("manifests") || !listing["manifests"].is_array()) return std::nullopt;
+  for (const auto& entry : listing["manifests"]) {
+    if (!entry.is_object() || entry.value("artifactType", "") != kRevocationArtifactType) continue;
+    auto artifact = registry.get_manifest(repository, entry.value("digest", ""));
+    if (!artifact) continue;
+    auto manifest = nlohmann::json::parse(artifact->body, nullptr, false);
+    if (manifest.is_discarded() || !manifest.contains("subject") || manifest["subject"].value("digest", "") != digest ||
+        !manifest.contains("layers") || !manifest["layers"].is_array() || manifest["layers"].empty())
+      continue;
+    auto blob = registry.get_blob(repository, manifest["layers"][0].value("digest", ""));
+    if (!blob) continue;
+    auto body = nlohmann::json::parse(*blob, nullptr, false);
+    if (body.is_discarded() || body.value("schema", "") != "gate.revocation/v1" || body.value("digest", "") != digest)
+      continue;
+    return Revocation{body.value("at", ""), body.value("who", ""), body.value("reason", ""), artifact->digest};
   }
-  index["manifests"].push_back({{"mediaType", registry::kOciManifest},
-                                {"digest", artifact.digest},
-                                {"size", artifact.body.size()},
-                                {"artifactType", kVsaArtifactType},
-                                {"annotations", {{"org.opencontainers.image.created", verdict.started_at}}}});
-  registry::Manifest index_manifest;
-  index_manifest.media_type = registry::kOciIndex;
-  index_manifest.body = index.dump();
-  index_manifest.digest = registry::sha256_digest(index_manifest.body);
-  registry.put_manifest(repository, tag, index_manifest);
-  log::info(fmt::format("recorded the verification of {} as {} (referrers tag {})", verdict.candidate.digest,
-                        artifact.digest, tag));
-  return artifact.digest;
+  return std::nullopt;
 }
 
 std::vector<ConsumerVerification> read_records(registry::Registry& registry, const std::string& repository,

@@ -5,6 +5,7 @@
 // artifact is also listed in the referrers tag schema's index, under tag
 // "sha256-<hex>" of the subject. `gate status` reads it back, like Pact's
 // can-i-deploy.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,22 @@ struct ConsumerVerification {
   std::string verified_at;
   std::string record;  // the artifact's digest
 };
+
+// A verification withdrawn (`gate revoke`): status, publish --require-record
+// and rollback refuse the digest from then on, whatever its records say.
+inline constexpr const char* kRevocationArtifactType = "application/vnd.gate.revocation.v1+json";
+struct Revocation {
+  std::string at;
+  std::string who;
+  std::string reason;
+  std::string artifact;  // its digest
+};
+// Attaches a revocation of `digest` in `repository`; its artifact's digest.
+std::string attach_revocation(registry::Registry& registry, const std::string& repository, const std::string& digest,
+                              const Revocation& revocation);
+// The first revocation attached to `digest`, if any.
+std::optional<Revocation> read_revocation(registry::Registry& registry, const std::string& repository,
+                                          const std::string& digest);
 
 // What the records attached to `digest` say about each consumer of the config.
 std::vector<ConsumerVerification> read_records(registry::Registry& registry, const std::string& repository,

@@ -6,12 +6,15 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "registry/digest.h"
 #include "registry/manifest.h"
 
 namespace gate::pipeline {
 
 namespace {
+
+constexpr const char* kEmptyConfig = "application/vnd.oci.empty.v1+json";
 
 // One manifest and its blobs, by digest or tag, from `from` into `to`.
 void copy_manifest(registry::Registry& registry, const std::string& from, const std::string& to,
@@ -30,6 +33,56 @@ std::string referrers_tag(const std::string& digest) {
   std::string tag = digest;
   tag[tag.find(':')] = '-';
   return tag;  // "sha256-<hex>"
+}
+
+std::string attach_artifact(registry::Registry& registry, const std::string& repository, const std::string& subject,
+                            const std::string& type, const std::string& bytes, const std::string& created,
+                            const std::map<std::string, std::string>& annotations) {
+  auto image = registry.get_manifest(repository, subject);
+  if (!image) throw InfraError(fmt::format("attaching to {}: the image is not in {}", subject, repository));
+  const std::string layer = registry.push_blob(repository, bytes);
+  const std::string config = registry.push_blob(repository, "{}");
+  nlohmann::json notes = {{"org.opencontainers.image.created", created}};
+  for (const auto& [key, value] : annotations) notes[key] = value;
+  nlohmann::json manifest = {
+      {"schemaVersion", 2},
+      {"mediaType", registry::kOciManifest},
+      {"artifactType", type},
+      {"config", {{"mediaType", kEmptyConfig}, {"digest", config}, {"size", 2}}},
+      {"layers", {{{"mediaType", type}, {"digest", layer}, {"size", bytes.size()}}}},
+      {"subject", {{"mediaType", image->media_type}, {"digest", image->digest}, {"size", image->body.size()}}},
+      {"annotations", notes}};
+  registry::Manifest artifact;
+  artifact.media_type = registry::kOciManifest;
+  artifact.body = manifest.dump();
+  artifact.digest = registry::sha256_digest(artifact.body);
+  const std::string stored = registry.put_manifest(repository, artifact.digest, artifact);
+  if (stored != artifact.digest)
+    throw InfraError(fmt::format("attaching to {}: the registry stored the artifact as '{}'", subject, stored));
+
+  // The referrers tag schema: an index under "sha256-<hex>" listing the artifacts.
+  const std::string tag = referrers_tag(subject);
+  nlohmann::json index = {
+      {"schemaVersion", 2}, {"mediaType", registry::kOciIndex}, {"manifests", nlohmann::json::array()}};
+  if (auto existing = registry.get_manifest(repository, tag)) {
+    auto parsed = nlohmann::json::parse(existing->body, nullptr, false);
+    if (!parsed.is_discarded() && parsed.contains("manifests") && parsed["manifests"].is_array()) {
+      index = parsed;
+    } else {
+      log::warn(fmt::format("the referrers index {} of {} was not an index; starting it anew", tag, repository));
+    }
+  }
+  index["manifests"].push_back({{"mediaType", registry::kOciManifest},
+                                {"digest", artifact.digest},
+                                {"size", artifact.body.size()},
+                                {"artifactType", type},
+                                {"annotations", {{"org.opencontainers.image.created", created}}}});
+  registry::Manifest listing;
+  listing.media_type = registry::kOciIndex;
+  listing.body = index.dump();
+  listing.digest = registry::sha256_digest(listing.body);
+  registry.put_manifest(repository, tag, listing);
+  return artifact.digest;
 }
 
 size_t copy_referrers(registry::Registry& registry, const std::string& from, const std::string& to,

@@ -5,6 +5,7 @@
 // referrers API), and cosign's legacy tags beside it ("sha256-<hex>.sig",
 // ".att", ".sbom"). Publishing into another repository carries them along,
 // as `regctl image copy --referrers` does.
+#include <map>
 #include <string>
 
 #include "registry/registry.h"
@@ -13,6 +14,13 @@ namespace gate::pipeline {
 
 // "sha256:<hex>" -> "sha256-<hex>".
 std::string referrers_tag(const std::string& digest);
+
+// Attaches `bytes` to image `subject` as an OCI artifact of `type` (one
+// layer; `subject` = the image) and lists it in the referrers index; the
+// artifact's digest. InfraError when the image is not in the repository.
+std::string attach_artifact(registry::Registry& registry, const std::string& repository, const std::string& subject,
+                            const std::string& type, const std::string& bytes, const std::string& created,
+                            const std::map<std::string, std::string>& annotations = {});
 
 // Copies into `to` every artifact `from` lists for `digest` (blobs mounted,
 // manifests by digest), merges their entries into `to`'s referrers index,

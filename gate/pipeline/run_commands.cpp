@@ -392,7 +392,8 @@ ExitCode run(const CommonOptions& common, const RunOptions& options) {
     auto expect = expectations(options.expect_current, config, verdict.tags_seen);
     verdict.published = clock.measure("publish", [&] {
       return publish_candidate(registry, common.registry, config, verdict.candidate.digest, expect, session.cache_dir(),
-                               options.serialized, &verdict.publish_requests);
+                               options.serialized, &verdict.publish_requests,
+                               {"publish", "verified by gate run: every consumer passed"});
     });
   });
 }

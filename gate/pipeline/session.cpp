@@ -14,6 +14,7 @@
 #include "core/private_env.h"
 #include "git/changes.h"
 #include "git/checkout.h"
+#include "pipeline/history.h"
 #include "pipeline/publish.h"
 #include "pipeline/record.h"
 #include "pipeline/referrers.h"
@@ -36,6 +37,30 @@ config::Config load_for(const CommonOptions& options) {
     if (const char* token = std::getenv(c.token_env.c_str())) log::add_secret(token);
   }
   return config;
+}
+
+// The tags that moved, appended to the release repository's history with
+// the record that vouched for the digest.
+void note_moves(registry::Client& registry, const config::Config& config, const std::string& digest,
+                const std::vector<report::PublishedTag>& published, const MoveReason& reason) {
+  std::vector<HistoryEntry> entries;
+  std::string record;
+  try {
+    for (const auto& v : read_records(registry, repository_of(config).repository, digest, config))
+      if (v.verified && record.empty()) record = v.record;
+  } catch (const InfraError&) {
+  }
+  for (const auto& p : published) {
+    if (p.previous_digest == p.digest) continue;  // did not move
+    entries.push_back({utc_now("%Y-%m-%dT%H:%M:%SZ"), current_actor(), reason.action, p.tag, p.previous_digest,
+                       p.digest, record, reason.why, current_run_url()});
+  }
+  try {
+    append_history(registry, release_path(config), entries);
+  } catch (const InfraError& e) {
+    log::warn(
+        fmt::format("the tags moved, but their history in {} was not written: {}", release_path(config), e.what()));
+  }
 }
 
 std::filesystem::path cache_dir_of(const CommonOptions& options) {
@@ -145,7 +170,7 @@ std::vector<report::PublishedTag> publish_candidate(registry::Client& registry, 
                                                     const config::Config& config, const std::string& digest,
                                                     const std::map<std::string, std::string>& expect,
                                                     const std::filesystem::path& cache_dir, bool serialized,
-                                                    std::string* requests) {
+                                                    std::string* requests, const MoveReason& reason) {
   // Gates sharing this cache publish to a repository one at a time: each
   // looks at the tags only once the one before has finished moving them, so
   // compare-and-swap among them is exact (gates elsewhere: see publish.h).
@@ -180,6 +205,7 @@ std::vector<report::PublishedTag> publish_candidate(registry::Client& registry, 
   cost.bytes_received = after.bytes_received - before.bytes_received;
   *requests = cost.describe();
   log::info(fmt::format("publish cost {}", *requests));
+  note_moves(registry, config, digest, published, reason);
   // What is attached to the digest goes with it: its records, signatures
   // and attestations. The tags have moved; a failure here warns.
   if (request.target_repository != request.source_repository) {

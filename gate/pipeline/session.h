@@ -77,13 +77,19 @@ std::string release_path(const config::Config& config);
 std::map<std::string, std::string> expectations(const std::vector<std::string>& expect_current,
                                                 const config::Config& config,
                                                 const std::map<std::string, std::string>& seen);
+// Why tags move, for the history (pipeline/history.h).
+struct MoveReason {
+  std::string action = "publish";  // publish, rollback, override
+  std::string why;
+};
 // Moves the publish tags to `digest`, one gate sharing `cache_dir` at a time;
-// `requests` gets what it cost on the wire.
+// `requests` gets what it cost on the wire. Each tag moved is appended to
+// the repository's history (a failure there warns: the move stands).
 std::vector<report::PublishedTag> publish_candidate(registry::Client& registry, const RegistryAccess& access,
                                                     const config::Config& config, const std::string& digest,
                                                     const std::map<std::string, std::string>& expect,
                                                     const std::filesystem::path& cache_dir, bool serialized,
-                                                    std::string* requests);
+                                                    std::string* requests, const MoveReason& reason);
 // PR mode: did the change since BASE touch any of the configured paths?
 report::ChangeScope change_scope(const config::Config& config, const std::string& base);
 // Attaches the verified-digest record; a failure to record is a warning (an

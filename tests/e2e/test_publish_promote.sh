@@ -88,4 +88,7 @@ for arch in amd64 arm64; do
   got=$(skopeo inspect --tls-verify=false --override-arch "$arch" --format '{{.Architecture}}' "docker://$GATE_REGISTRY/e2e/promote-upload-$$:uploaded" 2>&1)
   expect_eq "$got" "$arch" "uploaded copy: platform $arch readable"
 done
-expect_eq "$(proxy_count PUT '/blobs/uploads/')" 4 "one upload PUT per blob"
+# 4 image blobs, then the history's 2 (its list and its empty config,
+# written once the tag has moved): one upload PUT each.
+expect_eq "$(proxy_count PUT '/blobs/uploads/')" 6 "one upload PUT per blob"
+expect_eq "$(proxy_count PUT '/manifests/gate-history')" 1 "the move appended to the history"
