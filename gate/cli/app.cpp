@@ -34,6 +34,7 @@ struct Parsed {
   pipeline::StatusOptions status;
   pipeline::HistoryOptions history;
   pipeline::RevokeOptions revoke;
+  pipeline::RollbackOptions rollback;
   pipeline::PlanOptions plan;
   pipeline::MergeOptions merge;
 };
@@ -265,6 +266,23 @@ const std::vector<Command>& commands() {
          add_registry_access(sub, p.common.registry);
        },
        [](const Parsed& p) { return pipeline::revoke(p.common, p.revoke); }},
+      {"rollback",
+       "move the publish tags back to the last verified digest before the current one (by the history), or --to "
+       "DIGEST (verified, unless --override --reason); all or none, compare-and-swap",
+       true,
+       [](CLI::App& sub, Parsed& p) {
+         add_config(sub, p);
+         add_cache_dir(sub, p);
+         add_registry_access(sub, p.common.registry);
+         sub.add_option("--to", p.rollback.to,
+                        "this digest (sha256:... or REPO@sha256:...) rather than the last verified");
+         sub.add_flag("--override", p.rollback.override,
+                      "publish --to even though it is not verified (needs --reason)");
+         sub.add_option("--reason", p.rollback.reason, "why (recorded in the history)");
+         add_dry_run(sub, p.rollback.dry_run);
+         add_serialized(sub, p.rollback.serialized);
+       },
+       [](const Parsed& p) { return pipeline::rollback(p.common, p.rollback); }},
       {"plan",
        "print the CI matrix (consumer x shard) as JSON for fromJSON(); also to $GITHUB_OUTPUT as matrix=; "
        "pins the test durations shared in the registry for every shard",

@@ -1,6 +1,8 @@
 // The audit trail: `gate history` (the tag moves and withdrawals kept in
-// the registry) and `gate revoke` (withdraw a digest's verification).
+// the registry), `gate revoke` (withdraw a digest's verification) and
+// `gate rollback` (back to the last verified digest).
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <nlohmann/json.hpp>
 
@@ -8,6 +10,7 @@
 #include "core/log.h"
 #include "pipeline/history.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/publish.h"
 #include "pipeline/record.h"
 #include "pipeline/session.h"
 #include "registry/digest.h"
@@ -20,7 +23,91 @@ std::string short_digest(const std::string& digest) {
   return digest.empty() ? "(new)" : digest.substr(0, std::min<size_t>(digest.size(), 19));
 }
 
+// Verified for every consumer of the config (its records) and not revoked;
+// otherwise why not.
+std::string unverified_because(registry::Registry& registry, const config::Config& config, const std::string& digest) {
+  const std::string repository = repository_of(config).repository;
+  if (auto revoked = read_revocation(registry, repository, digest))
+    return fmt::format("its verification was revoked on {} by {}: {}", revoked->at, revoked->who, revoked->reason);
+  std::string missing;
+  for (const auto& v : read_records(registry, repository, digest, config))
+    if (!v.verified) missing += (missing.empty() ? "" : ", ") + v.consumer;
+  return missing.empty() ? "" : "no verification record for " + missing;
+}
+
+// The last digest the first publish tag pointed to before `current` that is
+// still verified, by the history (newest first).
+std::string last_verified_before(registry::Registry& registry, const config::Config& config,
+                                 const std::string& current) {
+  const std::string tag = config.image.publish_tags.front();
+  auto entries = read_history(registry, release_path(config));
+  std::vector<std::string> looked;
+  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+    if (it->tag != tag || it->action == "revoke") continue;
+    for (const std::string& digest : {it->to, it->from}) {
+      if (digest.empty() || digest == current || std::find(looked.begin(), looked.end(), digest) != looked.end())
+        continue;
+      looked.push_back(digest);
+      std::string why = unverified_because(registry, config, digest);
+      if (why.empty()) return digest;
+      log::info(fmt::format("rollback: passing over {}: {}", digest, why));
+    }
+  }
+  throw Error(ExitCode::blocked,
+              fmt::format("rollback: the history of {} holds no verified digest before {} for tag {} (looked at {})",
+                          release_path(config), current.empty() ? "(unset)" : current, tag, looked.size()));
+}
+
 }  // namespace
+
+ExitCode rollback(const CommonOptions& common, const RollbackOptions& options) {
+  if (options.override && options.reason.empty())
+    throw UsageError("rollback --override needs --reason TEXT: why an unverified digest is published");
+  Session session(common, "rollback");
+  const config::Config& config = session.config;
+  registry::Client& registry = session.registry();
+  auto seen = observe_tags(registry, release_path(config), config.image.publish_tags);
+  const std::string current = seen[config.image.publish_tags.front()];
+  std::string target;
+  if (!options.to.empty()) {
+    registry::Reference ref = registry::parse_reference(
+        options.to.find('@') == std::string::npos ? config.image.repository + "@" + options.to : options.to);
+    if (!registry::is_valid_digest(ref.digest))
+      throw UsageError(fmt::format("rollback --to {}: give a digest (sha256:... or REPO@sha256:...)", options.to));
+    target = ref.digest;
+    if (std::string why = unverified_because(registry, config, target); !why.empty()) {
+      if (!options.override)
+        throw Error(ExitCode::blocked, fmt::format("rollback refused: {} is not verified ({}); --override --reason "
+                                                   "TEXT publishes it anyway, on the record",
+                                                   target, why));
+      log::warn(fmt::format("rollback --override: {} is not verified ({}): publishing it for: {}", target, why,
+                            options.reason));
+    }
+  } else {
+    target = last_verified_before(registry, config, current);
+  }
+  log::info(fmt::format("rollback: {} -> {}", current.empty() ? "(unset)" : current, target));
+  if (options.dry_run) {
+    std::printf("would move %s to %s\n", fmt::format("{}", fmt::join(config.image.publish_tags, ", ")).c_str(),
+                target.c_str());
+    return ExitCode::passed;
+  }
+  // Every tag where it was seen, or none moves (compare-and-swap, all-or-none).
+  auto expect = expectations({}, config, seen);
+  if (expect.empty()) expect = seen;
+  std::string requests;
+  const MoveReason reason{
+      options.override ? "override" : "rollback",
+      options.reason.empty() ? fmt::format("rollback from {}", current.empty() ? "(unset)" : current) : options.reason};
+  auto moved = publish_candidate(registry, common.registry, config, target, expect, session.cache_dir(),
+                                 options.serialized, &requests, reason);
+  for (const auto& p : moved) {
+    std::printf("%s:%s %s (was %s)\n", config.image.release_repository().c_str(), p.tag.c_str(), p.digest.c_str(),
+                p.previous_digest.empty() ? "new" : p.previous_digest.c_str());
+  }
+  std::fflush(stdout);
+  return ExitCode::passed;
+}
 
 ExitCode history(const CommonOptions& common, const HistoryOptions& options) {
   Session session(common, "history");

@@ -79,6 +79,14 @@ struct RevokeOptions {
   std::string reason;  // --reason: why (required)
 };
 
+struct RollbackOptions {
+  std::string to;         // --to DIGEST (or REPO@DIGEST): must be verified unless --override
+  bool override = false;  // --override: publish an unverified --to, with --reason
+  std::string reason;
+  bool dry_run = false;
+  bool serialized = false;
+};
+
 struct PlanOptions {
   int shards = 0;  // --shards N: override the consumers' `shards`
   std::string changed_since;
@@ -103,9 +111,11 @@ ExitCode publish(const CommonOptions& common, const PublishOptions& options);
 ExitCode validate(const CommonOptions& common);
 ExitCode plan(const CommonOptions& common, const PlanOptions& options);    // prints the CI matrix as JSON
 ExitCode merge(const CommonOptions& common, const MergeOptions& options);  // the fan-in
+// Verified against every consumer, and not revoked?
 ExitCode status(const CommonOptions& common, const StatusOptions& options);
-ExitCode history(const CommonOptions& common, const HistoryOptions& options);  // the tag moves gate made
-ExitCode revoke(const CommonOptions& common,
-                const RevokeOptions& options);  // withdraw a verification  // verified against every consumer?
+// The tag moves gate made; withdrawing a verification; back to the last verified digest.
+ExitCode history(const CommonOptions& common, const HistoryOptions& options);
+ExitCode revoke(const CommonOptions& common, const RevokeOptions& options);
+ExitCode rollback(const CommonOptions& common, const RollbackOptions& options);
 
 }  // namespace gate::pipeline

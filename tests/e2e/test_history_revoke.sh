@@ -4,6 +4,9 @@
 # revoke` withdraws a digest's verification: `gate status` answers "not
 # deployable" and says why, `publish --require-record` and `publish
 # --verdict` refuse it, the history shows it; another digest is untouched.
+# `gate rollback` moves the tags back to the last verified digest (passing
+# over the revoked one), all or none under an injected registry fault;
+# `--to` an unverified digest needs --override and a reason, recorded.
 source "$(dirname "$0")/lib.sh"
 
 write_demo_config v1
@@ -61,3 +64,40 @@ expect_eq "$(tag_digest "$repository" stable)" "$before" "stable where it was"
 "$GATE_BIN" history --config "$scratch/gate.yaml" --json >"$scratch/h3.json" 2>/dev/null
 expect_eq "$(json_get "$scratch/h3.json" '(v[-1]["action"], v[-1]["to"], v[-1]["who"], v[-1]["why"])')" \
   "('revoke', '$d2', 'carol', 'corrupts items over 4 KiB')" "the history shows the revocation"
+
+# Rollback: back to the last verified digest before the current one (the
+# current one, revoked, is where it leaves from).
+sed -i 's/publish_tags: \[latest, stable, next\]/publish_tags: [latest, stable]/' "$scratch/gate.yaml"
+"$GATE_BIN" rollback --config "$scratch/gate.yaml" --dry-run >"$scratch/dry.out" 2>"$scratch/dry.err"
+expect_eq "$?" 0 "rollback --dry-run ($(cat "$scratch/dry.err" | tail -2))"
+expect_file_contains "$scratch/dry.out" "would move latest, stable to $d1" "names the last verified digest"
+expect_file_contains "$scratch/dry.err" "rollback: $d2 -> $d1" "from the current digest"
+expect_eq "$(tag_digest "$repository" latest)" "$d2" "a dry run moves nothing"
+# All or none: the registry fails the second tag's write; the first is set back.
+start_fault_proxy "$GATE_REGISTRY"
+echo '[{"method":"PUT","path":"/manifests/stable$","fault":"500"}]' >"$scratch/rules.json"
+sed "s|^  repository: $GATE_REGISTRY/|  repository: $address/|" "$scratch/gate.yaml" >"$scratch/proxied.yaml"
+"$GATE_BIN" rollback --config "$scratch/proxied.yaml" >/dev/null 2>"$scratch/fault.err"
+expect_eq "$?" 3 "rollback under a registry fault"
+expect_eq "$(tag_digest "$repository" latest),$(tag_digest "$repository" stable)" "$d2,$d2" "all or none: both where they were"
+echo '[]' >"$scratch/rules.json"
+GITHUB_ACTOR=dave "$GATE_BIN" rollback --config "$scratch/gate.yaml" >"$scratch/rb.out" 2>"$scratch/rb.err"
+expect_eq "$?" 0 "rollback ($(grep -i error "$scratch/rb.err"))"
+expect_eq "$(tag_digest "$repository" latest),$(tag_digest "$repository" stable)" "$d1,$d1" "both tags back on the verified digest"
+"$GATE_BIN" history --config "$scratch/gate.yaml" --json >"$scratch/h4.json" 2>/dev/null
+expect_eq "$(json_get "$scratch/h4.json" '[(e["action"], e["tag"], e["from"], e["to"], e["who"]) for e in v if e["action"] == "rollback"]')" \
+  "[('rollback', 'latest', '$d2', '$d1', 'dave'), ('rollback', 'stable', '$d2', '$d1', 'dave')]" \
+  "the history records the rollback"
+# --to a revoked digest: refused, unless overridden with a reason.
+"$GATE_BIN" rollback --config "$scratch/gate.yaml" --to "$d2" >/dev/null 2>"$scratch/to.err"
+expect_eq "$?" 1 "rollback --to an unverified digest"
+expect_file_contains "$scratch/to.err" "is not verified (its verification was revoked" "says why"
+"$GATE_BIN" rollback --config "$scratch/gate.yaml" --to "$d2" --override >/dev/null 2>&1
+expect_eq "$?" 2 "--override without a reason"
+expect_eq "$(tag_digest "$repository" latest)" "$d1" "nothing moved"
+"$GATE_BIN" rollback --config "$scratch/gate.yaml" --to "$repository@$d2" --override --reason "the fix needs it back" \
+  >/dev/null 2>"$scratch/ov.err"
+expect_eq "$?" 0 "rollback --to --override --reason ($(grep -i error "$scratch/ov.err"))"
+expect_eq "$(tag_digest "$repository" latest)" "$d2" "overridden"
+expect_eq "$("$GATE_BIN" history --config "$scratch/gate.yaml" --json 2>/dev/null | json_get /dev/stdin '(v[-1]["action"], v[-1]["to"], v[-1]["why"])')" \
+  "('override', '$d2', 'the fix needs it back')" "the override is on the record, with its reason"
