@@ -115,17 +115,7 @@ ExitCode history(const CommonOptions& common, const HistoryOptions& options) {
   auto entries = read_history(session.registry(), repository);
   if (options.json) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& e : entries) {
-      out.push_back({{"at", e.at},
-                     {"who", e.who},
-                     {"action", e.action},
-                     {"tag", e.tag},
-                     {"from", e.from},
-                     {"to", e.to},
-                     {"record", e.record},
-                     {"why", e.why},
-                     {"run", e.run}});
-    }
+    for (const auto& e : entries) out.push_back(to_json(e));
     std::printf("%s\n", out.dump(1).c_str());
   } else if (entries.empty()) {
     std::printf("%s: no tag moved by gate yet\n", repository.c_str());

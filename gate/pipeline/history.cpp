@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "pipeline/referrers.h"
 #include "registry/digest.h"
 #include "registry/manifest.h"
 
@@ -15,16 +16,9 @@ namespace gate::pipeline {
 
 namespace {
 
-constexpr const char* kEmptyConfig = "application/vnd.oci.empty.v1+json";
-
 std::string env(const char* name) {
   const char* value = std::getenv(name);
   return value ? value : "";
-}
-
-nlohmann::json to_json(const HistoryEntry& e) {
-  return {{"at", e.at}, {"who", e.who},       {"action", e.action}, {"tag", e.tag}, {"from", e.from},
-          {"to", e.to}, {"record", e.record}, {"why", e.why},       {"run", e.run}};
 }
 
 HistoryEntry from_json(const nlohmann::json& j) {
@@ -69,6 +63,11 @@ Stored read_stored(registry::Registry& registry, const std::string& repository) 
 
 }  // namespace
 
+nlohmann::json to_json(const HistoryEntry& e) {
+  return {{"at", e.at}, {"who", e.who},       {"action", e.action}, {"tag", e.tag}, {"from", e.from},
+          {"to", e.to}, {"record", e.record}, {"why", e.why},       {"run", e.run}};
+}
+
 std::vector<HistoryEntry> read_history(registry::Registry& registry, const std::string& repository) {
   return read_stored(registry, repository).entries;
 }
@@ -80,20 +79,9 @@ void append_history(registry::Registry& registry, const std::string& repository,
   nlohmann::json list = {{"schema", "gate.history/v1"}, {"entries", nlohmann::json::array()}};
   for (const auto& e : stored.entries) list["entries"].push_back(to_json(e));
   for (const auto& e : entries) list["entries"].push_back(to_json(e));
-  const std::string bytes = list.dump(1);
-  const std::string layer = registry.push_blob(repository, bytes);
-  const std::string config = registry.push_blob(repository, "{}");
-  nlohmann::json manifest = {
-      {"schemaVersion", 2},
-      {"mediaType", registry::kOciManifest},
-      {"artifactType", kHistoryArtifactType},
-      {"config", {{"mediaType", kEmptyConfig}, {"digest", config}, {"size", 2}}},
-      {"layers", {{{"mediaType", kHistoryArtifactType}, {"digest", layer}, {"size", bytes.size()}}}},
-      {"annotations", {{"org.opencontainers.image.created", entries.back().at}}}};
-  registry::Manifest artifact;
-  artifact.media_type = registry::kOciManifest;
-  artifact.body = manifest.dump();
-  artifact.digest = registry::sha256_digest(artifact.body);
+  const registry::Manifest artifact =
+      artifact_manifest(registry, repository, kHistoryArtifactType, list.dump(1),
+                        {{"annotations", {{"org.opencontainers.image.created", entries.back().at}}}});
   registry.put_manifest_if(repository, kHistoryTag, artifact, stored.manifest_digest);
 }
 

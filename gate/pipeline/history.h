@@ -6,6 +6,7 @@
 // with the list plus the new entries, conditionally on the one it read
 // (If-Match; see publish.h for what a registry that ignores it allows).
 // `gate history` prints it; rollback reads it for the digest to go back to.
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,9 @@ struct HistoryEntry {
   std::string why;     // the reason given, or what vouched
   std::string run;     // the CI run's URL, if any
 };
+
+// One entry as stored (and as `gate history --json` prints it).
+nlohmann::json to_json(const HistoryEntry& entry);
 
 // Oldest first; none when gate never wrote one. InfraError when the registry
 // fails or the artifact is not gate's history.

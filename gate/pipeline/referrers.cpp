@@ -35,27 +35,34 @@ std::string referrers_tag(const std::string& digest) {
   return tag;  // "sha256-<hex>"
 }
 
+registry::Manifest artifact_manifest(registry::Registry& registry, const std::string& repository,
+                                     const std::string& type, const std::string& bytes, const nlohmann::json& extra) {
+  const std::string layer = registry.push_blob(repository, bytes);
+  const std::string config = registry.push_blob(repository, "{}");
+  nlohmann::json manifest = {{"schemaVersion", 2},
+                             {"mediaType", registry::kOciManifest},
+                             {"artifactType", type},
+                             {"config", {{"mediaType", kEmptyConfig}, {"digest", config}, {"size", 2}}},
+                             {"layers", {{{"mediaType", type}, {"digest", layer}, {"size", bytes.size()}}}}};
+  manifest.update(extra);
+  registry::Manifest artifact;
+  artifact.media_type = registry::kOciManifest;
+  artifact.body = manifest.dump();
+  artifact.digest = registry::sha256_digest(artifact.body);
+  return artifact;
+}
+
 std::string attach_artifact(registry::Registry& registry, const std::string& repository, const std::string& subject,
                             const std::string& type, const std::string& bytes, const std::string& created,
                             const std::map<std::string, std::string>& annotations) {
   auto image = registry.get_manifest(repository, subject);
   if (!image) throw InfraError(fmt::format("attaching to {}: the image is not in {}", subject, repository));
-  const std::string layer = registry.push_blob(repository, bytes);
-  const std::string config = registry.push_blob(repository, "{}");
   nlohmann::json notes = {{"org.opencontainers.image.created", created}};
   for (const auto& [key, value] : annotations) notes[key] = value;
-  nlohmann::json manifest = {
-      {"schemaVersion", 2},
-      {"mediaType", registry::kOciManifest},
-      {"artifactType", type},
-      {"config", {{"mediaType", kEmptyConfig}, {"digest", config}, {"size", 2}}},
-      {"layers", {{{"mediaType", type}, {"digest", layer}, {"size", bytes.size()}}}},
-      {"subject", {{"mediaType", image->media_type}, {"digest", image->digest}, {"size", image->body.size()}}},
-      {"annotations", notes}};
-  registry::Manifest artifact;
-  artifact.media_type = registry::kOciManifest;
-  artifact.body = manifest.dump();
-  artifact.digest = registry::sha256_digest(artifact.body);
+  const registry::Manifest artifact = artifact_manifest(
+      registry, repository, type, bytes,
+      {{"subject", {{"mediaType", image->media_type}, {"digest", image->digest}, {"size", image->body.size()}}},
+       {"annotations", notes}});
   const std::string stored = registry.put_manifest(repository, artifact.digest, artifact);
   if (stored != artifact.digest)
     throw InfraError(fmt::format("attaching to {}: the registry stored the artifact as '{}'", subject, stored));

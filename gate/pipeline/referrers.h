@@ -6,6 +6,7 @@
 // ".att", ".sbom"). Publishing into another repository carries them along,
 // as `regctl image copy --referrers` does.
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "registry/registry.h"
@@ -14,6 +15,13 @@ namespace gate::pipeline {
 
 // "sha256:<hex>" -> "sha256-<hex>".
 std::string referrers_tag(const std::string& digest);
+
+// Pushes `bytes` as the one layer of an OCI artifact of `type` (an empty
+// config) and returns its manifest, not yet stored: the caller PUTs it by
+// digest or under a tag. `extra` is merged into the manifest (subject,
+// annotations).
+registry::Manifest artifact_manifest(registry::Registry& registry, const std::string& repository,
+                                     const std::string& type, const std::string& bytes, const nlohmann::json& extra);
 
 // Attaches `bytes` to image `subject` as an OCI artifact of `type` (one
 // layer; `subject` = the image) and lists it in the referrers index; the

@@ -116,16 +116,7 @@ void checkout_all(const config::Config& config, const std::filesystem::path& cac
   for (const auto& consumer : config.consumers) {
     interrupt::throw_if_requested();
     checkouts.list.push_back(clock.measure("checkout:" + consumer.name, [&] {
-      git::CheckoutRequest request;
-      request.name = consumer.name;
-      request.url = consumer.repo;
-      request.ref = consumer.ref;
-      request.cache_dir = cache_dir;
-      request.token_env = consumer.token_env;
-      request.token_user = consumer.token_user;
-      request.submodules = consumer.submodules;
-      request.timeout = consumer.checkout_timeout;
-      auto result = git::checkout(request);
+      auto result = git::checkout(checkout_request_of(consumer, cache_dir));
       log::info(fmt::format("{}: checked out {} at {} ({} files written)", consumer.name,
                             consumer.ref.empty() ? "default branch" : consumer.ref, result.commit,
                             result.files_written));

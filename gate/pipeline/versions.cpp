@@ -48,6 +48,19 @@ bool usable_in_a_name(const std::string& ref) {
 
 }  // namespace
 
+git::CheckoutRequest checkout_request_of(const config::Consumer& consumer, const std::filesystem::path& cache_dir) {
+  git::CheckoutRequest request;
+  request.name = consumer.name;
+  request.url = consumer.repo;
+  request.ref = consumer.ref;
+  request.cache_dir = cache_dir;
+  request.token_env = consumer.token_env;
+  request.token_user = consumer.token_user;
+  request.submodules = consumer.submodules;
+  request.timeout = consumer.checkout_timeout;
+  return request;
+}
+
 std::vector<std::string> newest_releases(const std::vector<std::string>& tags, const std::string& pattern, int count) {
   const std::regex release(pattern, std::regex::ECMAScript);
   std::vector<std::string> matching;
@@ -71,14 +84,7 @@ Versions resolve_versions(const config::Config& config, const std::filesystem::p
     if (c.releases == 0 && c.refs.empty()) continue;
     std::vector<std::string>& list = versions[c.name];
     if (c.releases > 0) {
-      git::CheckoutRequest request;
-      request.name = c.name;
-      request.url = c.repo;
-      request.cache_dir = cache_dir;
-      request.token_env = c.token_env;
-      request.token_user = c.token_user;
-      request.timeout = c.checkout_timeout;
-      auto tags = git::remote_tags(request);
+      auto tags = git::remote_tags(checkout_request_of(c, cache_dir));
       list = newest_releases(tags, c.release_pattern, c.releases);
       for (const auto& tag : list) {
         if (!usable_in_a_name(tag)) {

@@ -10,8 +10,13 @@
 #include <vector>
 
 #include "config/config.h"
+#include "git/checkout.h"
 
 namespace gate::pipeline {
+
+// What checking the consumer out asks of gate/git (its ref, credentials,
+// time-out), for the checkout and for listing its remote's tags.
+git::CheckoutRequest checkout_request_of(const config::Consumer& consumer, const std::filesystem::path& cache_dir);
 
 // Consumer name -> the versions tested besides its ref, newest first.
 using Versions = std::map<std::string, std::vector<std::string>>;
