@@ -31,6 +31,7 @@ struct Parsed {
   pipeline::RunOptions run;
   pipeline::TestOptions test;
   pipeline::PublishOptions publish;
+  pipeline::BisectOptions bisect;
   pipeline::StatusOptions status;
   pipeline::HistoryOptions history;
   pipeline::RevokeOptions revoke;
@@ -217,7 +218,10 @@ const std::vector<Command>& commands() {
                         "repeatable");
        },
        [](const Parsed& p) { return pipeline::test(p.common, with_ci_node(p.test)); }},
-      {"publish", "move the publish tags to the tested digest (of --verdict, or --candidate REPO@sha256:...)", true,
+      {"publish",
+       "move the publish tags to the tested digest: of a passing --verdict, or a --candidate REPO@sha256:... "
+       "verified by its records (or --override --reason)",
+       true,
        [](CLI::App& sub, Parsed& p) {
          add_config(sub, p);
          add_cache_dir(sub, p);
@@ -229,7 +233,12 @@ const std::vector<Command>& commands() {
                         "publish the digest of this verdict.json, only if it passed for this config's repository");
          add_serialized(sub, p.publish.serialized);
          sub.add_flag("--require-record", p.publish.require_record,
-                      "publish only a digest with a verification record for every consumer (see gate status)");
+                      "with --verdict: also a verification record for every consumer (see gate status); "
+                      "--candidate always needs them");
+         sub.add_flag("--override", p.publish.override_publish,
+                      "publish a --candidate that is not verified (needs --reason; recorded on the digest, "
+                      "and gate status says so)");
+         sub.add_option("--reason", p.publish.reason, "why it is published anyway (recorded)");
        },
        [](const Parsed& p) { return pipeline::publish(p.common, p.publish); }},
       {"validate", "check a gate.yaml and exit 2 naming file:line:column of the first problem", false,
@@ -283,6 +292,22 @@ const std::vector<Command>& commands() {
          add_serialized(sub, p.rollback.serialized);
        },
        [](const Parsed& p) { return pipeline::rollback(p.common, p.rollback); }},
+      {"bisect",
+       "find the commit of the image repository that broke the consumers a blocked run names: builds the "
+       "commits it probes (bisect-<commit>), runs only the regressed tests, each --repeat times; never publishes",
+       true,
+       [](CLI::App& sub, Parsed& p) {
+         add_config(sub, p);
+         add_cache_dir(sub, p);
+         add_report_dir(sub, p);
+         add_registry_access(sub, p.common.registry);
+         sub.add_option("--verdict", p.bisect.verdict_file, "the blocked run's verdict.json")->required();
+         sub.add_option("--good", p.bisect.good, "a commit where the tests pass (default: the published image's)");
+         sub.add_option("--bad", p.bisect.bad, "a commit where they fail (default: the candidate's)");
+         sub.add_option("--repeat", p.bisect.repeat, "runs of each regressed test per probe (default 3)");
+         sub.add_flag("--keep-tags", p.bisect.keep_tags, "leave the bisect-* images in the registry");
+       },
+       [](const Parsed& p) { return pipeline::bisect(p.common, p.bisect); }},
       {"plan",
        "print the CI matrix (consumer x shard) as JSON for fromJSON(); also to $GITHUB_OUTPUT as matrix=; "
        "pins the test durations shared in the registry for every shard",

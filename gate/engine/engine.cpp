@@ -90,6 +90,7 @@ void DockerCli::build(const BuildRequest& request) const {
   for (const auto& [key, value] : request.build_args) {
     argv.insert(argv.end(), {"--build-arg", key + "=" + value});
   }
+  for (const auto& [key, value] : request.labels) argv.insert(argv.end(), {"--label", key + "=" + value});
   argv.push_back(request.context.string());
   process::Spec spec;
   spec.argv = argv;

@@ -17,6 +17,7 @@ struct BuildRequest {
   std::map<std::string, std::string> build_args;
   std::string tag;  // full "registry/repo:tag"
   std::filesystem::path log_file;
+  std::map<std::string, std::string> labels;  // put on the image
 };
 
 // What gate asks of a container engine. docker_cli() is the real one; a

@@ -23,16 +23,8 @@ std::string short_digest(const std::string& digest) {
   return digest.empty() ? "(new)" : digest.substr(0, std::min<size_t>(digest.size(), 19));
 }
 
-// Verified for every consumer of the config (its records) and not revoked;
-// otherwise why not.
 std::string unverified_because(registry::Registry& registry, const config::Config& config, const std::string& digest) {
-  const std::string repository = repository_of(config).repository;
-  if (auto revoked = read_revocation(registry, repository, digest))
-    return fmt::format("its verification was revoked on {} by {}: {}", revoked->at, revoked->who, revoked->reason);
-  std::string missing;
-  for (const auto& v : read_records(registry, repository, digest, config))
-    if (!v.verified) missing += (missing.empty() ? "" : ", ") + v.consumer;
-  return missing.empty() ? "" : "no verification record for " + missing;
+  return why_not_verified(registry, repository_of(config).repository, digest, config);
 }
 
 // The last digest the first publish tag pointed to before `current` that is
@@ -64,11 +56,13 @@ ExitCode rollback(const CommonOptions& common, const RollbackOptions& options) {
   if (options.override && options.reason.empty())
     throw UsageError("rollback --override needs --reason TEXT: why an unverified digest is published");
   Session session(common, "rollback");
+  session.select_consumers();  // verified against the versions users run now
   const config::Config& config = session.config;
   registry::Client& registry = session.registry();
   auto seen = observe_tags(registry, release_path(config), config.image.publish_tags);
   const std::string current = seen[config.image.publish_tags.front()];
   std::string target;
+  bool record_override = false;
   if (!options.to.empty()) {
     registry::Reference ref = registry::parse_reference(
         options.to.find('@') == std::string::npos ? config.image.repository + "@" + options.to : options.to);
@@ -82,6 +76,7 @@ ExitCode rollback(const CommonOptions& common, const RollbackOptions& options) {
                                                    target, why));
       log::warn(fmt::format("rollback --override: {} is not verified ({}): publishing it for: {}", target, why,
                             options.reason));
+      record_override = true;
     }
   } else {
     target = last_verified_before(registry, config, current);
@@ -95,17 +90,16 @@ ExitCode rollback(const CommonOptions& common, const RollbackOptions& options) {
   // Every tag where it was seen, or none moves (compare-and-swap, all-or-none).
   auto expect = expectations({}, config, seen);
   if (expect.empty()) expect = seen;
+  if (record_override) {  // on the digest before any tag moves, as publish --override does
+    const Notice notice{utc_now("%Y-%m-%dT%H:%M:%SZ"), current_actor(), options.reason, ""};
+    attach_notice(registry, repository_of(config).repository, target, NoticeKind::override_publish, notice);
+  }
   std::string requests;
   const MoveReason reason{
-      options.override ? "override" : "rollback",
+      record_override ? "override" : "rollback",
       options.reason.empty() ? fmt::format("rollback from {}", current.empty() ? "(unset)" : current) : options.reason};
-  auto moved = publish_candidate(registry, common.registry, config, target, expect, session.cache_dir(),
-                                 options.serialized, &requests, reason);
-  for (const auto& p : moved) {
-    std::printf("%s:%s %s (was %s)\n", config.image.release_repository().c_str(), p.tag.c_str(), p.digest.c_str(),
-                p.previous_digest.empty() ? "new" : p.previous_digest.c_str());
-  }
-  std::fflush(stdout);
+  print_moved(config, publish_candidate(registry, common.registry, config, target, expect, session.cache_dir(),
+                                        options.serialized, &requests, reason));
   return ExitCode::passed;
 }
 
@@ -150,13 +144,13 @@ ExitCode revoke(const CommonOptions& common, const RevokeOptions& options) {
                                  options.image, config.image.repository));
   }
   registry::Client& registry = session.registry();
-  Revocation revocation{utc_now("%Y-%m-%dT%H:%M:%SZ"), current_actor(), options.reason, ""};
+  Notice revocation{utc_now("%Y-%m-%dT%H:%M:%SZ"), current_actor(), options.reason, ""};
   // Where records are read: the repository tested in, and the one published to.
   std::vector<std::string> repositories{source};
   if (release != source) repositories.push_back(release);
   for (const auto& repository : repositories) {
     if (!registry.head_manifest(repository, ref.digest)) continue;  // never published there
-    revocation.artifact = attach_revocation(registry, repository, ref.digest, revocation);
+    revocation.artifact = attach_notice(registry, repository, ref.digest, NoticeKind::revocation, revocation);
     log::info(fmt::format("revoked the verification of {} in {} ({})", ref.digest, repository, revocation.artifact));
   }
   if (revocation.artifact.empty())

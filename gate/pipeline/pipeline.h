@@ -62,8 +62,10 @@ struct PublishOptions {
   std::filesystem::path verdict_file;  // --verdict
   bool dry_run = false;
   std::vector<std::string> expect_current;
-  bool require_record = false;  // only a digest with a verification record for every consumer
-  bool serialized = false;      // --serialized: a lock outside gate orders every publish to these tags
+  bool require_record = false;    // with --verdict: records for every consumer too (--candidate always needs them)
+  bool serialized = false;        // --serialized: a lock outside gate orders every publish to these tags
+  bool override_publish = false;  // --override: publish an unverified --candidate, with --reason, on the record
+  std::string reason;
 };
 
 struct StatusOptions {
@@ -72,6 +74,14 @@ struct StatusOptions {
 
 struct HistoryOptions {
   bool json = false;  // --json: the entries as JSON, oldest first
+};
+
+struct BisectOptions {
+  std::filesystem::path verdict_file;  // --verdict: the blocked run's verdict.json
+  std::string good;                    // --good REV: default the published image's commit (its label)
+  std::string bad;                     // --bad REV: default the candidate's commit (its label), else HEAD
+  int repeat = 3;                      // --repeat N: runs of each suspect per probe
+  bool keep_tags = false;              // --keep-tags: leave the bisect-* images in the registry
 };
 
 struct RevokeOptions {
@@ -117,5 +127,6 @@ ExitCode status(const CommonOptions& common, const StatusOptions& options);
 ExitCode history(const CommonOptions& common, const HistoryOptions& options);
 ExitCode revoke(const CommonOptions& common, const RevokeOptions& options);
 ExitCode rollback(const CommonOptions& common, const RollbackOptions& options);
+ExitCode bisect(const CommonOptions& common, const BisectOptions& options);
 
 }  // namespace gate::pipeline

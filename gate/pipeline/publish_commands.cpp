@@ -5,6 +5,8 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "pipeline/history.h"
+#include "pipeline/publish.h"
 #include "pipeline/record.h"
 #include "pipeline/session.h"
 #include "pipeline/verdict_check.h"
@@ -12,6 +14,14 @@
 namespace gate::pipeline {
 
 ExitCode publish(const CommonOptions& common, const PublishOptions& options) {
+  if (options.override_publish && options.reason.empty()) {
+    throw UsageError(
+        "publish --override needs --reason TEXT: why a candidate that did not pass is published "
+        "(recorded on the digest and in the history)");
+  }
+  if (options.override_publish && !options.verdict_file.empty()) {
+    throw UsageError("publish --override takes --candidate REPOSITORY@sha256:..., not --verdict");
+  }
   Session session(common, "publish");
   const config::Config& config = session.config;
   if (options.candidate.empty() && options.verdict_file.empty()) {
@@ -44,45 +54,53 @@ ExitCode publish(const CommonOptions& common, const PublishOptions& options) {
     digest = ref.digest;
   }
   auto expect = expectations(options.expect_current, config, seen);
-  // No preflight here: the first request says if the registry is not there,
-  // and publishing stays 1 GET + a HEAD and a PUT per tag.
+  // No preflight here: the first request says if the registry is not there.
   registry::Client& registry = session.registry();
-  // A withdrawn verification vouches for nothing, whatever vouched before.
-  if (options.require_record || !options.verdict_file.empty()) {
-    if (auto revoked = read_revocation(registry, repository_of(config).repository, digest)) {
+  const std::string repository = repository_of(config).repository;
+  MoveReason reason{"publish", ""};
+  bool record_override = false;
+  if (!options.verdict_file.empty()) {
+    // The verdict is the evidence; a withdrawn verification still vouches for nothing.
+    if (auto revoked = read_notice(registry, repository, digest, NoticeKind::revocation)) {
       throw Error(ExitCode::blocked, fmt::format("publish refused: the verification of {} was revoked on {} by {}: {}",
                                                  digest, revoked->at, revoked->who, revoked->reason));
     }
+    reason.why = fmt::format("verified: the passing verdict {}", options.verdict_file.filename().string());
   }
-  if (options.require_record) {
-    session.select_consumers();  // the versions users run now
-    std::string missing;
-    for (const auto& v : read_records(registry, repository_of(config).repository, digest, config)) {
-      if (!v.verified) missing += (missing.empty() ? "" : ", ") + v.consumer;
-    }
-    if (!missing.empty()) {
-      throw Error(ExitCode::blocked, fmt::format("publish refused: {} has no verification record for {} "
-                                                 "(--require-record)",
-                                                 digest, missing));
+  if (options.verdict_file.empty() || options.require_record) {
+    // A bare digest carries no evidence: its records must (the versions users run now).
+    session.select_consumers();
+    const std::string why = why_not_verified(registry, repository, digest, config);
+    if (why.empty()) {
+      if (reason.why.empty()) reason.why = "verified: a record for every consumer";
+      if (options.override_publish) log::info(fmt::format("{} is verified: --override was not needed", digest));
+    } else if (!options.override_publish) {
+      throw Error(ExitCode::blocked, fmt::format("publish refused: {} is not verified: {}. Publish a passing "
+                                                 "--verdict, or --override --reason TEXT publishes it anyway, on "
+                                                 "the record",
+                                                 digest, why));
+    } else {
+      log::warn(fmt::format("publish --override: {} is not verified ({}): publishing it for: {}", digest, why,
+                            options.reason));
+      reason = MoveReason{"override", options.reason};
+      record_override = true;
     }
   }
   if (options.dry_run) {
-    log::info(fmt::format("dry run: would move {} to {}", fmt::join(config.image.publish_tags, ", "), digest));
+    log::info(fmt::format("dry run: would move {} to {}{}", fmt::join(config.image.publish_tags, ", "), digest,
+                          record_override ? " (by override)" : ""));
     return ExitCode::passed;
   }
+  // On the digest before any tag moves: an image published by override is never without its note.
+  if (record_override) {
+    const Notice notice{utc_now("%Y-%m-%dT%H:%M:%SZ"), current_actor(), options.reason, ""};
+    log::info(fmt::format("recorded the override on {} ({})", digest,
+                          attach_notice(registry, repository, digest, NoticeKind::override_publish, notice)));
+  }
   std::string requests;
-  const MoveReason reason{
-      "publish", !options.verdict_file.empty()
-                     ? fmt::format("verified: the passing verdict {}", options.verdict_file.filename().string())
-                 : options.require_record ? "verified: a record for every consumer (--require-record)"
-                                          : "gate publish --candidate (no verdict or record asked for)"};
   auto published = publish_candidate(registry, common.registry, config, digest, expect, session.cache_dir(),
                                      options.serialized, &requests, reason);
-  for (const auto& p : published) {
-    std::printf("%s:%s %s (was %s)\n", config.image.release_repository().c_str(), p.tag.c_str(), p.digest.c_str(),
-                p.previous_digest.empty() ? "new" : p.previous_digest.c_str());
-  }
-  std::fflush(stdout);
+  print_moved(config, published);
   return ExitCode::passed;
 }
 
@@ -103,7 +121,7 @@ ExitCode status(const CommonOptions& common, const StatusOptions& options) {
     if (!manifest) throw InfraError(fmt::format("status {}: no such image in the registry", options.image));
     digest = manifest->digest;
   }
-  if (auto revoked = read_revocation(registry, ref.repository, digest)) {
+  if (auto revoked = read_notice(registry, ref.repository, digest, NoticeKind::revocation)) {
     std::printf("%s@%s: NOT deployable: its verification was revoked on %s by %s: %s\n", ref.name().c_str(),
                 digest.c_str(), revoked->at.c_str(), revoked->who.c_str(), revoked->reason.c_str());
     std::fflush(stdout);
@@ -119,8 +137,15 @@ ExitCode status(const CommonOptions& common, const StatusOptions& options) {
       std::printf("%s: not verified\n", v.consumer.c_str());
     }
   }
-  std::printf("%s@%s: %s\n", ref.name().c_str(), digest.c_str(),
-              all ? "can be deployed: verified against every consumer" : "NOT verified against every consumer");
+  auto overridden = read_notice(registry, ref.repository, digest, NoticeKind::override_publish);
+  if (all) {
+    std::printf("%s@%s: can be deployed: verified against every consumer\n", ref.name().c_str(), digest.c_str());
+  } else if (overridden) {
+    std::printf("%s@%s: published by override, not verified: on %s by %s: %s\n", ref.name().c_str(), digest.c_str(),
+                overridden->at.c_str(), overridden->who.c_str(), overridden->reason.c_str());
+  } else {
+    std::printf("%s@%s: NOT verified against every consumer\n", ref.name().c_str(), digest.c_str());
+  }
   std::fflush(stdout);
   return all ? ExitCode::passed : ExitCode::blocked;
 }

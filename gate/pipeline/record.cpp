@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -97,6 +98,7 @@ std::string attach_record(registry::Registry& registry, const std::string& repos
                          {"ref", c.ref},
                          {"commit", c.commit},
                          {"status", report::consumer_status_name(c.status)},
+                         {"shard", c.shard},
                          {"tests", c.tests.size()},
                          {"executed", executed}});
   }
@@ -110,25 +112,45 @@ std::string attach_record(registry::Registry& registry, const std::string& repos
   return artifact;
 }
 
-std::string attach_revocation(registry::Registry& registry, const std::string& repository, const std::string& digest,
-                              const Revocation& revocation) {
-  const nlohmann::json body = {{"schema", "gate.revocation/v1"},
-                               {"digest", digest},
-                               {"at", revocation.at},
-                               {"who", revocation.who},
-                               {"reason", revocation.reason}};
-  return attach_artifact(registry, repository, digest, kRevocationArtifactType, body.dump(1), revocation.at,
-                         {{"dev.gate.revoked", "true"}});
+namespace {
+
+struct NoticeFormat {
+  const char* artifact_type;
+  const char* schema;
+  const char* annotation;
+};
+
+NoticeFormat format_of(NoticeKind kind) {
+  switch (kind) {
+    case NoticeKind::revocation:
+      return {"application/vnd.gate.revocation.v1+json", "gate.revocation/v1", "dev.gate.revoked"};
+    case NoticeKind::override_publish:
+      return {"application/vnd.gate.override.v1+json", "gate.override/v1", "dev.gate.override"};
+  }
+  throw std::logic_error("unknown notice kind");
 }
 
-std::optional<Revocation> read_revocation(registry::Registry& registry, const std::string& repository,
-                                          const std::string& digest) {
+}  // namespace
+
+std::string attach_notice(registry::Registry& registry, const std::string& repository, const std::string& digest,
+                          NoticeKind kind, const Notice& notice) {
+  const NoticeFormat format = format_of(kind);
+  const nlohmann::json body = {
+      {"schema", format.schema}, {"digest", digest}, {"at", notice.at}, {"who", notice.who}, {"reason", notice.reason}};
+  return attach_artifact(registry, repository, digest, format.artifact_type, body.dump(1), notice.at,
+                         {{format.annotation, "true"}});
+}
+
+std::optional<Notice> read_notice(registry::Registry& registry, const std::string& repository,
+                                  const std::string& digest, NoticeKind kind) {
+  const NoticeFormat format = format_of(kind);
   auto index = registry.get_manifest(repository, referrers_tag(digest));
   if (!index) return std::nullopt;
   auto listing = nlohmann::json::parse(index->body, nullptr, false);
   if (listing.is_discarded() || !listing.contains("manifests") || !listing["manifests"].is_array()) return std::nullopt;
   for (const auto& entry : listing["manifests"]) {
-    if (!entry.is_object() || entry.value("artifactType", "") != kRevocationArtifactType) continue;
+    // Only the kind asked for is fetched: the index says each entry's type.
+    if (!entry.is_object() || entry.value("artifactType", "") != format.artifact_type) continue;
     auto artifact = registry.get_manifest(repository, entry.value("digest", ""));
     if (!artifact) continue;
     auto manifest = nlohmann::json::parse(artifact->body, nullptr, false);
@@ -138,9 +160,9 @@ std::optional<Revocation> read_revocation(registry::Registry& registry, const st
     auto blob = registry.get_blob(repository, manifest["layers"][0].value("digest", ""));
     if (!blob) continue;
     auto body = nlohmann::json::parse(*blob, nullptr, false);
-    if (body.is_discarded() || body.value("schema", "") != "gate.revocation/v1" || body.value("digest", "") != digest)
+    if (body.is_discarded() || body.value("schema", "") != format.schema || body.value("digest", "") != digest)
       continue;
-    return Revocation{body.value("at", ""), body.value("who", ""), body.value("reason", ""), artifact->digest};
+    return Notice{body.value("at", ""), body.value("who", ""), body.value("reason", ""), artifact->digest};
   }
   return std::nullopt;
 }
@@ -170,8 +192,9 @@ std::vector<ConsumerVerification> read_records(registry::Registry& registry, con
       for (const auto& rc : view->consumers) {
         if (!rc.is_object()) continue;
         for (auto& v : out) {
+          // A shard's pass is not the consumer's: only a whole run verifies it.
           if (v.consumer == rc.value("name", "") && rc.value("status", "") == "passed" &&
-              rc.value("executed", 0) >= 0) {
+              rc.value("shard", "").empty() && rc.value("executed", 0) >= 0) {
             v.verified = true;
             v.commit = rc.value("commit", "");
             v.verified_at = view->verified_at;
@@ -182,6 +205,16 @@ std::vector<ConsumerVerification> read_records(registry::Registry& registry, con
     }
   }
   return out;
+}
+
+std::string why_not_verified(registry::Registry& registry, const std::string& repository, const std::string& digest,
+                             const config::Config& config) {
+  if (auto revoked = read_notice(registry, repository, digest, NoticeKind::revocation))
+    return fmt::format("its verification was revoked on {} by {}: {}", revoked->at, revoked->who, revoked->reason);
+  std::string missing;
+  for (const auto& v : read_records(registry, repository, digest, config))
+    if (!v.verified) missing += (missing.empty() ? "" : ", ") + v.consumer;
+  return missing.empty() ? "" : "it has no verification record for " + missing;
 }
 
 }  // namespace gate::pipeline

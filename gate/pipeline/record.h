@@ -36,24 +36,34 @@ struct ConsumerVerification {
   std::string record;  // the artifact's digest
 };
 
-// A verification withdrawn (`gate revoke`): status, publish --require-record
-// and rollback refuse the digest from then on, whatever its records say.
-inline constexpr const char* kRevocationArtifactType = "application/vnd.gate.revocation.v1+json";
-struct Revocation {
+// What a person attached to a digest, on the record, as an OCI artifact whose
+// subject is the image:
+// - a revocation (`gate revoke`): the verification is withdrawn, and status,
+//   publish and rollback refuse the digest from then on, whatever its records say;
+// - an override (`publish --override`, `rollback --override`): the digest was
+//   published without a verification, for the reason given; status says so.
+enum class NoticeKind { revocation, override_publish };
+struct Notice {
   std::string at;
   std::string who;
   std::string reason;
   std::string artifact;  // its digest
 };
-// Attaches a revocation of `digest` in `repository`; its artifact's digest.
-std::string attach_revocation(registry::Registry& registry, const std::string& repository, const std::string& digest,
-                              const Revocation& revocation);
-// The first revocation attached to `digest`, if any.
-std::optional<Revocation> read_revocation(registry::Registry& registry, const std::string& repository,
-                                          const std::string& digest);
+// Attaches a notice about `digest` in `repository`; its artifact's digest.
+std::string attach_notice(registry::Registry& registry, const std::string& repository, const std::string& digest,
+                          NoticeKind kind, const Notice& notice);
+// The first notice of that kind attached to `digest`, if any.
+std::optional<Notice> read_notice(registry::Registry& registry, const std::string& repository,
+                                  const std::string& digest, NoticeKind kind);
 
 // What the records attached to `digest` say about each consumer of the config.
 std::vector<ConsumerVerification> read_records(registry::Registry& registry, const std::string& repository,
                                                const std::string& digest, const config::Config& config);
+
+// Empty when `digest` is verified for every consumer of the config (the
+// versions selected too) and not revoked; otherwise why not, as a clause
+// ("it has no verification record for a, b").
+std::string why_not_verified(registry::Registry& registry, const std::string& repository, const std::string& digest,
+                             const config::Config& config);
 
 }  // namespace gate::pipeline

@@ -14,6 +14,7 @@
 #include "core/interrupt.h"
 #include "core/log.h"
 #include "git/checkout.h"
+#include "pipeline/candidate.h"
 #include "pipeline/decide.h"
 #include "pipeline/job_plan.h"
 #include "pipeline/publish.h"
@@ -25,115 +26,11 @@
 namespace gate::pipeline {
 namespace {
 
-// GIT_SHA: the short commit of the repository holding the build context.
-std::optional<std::string> git_sha_of(const config::Config& config) {
-  auto commit = git::head_commit(config.image.context);
-  if (!commit) return std::nullopt;
-  return commit->substr(0, 12);
-}
-
-std::string candidate_tag_of(const config::Config& config) {
-  auto sha = git_sha_of(config);
-  if (!config.image.candidate_tag) {
-    return sha ? "pr-" + *sha : "pr-" + utc_now("%Y%m%dT%H%M%SZ");
-  }
-  config::Values values;
-  if (sha) values.emplace(std::string(config::kGitSha), *sha);
-  std::string tag = config::expand(*config.image.candidate_tag, values, config.file.string());
-  if (!registry::is_valid_tag(tag)) {
-    throw UsageError(
-        fmt::format("{}: image.candidate_tag expands to '{}', which is not a valid tag", config.file.string(), tag));
-  }
-  return tag;
-}
-
-report::Candidate build_candidate(const config::Config& config, const engine::Engine& engine,
-                                  registry::Registry& registry, const std::filesystem::path& report_dir,
-                                  StageClock& clock) {
-  report::Candidate candidate;
-  candidate.repository = config.image.repository;
-  candidate.tag = candidate_tag_of(config);
-  const std::string tagged = candidate.repository + ":" + candidate.tag;
-  log::info(fmt::format("building {} from {}", tagged, config.image.context.string()));
-  clock.measure("build", [&] {
-    engine.build({config.image.context, config.image.dockerfile, config.image.build_args, tagged,
-                  report_dir / "logs" / "build.log"});
-  });
-  interrupt::throw_if_requested();
-  clock.measure("push", [&] { engine.push(tagged, report_dir / "logs" / "build.log"); });
-  // The digest is read back from the registry, not from the engine's output:
-  // it is what consumers will pull.
-  auto ref = repository_of(config);
-  auto manifest = registry.get_manifest(ref.repository, candidate.tag);
-  if (!manifest) throw InfraError(fmt::format("push {}: the registry has no such tag after the push", tagged));
-  candidate.digest = manifest->digest;
-  log::info(fmt::format("candidate {}@{}", tagged, candidate.digest));
-  return candidate;
-}
-
-// --candidate REF: an image already in the registry, in the configured repository.
-report::Candidate resolve_candidate(const config::Config& config, registry::Registry& registry,
-                                    const std::string& text) {
-  registry::Reference ref = registry::parse_reference(text);
-  if (ref.name() != config.image.repository) {
-    throw UsageError(fmt::format("--candidate {} is not in the configured repository {} ({})", text,
-                                 config.image.repository, config.file.string()));
-  }
-  report::Candidate candidate;
-  candidate.repository = ref.name();
-  candidate.tag = ref.tag;
-  auto manifest = registry.get_manifest(ref.repository, ref.digest.empty() ? ref.tag : ref.digest);
-  if (!manifest) throw InfraError(fmt::format("candidate {}: not found in the registry", text));
-  candidate.digest = manifest->digest;
-  return candidate;
-}
-
-config::Values placeholders_of(const config::Config& config, const report::Candidate& candidate) {
-  config::Values values;
-  values.emplace(std::string(config::kCandidate), candidate.tag.empty() ? candidate.repository + "@" + candidate.digest
-                                                                        : candidate.repository + ":" + candidate.tag);
-  values.emplace(std::string(config::kCandidateRef), candidate.repository + "@" + candidate.digest);
-  values.emplace(std::string(config::kCandidateDigest), candidate.digest);
-  values.emplace(std::string(config::kCandidateTag), candidate.tag);
-  if (auto sha = git_sha_of(config)) values.emplace(std::string(config::kGitSha), *sha);
-  return values;
-}
-
-// The run's checkouts: their worktrees are released when the run ends,
-// whatever happened (mirrors and trees stay in the cache for the next run).
-struct Checkouts {
-  std::vector<git::Checkout> list;
-  Checkouts() = default;
-  Checkouts(const Checkouts&) = delete;
-  Checkouts& operator=(const Checkouts&) = delete;
-  ~Checkouts() {
-    for (auto& checkout : list) git::release_worktree(checkout);
-  }
-};
-
-void checkout_all(const config::Config& config, const std::filesystem::path& cache_dir, StageClock& clock,
-                  Checkouts& checkouts) {
-  for (const auto& consumer : config.consumers) {
-    interrupt::throw_if_requested();
-    checkouts.list.push_back(clock.measure("checkout:" + consumer.name, [&] {
-      auto result = git::checkout(checkout_request_of(consumer, cache_dir));
-      log::info(fmt::format("{}: checked out {} at {} ({} files written)", consumer.name,
-                            consumer.ref.empty() ? "default branch" : consumer.ref, result.commit,
-                            result.files_written));
-      return result;
-    }));
-  }
-}
-
-// The image a run is bound to, and every reference that names it.
-suite::ImageBinding binding_of(const config::Config& config, const report::Candidate& image, const char* role) {
-  suite::ImageBinding binding;
-  binding.role = role;
-  binding.digest = image.digest;
-  binding.placeholders = placeholders_of(config, image);
-  binding.refs = {image.repository + "@" + image.digest};
-  if (!image.tag.empty()) binding.refs.push_back(image.repository + ":" + image.tag);
-  return binding;
+// Every consumer tested whole, not one shard of it: only such a run is
+// evidence for the consumers' records.
+bool tested_whole(const report::Verdict& verdict) {
+  return std::none_of(verdict.consumers.begin(), verdict.consumers.end(),
+                      [](const report::ConsumerResult& c) { return !c.shard.empty(); });
 }
 
 // A consumer fail_fast did not start.
@@ -374,7 +271,7 @@ ExitCode run(const CommonOptions& common, const RunOptions& options) {
     note_already_published(config, verdict);
     log_reasons(verdict);
     if (verdict.exit_code != ExitCode::passed) return;
-    record_verification(registry, config, verdict);
+    if (tested_whole(verdict)) record_verification(registry, config, verdict);
     if (options.dry_run) {
       log::info("dry run: nothing published");
       return;
@@ -485,6 +382,10 @@ ExitCode test(const CommonOptions& common, const TestOptions& options) {
     decide(session.verdict);
     note_already_published(session.config, session.verdict);
     log_reasons(session.verdict);
+    // A whole, passing test is the evidence `publish --candidate` asks for
+    // (a shard's is not: merge records the whole).
+    if (session.verdict.exit_code == ExitCode::passed && tested_whole(session.verdict))
+      record_verification(session.registry(), session.config, session.verdict);
   });
 }
 

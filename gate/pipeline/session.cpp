@@ -1,7 +1,9 @@
 #include "pipeline/session.h"
 
 #include <fmt/format.h>
+
 #include <sys/resource.h>
+#include <cstdio>
 
 #include <algorithm>
 #include <cstdlib>
@@ -200,7 +202,8 @@ std::vector<report::PublishedTag> publish_candidate(registry::Client& registry, 
   auto published = publish(registry, request);
   auto after = registry.stats();
   registry::HttpStats cost;
-  for (const auto& [method, count] : after.requests) cost.requests[method] = count - before.requests[method];
+  for (const auto& [method, count] : after.requests)
+    if (count != before.requests[method]) cost.requests[method] = count - before.requests[method];
   cost.bytes_sent = after.bytes_sent - before.bytes_sent;
   cost.bytes_received = after.bytes_received - before.bytes_received;
   *requests = cost.describe();
@@ -239,6 +242,14 @@ report::ChangeScope change_scope(const config::Config& config, const std::string
   }
   scope.relevant = !scope.matched.empty();
   return scope;
+}
+
+void print_moved(const config::Config& config, const std::vector<report::PublishedTag>& moved) {
+  for (const auto& p : moved) {
+    std::printf("%s:%s %s (was %s)\n", config.image.release_repository().c_str(), p.tag.c_str(), p.digest.c_str(),
+                p.previous_digest.empty() ? "new" : p.previous_digest.c_str());
+  }
+  std::fflush(stdout);
 }
 
 void record_verification(registry::Registry& registry, const config::Config& config, const report::Verdict& verdict) {

@@ -90,6 +90,8 @@ std::vector<report::PublishedTag> publish_candidate(registry::Client& registry, 
                                                     const std::map<std::string, std::string>& expect,
                                                     const std::filesystem::path& cache_dir, bool serialized,
                                                     std::string* requests, const MoveReason& reason);
+// Prints each tag moved, "REPO:TAG DIGEST (was PREVIOUS|new)", on stdout.
+void print_moved(const config::Config& config, const std::vector<report::PublishedTag>& moved);
 // PR mode: did the change since BASE touch any of the configured paths?
 report::ChangeScope change_scope(const config::Config& config, const std::string& base);
 // Attaches the verified-digest record; a failure to record is a warning (an

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,8 @@ struct RunContext {
   // By consumer name: durations the plan pinned; without one the split is
   // priced from the local timing store.
   std::map<std::string, PinnedTimings> pinned_timings;
+  // `gate bisect`: of the tests collected, run only these (by id); empty: all.
+  std::set<std::string> only_tests;
 };
 
 }  // namespace gate::suite

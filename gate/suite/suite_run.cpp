@@ -120,6 +120,20 @@ void confirm(const config::Consumer& consumer, Runner& runner, const RunEnv& env
   }
 }
 
+// The items' tests that are in `only`, each an item of its own (a serial
+// group's other tests are not run, so nothing is run beside them).
+std::vector<WorkItem> only_these(std::vector<WorkItem> items, const std::vector<std::string>& collected,
+                                 const std::set<std::string>& only) {
+  std::vector<WorkItem> kept;
+  for (const auto& item : items) {
+    item.tests.for_each([&](uint32_t at) {
+      if (only.count(collected[at]))
+        kept.push_back(WorkItem{TestPositions(at), item.estimate / item.tests.size(), item.guessed});
+    });
+  }
+  return kept;
+}
+
 }  // namespace
 
 // `listing`: 1, then 2 when the first listing was contradicted.
@@ -131,6 +145,7 @@ static CandidateSuite candidate_suite(const config::Consumer& consumer, Runner& 
   suite.collected = runner.enumerate(env);
   if (suite.collected.empty()) return suite;
   auto items = make_items(suite.collected, prices_of(suite.collected), consumer.serial_groups);
+  if (!context.only_tests.empty()) items = only_these(std::move(items), suite.collected, context.only_tests);
   int shards = context.shard_count > 0 ? context.shard_count : 1;
   if (shards > 1) {
     auto bins = balance(std::move(items), static_cast<size_t>(shards));
@@ -145,7 +160,10 @@ static CandidateSuite candidate_suite(const config::Consumer& consumer, Runner& 
       item.tests.for_each([&](uint32_t at) { share.push_back(suite.collected[at]); });
     }
   }
-  const std::vector<std::string>& planned = shards > 1 ? share : suite.collected;
+  if (!context.only_tests.empty() && shards == 1) {
+    for (const auto& item : items) item.tests.for_each([&](uint32_t at) { share.push_back(suite.collected[at]); });
+  }
+  const std::vector<std::string>& planned = shards > 1 || !context.only_tests.empty() ? share : suite.collected;
   suite.planned = planned.size();
   log::info(fmt::format("{}: {} test(s) collected{}, {} to run on {} worker(s), about {:.1f}s of work", consumer.name,
                         suite.collected.size(), suite.shard.empty() ? "" : ", shard " + suite.shard, suite.planned,

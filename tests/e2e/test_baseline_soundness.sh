@@ -135,7 +135,7 @@ published=$(build_emulator good "")
 good=$(build_emulator good2 "")
 writes=$(build_emulator writes writes)
 delete=$(build_emulator delete delete)
-"$GATE_BIN" publish --config "$scratch/build-good.yaml" --candidate "$repository@$published" >/dev/null 2>&1
+"$GATE_BIN" publish --override --reason "an unverified test image" --config "$scratch/build-good.yaml" --candidate "$repository@$published" >/dev/null 2>&1
 expect_eq "$(tag_digest "$repository" latest)" "$published" "the good image is published"
 for d in "$good" "$writes" "$delete"; do [ "$d" != "$published" ] || fail "a candidate has the published digest"; done
 

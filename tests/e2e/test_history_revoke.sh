@@ -101,3 +101,34 @@ expect_eq "$?" 0 "rollback --to --override --reason ($(grep -i error "$scratch/o
 expect_eq "$(tag_digest "$repository" latest)" "$d2" "overridden"
 expect_eq "$("$GATE_BIN" history --config "$scratch/gate.yaml" --json 2>/dev/null | json_get /dev/stdin '(v[-1]["action"], v[-1]["to"], v[-1]["why"])')" \
   "('override', '$d2', 'the fix needs it back')" "the override is on the record, with its reason"
+
+# publish --candidate needs the digest's records: an untested image is
+# refused, and only --override with a reason publishes it, on the record:
+# a note on the digest (gate status: "published by override, not
+# verified") and the history's entry.
+d3=$(build_emulator third "")
+"$GATE_BIN" publish --config "$scratch/gate.yaml" --candidate "$repository@$d3" >/dev/null 2>"$scratch/o1.err"
+expect_eq "$?" 1 "publish --candidate of an untested digest"
+expect_file_contains "$scratch/o1.err" "is not verified: it has no verification record for emucli" "says why"
+"$GATE_BIN" publish --config "$scratch/gate.yaml" --candidate "$repository@$d3" --override >/dev/null 2>&1
+expect_eq "$?" 2 "publish --override without a reason"
+"$GATE_BIN" status --config "$scratch/gate.yaml" "$repository@$d3" >"$scratch/s3a" 2>&1
+expect_file_contains "$scratch/s3a" "NOT verified against every consumer" "before: not verified, no override"
+expect_eq "$(tag_digest "$repository" latest)" "$d2" "nothing moved"
+GITHUB_ACTOR=erin "$GATE_BIN" publish --config "$scratch/gate.yaml" --candidate "$repository@$d3" --override \
+  --reason "hotfix for CVE-2026-1234, consumers told" >/dev/null 2>"$scratch/o2.err"
+expect_eq "$?" 0 "publish --override --reason ($(grep -i error "$scratch/o2.err"))"
+expect_eq "$(tag_digest "$repository" latest),$(tag_digest "$repository" stable)" "$d3,$d3" "published by override"
+"$GATE_BIN" status --config "$scratch/gate.yaml" "$repository@$d3" >"$scratch/s3" 2>&1
+expect_eq "$?" 1 "status of an overridden digest"
+expect_file_contains "$scratch/s3" "published by override, not verified: on .* by erin: hotfix for CVE-2026-1234" \
+  "status says it was overridden, by whom and why"
+expect_eq "$("$GATE_BIN" history --config "$scratch/gate.yaml" --json 2>/dev/null | json_get /dev/stdin '[(e["action"], e["tag"], e["to"], e["who"], e["why"]) for e in v[-2:]]')" \
+  "[('override', 'latest', '$d3', 'erin', 'hotfix for CVE-2026-1234, consumers told'), ('override', 'stable', '$d3', 'erin', 'hotfix for CVE-2026-1234, consumers told')]" \
+  "the history records the override"
+# A verified digest needs no override: publish --candidate moves the tags.
+"$GATE_BIN" publish --config "$scratch/gate.yaml" --candidate "$repository@$d1" >/dev/null 2>"$scratch/o3.err"
+expect_eq "$?" 0 "publish --candidate of a verified digest ($(grep -i error "$scratch/o3.err"))"
+expect_eq "$(tag_digest "$repository" latest)" "$d1" "the verified digest published"
+"$GATE_BIN" status --config "$scratch/gate.yaml" "$repository@$d1" >"$scratch/s1" 2>&1
+expect_file_contains "$scratch/s1" "can be deployed" "status of the verified digest"

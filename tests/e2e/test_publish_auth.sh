@@ -15,7 +15,7 @@ for reg in "$basic" "$bearer"; do
   write_publish_config "$reg/acme/emu" "[latest, stable]"
 
   # Without credentials: exit 3, saying credentials are needed.
-  "$GATE_BIN" publish --config "$scratch/publish.yaml" --candidate "$reg/acme/emu@$oci_digest" >>"$all_output" 2>"$scratch/err"
+  "$GATE_BIN" publish --override --reason "an unverified test image" --config "$scratch/publish.yaml" --candidate "$reg/acme/emu@$oci_digest" >>"$all_output" 2>"$scratch/err"
   expect_eq "$?" 3 "$reg: no credentials"
   grep -Eq "credentials|auth" "$scratch/err" || fail "$reg: no word on credentials: $(cat "$scratch/err")"
   cat "$scratch/err" >>"$all_output"
@@ -23,7 +23,7 @@ for reg in "$basic" "$bearer"; do
   # Wrong password: exit 3, one attempt at the token endpoint or registry, no loop.
   start=$(date +%s)
   GATE_REGISTRY_USER=gate-bot GATE_REGISTRY_PASSWORD="wrong-$password" \
-    "$GATE_BIN" publish --config "$scratch/publish.yaml" --candidate "$reg/acme/emu@$oci_digest" >>"$all_output" 2>"$scratch/err"
+    "$GATE_BIN" publish --override --reason "an unverified test image" --config "$scratch/publish.yaml" --candidate "$reg/acme/emu@$oci_digest" >>"$all_output" 2>"$scratch/err"
   expect_eq "$?" 3 "$reg: refused credentials"
   [ $(( $(date +%s) - start )) -lt 10 ] || fail "$reg: refused credentials took too long (a retry loop?)"
   grep -q "wrong-$password" "$scratch/err" && fail "$reg: the wrong password was printed"
@@ -31,7 +31,7 @@ for reg in "$basic" "$bearer"; do
 
   # From the environment.
   GATE_REGISTRY_USER=gate-bot GATE_REGISTRY_PASSWORD="$password" \
-    "$GATE_BIN" publish --config "$scratch/publish.yaml" --candidate "$reg/acme/emu@$oci_digest" >>"$all_output" 2>>"$all_output"
+    "$GATE_BIN" publish --override --reason "an unverified test image" --config "$scratch/publish.yaml" --candidate "$reg/acme/emu@$oci_digest" >>"$all_output" 2>>"$all_output"
   expect_eq "$?" 0 "$reg: publish with GATE_REGISTRY_USER/PASSWORD"
   got=$(skopeo inspect --raw --tls-verify=false --creds "gate-bot:$password" "docker://$reg/acme/emu:latest" | sha256sum | cut -d' ' -f1)
   expect_eq "sha256:$got" "$oci_digest" "$reg: latest is the tested index, byte for byte"
@@ -40,7 +40,7 @@ for reg in "$basic" "$bearer"; do
   # a token for two scopes (push on the target, pull on the source).
   write_publish_config "$reg/acme/emu" "[latest]" "  publish_repository: $reg/acme/release"
   GATE_REGISTRY_USER=gate-bot GATE_REGISTRY_PASSWORD="$password" \
-    "$GATE_BIN" publish --config "$scratch/publish.yaml" --candidate "$reg/acme/emu@$oci_digest" >>"$all_output" 2>"$scratch/err"
+    "$GATE_BIN" publish --override --reason "an unverified test image" --config "$scratch/publish.yaml" --candidate "$reg/acme/emu@$oci_digest" >>"$all_output" 2>"$scratch/err"
   expect_eq "$?" 0 "$reg: cross-repository publish"
   cat "$scratch/err" >>"$all_output"
   grep -q "blob(s) mounted, 0 uploaded" "$scratch/err" || fail "$reg: blobs not mounted: $(grep -E 'copied|error' "$scratch/err")"
@@ -60,7 +60,7 @@ for reg in "$basic" "$bearer"; do
     >"$scratch/docker-config/config.json"
   write_publish_config "$reg/acme/emu" "[from-docker-config]"
   DOCKER_CONFIG="$scratch/docker-config" \
-    "$GATE_BIN" publish --config "$scratch/publish.yaml" --candidate "$reg/acme/emu@$oci_digest" >>"$all_output" 2>>"$all_output"
+    "$GATE_BIN" publish --override --reason "an unverified test image" --config "$scratch/publish.yaml" --candidate "$reg/acme/emu@$oci_digest" >>"$all_output" 2>>"$all_output"
   expect_eq "$?" 0 "$reg: publish with docker config.json credentials"
 
   # From a credential helper named in config.json (credHelpers), the
@@ -76,7 +76,7 @@ HELPER
   printf '{"credHelpers": {"%s": "gatetest"}}\n' "$reg" >"$scratch/docker-config/config.json"
   write_publish_config "$reg/acme/emu" "[from-helper]"
   PATH="$scratch/bin:$PATH" DOCKER_CONFIG="$scratch/docker-config" \
-    "$GATE_BIN" publish --config "$scratch/publish.yaml" --candidate "$reg/acme/emu@$oci_digest" >>"$all_output" 2>"$scratch/err"
+    "$GATE_BIN" publish --override --reason "an unverified test image" --config "$scratch/publish.yaml" --candidate "$reg/acme/emu@$oci_digest" >>"$all_output" 2>"$scratch/err"
   expect_eq "$?" 0 "$reg: publish with a credential helper ($(tail -n 2 "$scratch/err"))"
   cat "$scratch/err" >>"$all_output"
   expect_eq "$(skopeo inspect --tls-verify=false --creds "gate-bot:$password" --format '{{.Digest}}' "docker://$reg/acme/emu:from-helper")" \

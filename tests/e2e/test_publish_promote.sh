@@ -33,7 +33,7 @@ for kind in oci index docker; do
   # Within one repository: GET once, then per tag a HEAD (previous digest) and a PUT,
   # and once all moved, per tag a HEAD (the read-back: was this run overtaken?).
   write_publish_config "$src" "[latest-$kind, stable-$kind, v1-$kind]"
-  "$GATE_BIN" publish --config "$scratch/publish.yaml" --candidate "$src@$digest" >"$scratch/out" 2>"$scratch/err"
+  "$GATE_BIN" publish --override --reason "an unverified test image" --config "$scratch/publish.yaml" --candidate "$src@$digest" >"$scratch/out" 2>"$scratch/err"
   expect_eq "$?" 0 "$kind: same-repository publish"
   for tag in latest-$kind stable-$kind v1-$kind; do
     raw_manifest "$src:$tag" >"$scratch/$kind.$tag.raw"
@@ -45,7 +45,7 @@ for kind in oci index docker; do
 
   # Into another repository: blobs mounted, children before the index, same digests.
   write_publish_config "$src" "[latest-$kind, stable-$kind]" "  publish_repository: $release"
-  "$GATE_BIN" publish --config "$scratch/publish.yaml" --candidate "$src@$digest" >"$scratch/out" 2>"$scratch/err"
+  "$GATE_BIN" publish --override --reason "an unverified test image" --config "$scratch/publish.yaml" --candidate "$src@$digest" >"$scratch/out" 2>"$scratch/err"
   expect_eq "$?" 0 "$kind: cross-repository publish"
   for tag in latest-$kind stable-$kind; do
     raw_manifest "$release:$tag" >"$scratch/$kind.release.$tag.raw"
@@ -69,7 +69,7 @@ done
 # Publishing again where the tags already are: idempotent, previous digest
 # reported, and no write (a PUT would change nothing). One tag of three is new.
 write_publish_config "$src" "[latest-oci, stable-oci, again-oci]"
-out=$("$GATE_BIN" publish --config "$scratch/publish.yaml" --candidate "$src@$oci_digest" 2>"$scratch/err")
+out=$("$GATE_BIN" publish --override --reason "an unverified test image" --config "$scratch/publish.yaml" --candidate "$src@$oci_digest" 2>"$scratch/err")
 expect_eq "$(echo "$out" | head -n 1)" "$src:latest-oci $oci_digest (was $oci_digest)" "republish output"
 expect_cost "republish: only the new tag is written" 1 6 1
 expect_eq "$(tag_digest "$src" again-oci)" "$oci_digest" "republish: the new tag"
@@ -79,7 +79,7 @@ expect_eq "$(tag_digest "$src" again-oci)" "$oci_digest" "republish: the new tag
 start_fault_proxy "$GATE_REGISTRY"; proxy=$address
 echo '[{"method":"POST","path":"mount=","fault":"refuse-mount"}]' >"$scratch/rules.json"
 write_publish_config "$proxy/e2e/promote-$$" "[uploaded]" "  publish_repository: $proxy/e2e/promote-upload-$$"
-"$GATE_BIN" publish --config "$scratch/publish.yaml" --candidate "$proxy/e2e/promote-$$@$index_digest" >/dev/null 2>"$scratch/err"
+"$GATE_BIN" publish --override --reason "an unverified test image" --config "$scratch/publish.yaml" --candidate "$proxy/e2e/promote-$$@$index_digest" >/dev/null 2>"$scratch/err"
 expect_eq "$?" 0 "publish with refused mounts"
 grep -q "0 blob(s) mounted, 4 uploaded" "$scratch/err" || fail "refused mounts were not uploaded: $(grep copied "$scratch/err")"
 raw_manifest "$GATE_REGISTRY/e2e/promote-upload-$$:uploaded" >"$scratch/uploaded.raw"
@@ -88,7 +88,11 @@ for arch in amd64 arm64; do
   got=$(skopeo inspect --tls-verify=false --override-arch "$arch" --format '{{.Architecture}}' "docker://$GATE_REGISTRY/e2e/promote-upload-$$:uploaded" 2>&1)
   expect_eq "$got" "$arch" "uploaded copy: platform $arch readable"
 done
-# 4 image blobs, then the history's 2 (its list and its empty config,
-# written once the tag has moved): one upload PUT each.
-expect_eq "$(proxy_count PUT '/blobs/uploads/')" 6 "one upload PUT per blob"
+# Into the release repository, 4 image blobs, then the history's 2 (its
+# list and its empty config, written once the tag has moved), then each
+# carried referrer's note (the overrides of the earlier publishes; their
+# empty config is the history's): one upload PUT each.
+carried=$(sed -n 's/.*carried \([0-9]*\) referrer(s).*/\1/p' "$scratch/err")
+[ -n "$carried" ] && [ "$carried" -ge 1 ] || fail "the override notes were not carried along: $(grep -i referrer "$scratch/err")"
+expect_eq "$(proxy_count PUT "/e2e/promote-upload-$$/blobs/uploads/")" $((6 + carried)) "one upload PUT per blob"
 expect_eq "$(proxy_count PUT '/manifests/gate-history')" 1 "the move appended to the history"

@@ -21,7 +21,7 @@ repo="$GATE_REGISTRY/$name"
 old=$(python3 "$tools/oci.py" push-image "$GATE_REGISTRY" "$name" old) || fail "push old"
 write_publish_config "$repo" "[latest, stable]"
 direct="$scratch/publish.yaml"
-"$GATE_BIN" publish --config "$direct" --cache-dir "$scratch/cache-a" --candidate "$repo@$old" >/dev/null 2>&1 ||
+"$GATE_BIN" publish --override --reason "an unverified test image" --config "$direct" --cache-dir "$scratch/cache-a" --candidate "$repo@$old" >/dev/null 2>&1 ||
   fail "initial publish"
 start_fault_proxy "$GATE_REGISTRY"
 sed "s|^  repository: .*|  repository: $address/$name|" "$direct" >"$scratch/proxied.yaml"
@@ -33,13 +33,13 @@ race() {  # label cache-of-a cache-of-b [extra rule]
   a=$(python3 "$tools/oci.py" push-image "$GATE_REGISTRY" "$name" "a-$1")
   b=$(python3 "$tools/oci.py" push-image "$GATE_REGISTRY" "$name" "b-$1")
   base=$(tag_digest "$repo" latest)
-  echo "[{\"method\": \"PUT\", \"path\": \"/manifests/\", \"fault\": \"freeze\", \"seconds\": 3, \"times\": 1}${4:+, $4}]" \
+  echo "[{\"method\": \"PUT\", \"path\": \"/manifests/(latest|stable)$\", \"fault\": \"freeze\", \"seconds\": 3, \"times\": 1}${4:+, $4}]" \
     >"$scratch/rules.json"
-  "$GATE_BIN" publish --config "$scratch/proxied.yaml" --cache-dir "$3" --candidate "$address/$name@$b" \
+  "$GATE_BIN" publish --override --reason "an unverified test image" --config "$scratch/proxied.yaml" --cache-dir "$3" --candidate "$address/$name@$b" \
     --expect-current "$base" >/dev/null 2>"$scratch/$1-b.err" &
   local pb=$!
   sleep 1
-  "$GATE_BIN" publish --config "$direct" --cache-dir "$2" --candidate "$repo@$a" --expect-current "$base" \
+  "$GATE_BIN" publish --override --reason "an unverified test image" --config "$direct" --cache-dir "$2" --candidate "$repo@$a" --expect-current "$base" \
     >/dev/null 2>"$scratch/$1-a.err"
   ra=$?
   wait $pb
@@ -71,12 +71,12 @@ b=$(python3 "$tools/oci.py" push-image "$GATE_REGISTRY" "$name" b-overtaken)
 base=$(tag_digest "$repo" latest)
 echo '[{"method": "HEAD", "path": "/manifests/latest", "fault": "freeze", "seconds": 3, "after": 2, "times": 1}]' \
   >"$scratch/rules.json"
-"$GATE_BIN" publish --config "$scratch/proxied.yaml" --cache-dir "$scratch/cache-a" --candidate "$address/$name@$a" \
+"$GATE_BIN" publish --override --reason "an unverified test image" --config "$scratch/proxied.yaml" --cache-dir "$scratch/cache-a" --candidate "$address/$name@$a" \
   --expect-current "$base" >"$scratch/overtaken-a.out" 2>"$scratch/overtaken-a.err" &
 pa=$!
 for _ in $(seq 1 100); do [ "$(tag_digest "$repo" stable)" = "$a" ] && break; sleep 0.05; done
 expect_eq "$(tag_digest "$repo" stable)" "$a" "A moved its tags"
-"$GATE_BIN" publish --config "$direct" --cache-dir "$scratch/cache-b" --candidate "$repo@$b" >/dev/null 2>&1
+"$GATE_BIN" publish --override --reason "an unverified test image" --config "$direct" --cache-dir "$scratch/cache-b" --candidate "$repo@$b" >/dev/null 2>&1
 expect_eq "$?" 0 "B published meanwhile"
 wait $pa
 expect_eq "$?" 1 "A, overtaken, exits 1"

@@ -80,7 +80,7 @@ publish() {  # registry [gate options...]
   local registry=$1
   shift
   write_publish_config "$registry/e2e/tls" "[latest]" "  compare_and_swap: false"
-  "$GATE_BIN" publish --config "$scratch/publish.yaml" --candidate "$registry/e2e/tls@$digest" "$@" \
+  "$GATE_BIN" publish --override --reason "an unverified test image" --config "$scratch/publish.yaml" --candidate "$registry/e2e/tls@$digest" "$@" \
     >"$scratch/out" 2>"$scratch/err"
 }
 
@@ -98,7 +98,7 @@ expect_eq "$?" 0 "trusted CA (--registry-certs-dir): exit code"
 expect_eq "$(tls_tag "$tls" latest)" "$digest" "trusted CA: latest at the tested digest"
 expect_file_contains "$scratch/err" "also trusting the CA in $certs/$tls/ca.crt" "trusted CA: says which file"
 write_publish_config "$tls/e2e/tls" "[stable]" "  compare_and_swap: false"
-GATE_REGISTRY_CERTS_DIR=$certs "$GATE_BIN" publish --config "$scratch/publish.yaml" \
+GATE_REGISTRY_CERTS_DIR=$certs "$GATE_BIN" publish --override --reason "an unverified test image" --config "$scratch/publish.yaml" \
   --candidate "$tls/e2e/tls@$digest" >/dev/null 2>"$scratch/err"
 expect_eq "$?" 0 "trusted CA (GATE_REGISTRY_CERTS_DIR): exit code"
 expect_eq "$(tls_tag "$tls" stable)" "$digest" "trusted CA from the environment: stable published"

@@ -56,6 +56,17 @@ bad=$("$GATE_BIN" build --config "$scratch/gate.yaml" --report-dir "$scratch/b" 
 "$GATE_BIN" status --config "$scratch/gate.yaml" "$repository@$bad" >"$scratch/status" 2>&1
 expect_eq "$?" 1 "status of an untested digest"
 expect_file_contains "$scratch/status" "emucli: not verified" "says which consumer"
+# One shard's pass is not the consumer's: a passing `run --shard 1/2` records
+# nothing that status or publish would take for a verification.
+shard_digest=$(build_emulator shard "")
+"$GATE_BIN" run --dry-run --shard 1/2 --config "$scratch/gate.yaml" --candidate "$repository@$shard_digest" \
+  --report-dir "$scratch/shard" >/dev/null 2>"$scratch/shard.err"
+expect_eq "$?" 0 "a passing shard ($(grep -i error "$scratch/shard.err"))"
+expect_eq "$(json_get "$scratch/shard/verdict.json" '[c["shard"] for c in v["consumers"]]')" "['1/2']" "it ran one shard"
+"$GATE_BIN" status --config "$scratch/gate.yaml" "$repository@$shard_digest" >/dev/null 2>&1
+expect_eq "$?" 1 "status after a passing shard: not verified"
+"$GATE_BIN" publish --config "$scratch/gate.yaml" --candidate "$repository@$shard_digest" >/dev/null 2>&1
+expect_eq "$?" 1 "publish --candidate after a passing shard: refused"
 # A blocked run records nothing.
 "$GATE_BIN" run --dry-run --config "$scratch/gate.yaml" --candidate "$repository@$bad" --report-dir "$scratch/r2" >/dev/null 2>&1
 expect_eq "$?" 1 "blocked run"

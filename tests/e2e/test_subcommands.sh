@@ -25,7 +25,10 @@ expect_eq "$(tag_digest "$repository" latest)" none "test never publishes"
 expect_eq "$?" 2 "publish by tag is refused"
 expect_file_contains "$scratch/err" "give the tested digest" "says why"
 "$GATE_BIN" publish --config "$scratch/gate.yaml" --candidate "$repository@sha256:$(printf '0%.0s' $(seq 64))" 2>"$scratch/err"
-expect_eq "$?" 3 "publish of a digest the registry lacks"
+expect_eq "$?" 1 "publish of a digest without a record"
+"$GATE_BIN" publish --override --reason "try it" --config "$scratch/gate.yaml" \
+  --candidate "$repository@sha256:$(printf '0%.0s' $(seq 64))" 2>"$scratch/err"
+expect_eq "$?" 3 "publish --override of a digest the registry lacks"
 expect_eq "$(tag_digest "$repository" latest)" none "nothing published for an unknown digest"
 
 out=$("$GATE_BIN" publish --config "$scratch/gate.yaml" --candidate "$repository@$digest" 2>/dev/null)

@@ -1,0 +1,55 @@
+# gate bisect on an image repository of 8 commits: commit 5 makes DELETE
+# answer 500 (test_delete_item fails), and the consumer has a test that
+# fails half its runs on every commit. The published image is commit 1's;
+# the blocked run tested commit 8's. Every bisect names commit 5 and only
+# the delete test, builds at most 4 candidates, runs only the regressed
+# tests, publishes nothing, moves no tag, removes its bisect-* images (kept
+# with --keep-tags, and then reused) and leaves no container.
+# (bench/bisect repeats it 20 times and compares with gating every commit.)
+source "$(dirname "$0")/lib.sh"
+
+source "$(dirname "$0")/bisect_fixture.sh"
+bisect_fixture "$scratch" "$repository"
+bisect() {  # label [options...]
+  local label=$1
+  shift
+  "$GATE_BIN" bisect --config "$scratch/gate.yaml" --verdict "$scratch/run/verdict.json" \
+    --report-dir "$scratch/$label" "$@" >"$scratch/$label.out" 2>"$scratch/$label.err"
+}
+for round in 1; do
+  bisect "bisect$round"
+  expect_eq "$?" 0 "bisect $round ($(grep -i error "$scratch/bisect$round.err" | tail -2))"
+  expect_eq "$(cat "$scratch/bisect$round.out")" "$c5 5: a faster delete" "bisect $round names commit 5"
+  expect_eq "$(json_get "$scratch/bisect$round/bisect.json" 'v["first_bad"]["breaks"]')" \
+    "['emucli: tests/test_items.py::test_delete_item']" "bisect $round: the test it breaks"
+  builds=$(json_get "$scratch/bisect$round/bisect.json" 'v["builds"]')
+  [ "$builds" -ge 1 ] && [ "$builds" -le 4 ] || fail "bisect $round built $builds candidates (at most 4)"
+  # Only the regressed tests ran at each probe (of the 7 collected, the
+  # delete test, and the coin-flip test only if it regressed in the run).
+  ran=$(sed -n 's/.*emucli: 7 test(s) collected, \([0-9]*\) to run on.*/\1/p' "$scratch/bisect$round.err" | sort -u | tr '\n' ' ')
+  case "$ran" in "1 " | "2 " | "1 2 ") ;; *) fail "bisect $round ran other tests than the regressed: '$ran' per probe" ;; esac
+  grep -q "test_delete_item 3/3 failed" "$scratch/bisect$round.err" ||
+    fail "bisect $round: no probe ran the delete test 3 times"
+  expect_eq "$(curl -fsS "http://$GATE_REGISTRY/v2/${repository#*/}/tags/list" | python3 -c 'import json,sys; print([t for t in json.load(sys.stdin)["tags"] or [] if t.startswith("bisect-")])')" \
+    "[]" "bisect $round removed its images' tags"
+done
+expect_eq "$(tag_digest "$repository" latest)" "$published" "no tag moved"
+expect_eq "$(containers_of_repository "$repository" | wc -l)" 0 "no container left"
+
+# --keep-tags keeps them, and the next bisect builds nothing.
+bisect kept --keep-tags
+expect_eq "$?" 0 "bisect --keep-tags"
+expect_eq "$(cat "$scratch/kept.out")" "$c5 5: a faster delete" "bisect --keep-tags names commit 5"
+kept=$(curl -fsS "http://$GATE_REGISTRY/v2/${repository#*/}/tags/list" | python3 -c 'import json,sys; print(len([t for t in json.load(sys.stdin)["tags"] or [] if t.startswith("bisect-")]))')
+[ "$kept" -ge 1 ] || fail "--keep-tags kept no bisect-* tag"
+bisect reused --keep-tags
+expect_eq "$(cat "$scratch/reused.out")" "$c5 5: a faster delete" "a bisect on kept images names commit 5"
+expect_eq "$(json_get "$scratch/reused/bisect.json" 'v["builds"]')" 0 "and builds nothing"
+
+# Bad input: exit 2, nothing built.
+"$GATE_BIN" bisect --config "$scratch/gate.yaml" --verdict /nonexistent/verdict.json >/dev/null 2>&1
+expect_eq "$?" 2 "a verdict that is not there"
+sed 's/"exit_code": 1/"exit_code": 0/' "$scratch/run/verdict.json" >"$scratch/passed.json"
+"$GATE_BIN" bisect --config "$scratch/gate.yaml" --verdict "$scratch/passed.json" >/dev/null 2>"$scratch/passed.err"
+expect_eq "$?" 2 "a verdict of a run that was not blocked"
+expect_file_contains "$scratch/passed.err" "nothing to bisect" "says why"
