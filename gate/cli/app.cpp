@@ -172,6 +172,8 @@ struct Command {
   ExitCode (*run)(const Parsed&);
 };
 
+// Long by design: the command table, one entry per command with what it
+// needs and its options, read top to bottom as ninja's tool table is.
 const std::vector<Command>& commands() {
   static const std::vector<Command> table{
       {"run", "the whole gate: build and push the candidate, check out consumers, test, decide, publish", true,
@@ -184,10 +186,17 @@ const std::vector<Command>& commands() {
          add_changed_since(sub, p.run.changed_since);
          add_shard(sub, p.run.shard);
          add_serialized(sub, p.run.serialized);
+         sub.add_flag("--bisect", p.run.bisect,
+                      "when blocked, find the commit of the image repository that broke the consumers "
+                      "(gate bisect; bisect.json in the report directory)");
        },
        // Never sharded by CI_NODE_*: GitLab sets them in every `parallel:`
        // job (a matrix too), and a run tests what it may publish.
-       [](const Parsed& p) { return pipeline::run(p.common, p.run); }},
+       [](const Parsed& p) {
+         ExitCode code = pipeline::run(p.common, p.run);
+         if (code == ExitCode::blocked && p.run.bisect) pipeline::bisect_after_block(p.common);
+         return code;
+       }},
       {"build", "build the candidate and push it; prints repository:tag@sha256:... on stdout", true,
        [](CLI::App& sub, Parsed& p) {
          add_config(sub, p);
@@ -304,7 +313,9 @@ const std::vector<Command>& commands() {
          sub.add_option("--verdict", p.bisect.verdict_file, "the blocked run's verdict.json")->required();
          sub.add_option("--good", p.bisect.good, "a commit where the tests pass (default: the published image's)");
          sub.add_option("--bad", p.bisect.bad, "a commit where they fail (default: the candidate's)");
-         sub.add_option("--repeat", p.bisect.repeat, "runs of each regressed test per probe (default 3)");
+         sub.add_option("--repeat", p.bisect.repeat, "runs of each regressed test per probe")
+             ->capture_default_str()
+             ->check(CLI::Range(1, 20));
          sub.add_flag("--keep-tags", p.bisect.keep_tags, "leave the bisect-* images in the registry");
        },
        [](const Parsed& p) { return pipeline::bisect(p.common, p.bisect); }},

@@ -18,6 +18,8 @@
 namespace gate::config {
 namespace {
 
+// Long by design: the image keys one after another, each with its own
+// checks and file:line:column message, in the order the README lists them.
 Image read_image(const Reader& r, const YAML::Node& node, const std::filesystem::path& dir) {
   r.expect_map(node, "image");
   r.check_keys(node, "image",

@@ -328,4 +328,16 @@ ExitCode bisect(const CommonOptions& common, const BisectOptions& options) {
   return ExitCode::passed;
 }
 
+void bisect_after_block(const CommonOptions& common) {
+  BisectOptions options;
+  options.verdict_file = common.report_dir / "verdict.json";
+  try {
+    bisect(common, options);
+  } catch (const Interrupted&) {
+    throw;
+  } catch (const Error& e) {
+    log::warn(fmt::format("run --bisect: no commit named: {}", e.what()));
+  }
+}
+
 }  // namespace gate::pipeline

@@ -46,6 +46,7 @@ struct RunOptions {
   std::string changed_since;  // --changed-since BASE: PR mode
   Shard shard;
   bool serialized = false;  // --serialized: a lock outside gate orders every publish to these tags
+  bool bisect = false;      // --bisect: when blocked, name the image commit that broke the consumers
 };
 
 struct TestOptions {
@@ -128,5 +129,8 @@ ExitCode history(const CommonOptions& common, const HistoryOptions& options);
 ExitCode revoke(const CommonOptions& common, const RevokeOptions& options);
 ExitCode rollback(const CommonOptions& common, const RollbackOptions& options);
 ExitCode bisect(const CommonOptions& common, const BisectOptions& options);
+// `run --bisect` after a block: bisects from the run's own verdict.json. The
+// run's verdict stands whatever happens here (a failure warns).
+void bisect_after_block(const CommonOptions& common);
 
 }  // namespace gate::pipeline

@@ -13,6 +13,84 @@
 
 namespace gate::pipeline {
 
+namespace {
+
+// The digest to publish (of the verdict, or --candidate, which must agree)
+// and the tags as the verdict's run saw them.
+struct PublishTarget {
+  std::string digest;
+  std::map<std::string, std::string> seen;
+};
+PublishTarget target_of(const PublishOptions& options, const config::Config& config) {
+  if (options.candidate.empty() && options.verdict_file.empty()) {
+    throw UsageError("publish needs --verdict verdict.json (of a passing run) or --candidate REPOSITORY@sha256:...");
+  }
+  PublishTarget target;
+  if (!options.verdict_file.empty()) {
+    VerdictClaim claim = read_verdict(options.verdict_file, config);
+    target.digest = claim.digest;
+    target.seen = claim.tags_seen;
+  }
+  if (options.candidate.empty()) return target;
+  registry::Reference ref = registry::parse_reference(options.candidate);
+  if (ref.digest.empty()) {
+    throw UsageError(
+        fmt::format("publish {}: give the tested digest (REPOSITORY@sha256:...); "
+                    "a tag could have moved since it was tested",
+                    options.candidate));
+  }
+  if (ref.name() != config.image.repository) {
+    throw UsageError(
+        fmt::format("publish {}: not in the configured repository {}", options.candidate, config.image.repository));
+  }
+  if (!target.digest.empty() && target.digest != ref.digest) {
+    throw Error(ExitCode::blocked,
+                fmt::format("publish refused: --candidate {} is not the digest {} the verdict passed",
+                            options.candidate, target.digest));
+  }
+  target.digest = ref.digest;
+  return target;
+}
+
+// What vouches for the digest, as the history will say; throws (exit 1)
+// when nothing does and there is no --override. `by_override`: the
+// override must be recorded on the digest before any tag moves.
+MoveReason evidence_for(Session& session, const PublishOptions& options, const std::string& digest, bool& by_override) {
+  registry::Client& registry = session.registry();
+  const std::string repository = repository_of(session.config).repository;
+  MoveReason reason{"publish", ""};
+  by_override = false;
+  if (!options.verdict_file.empty()) {
+    // The verdict is the evidence; a withdrawn verification still vouches for nothing.
+    if (auto revoked = read_notice(registry, repository, digest, NoticeKind::revocation)) {
+      throw Error(ExitCode::blocked, fmt::format("publish refused: the verification of {} was revoked on {} by {}: {}",
+                                                 digest, revoked->at, revoked->who, revoked->reason));
+    }
+    reason.why = fmt::format("verified: the passing verdict {}", options.verdict_file.filename().string());
+    if (!options.require_record) return reason;
+  }
+  // A bare digest carries no evidence: its records must (the versions users run now).
+  session.select_consumers();
+  const std::string why = why_not_verified(registry, repository, digest, session.config);
+  if (why.empty()) {
+    if (reason.why.empty()) reason.why = "verified: a record for every consumer";
+    if (options.override_publish) log::info(fmt::format("{} is verified: --override was not needed", digest));
+    return reason;
+  }
+  if (!options.override_publish) {
+    throw Error(ExitCode::blocked, fmt::format("publish refused: {} is not verified: {}. Publish a passing "
+                                               "--verdict, or --override --reason TEXT publishes it anyway, on "
+                                               "the record",
+                                               digest, why));
+  }
+  log::warn(
+      fmt::format("publish --override: {} is not verified ({}): publishing it for: {}", digest, why, options.reason));
+  by_override = true;
+  return MoveReason{"override", options.reason};
+}
+
+}  // namespace
+
 ExitCode publish(const CommonOptions& common, const PublishOptions& options) {
   if (options.override_publish && options.reason.empty()) {
     throw UsageError(
@@ -24,81 +102,26 @@ ExitCode publish(const CommonOptions& common, const PublishOptions& options) {
   }
   Session session(common, "publish");
   const config::Config& config = session.config;
-  if (options.candidate.empty() && options.verdict_file.empty()) {
-    throw UsageError("publish needs --verdict verdict.json (of a passing run) or --candidate REPOSITORY@sha256:...");
-  }
-  std::string digest;
-  std::map<std::string, std::string> seen;
-  if (!options.verdict_file.empty()) {
-    VerdictClaim claim = read_verdict(options.verdict_file, config);
-    digest = claim.digest;
-    seen = claim.tags_seen;
-  }
-  if (!options.candidate.empty()) {
-    registry::Reference ref = registry::parse_reference(options.candidate);
-    if (ref.digest.empty()) {
-      throw UsageError(
-          fmt::format("publish {}: give the tested digest (REPOSITORY@sha256:...); "
-                      "a tag could have moved since it was tested",
-                      options.candidate));
-    }
-    if (ref.name() != config.image.repository) {
-      throw UsageError(
-          fmt::format("publish {}: not in the configured repository {}", options.candidate, config.image.repository));
-    }
-    if (!digest.empty() && digest != ref.digest) {
-      throw Error(ExitCode::blocked,
-                  fmt::format("publish refused: --candidate {} is not the digest {} the verdict passed",
-                              options.candidate, digest));
-    }
-    digest = ref.digest;
-  }
-  auto expect = expectations(options.expect_current, config, seen);
+  const PublishTarget target = target_of(options, config);
+  auto expect = expectations(options.expect_current, config, target.seen);
   // No preflight here: the first request says if the registry is not there.
   registry::Client& registry = session.registry();
-  const std::string repository = repository_of(config).repository;
-  MoveReason reason{"publish", ""};
-  bool record_override = false;
-  if (!options.verdict_file.empty()) {
-    // The verdict is the evidence; a withdrawn verification still vouches for nothing.
-    if (auto revoked = read_notice(registry, repository, digest, NoticeKind::revocation)) {
-      throw Error(ExitCode::blocked, fmt::format("publish refused: the verification of {} was revoked on {} by {}: {}",
-                                                 digest, revoked->at, revoked->who, revoked->reason));
-    }
-    reason.why = fmt::format("verified: the passing verdict {}", options.verdict_file.filename().string());
-  }
-  if (options.verdict_file.empty() || options.require_record) {
-    // A bare digest carries no evidence: its records must (the versions users run now).
-    session.select_consumers();
-    const std::string why = why_not_verified(registry, repository, digest, config);
-    if (why.empty()) {
-      if (reason.why.empty()) reason.why = "verified: a record for every consumer";
-      if (options.override_publish) log::info(fmt::format("{} is verified: --override was not needed", digest));
-    } else if (!options.override_publish) {
-      throw Error(ExitCode::blocked, fmt::format("publish refused: {} is not verified: {}. Publish a passing "
-                                                 "--verdict, or --override --reason TEXT publishes it anyway, on "
-                                                 "the record",
-                                                 digest, why));
-    } else {
-      log::warn(fmt::format("publish --override: {} is not verified ({}): publishing it for: {}", digest, why,
-                            options.reason));
-      reason = MoveReason{"override", options.reason};
-      record_override = true;
-    }
-  }
+  bool by_override = false;
+  const MoveReason reason = evidence_for(session, options, target.digest, by_override);
   if (options.dry_run) {
-    log::info(fmt::format("dry run: would move {} to {}{}", fmt::join(config.image.publish_tags, ", "), digest,
-                          record_override ? " (by override)" : ""));
+    log::info(fmt::format("dry run: would move {} to {}{}", fmt::join(config.image.publish_tags, ", "), target.digest,
+                          by_override ? " (by override)" : ""));
     return ExitCode::passed;
   }
   // On the digest before any tag moves: an image published by override is never without its note.
-  if (record_override) {
+  if (by_override) {
     const Notice notice{utc_now("%Y-%m-%dT%H:%M:%SZ"), current_actor(), options.reason, ""};
-    log::info(fmt::format("recorded the override on {} ({})", digest,
-                          attach_notice(registry, repository, digest, NoticeKind::override_publish, notice)));
+    log::info(fmt::format("recorded the override on {} ({})", target.digest,
+                          attach_notice(registry, repository_of(config).repository, target.digest,
+                                        NoticeKind::override_publish, notice)));
   }
   std::string requests;
-  auto published = publish_candidate(registry, common.registry, config, digest, expect, session.cache_dir(),
+  auto published = publish_candidate(registry, common.registry, config, target.digest, expect, session.cache_dir(),
                                      options.serialized, &requests, reason);
   print_moved(config, published);
   return ExitCode::passed;

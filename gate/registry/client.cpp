@@ -203,6 +203,32 @@ void Client::authenticate(const HttpResponse& response, const std::string& scope
   auth_->tokens[scope] = parse_token_response(answer.body, Clock::now());
 }
 
+std::optional<std::string> Client::authorization(const std::string& scope) {
+  std::lock_guard auth_lock(auth_->mutex);
+  if (auth_->scheme == "basic") {
+    const auto& creds = auth_->creds(registry_);
+    if (creds.empty()) return std::nullopt;
+    std::string basic = base64_encode(creds.username + ":" + creds.password);
+    log::add_secret(basic);
+    return "Authorization: Basic " + basic;
+  }
+  if (auto it = auth_->tokens.find(scope); it != auth_->tokens.end() && it->second.expires > Clock::now()) {
+    return "Authorization: Bearer " + it->second.value;
+  }
+  return std::nullopt;
+}
+
+std::string Client::tls_hint(const std::string& message) const {
+  if (message.find("wrong version number") != std::string::npos) {
+    return fmt::format("\n  the registry may speak plain HTTP; if that is intended, name it: --insecure-registry {}",
+                       registry_);
+  }
+  return fmt::format(
+      "\n  TLS is verified against the system's CAs and Docker's certs.d: a private CA goes in "
+      "/etc/docker/certs.d/{}/ca.crt (or --registry-certs-dir DIR)",
+      registry_);
+}
+
 HttpResponse Client::execute(HttpRequest request, const std::string& scope, const std::string& what) {
   const auto deadline = Clock::now() + options_.deadline;
   const std::vector<std::string> base_headers = request.headers;
@@ -213,18 +239,7 @@ HttpResponse Client::execute(HttpRequest request, const std::string& scope, cons
   while (true) {
     ++attempt;
     request.headers = base_headers;
-    std::unique_lock auth_lock(auth_->mutex);
-    if (auth_->scheme == "basic") {
-      const auto& creds = auth_->creds(registry_);
-      if (!creds.empty()) {
-        std::string basic = base64_encode(creds.username + ":" + creds.password);
-        log::add_secret(basic);
-        request.headers.push_back("Authorization: Basic " + basic);
-      }
-    } else if (auto it = auth_->tokens.find(scope); it != auth_->tokens.end() && it->second.expires > Clock::now()) {
-      request.headers.push_back("Authorization: Bearer " + it->second.value);
-    }
-    auth_lock.unlock();
+    if (auto header = authorization(scope)) request.headers.push_back(*header);
     if (request.body_file) std::rewind(request.body_file);
     if (request.before_attempt) request.before_attempt();
 
@@ -236,16 +251,8 @@ HttpResponse Client::execute(HttpRequest request, const std::string& scope, cons
     if (response.status == 0) {
       if (error.failure == TransportFailure::tls) {
         // Not retried: a certificate does not get better in a second.
-        std::string hint =
-            error.message.find("wrong version number") != std::string::npos
-                ? fmt::format(
-                      "\n  the registry may speak plain HTTP; if that is intended, name it: --insecure-registry {}",
-                      registry_)
-                : fmt::format(
-                      "\n  TLS is verified against the system's CAs and Docker's certs.d: a private CA goes in "
-                      "/etc/docker/certs.d/{}/ca.crt (or --registry-certs-dir DIR)",
-                      registry_);
-        throw RegistryError(Failure::connection, fmt::format("{}: TLS failed: {}{}", what, error.message, hint));
+        throw RegistryError(Failure::connection,
+                            fmt::format("{}: TLS failed: {}{}", what, error.message, tls_hint(error.message)));
       }
       last_problem = error.message;
       if (error.failure == TransportFailure::timeout && Clock::now() >= deadline) {

@@ -100,6 +100,10 @@ class Client : public Registry {
   HttpResponse send(const HttpRequest& request, std::chrono::steady_clock::time_point deadline, TransportError* error);
   HttpResponse execute(HttpRequest request, const std::string& scope, const std::string& what);
   void authenticate(const HttpResponse& challenge_response, const std::string& scope, const std::string& what);
+  // The Authorization header this registry and scope take now, if any.
+  std::optional<std::string> authorization(const std::string& scope);
+  // What to do about a TLS failure, for the error message.
+  std::string tls_hint(const std::string& message) const;
   std::string url(const std::string& path) const;
   // Ends an upload session at `location` with one PUT of `put`'s bytes (body
   // or body_file) under `digest`; anything but 201 is an error.

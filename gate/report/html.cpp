@@ -161,6 +161,8 @@ std::string baseline_html(const Verdict& v) {
 
 }  // namespace
 
+// Long by design: the page from top to bottom (style, banner, then each
+// section); the sections' own tables are built by the functions above.
 std::string render_html(const Verdict& v, const nlohmann::json& events) {
   std::string verdict = v.skipped ? "SKIPPED" : std::string(exit_code_name(v.exit_code));
   for (auto& c : verdict) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));

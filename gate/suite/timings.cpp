@@ -321,6 +321,8 @@ bool v3_trusted(const std::filesystem::path& file, const std::string& key) {
 // The update merged with the store on disk into `out`, both walked in test
 // order: no map of every test. False when the store on disk is not one to
 // stream (another version, unsorted, unreadable): the caller loads it whole.
+// Long because the header, the MAC and the two sorted streams are checked
+// and walked together in one pass; each part depends on the one before.
 bool merge_streams(const std::filesystem::path& file, StoreUpdate& update, SignedLines out) {
   std::ifstream in(file, std::ios::binary);
   std::string first, header_text;

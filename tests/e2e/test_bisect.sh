@@ -1,7 +1,8 @@
 # gate bisect on an image repository of 8 commits: commit 5 makes DELETE
 # answer 500 (test_delete_item fails), and the consumer has a test that
 # fails half its runs on every commit. The published image is commit 1's;
-# the blocked run tested commit 8's. Every bisect names commit 5 and only
+# the blocked run tested commit 8's. Every bisect (run --bisect, then gate
+# bisect on the run's verdict) names commit 5 and only
 # the delete test, builds at most 4 candidates, runs only the regressed
 # tests, publishes nothing, moves no tag, removes its bisect-* images (kept
 # with --keep-tags, and then reused) and leaves no container.
@@ -16,23 +17,23 @@ bisect() {  # label [options...]
   "$GATE_BIN" bisect --config "$scratch/gate.yaml" --verdict "$scratch/run/verdict.json" \
     --report-dir "$scratch/$label" "$@" >"$scratch/$label.out" 2>"$scratch/$label.err"
 }
-for round in 1; do
-  bisect "bisect$round"
-  expect_eq "$?" 0 "bisect $round ($(grep -i error "$scratch/bisect$round.err" | tail -2))"
-  expect_eq "$(cat "$scratch/bisect$round.out")" "$c5 5: a faster delete" "bisect $round names commit 5"
-  expect_eq "$(json_get "$scratch/bisect$round/bisect.json" 'v["first_bad"]["breaks"]')" \
-    "['emucli: tests/test_items.py::test_delete_item']" "bisect $round: the test it breaks"
-  builds=$(json_get "$scratch/bisect$round/bisect.json" 'v["builds"]')
-  [ "$builds" -ge 1 ] && [ "$builds" -le 4 ] || fail "bisect $round built $builds candidates (at most 4)"
-  # Only the regressed tests ran at each probe (of the 7 collected, the
-  # delete test, and the coin-flip test only if it regressed in the run).
-  ran=$(sed -n 's/.*emucli: 7 test(s) collected, \([0-9]*\) to run on.*/\1/p' "$scratch/bisect$round.err" | sort -u | tr '\n' ' ')
-  case "$ran" in "1 " | "2 " | "1 2 ") ;; *) fail "bisect $round ran other tests than the regressed: '$ran' per probe" ;; esac
-  grep -q "test_delete_item 3/3 failed" "$scratch/bisect$round.err" ||
-    fail "bisect $round: no probe ran the delete test 3 times"
-  expect_eq "$(curl -fsS "http://$GATE_REGISTRY/v2/${repository#*/}/tags/list" | python3 -c 'import json,sys; print([t for t in json.load(sys.stdin)["tags"] or [] if t.startswith("bisect-")])')" \
-    "[]" "bisect $round removed its images' tags"
-done
+# gate run --bisect: blocked as before (exit 1), then bisects from its own verdict.
+"$GATE_BIN" run --dry-run --bisect --config "$scratch/gate.yaml" --report-dir "$scratch/runbisect" \
+  >"$scratch/runbisect.out" 2>"$scratch/runbisect.err"
+expect_eq "$?" 1 "run --bisect keeps the run's verdict"
+expect_eq "$(json_get "$scratch/runbisect/bisect.json" 'v["first_bad"]["commit"] + " " + v["first_bad"]["subject"]')" \
+  "$c5 5: a faster delete" "run --bisect names commit 5"
+expect_eq "$(json_get "$scratch/runbisect/bisect.json" 'v["first_bad"]["breaks"]')" \
+  "['emucli: tests/test_items.py::test_delete_item']" "the test it breaks"
+builds=$(json_get "$scratch/runbisect/bisect.json" 'v["builds"]')
+[ "$builds" -ge 1 ] && [ "$builds" -le 4 ] || fail "bisect built $builds candidates (at most 4)"
+# Only the regressed tests ran at each probe (of the 7 collected, the
+# delete test, and the coin-flip test only if it regressed in the run).
+ran=$(sed -n '/bisect: /,$ s/.*emucli: 7 test(s) collected, \([0-9]*\) to run on.*/\1/p' "$scratch/runbisect.err" | sort -u | tr '\n' ' ')
+case "$ran" in "1 " | "2 " | "1 2 ") ;; *) fail "bisect ran other tests than the regressed: '$ran' per probe" ;; esac
+grep -q "test_delete_item 3/3 failed" "$scratch/runbisect.err" || fail "no probe ran the delete test 3 times"
+expect_eq "$(curl -fsS "http://$GATE_REGISTRY/v2/${repository#*/}/tags/list" | python3 -c 'import json,sys; print([t for t in json.load(sys.stdin)["tags"] or [] if t.startswith("bisect-")])')" \
+  "[]" "bisect removed its images' tags"
 expect_eq "$(tag_digest "$repository" latest)" "$published" "no tag moved"
 expect_eq "$(containers_of_repository "$repository" | wc -l)" 0 "no container left"
 
