@@ -144,7 +144,7 @@ class Bisection {
         // repeats too), or both: the suite engine calls that flaky.
         TestRuns& seen = runs[suspect_name(consumer.name, test.id())];
         seen.runs = repeat;
-        if (test.outcome == "flaky") {
+        if (test.outcome == "flaky" || test.outcome == "newly-flaky") {
           seen.failures = 1;
         } else if (test.status != report::TestStatus::passed) {
           seen.failures = repeat;
@@ -230,23 +230,27 @@ class Bisection {
 // run on the published image: only those can say on which side a commit is.
 // The ends cost no build, so they run twice as often as a probe: a flaky
 // test that slips through both would mislead the search.
-void confirm_ends(Bisection& bisection, const report::Verdict& verdict, const report::Candidate& published, int repeat,
-                  std::set<std::string>& suspects) {
-  std::set<std::string> at_bad = suspects;
-  judge_probe(bisection.probe(verdict.candidate, "candidate", 2 * repeat), at_bad);
+std::vector<std::string> confirm_ends(Bisection& bisection, const report::Verdict& verdict,
+                                      const report::Candidate& published, int repeat, std::set<std::string>& suspects) {
+  std::vector<std::string> left_out;
+  std::set<std::string> judged = suspects;
+  const auto on_candidate = judge_probe(bisection.probe(verdict.candidate, "candidate", 2 * repeat), judged).broken;
+  const std::set<std::string> failing(on_candidate.begin(), on_candidate.end());
   ProbeRuns on_published = bisection.probe(published, "published", 2 * repeat);
   for (auto it = suspects.begin(); it != suspects.end();) {
     auto seen = on_published.find(*it);
     const bool passes_there = seen != on_published.end() && seen->second.failures == 0;
-    if (!at_bad.count(*it) || !passes_there) {
+    if (!failing.count(*it) || !passes_there) {
       log::info(fmt::format("bisect: leaving out {}: it {}", *it,
-                            !at_bad.count(*it) ? "did not fail every run on the candidate"
-                                               : "did not pass every run on the published image"));
+                            !failing.count(*it) ? "did not fail every run on the candidate"
+                                                : "did not pass every run on the published image"));
+      left_out.push_back(*it);
       it = suspects.erase(it);
     } else {
       ++it;
     }
   }
+  return left_out;
 }
 
 }  // namespace
@@ -297,8 +301,9 @@ ExitCode bisect(const CommonOptions& common, const BisectOptions& options) {
     for (const auto& test : tests) suspects.insert(suspect_name(consumer, test));
   report::Candidate published{config.image.release_repository(), "", published_digest};
   if (!options.good.empty()) published = bisection.image_of(good_commit);
-  confirm_ends(bisection, verdict, published, options.repeat, suspects);
-  nlohmann::json out = {{"good", good_commit.id}, {"bad", bad_commit.id}, {"repeat", options.repeat}};
+  const auto left_out = confirm_ends(bisection, verdict, published, options.repeat, suspects);
+  nlohmann::json out = {
+      {"good", good_commit.id}, {"bad", bad_commit.id}, {"repeat", options.repeat}, {"left_out", left_out}};
   if (suspects.empty()) {
     log::error(
         "bisect: no regressed test failed every run on the candidate and passed every run on the published "

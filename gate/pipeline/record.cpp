@@ -191,10 +191,13 @@ std::vector<ConsumerVerification> read_records(registry::Registry& registry, con
       if (!view || !view->passed || !view->consumers.is_array()) continue;
       for (const auto& rc : view->consumers) {
         if (!rc.is_object()) continue;
-        for (auto& v : out) {
-          // A shard's pass is not the consumer's: only a whole run verifies it.
+        for (size_t i = 0; i < out.size(); ++i) {
+          auto& v = out[i];
+          // A shard's pass is not the consumer's: only a whole run verifies
+          // it; nor is a pass of another repository under the same name.
           if (v.consumer == rc.value("name", "") && rc.value("status", "") == "passed" &&
-              rc.value("shard", "").empty() && rc.value("executed", 0) >= 0) {
+              rc.value("shard", "").empty() && rc.value("executed", 0) >= 0 &&
+              rc.value("repo", "") == log::redact(config.consumers[i].repo)) {
             v.verified = true;
             v.commit = rc.value("commit", "");
             v.verified_at = view->verified_at;

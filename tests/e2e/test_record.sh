@@ -18,6 +18,11 @@ expect_file_contains "$scratch/err" "recorded the verification of $good" "says i
 expect_eq "$?" 0 "status of the tested digest ($(cat "$scratch/status"))"
 expect_file_contains "$scratch/status" "emucli: verified at commit $commit" "names consumer and commit"
 expect_file_contains "$scratch/status" "can be deployed" "the answer"
+# The record names the consumer's repository: under the same name, another
+# repository's pass does not count.
+sed "s|^    repo: .*|    repo: $scratch/another-consumer|" "$scratch/gate.yaml" >"$scratch/other-repo.yaml"
+"$GATE_BIN" status --config "$scratch/other-repo.yaml" "$repository@$good" >"$scratch/other-status" 2>&1
+expect_eq "$?" 1 "status: a record of another repository under the consumer's name ($(cat "$scratch/other-status"))"
 
 # The artifact, visible with skopeo on the fallback tag.
 raw_manifest "$repository:sha256-${good#sha256:}" >"$scratch/index.json" || fail "no referrers tag"
