@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
 #include <sstream>
 
 #include "core/error.h"
 #include "core/log.h"
+#include "engine/engine_api.h"
 #include "process/runner.h"
 
 namespace gate::engine {
@@ -39,8 +41,15 @@ std::string trim(std::string text) {
 
 // The docker CLI, run as a child for each operation: it honours DOCKER_HOST
 // and docker contexts exactly as the user's own commands do.
+// The docker CLI for what changes the engine (build, push, run, stop, rm)
+// and where the engine is not surely its default socket; the socket's API
+// for the queries every run makes (reachable? which containers? an image's
+// ID?), which would otherwise cost a CLI start each.
 class DockerCli final : public Engine {
  public:
+  DockerCli() {
+    if (auto socket = EngineApi::socket_path(); socket && std::filesystem::exists(*socket)) api_.emplace(*socket);
+  }
   void check_reachable() const override;
   void build(const BuildRequest& request) const override;
   void push(const std::string& tag, const std::filesystem::path& log_file) const override;
@@ -55,6 +64,9 @@ class DockerCli final : public Engine {
   std::string logs_tail(const std::string& container, int lines) const override;
   void stop(const std::string& container, int grace_seconds) const override;
   void remove_containers(const std::vector<std::string>& container_ids) const override;
+
+ private:
+  std::optional<EngineApi> api_;
 };
 
 std::unique_ptr<Engine> docker_cli() { return std::make_unique<DockerCli>(); }
@@ -65,6 +77,7 @@ std::string engine_address() {
 }
 
 void DockerCli::check_reachable() const {
+  if (api_ && api_->ping()) return;
   process::Result result;
   try {
     result = process::capture({"docker", "version", "--format", "{{.Server.Version}}"}, std::chrono::seconds(20));
@@ -119,6 +132,13 @@ void DockerCli::push(const std::string& tag, const std::filesystem::path& log_fi
 std::vector<std::string> DockerCli::containers_from(const std::vector<std::string>& images) const {
   std::vector<std::string> containers;
   if (images.empty()) return containers;
+  if (api_) {
+    if (auto ids = api_->containers_from(images)) {
+      for (auto& id : *ids)
+        if (std::find(containers.begin(), containers.end(), id) == containers.end()) containers.push_back(id);
+      return containers;
+    }
+  }
   // Several ancestor filters are OR'ed: one engine call for all references.
   std::vector<std::string> argv{"docker", "ps", "--all", "--quiet", "--no-trunc"};
   for (const auto& image : images) argv.insert(argv.end(), {"--filter", "ancestor=" + image});
@@ -169,6 +189,9 @@ std::string DockerCli::run_detached(const std::string& image, const std::vector<
 }
 
 std::string DockerCli::image_id(const std::string& image) const {
+  if (api_) {
+    if (auto id = api_->image_id(image)) return *id;
+  }
   auto result =
       process::capture({"docker", "image", "inspect", "--format", "{{.Id}}", image}, std::chrono::seconds(30), true);
   return result.ok() ? trim(result.output) : "";
