@@ -199,20 +199,39 @@ class Bisection {
   }
 
   // bisect-* tags this run pushed, removed unless --keep-tags. The registry
-  // deletes manifests, not tags: only a manifest no other tag shares is
-  // deleted (each image carries its own commit label, so none does).
+  // deletes manifests, not tags, and a build the engine's cache served can
+  // be an image another tag already names (a release built from the same
+  // commit): a manifest is deleted only when no other tag of the
+  // repository points at it.
   void remove_tags() noexcept {
     if (options_.keep_tags) return;
+    std::map<std::string, std::set<std::string>> named_elsewhere;  // repository -> digests other tags name
     for (const auto& [repository, tag] : pushed_) {
       try {
+        if (!named_elsewhere.count(repository)) named_elsewhere[repository] = digests_of_other_tags(repository);
         auto manifest = session_.registry().get_manifest(repository, tag);
-        if (!manifest || manifest->digest == verdict_.candidate.digest) continue;
+        if (!manifest) continue;
+        if (manifest->digest == verdict_.candidate.digest || named_elsewhere[repository].count(manifest->digest)) {
+          log::info(fmt::format("bisect: leaving {}:{}: another tag names the same image {}", repository, tag,
+                                manifest->digest));
+          continue;
+        }
         if (!session_.registry().delete_manifest(repository, manifest->digest))
           log::warn(fmt::format("bisect: could not remove {}:{} (the registry refuses deletes)", repository, tag));
       } catch (const std::exception& e) {
         log::warn(fmt::format("bisect: could not remove {}:{}: {}", repository, tag, e.what()));
       }
     }
+  }
+
+  // The digests every tag of the repository names, but bisect's own.
+  std::set<std::string> digests_of_other_tags(const std::string& repository) {
+    std::set<std::string> digests;
+    for (const auto& tag : session_.registry().list_tags(repository)) {
+      if (tag.rfind("bisect-", 0) == 0) continue;
+      if (auto digest = session_.registry().head_manifest(repository, tag)) digests.insert(*digest);
+    }
+    return digests;
   }
 
   Session& session_;

@@ -60,6 +60,26 @@ bisect reused "$scratch/run/verdict.json" --keep-tags
 expect_eq "$(cat "$scratch/reused.out")" "$c5 5: a faster delete" "a bisect on kept images names commit 5"
 expect_eq "$(json_get "$scratch/reused/bisect.json" 'v["builds"]')" 0 "and builds nothing"
 
+# A probe the engine's build cache serves is the very image a kept tag
+# names: another tag (a release built from commit 5) points at it too. A
+# bisect under other build settings (its own bisect-* tags) rebuilds it and
+# removes only its own tags: the release's image stays.
+c5_tag=$(curl -fsS "http://$GATE_REGISTRY/v2/${repository#*/}/tags/list" | python3 -c "import json,sys; print([t for t in json.load(sys.stdin)['tags'] if t.startswith('bisect-${c5:0:12}')][0])")
+raw_manifest "$repository:$c5_tag" >"$scratch/c5.json" || fail "reading $c5_tag"
+curl -fsS -X PUT -H "Content-Type: $(json_get "$scratch/c5.json" 'v["mediaType"]')" --data-binary "@$scratch/c5.json" \
+  "http://$GATE_REGISTRY/v2/${repository#*/}/manifests/v5-release" >/dev/null || fail "tagging v5-release"
+c5_image=$(tag_digest "$repository" v5-release)
+sed 's|^  candidate_tag:|  dockerfile: Dockerfile\n  candidate_tag:|' "$scratch/gate.yaml" >"$scratch/other-settings.yaml"
+"$GATE_BIN" bisect --config "$scratch/other-settings.yaml" --verdict "$scratch/run/verdict.json" \
+  --report-dir "$scratch/settings" >"$scratch/settings.out" 2>"$scratch/settings.err"
+expect_eq "$?" 0 "bisect under other build settings ($(grep -i error "$scratch/settings.err" | tail -2))"
+expect_eq "$(tag_digest "$repository" v5-release)" "$c5_image" "the release tag's image is still there"
+if grep -q "leaving .*another tag names the same image $c5_image" "$scratch/settings.err"; then
+  echo "the rebuild of commit 5 was the release's image, and it was left"
+else
+  echo "note: the rebuild of commit 5 was a new image this time (the engine's cache did not serve it)"
+fi
+
 # Bad input: exit 2, nothing built.
 "$GATE_BIN" bisect --config "$scratch/gate.yaml" --verdict /nonexistent/verdict.json >/dev/null 2>&1
 expect_eq "$?" 2 "a verdict that is not there"
