@@ -119,8 +119,9 @@ Image read_image(const Reader& r, const YAML::Node& node, const std::filesystem:
 
 const Policy& default_policy() {
   using enum PolicyAction;
-  static const Policy policy{{"regression", block},  {"timed-out", block},   {"error", block},  {"flaky", warn},
-                             {"pre-existing", warn}, {"newly-flaky", block}, {"missing", block}};
+  using enum Outcome;
+  static const Policy policy{{regression, block},  {timed_out, block},   {error, block},  {flaky, warn},
+                             {pre_existing, warn}, {newly_flaky, block}, {missing, block}};
   return policy;
 }
 
@@ -136,12 +137,53 @@ const Limit& max_pre_existing(const Config& config, const Consumer& consumer) {
   return consumer.max_pre_existing ? *consumer.max_pre_existing : config.max_pre_existing;
 }
 
-bool policy_blocks(const Config& config, const Consumer& consumer, const std::string& outcome) {
+bool policy_blocks(const Config& config, const Consumer& consumer, Outcome outcome) {
   for (const auto* policy : {&consumer.policy, &config.policy, &default_policy()}) {
     if (auto it = policy->find(outcome); it != policy->end()) return it->second == PolicyAction::block;
   }
   return false;  // passed, skipped
 }
+
+namespace {
+
+// coverage: {kind: go, env: NAME, go: PATH}.
+Coverage read_coverage(const Reader& r, const YAML::Node& n) {
+  if (!n.IsMap())
+    r.fail(n.Mark(), fmt::format("coverage must be a mapping (kind, env, go), found {}", Reader::kind(n)));
+  r.check_keys(n, "coverage", {"kind", "env", "go"});
+  Coverage coverage;
+  YAML::Node kind = r.required(n, "kind", "coverage");
+  coverage.kind = r.scalar(kind, "coverage kind");
+  if (coverage.kind != "go") {
+    r.fail(kind.Mark(), fmt::format("coverage kind '{}' is not supported: the only kind is go "
+                                    "(a candidate built with go build -cover)",
+                                    coverage.kind));
+  }
+  if (YAML::Node env = n["env"]; env.IsDefined()) {
+    coverage.env = r.scalar(env, "coverage env");
+    if (coverage.env.empty() || coverage.env.find_first_of("= ") != std::string::npos) {
+      r.fail(env.Mark(), fmt::format("coverage env '{}' is not an environment variable name", coverage.env));
+    }
+  }
+  if (YAML::Node go = n["go"]; go.IsDefined()) coverage.go = r.env_string(go, "coverage go");
+  return coverage;
+}
+
+// paths: the globs of the image repository a change must touch to be gated.
+std::vector<std::string> read_paths(const Reader& r, const YAML::Node& n) {
+  if (!n.IsSequence()) r.fail(n.Mark(), fmt::format("paths must be a list of globs, found {}", Reader::kind(n)));
+  std::vector<std::string> paths;
+  for (const auto& item : n) {
+    std::string glob = r.scalar(item, "paths");
+    if (glob.empty() || glob.front() == '/') {
+      r.fail(item.Mark(), fmt::format("paths: '{}' must be a glob relative to the repository root", glob));
+    }
+    paths.push_back(glob);
+  }
+  return paths;
+}
+
+}  // namespace
 
 Config parse_config(const std::string& text, const std::filesystem::path& file) {
   Reader r(file);
@@ -167,27 +209,7 @@ Config parse_config(const std::string& text, const std::filesystem::path& file) 
     if (YAML::Node n = root["max_pre_existing"]; Reader::has(root, "max_pre_existing")) {
       config.max_pre_existing = read_limit(r, n, "max_pre_existing");
     }
-    if (YAML::Node n = root["coverage"]; Reader::has(root, "coverage")) {
-      if (!n.IsMap())
-        r.fail(n.Mark(), fmt::format("coverage must be a mapping (kind, env, go), found {}", Reader::kind(n)));
-      r.check_keys(n, "coverage", {"kind", "env", "go"});
-      Coverage coverage;
-      YAML::Node kind = r.required(n, "kind", "coverage");
-      coverage.kind = r.scalar(kind, "coverage kind");
-      if (coverage.kind != "go") {
-        r.fail(kind.Mark(), fmt::format("coverage kind '{}' is not supported: the only kind is go "
-                                        "(a candidate built with go build -cover)",
-                                        coverage.kind));
-      }
-      if (YAML::Node env = n["env"]; env.IsDefined()) {
-        coverage.env = r.scalar(env, "coverage env");
-        if (coverage.env.empty() || coverage.env.find_first_of("= ") != std::string::npos) {
-          r.fail(env.Mark(), fmt::format("coverage env '{}' is not an environment variable name", coverage.env));
-        }
-      }
-      if (YAML::Node go = n["go"]; go.IsDefined()) coverage.go = r.env_string(go, "coverage go");
-      config.coverage = coverage;
-    }
+    if (YAML::Node n = root["coverage"]; Reader::has(root, "coverage")) config.coverage = read_coverage(r, n);
     if (YAML::Node n = root["policy"]; Reader::has(root, "policy")) config.policy = read_policy(r, n, "policy");
     YAML::Node version = r.required(root, "version", "the top level");
     if (!version.IsScalar() || version.Scalar() != "1") {
@@ -199,16 +221,7 @@ Config parse_config(const std::string& text, const std::filesystem::path& file) 
         r.fail(n.Mark(), fmt::format("insecure_registries must be a list, found {}", Reader::kind(n)));
       for (const auto& item : n) config.insecure_registries.push_back(r.env_string(item, "insecure_registries"));
     }
-    if (YAML::Node n = root["paths"]; Reader::has(root, "paths")) {
-      if (!n.IsSequence()) r.fail(n.Mark(), fmt::format("paths must be a list of globs, found {}", Reader::kind(n)));
-      for (const auto& item : n) {
-        std::string glob = r.scalar(item, "paths");
-        if (glob.empty() || glob.front() == '/') {
-          r.fail(item.Mark(), fmt::format("paths: '{}' must be a glob relative to the repository root", glob));
-        }
-        config.paths.push_back(glob);
-      }
-    }
+    if (YAML::Node n = root["paths"]; Reader::has(root, "paths")) config.paths = read_paths(r, n);
     YAML::Node consumers = r.required(root, "consumers", "the top level");
     if (!consumers.IsSequence()) {
       r.fail(consumers.Mark(), fmt::format("consumers must be a list, found {}", Reader::kind(consumers)));

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/placeholders.h"
+#include "core/outcome.h"
 
 namespace gate::config {
 
@@ -64,8 +65,8 @@ struct Limit {
 // What a policy does with a test of an outcome: stop the publish, or let it
 // through with a warning.
 enum class PolicyAction { block, warn };
-// outcome ("regression", "flaky", ...) -> action.
-using Policy = std::map<std::string, PolicyAction, std::less<>>;
+// outcome -> action.
+using Policy = std::map<Outcome, PolicyAction>;
 
 // How a consumer's tests are run: `command` is one unit (its JUnit, when
 // given, names the tests); the others are the suite engine, which lists
@@ -172,7 +173,7 @@ const Limit& max_pre_existing(const Config& config, const Consumer& consumer);
 // The outcomes a policy can name, and the defaults.
 const Policy& default_policy();
 // block or warn for an outcome under a consumer's policy and the top-level one.
-bool policy_blocks(const Config& config, const Consumer& consumer, const std::string& outcome);
+bool policy_blocks(const Config& config, const Consumer& consumer, Outcome outcome);
 
 Config load_config(const std::filesystem::path& file);
 

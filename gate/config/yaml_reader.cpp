@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 #include <vector>
 
 namespace gate::config {
@@ -25,17 +26,18 @@ Policy read_policy(const Reader& r, const YAML::Node& node, const std::string& w
   r.expect_map(node, what);
   Policy policy;
   for (auto it = node.begin(); it != node.end(); ++it) {
-    std::string outcome = r.scalar(it->first, what + " outcome");
-    if (!default_policy().count(outcome)) {
+    std::string name = r.scalar(it->first, what + " outcome");
+    std::optional<Outcome> outcome = outcome_from_name(name);
+    if (!outcome || !default_policy().count(*outcome)) {
       r.fail(it->first.Mark(), fmt::format("{}: '{}' is not an outcome (regression, pre-existing, flaky, newly-flaky, "
                                            "missing, timed-out, error)",
-                                           what, outcome));
+                                           what, name));
     }
-    std::string action = r.scalar(it->second, what + " " + outcome);
+    std::string action = r.scalar(it->second, what + " " + name);
     if (action != "block" && action != "warn") {
-      r.fail(it->second.Mark(), fmt::format("{}: {} must be block or warn, found '{}'", what, outcome, action));
+      r.fail(it->second.Mark(), fmt::format("{}: {} must be block or warn, found '{}'", what, name, action));
     }
-    policy[outcome] = action == "block" ? PolicyAction::block : PolicyAction::warn;
+    policy[*outcome] = action == "block" ? PolicyAction::block : PolicyAction::warn;
   }
   return policy;
 }

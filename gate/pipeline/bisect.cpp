@@ -29,12 +29,10 @@ namespace gate::pipeline {
 namespace {
 
 report::Verdict read_blocked_verdict(const std::filesystem::path& file, const config::Config& config) {
-  std::ifstream in(file);
-  if (!in) throw UsageError(fmt::format("bisect --verdict {}: cannot read it", file.string()));
   report::Verdict verdict;
   try {
-    verdict = report::verdict_from_json(nlohmann::json::parse(in));
-  } catch (const nlohmann::json::exception& e) {
+    verdict = report::read_verdict_file(file);
+  } catch (const report::MalformedJson& e) {
     throw UsageError(fmt::format("bisect --verdict {}: not a gate verdict: {}", file.string(), e.what()));
   }
   if (verdict.exit_code != ExitCode::blocked) {
@@ -55,7 +53,8 @@ std::map<std::string, std::set<std::string>> regressions_of(const report::Verdic
   std::map<std::string, std::set<std::string>> out;
   for (const auto& consumer : verdict.consumers) {
     for (const auto& test : consumer.tests) {
-      if (test.outcome == "regression" || test.outcome == "timed-out") out[consumer.name].insert(test.id());
+      if (test.outcome == Outcome::regression || test.outcome == Outcome::timed_out)
+        out[consumer.name].insert(test.id());
     }
   }
   return out;
@@ -144,7 +143,7 @@ class Bisection {
         // repeats too), or both: the suite engine calls that flaky.
         TestRuns& seen = runs[suspect_name(consumer.name, test.id())];
         seen.runs = repeat;
-        if (test.outcome == "flaky" || test.outcome == "newly-flaky") {
+        if (test.outcome == Outcome::flaky || test.outcome == Outcome::newly_flaky) {
           seen.failures = 1;
         } else if (test.status != report::TestStatus::passed) {
           seen.failures = repeat;

@@ -14,6 +14,7 @@
 #include "pipeline/shard_join.h"
 #include "pipeline/shared_timings.h"
 #include "report/renderers.h"
+#include "report/verdict_json.h"
 #include "suite/coverage.h"
 #include "suite/evidence.h"
 #include "suite/timings.h"
@@ -24,13 +25,12 @@ namespace {
 
 report::Verdict read_shard(const std::filesystem::path& dir) {
   auto file = dir / "verdict.json";
-  std::ifstream in(file);
-  if (!in)
+  if (!std::filesystem::exists(file))
     throw InfraError(fmt::format("merge: no verdict.json in {} (that shard's results are missing)", dir.string()));
   report::Verdict verdict;
   try {
-    verdict = report::verdict_from_json(nlohmann::json::parse(in));
-  } catch (const nlohmann::json::exception& e) {
+    verdict = report::read_verdict_file(file);
+  } catch (const report::MalformedJson& e) {
     throw InfraError(fmt::format("merge: {} is not a gate verdict: {}", file.string(), e.what()));
   }
   // A shard with over report::kListedTests tests names part of them in its

@@ -42,9 +42,7 @@ void github_annotations(const Verdict& verdict, size_t limit) {
   size_t shown = 0;
   for (const auto& consumer : verdict.consumers) {
     for (const auto& test : consumer.tests) {
-      bool blocking =
-          test.outcome.empty() ? (test.status == TestStatus::failed || test.status == TestStatus::error) : test.blocks;
-      if (!blocking || shown >= limit) continue;
+      if (!test.blocking() || shown >= limit) continue;
       ++shown;
       // pytest node ids name the file: "tests/test_x.py::test_a".
       std::string id = test.id();
@@ -64,10 +62,13 @@ void github_annotations(const Verdict& verdict, size_t limit) {
       }
       std::string properties = file.empty() ? "" : "file=" + github_escape_property(file) + ",";
       if (!line.empty()) properties += "line=" + line + ",";
-      properties += "title=" + github_escape_property(fmt::format("{}: {} {}", consumer.name, id,
-                                                                  test.outcome.empty() ? "failed" : test.outcome));
-      std::printf("::error %s::%s\n", properties.c_str(),
-                  github_escape_data(log::redact(test.message.empty() ? test.outcome : test.message)).c_str());
+      properties += "title=" + github_escape_property(fmt::format(
+                                   "{}: {} {}", consumer.name, id,
+                                   test.outcome == Outcome::unclassified ? "failed" : outcome_name(test.outcome)));
+      std::printf(
+          "::error %s::%s\n", properties.c_str(),
+          github_escape_data(log::redact(test.message.empty() ? std::string(outcome_name(test.outcome)) : test.message))
+              .c_str());
     }
     if (consumer.tests.empty() && !consumer.passed() && shown < limit) {
       ++shown;

@@ -13,9 +13,7 @@ namespace {
 
 std::string esc(std::string_view text) { return core::markup_escape(text); }
 
-bool blocking(const TestCase& t) {
-  return t.outcome.empty() ? (t.status == TestStatus::failed || t.status == TestStatus::error) : t.blocks;
-}
+bool blocking(const TestCase& t) { return t.blocking(); }
 
 struct Bar {
   std::string row;
@@ -132,7 +130,7 @@ std::string baseline_html(const Verdict& v) {
     }
     std::string fresh, known;
     for (const auto& t : c.tests) {
-      if (t.outcome == "pre-existing") (t.known_before ? known : fresh) += esc(t.id()) + "<br>";
+      if (t.outcome == Outcome::pre_existing) (t.known_before ? known : fresh) += esc(t.id()) + "<br>";
     }
     const size_t rows = std::max<size_t>(c.phases.size(), 1);
     for (size_t i = 0; i < rows; ++i) {
@@ -218,8 +216,7 @@ pre{background:#f6f8fa;padding:8px;overflow:auto;max-height:300px;font-size:12px
     ++shown;
     std::string details = t->details.size() > 2000 ? t->details.substr(0, 2000) + "\n[...]" : t->details;
     out += fmt::format(R"(<h3 class="b">{}: {}</h3><p>{}: {}</p><pre>{}</pre>)", esc(c->name), esc(t->id()),
-                       esc(t->outcome.empty() ? std::string(test_status_name(t->status)) : t->outcome), esc(t->message),
-                       esc(details));
+                       esc(t->outcome_word()), esc(t->message), esc(details));
   }
   for (const auto& c : v.consumers) {
     if (!c.passed() && std::none_of(c.tests.begin(), c.tests.end(), blocking)) {
@@ -245,11 +242,9 @@ pre{background:#f6f8fa;padding:8px;overflow:auto;max-height:300px;font-size:12px
         continue;
       }
       const TestCase& t = c.tests[i];
-      std::string outcome = t.outcome.empty() ? std::string(test_status_name(t.status)) : t.outcome;
-      out += fmt::format(
-          "<tr><td>{}</td><td>{}</td><td{}>{}</td><td>{:.2f}</td></tr>", esc(c.name), esc(t.id()),
-          blocking(t) ? " class=\"b\"" : (outcome == "flaky" || outcome == "pre-existing" ? " class=\"w\"" : ""),
-          outcome, t.seconds);
+      out += fmt::format("<tr><td>{}</td><td>{}</td><td{}>{}</td><td>{:.2f}</td></tr>", esc(c.name), esc(t.id()),
+                         blocking(t) ? " class=\"b\"" : (excused(t.outcome) ? " class=\"w\"" : ""), t.outcome_word(),
+                         t.seconds);
     }
   }
   out += "</table>";

@@ -22,10 +22,6 @@ std::string attr(const char* name, const std::string& value) {
 
 std::string seconds_text(double seconds) { return fmt::format("{:.3f}", seconds < 0 ? 0.0 : seconds); }
 
-bool failing(const TestCase& test) {
-  return test.outcome.empty() ? (test.status == TestStatus::failed || test.status == TestStatus::error) : test.blocks;
-}
-
 // What a consumer's <testsuite> counts, known before it is written.
 struct Counts {
   size_t tests = 0, failures = 0, errors = 0, skipped = 0;
@@ -36,9 +32,9 @@ Counts count(const ConsumerResult& consumer) {
   Counts c;
   for (const auto& test : consumer.tests) {
     ++c.tests;
-    if (failing(test))
+    if (test.blocking())
       (test.status == TestStatus::failed ? c.failures : c.errors)++;
-    else if (test.outcome != "flaky" && test.outcome != "pre-existing" && test.status == TestStatus::skipped)
+    else if (!excused(test.outcome) && test.status == TestStatus::skipped)
       ++c.skipped;
   }
   if (!consumer.passed() && c.failures + c.errors == 0) {
@@ -56,15 +52,15 @@ void write_case(const TestCase& test, const std::string& consumer_name, const Li
   std::string open = "    <testcase" + attr("name", test.name) +
                      attr("classname", test.classname.empty() ? consumer_name : test.classname) +
                      attr("time", seconds_text(test.seconds));
-  if (failing(test)) {
+  if (test.blocking()) {
     const char* kind = test.status == TestStatus::failed ? "failure" : "error";
     line(open + ">");
     line(fmt::format("      <{}{}>{}</{}>", kind, attr("message", test.message), escaped(test.details, false), kind));
     line("    </testcase>");
-  } else if (test.outcome == "flaky" || test.outcome == "pre-existing") {
+  } else if (excused(test.outcome)) {
     line(open + ">");
-    line(fmt::format("      <system-out>gate: {} ({}), not blocking by policy</system-out>", test.outcome,
-                     test.outcome == "flaky" ? "passed on a retry" : "fails on the published image too"));
+    line(fmt::format("      <system-out>gate: {} ({}), not blocking by policy</system-out>", outcome_name(test.outcome),
+                     test.outcome == Outcome::flaky ? "passed on a retry" : "fails on the published image too"));
     line("    </testcase>");
   } else if (test.status == TestStatus::skipped) {
     line(open + ">");

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/exit_code.h"
+#include "core/outcome.h"
 
 namespace gate::report {
 
@@ -22,17 +23,26 @@ struct TestCase {
   double seconds = 0;
   std::string message;  // failure/error message attribute
   std::string details;  // failure/error text (trace), bounded
-  // The gate's classification: passed, regression, pre-existing, flaky,
-  // timed-out, skipped, error; and whether the policy blocks on it.
-  std::string outcome;
-  int attempts = 1;  // runs on the candidate (retries included)
+  int attempts = 1;     // runs on the candidate (retries included)
   // The evidence behind the outcome: confirmation reruns of a test that
   // failed and then passed (flaky?), and its runs against the baseline.
   int confirm_runs = 0, confirm_failures = 0;    // extra runs on the candidate
   int baseline_runs = 0, baseline_failures = 0;  // runs on the published image
   bool timed_out = false;                        // stopped at test_timeout
+  // The gate's classification (unclassified: a test gate did not judge, as
+  // a command consumer's JUnit case), and whether the policy blocks on it.
+  Outcome outcome = Outcome::unclassified;
   bool blocks = false;
   bool known_before = false;  // pre-existing/flaky: the timing store saw it so before
+
+  // Whether it stops the publish: its policy says so, or, not judged, it failed.
+  bool blocking() const {
+    return outcome == Outcome::unclassified ? (status == TestStatus::failed || status == TestStatus::error) : blocks;
+  }
+  // The word the reports show for it: its outcome, else its status.
+  std::string_view outcome_word() const {
+    return outcome == Outcome::unclassified ? test_status_name(status) : outcome_name(outcome);
+  }
 
   std::string id() const { return classname.empty() ? name : classname + "::" + name; }
   // id() == id, without building id().

@@ -81,7 +81,7 @@ static std::string baseline_markdown(const Verdict& v) {
     }
     size_t fresh = 0, known = 0;
     for (const auto& t : c.tests) {
-      if (t.outcome == "pre-existing") (t.known_before ? known : fresh)++;
+      if (t.outcome == Outcome::pre_existing) (t.known_before ? known : fresh)++;
     }
     out += fmt::format("| {} | `{}` | {}{} | {} | {} / {} |\n", md_cell(c.name), c.baseline.digest.substr(0, 19),
                        c.baseline.status, c.baseline.reason.empty() ? "" : ": " + md_cell(c.baseline.reason),
@@ -139,15 +139,14 @@ std::string summary_tests(const Verdict& v) {
   size_t failed_rows = 0, failed_more = 0;
   for (const auto& c : v.consumers) {
     for (const auto& t : c.tests) {
-      bool failing = t.outcome.empty() ? (t.status == TestStatus::failed || t.status == TestStatus::error) : t.blocks;
-      if (!failing) continue;
+      if (!t.blocking()) continue;
       if (failed_rows == kSummaryRows) {
         ++failed_more;
         continue;
       }
       if (failed_rows++ == 0) out += "### Failed tests\n\n| consumer | test | outcome | message |\n|---|---|---|---|\n";
-      out += fmt::format("| {} | {} | {} | {} |\n", md_cell(c.name), md_cell(t.id()),
-                         t.outcome.empty() ? std::string(test_status_name(t.status)) : t.outcome, md_cell(t.message));
+      out += fmt::format("| {} | {} | {} | {} |\n", md_cell(c.name), md_cell(t.id()), t.outcome_word(),
+                         md_cell(t.message));
     }
   }
   if (failed_more > 0)
@@ -159,13 +158,14 @@ std::string summary_tests(const Verdict& v) {
   size_t warning_rows = 0, warning_more = 0;
   for (const auto& c : v.consumers) {
     for (const auto& t : c.tests) {
-      if (t.blocks || t.outcome.empty() || t.outcome == "passed" || t.outcome == "skipped") continue;
+      using enum Outcome;
+      if (t.blocks || t.outcome == unclassified || t.outcome == passed || t.outcome == skipped) continue;
       if (warning_rows == kSummaryRows) {
         ++warning_more;
         continue;
       }
       if (warning_rows++ == 0) out += "### Warnings (do not block)\n\n| consumer | test | outcome |\n|---|---|---|\n";
-      out += fmt::format("| {} | {} | {} |\n", md_cell(c.name), md_cell(t.id()), t.outcome);
+      out += fmt::format("| {} | {} | {} |\n", md_cell(c.name), md_cell(t.id()), outcome_name(t.outcome));
     }
   }
   if (warning_more > 0) out += fmt::format("\n... and {} more warning(s): junit.xml names every one.\n", warning_more);

@@ -4,11 +4,15 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "report/json_fields.h"
 
 namespace gate::report {
 namespace {
@@ -32,7 +36,7 @@ nlohmann::json baseline_json(const ConsumerResult& c) {
   const auto& b = c.baseline;
   nlohmann::json pre_new = nlohmann::json::array(), pre_known = nlohmann::json::array();
   for (const auto& t : c.tests) {
-    if (t.outcome == "pre-existing") (t.known_before ? pre_known : pre_new).push_back(t.id());
+    if (t.outcome == Outcome::pre_existing) (t.known_before ? pre_known : pre_new).push_back(t.id());
   }
   return {{"status", b.status},
           {"digest", b.digest},
@@ -43,8 +47,115 @@ nlohmann::json baseline_json(const ConsumerResult& c) {
           {"pre_existing_known", std::move(pre_known)}};
 }
 
+// A word of a closed vocabulary (a status, an outcome), or MalformedJson.
+template <typename Enum, typename Values, typename NameOf>
+Enum word_of(const Fields& f, const char* key, const std::string& word, const Values& values, NameOf name_of,
+             const char* what) {
+  for (Enum value : values) {
+    if (name_of(value) == word) return value;
+  }
+  f.fail(fmt::format("'{}' is '{}', not {}", f.name_of(key), word, what));
+}
+
+ExitCode exit_code_of(const Fields& f, const char* key) {
+  const long long code = f.integer(key);
+  for (ExitCode known :
+       {ExitCode::passed, ExitCode::blocked, ExitCode::usage, ExitCode::infrastructure, ExitCode::interrupted}) {
+    if (code == static_cast<long long>(known)) return known;
+  }
+  f.fail(fmt::format("'{}' is {}, not one of gate's exit codes (0, 1, 2, 3, 130)", f.name_of(key), code));
+}
+
+size_t count_of(const Fields& f, const char* key) {
+  const long long count = f.integer_or(key, 0);
+  if (count < 0) f.fail(fmt::format("'{}' is {}, expected a count", f.name_of(key), count));
+  return static_cast<size_t>(count);
+}
+
+TestCase test_from_fields(const Fields& t) {
+  TestCase test;
+  test.name = t.string("name");
+  test.classname = t.string_or("classname");
+  test.status =
+      word_of<TestStatus>(t, "status", t.string_or("status", "passed"),
+                          std::array{TestStatus::passed, TestStatus::failed, TestStatus::error, TestStatus::skipped},
+                          test_status_name, "a test status");
+  test.seconds = t.number_or("seconds", 0);
+  test.message = t.string_or("message");
+  const std::string outcome = t.string_or("outcome");
+  if (!outcome.empty())
+    test.outcome = word_of<Outcome>(t, "outcome", outcome, all_outcomes(), outcome_name, "an outcome");
+  test.blocks = t.boolean_or("blocks", false);
+  test.attempts = static_cast<int>(t.integer_or("attempts", 1));
+  test.timed_out = test.outcome == Outcome::timed_out;
+  test.known_before = t.boolean_or("known_before", false);
+  if (auto confirm = t.object_if("confirm")) {
+    test.confirm_runs = static_cast<int>(confirm->integer_or("runs", 0));
+    test.confirm_failures = static_cast<int>(confirm->integer_or("failures", 0));
+  }
+  if (auto baseline = t.object_if("baseline")) {
+    test.baseline_runs = static_cast<int>(baseline->integer_or("runs", 0));
+    test.baseline_failures = static_cast<int>(baseline->integer_or("failures", 0));
+  }
+  return test;
+}
+
+ImagePhase phase_from_fields(const Fields& p) {
+  ImagePhase phase;
+  phase.role = p.string_or("role");
+  phase.digest = p.string_or("digest");
+  phase.worktree = p.string_or("worktree");
+  phase.containers_created = p.strings_or_empty("containers_created");
+  const nlohmann::json& services = p.array_or_empty("services");
+  for (size_t i = 0; i < services.size(); ++i) {
+    const Fields s = p.element(services, "services", i);
+    phase.services.push_back({s.string_or("name"), s.string_or("image"), s.string_or("container")});
+  }
+  return phase;
+}
+
+ConsumerResult consumer_from_fields(const Fields& c) {
+  ConsumerResult r;
+  r.name = c.string("name");
+  r.status =
+      word_of<ConsumerStatus>(c, "status", c.string("status"),
+                              std::array{ConsumerStatus::passed, ConsumerStatus::failed, ConsumerStatus::timed_out,
+                                         ConsumerStatus::setup_failed, ConsumerStatus::not_run, ConsumerStatus::error},
+                              consumer_status_name, "a consumer status");
+  r.repo = c.string_or("repo");
+  r.ref = c.string_or("ref");
+  r.commit = c.string_or("commit");
+  r.process_status = c.string_or("process_status");
+  r.exit_code = static_cast<int>(c.integer_or("exit_status", -1));
+  r.seconds = c.number_or("seconds", 0);
+  r.reasons = c.strings_or_empty("reasons");
+  r.log_file = c.string_or("log");
+  r.shard = c.string_or("shard");
+  r.timings = c.string_or("timings");
+  r.split = c.string_or("split");
+  r.tests_planned = count_of(c, "tests_planned");
+  r.tests_omitted = count_of(c, "tests_omitted");
+  r.setup_cache = c.string_or("setup_cache");
+  if (c.has("profile")) r.profile = c.raw()["profile"];
+  r.submodules = c.strings_or_empty("submodules");
+  r.missing = c.strings_or_empty("missing");
+  if (auto b = c.object_if("baseline")) {
+    r.baseline.status = b->string_or("status", "off");
+    r.baseline.digest = b->string_or("digest");
+    r.baseline.reason = b->string_or("reason");
+    r.baseline.tests_rerun = count_of(*b, "tests_rerun");
+    r.baseline.executions = count_of(*b, "extra_executions");
+  }
+  const nlohmann::json& phases = c.array_or_empty("phases");
+  for (size_t i = 0; i < phases.size(); ++i) r.phases.push_back(phase_from_fields(c.element(phases, "phases", i)));
+  const nlohmann::json& tests = c.array_or_empty("tests");
+  r.tests.reserve(tests.size());
+  for (size_t i = 0; i < tests.size(); ++i) r.tests.push_back(test_from_fields(c.element(tests, "tests", i)));
+  return r;
+}
+
 bool plain_pass(const TestCase& t) {
-  return t.status == TestStatus::passed && (t.outcome.empty() || t.outcome == "passed");
+  return t.status == TestStatus::passed && (t.outcome == Outcome::unclassified || t.outcome == Outcome::passed);
 }
 
 }  // namespace
@@ -74,43 +185,19 @@ nlohmann::json test_json(const TestCase& t) {
                          {"status", test_status_name(t.status)},
                          {"seconds", t.seconds}};
   if (!t.message.empty()) test["message"] = t.message;
-  if (!t.outcome.empty()) {
-    test["outcome"] = t.outcome;
+  if (t.outcome != Outcome::unclassified) {
+    test["outcome"] = outcome_name(t.outcome);
     test["blocks"] = t.blocks;
     test["attempts"] = t.attempts;
   }
   // The evidence, where there was any beyond the first run.
   if (t.confirm_runs > 0) test["confirm"] = {{"runs", t.confirm_runs}, {"failures", t.confirm_failures}};
   if (t.baseline_runs > 0) test["baseline"] = {{"runs", t.baseline_runs}, {"failures", t.baseline_failures}};
-  if (t.outcome == "pre-existing" || t.outcome == "flaky") test["known_before"] = t.known_before;
+  if (excused(t.outcome)) test["known_before"] = t.known_before;
   return test;
 }
 
-TestCase test_from_json(const nlohmann::json& t) {
-  TestCase test;
-  test.name = t.value("name", "");
-  test.classname = t.value("classname", "");
-  std::string ts = t.value("status", "passed");
-  for (auto s : {TestStatus::passed, TestStatus::failed, TestStatus::error, TestStatus::skipped}) {
-    if (test_status_name(s) == ts) test.status = s;
-  }
-  test.seconds = t.value("seconds", 0.0);
-  test.message = t.value("message", "");
-  test.outcome = t.value("outcome", "");
-  test.blocks = t.value("blocks", false);
-  test.attempts = t.value("attempts", 1);
-  test.timed_out = test.outcome == "timed-out";
-  test.known_before = t.value("known_before", false);
-  if (t.contains("confirm")) {
-    test.confirm_runs = t["confirm"].value("runs", 0);
-    test.confirm_failures = t["confirm"].value("failures", 0);
-  }
-  if (t.contains("baseline")) {
-    test.baseline_runs = t["baseline"].value("runs", 0);
-    test.baseline_failures = t["baseline"].value("failures", 0);
-  }
-  return test;
-}
+TestCase test_from_json(const nlohmann::json& json) { return test_from_fields(Fields(json, "")); }
 
 // Long by design: verdict.json field by field, in the order the file lists
 // them; split up, the schema would be scattered over several functions.
@@ -140,7 +227,7 @@ nlohmann::json to_json(const Verdict& v) {
     }
     std::map<std::string, size_t> outcomes;
     for (const auto& t : c.tests) {
-      if (!t.outcome.empty()) outcomes[t.outcome]++;
+      if (t.outcome != Outcome::unclassified) outcomes[std::string(outcome_name(t.outcome))]++;
     }
     consumers.push_back(
         {{"name", c.name},
@@ -216,76 +303,46 @@ nlohmann::json to_json(const Verdict& v) {
   return out;
 }
 
-Verdict verdict_from_json(const nlohmann::json& j) {
+Verdict verdict_from_json(const nlohmann::json& json) {
+  const Fields j(json, "");
+  if (j.string_or("schema") != "gate.verdict/v1")
+    j.fail("no \"schema\": \"gate.verdict/v1\" (is it gate's verdict.json?)");
   Verdict v;
-  v.gate_version = j.value("gate_version", "");
-  v.command = j.value("command", "");
-  v.config_file = j.value("config", "");
-  v.dry_run = j.value("dry_run", false);
-  v.started_at = j.value("started_at", "");
-  v.seconds = j.value("seconds", 0.0);
-  v.candidate.repository = j.at("candidate").value("repository", "");
-  v.candidate.tag = j.at("candidate").value("tag", "");
-  v.candidate.digest = j.at("candidate").value("digest", "");
-  v.exit_code = static_cast<ExitCode>(j.at("exit_code").get<int>());
-  v.publish_repository = j.value("publish_repository", "");
-  v.skipped = j.value("skipped", false);
-  if (j.contains("coverage")) v.coverage = j["coverage"];
-  if (j.contains("publish_tags_seen")) {
-    for (const auto& [tag, digest] : j["publish_tags_seen"].items())
+  v.exit_code = exit_code_of(j, "exit_code");
+  // The decision repeats the exit code; a verdict where the two disagree was
+  // edited, and the one that did not pass counts.
+  const ExitCode decided = exit_code_of(j.object("decision"), "exit_code");
+  if (v.exit_code == ExitCode::passed) v.exit_code = decided;
+  v.reasons = j.object("decision").strings_or_empty("reasons");
+  v.gate_version = j.string_or("gate_version");
+  v.command = j.string("command");
+  v.config_file = j.string_or("config");
+  v.dry_run = j.boolean("dry_run");
+  v.started_at = j.string_or("started_at");
+  v.seconds = j.number_or("seconds", 0);
+  const Fields candidate = j.object("candidate");
+  v.candidate.repository = candidate.string("repository");
+  v.candidate.tag = candidate.string_or("tag");
+  v.candidate.digest = candidate.string("digest");
+  v.publish_repository = j.string_or("publish_repository");
+  v.skipped = j.boolean_or("skipped", false);
+  if (j.has("coverage")) v.coverage = j.raw()["coverage"];
+  if (auto seen = j.object_if("publish_tags_seen")) {
+    for (const auto& [tag, digest] : seen->raw().items()) {
+      if (!digest.is_string() && !digest.is_null())
+        j.fail(fmt::format("'publish_tags_seen.{}' is {}, expected a digest or null", tag, digest.type_name()));
       v.tags_seen[tag] = digest.is_string() ? digest.get<std::string>() : "";
-  }
-  if (j.contains("consumer_versions")) {
-    for (const auto& [name, refs] : j["consumer_versions"].items())
-      v.versions[name] = refs.get<std::vector<std::string>>();
-  }
-  for (const auto& c : j.at("consumers")) {
-    ConsumerResult r;
-    r.name = c.at("name").get<std::string>();
-    r.repo = c.value("repo", "");
-    r.ref = c.value("ref", "");
-    r.commit = c.value("commit", "");
-    std::string status = c.value("status", "");
-    for (auto s : {ConsumerStatus::passed, ConsumerStatus::failed, ConsumerStatus::timed_out,
-                   ConsumerStatus::setup_failed, ConsumerStatus::not_run, ConsumerStatus::error}) {
-      if (consumer_status_name(s) == status) r.status = s;
     }
-    r.process_status = c.value("process_status", "");
-    r.exit_code = c.value("exit_status", -1);
-    r.seconds = c.value("seconds", 0.0);
-    r.reasons = c.value("reasons", std::vector<std::string>{});
-    r.log_file = c.value("log", "");
-    r.shard = c.value("shard", "");
-    r.timings = c.value("timings", "");
-    r.split = c.value("split", "");
-    r.tests_planned = c.value("tests_planned", size_t{0});
-    r.tests_omitted = c.value("tests_omitted", size_t{0});
-    r.setup_cache = c.value("setup_cache", "");
-    if (c.contains("profile")) r.profile = c["profile"];
-    r.submodules = c.value("submodules", std::vector<std::string>{});
-    r.missing = c.value("missing", std::vector<std::string>{});
-    if (c.contains("baseline") && c["baseline"].is_object()) {
-      const auto& b = c["baseline"];
-      r.baseline.status = b.value("status", "off");
-      r.baseline.digest = b.value("digest", "");
-      r.baseline.reason = b.value("reason", "");
-      r.baseline.tests_rerun = b.value("tests_rerun", size_t{0});
-      r.baseline.executions = b.value("extra_executions", size_t{0});
-    }
-    for (const auto& p : c.value("phases", nlohmann::json::array())) {
-      ImagePhase phase;
-      phase.role = p.value("role", "");
-      phase.digest = p.value("digest", "");
-      phase.worktree = p.value("worktree", "");
-      phase.containers_created = p.value("containers_created", std::vector<std::string>{});
-      for (const auto& s : p.value("services", nlohmann::json::array())) {
-        phase.services.push_back({s.value("name", ""), s.value("image", ""), s.value("container", "")});
-      }
-      r.phases.push_back(std::move(phase));
-    }
-    for (const auto& t : c.value("tests", nlohmann::json::array())) r.tests.push_back(test_from_json(t));
-    v.consumers.push_back(std::move(r));
   }
+  if (auto versions = j.object_if("consumer_versions")) {
+    for (const auto& [name, refs] : versions->raw().items()) {
+      if (!refs.is_array()) j.fail(fmt::format("'consumer_versions.{}' is not a list", name));
+      v.versions[name] = versions->strings_or_empty(name.c_str());
+    }
+  }
+  const nlohmann::json& consumers = j.array("consumers");
+  for (size_t i = 0; i < consumers.size(); ++i)
+    v.consumers.push_back(consumer_from_fields(j.element(consumers, "consumers", i)));
   return v;
 }
 
@@ -342,6 +399,18 @@ void write_omitted_tests(const Verdict& verdict, const Line& line) {
   }
 }
 
+Verdict read_verdict_file(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  if (!in) throw MalformedJson(fmt::format("cannot read it: {}", std::strerror(errno)));
+  nlohmann::json json;
+  try {
+    json = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw MalformedJson(fmt::format("is not JSON: {}", e.what()));
+  }
+  return verdict_from_json(json);
+}
+
 void restore_omitted_tests(Verdict& verdict, const std::filesystem::path& dir) {
   size_t omitted = 0;
   for (const auto& c : verdict.consumers) omitted += c.tests_omitted;
@@ -369,7 +438,7 @@ void restore_omitted_tests(Verdict& verdict, const std::filesystem::path& dir) {
     }
     try {
       consumer->second->tests.push_back(test_from_json(entry));
-    } catch (const nlohmann::json::exception& e) {
+    } catch (const MalformedJson& e) {
       throw InfraError(fmt::format("{}:{}: not a test as gate writes it: {}", file.string(), line, e.what()));
     }
     ++restored[consumer->first];

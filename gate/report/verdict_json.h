@@ -7,6 +7,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "report/json_fields.h"
 #include "report/junit.h"
 #include "report/model.h"
 
@@ -19,9 +20,16 @@ inline constexpr size_t kListedTests = 10000;
 inline constexpr const char* kOmittedTestsFile = "omitted-tests.jsonl";
 
 nlohmann::json to_json(const Verdict& verdict);
-// The inverse, for the fan-in: reads what to_json wrote. Throws
-// nlohmann::json::exception on a document of another shape.
+// The inverse, and gate's one reader of verdict.json (publish --verdict,
+// merge, bisect): strict, every field it reads of the type it must have and
+// the required ones present (schema, exit_code, decision.exit_code, command,
+// dry_run, candidate.repository and .digest, consumers[].name and .status).
+// Throws MalformedJson naming the field.
 Verdict verdict_from_json(const nlohmann::json& json);
+// A verdict.json file, read as above; MalformedJson also when the file
+// cannot be read or is not JSON. The caller says which file, and what that
+// means to it.
+Verdict read_verdict_file(const std::filesystem::path& file);
 // One test as verdict.json writes it, and back.
 nlohmann::json test_json(const TestCase& test);
 TestCase test_from_json(const nlohmann::json& json);

@@ -103,16 +103,18 @@ void classify_tests(const config::Consumer& consumer, const RunContext& context,
       t.baseline_runs = c->second.runs;
       t.baseline_failures = c->second.failures;
     }
-    if (t.outcome == "pre-existing") t.known_before = history.was_pre_existing(name);
-    if (t.outcome == "flaky") t.known_before = history.known_flaky(name);
+    if (t.outcome == Outcome::pre_existing) t.known_before = history.was_pre_existing(name);
+    if (t.outcome == Outcome::flaky) t.known_before = history.known_flaky(name);
     t.blocks = config::policy_blocks(config_of(context), consumer, t.outcome);
     if (t.blocks) {
       // A reason is one line: a name or message from the report is shown escaped.
       std::string message = core::terminal_line(shorten(t.message, 200));
-      result.reasons.push_back(
-          fmt::format("test {} {}: {}", core::terminal_line(name), t.outcome, message.empty() ? t.outcome : message));
-    } else if (t.outcome == "flaky" || t.outcome == "pre-existing") {
-      log::warn(fmt::format("{}: test {} is {} (policy: warn)", consumer.name, core::terminal_line(name), t.outcome));
+      const std::string_view word = outcome_name(t.outcome);
+      result.reasons.push_back(fmt::format("test {} {}: {}", core::terminal_line(name), word,
+                                           message.empty() ? std::string(word) : message));
+    } else if (excused(t.outcome)) {
+      log::warn(fmt::format("{}: test {} is {} (policy: warn)", consumer.name, core::terminal_line(name),
+                            outcome_name(t.outcome)));
     }
   }
   if (result.tests.empty()) {
@@ -216,13 +218,14 @@ void run_suite_consumer(const config::Consumer& consumer, const git::Checkout& c
   ToCompare compare;
   suite.runs.by_test.for_each([&](const report::TestCase& t) {
     if (failed(t) && !t.timed_out) compare.failing.push_back(t.id());
-    if (t.timed_out && config::policy_blocks(config_of(context), consumer, "timed-out")) compare.blocked_anyway = true;
+    if (t.timed_out && config::policy_blocks(config_of(context), consumer, Outcome::timed_out))
+      compare.blocked_anyway = true;
   });
   compare.flaky.assign(suite.runs.flaked.begin(), suite.runs.flaked.end());
   compare.blocked_anyway =
       compare.blocked_anyway || !suite.runs.errors.empty() || suite.runs.by_test.size() < suite.planned;
-  compare.regression_blocks = config::policy_blocks(config_of(context), consumer, "regression");
-  compare.newly_flaky_blocks = config::policy_blocks(config_of(context), consumer, "newly-flaky");
+  compare.regression_blocks = config::policy_blocks(config_of(context), consumer, Outcome::regression);
+  compare.newly_flaky_blocks = config::policy_blocks(config_of(context), consumer, Outcome::newly_flaky);
   Evidence evidence = compare_with_baseline(consumer, checkout, context, compare, result);
   evidence.history = &history;
   result.baseline.executions += suite.runs.executions - std::min(suite.runs.executions, suite.planned);
@@ -282,8 +285,7 @@ Judgement judge(int exit_code, bool junit_configured, const std::vector<report::
   for (const auto& test : tests) {
     if (test.status == report::TestStatus::skipped) continue;
     ++executed;
-    bool failing = test.outcome.empty() ? failed(test) : test.blocks;
-    if (failing) {
+    if (test.blocking()) {
       std::string message = test.message.empty() ? std::string(report::test_status_name(test.status)) : test.message;
       j.reasons.push_back(fmt::format("test {} {}: {}", core::terminal_line(test.id()),
                                       test.status == report::TestStatus::failed ? "failed" : "errored",

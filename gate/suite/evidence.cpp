@@ -9,29 +9,30 @@
 
 namespace gate::suite {
 
-std::string classify(const report::TestCase& test, bool flaked, const Evidence& evidence) {
-  if (test.timed_out) return "timed-out";
-  if (test.status == report::TestStatus::skipped) return "skipped";
+Outcome classify(const report::TestCase& test, bool flaked, const Evidence& evidence) {
+  using enum Outcome;
+  if (test.timed_out) return timed_out;
+  if (test.status == report::TestStatus::skipped) return skipped;
   const bool identical = evidence.baseline == "identical";
   const bool used = evidence.baseline == "used";
   const bool rescued = used && evidence.rescued.count(test.id()) > 0;
   if (test.status == report::TestStatus::passed || rescued) {
-    if (!flaked && !rescued) return "passed";
-    if (identical) return "flaky";  // the published image itself, observed flaky
+    if (!flaked && !rescued) return passed;
+    if (identical) return flaky;  // the published image itself, observed flaky
     if (used) {
       auto it = evidence.baseline_counts.find(test.id());
-      if (it != evidence.baseline_counts.end() && it->second.failures > 0) return "flaky";
+      if (it != evidence.baseline_counts.end() && it->second.failures > 0) return flaky;
     }
-    if (evidence.history && evidence.history->known_flaky(test.id())) return "flaky";
-    return "newly-flaky";
+    if (evidence.history && evidence.history->known_flaky(test.id())) return flaky;
+    return newly_flaky;
   }
-  if (identical) return "pre-existing";
+  if (identical) return pre_existing;
   if (used) {
     // The same failure: an assertion there is no evidence for an error here.
     auto it = evidence.on_baseline.find(test.id());
-    if (it != evidence.on_baseline.end() && it->second == test.status) return "pre-existing";
+    if (it != evidence.on_baseline.end() && it->second == test.status) return pre_existing;
   }
-  return test.status == report::TestStatus::error ? "error" : "regression";
+  return test.status == report::TestStatus::error ? error : regression;
 }
 
 std::string selection_of(const config::Consumer& consumer) {
@@ -45,7 +46,7 @@ StoreUpdate lessons_of(const config::Consumer& consumer, const report::ConsumerR
   for (const auto& t : result.tests) {
     if (t.status != report::TestStatus::skipped && !t.timed_out) update.seconds.emplace_back(t.id(), t.seconds);
     // Flaky on a published image, as gate saw it: it failed and passed there.
-    bool on_published = t.outcome == "flaky" &&
+    bool on_published = t.outcome == Outcome::flaky &&
                         (baseline == "identical" ||
                          (baseline == "used" && t.baseline_failures > 0 && t.baseline_failures < t.baseline_runs));
     if (on_published) update.flaky_on_published.push_back(t.id());
@@ -56,7 +57,7 @@ StoreUpdate lessons_of(const config::Consumer& consumer, const report::ConsumerR
     pass.selection = selection_of(consumer);
     for (const auto& t : result.tests) {
       pass.tests.push_back(t.id());
-      if (t.outcome == "pre-existing") pass.pre_existing.push_back(t.id());
+      if (t.outcome == Outcome::pre_existing) pass.pre_existing.push_back(t.id());
     }
     update.last_pass = std::move(pass);
   }
@@ -67,7 +68,7 @@ std::string over_pre_existing_limit(const config::Config& config, const config::
                                     const report::ConsumerResult& result) {
   if (result.baseline.status == "identical") return "";  // the published image itself: nothing is excused
   size_t excused = std::count_if(result.tests.begin(), result.tests.end(),
-                                 [](const auto& t) { return t.outcome == "pre-existing"; });
+                                 [](const auto& t) { return t.outcome == Outcome::pre_existing; });
   const config::Limit& limit = config::max_pre_existing(config, consumer);
   if (!limit.exceeded(excused, result.tests_planned)) return "";
   return fmt::format(
@@ -82,8 +83,8 @@ namespace {
 // How much an outcome lets through: the worse of two results of one test wins.
 int severity(const report::TestCase& t) {
   if (t.blocks) return 4;
-  if (t.outcome == "pre-existing" || t.outcome == "flaky") return 2;
-  if (t.outcome == "skipped") return 1;
+  if (excused(t.outcome)) return 2;
+  if (t.outcome == Outcome::skipped) return 1;
   return 0;
 }
 
@@ -112,7 +113,7 @@ bool note_missing(const config::Config& config, const config::Consumer& consumer
                   std::vector<std::string> missing, report::ConsumerResult& result) {
   if (missing.empty()) return false;
   result.missing = std::move(missing);
-  bool blocks = config::policy_blocks(config, consumer, "missing");
+  bool blocks = config::policy_blocks(config, consumer, Outcome::missing);
   std::vector<std::string> named(result.missing.begin(),
                                  result.missing.begin() + std::min<size_t>(result.missing.size(), 10));
   std::string text = fmt::format("{} test(s) that the last passing run (commit {}) reported did not run: {}{}",

@@ -56,7 +56,7 @@ struct Evidence {
 
 // The outcome of a test from its result on the candidate (after retries)
 // and whether it passed only on a retry.
-std::string classify(const report::TestCase& test, bool flaked, const Evidence& evidence);
+Outcome classify(const report::TestCase& test, bool flaked, const Evidence& evidence);
 
 // The runner and test selection a consumer runs (the last passing run's
 // tests are compared only under the same selection).

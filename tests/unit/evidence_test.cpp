@@ -21,53 +21,57 @@ TestCase test(const char* name, TestStatus status, bool timed_out = false) {
 
 TEST(Evidence, PlainOutcomesNeedNoBaseline) {
   Evidence none;
-  EXPECT_EQ(classify(test("a", TestStatus::passed), false, none), "passed");
-  EXPECT_EQ(classify(test("a", TestStatus::failed), false, none), "regression");
-  EXPECT_EQ(classify(test("a", TestStatus::error), false, none), "error");
-  EXPECT_EQ(classify(test("a", TestStatus::error, true), false, none), "timed-out");
-  EXPECT_EQ(classify(test("a", TestStatus::skipped), false, none), "skipped");
+  EXPECT_EQ(gate::outcome_name(classify(test("a", TestStatus::passed), false, none)), "passed");
+  EXPECT_EQ(gate::outcome_name(classify(test("a", TestStatus::failed), false, none)), "regression");
+  EXPECT_EQ(gate::outcome_name(classify(test("a", TestStatus::error), false, none)), "error");
+  EXPECT_EQ(gate::outcome_name(classify(test("a", TestStatus::error, true), false, none)), "timed-out");
+  EXPECT_EQ(gate::outcome_name(classify(test("a", TestStatus::skipped), false, none)), "skipped");
 }
 
 TEST(Evidence, PreExistingOnlyWhenTheValidBaselineFailedTheSameTest) {
   Evidence used;
   used.baseline = "used";
   used.on_baseline = {{"a", TestStatus::failed}, {"b", TestStatus::passed}, {"e", TestStatus::error}};
-  EXPECT_EQ(classify(test("a", TestStatus::failed), false, used), "pre-existing");
-  EXPECT_EQ(classify(test("b", TestStatus::failed), false, used), "regression");
-  EXPECT_EQ(classify(test("e", TestStatus::error), false, used), "pre-existing");
-  EXPECT_EQ(classify(test("e", TestStatus::failed), false, used), "regression") << "an error there is not this failure";
-  EXPECT_EQ(classify(test("a", TestStatus::error), false, used), "error") << "a failure there is not this error";
-  EXPECT_EQ(classify(test("c", TestStatus::failed), false, used), "regression") << "not rerun there: no evidence";
+  EXPECT_EQ(gate::outcome_name(classify(test("a", TestStatus::failed), false, used)), "pre-existing");
+  EXPECT_EQ(gate::outcome_name(classify(test("b", TestStatus::failed), false, used)), "regression");
+  EXPECT_EQ(gate::outcome_name(classify(test("e", TestStatus::error), false, used)), "pre-existing");
+  EXPECT_EQ(gate::outcome_name(classify(test("e", TestStatus::failed), false, used)), "regression")
+      << "an error there is not this failure";
+  EXPECT_EQ(gate::outcome_name(classify(test("a", TestStatus::error), false, used)), "error")
+      << "a failure there is not this error";
+  EXPECT_EQ(gate::outcome_name(classify(test("c", TestStatus::failed), false, used)), "regression")
+      << "not rerun there: no evidence";
   // The same observations from a baseline that cannot be trusted excuse nothing.
   for (const char* status : {"invalid", "unavailable", "off", "not-needed"}) {
     Evidence e = used;
     e.baseline = status;
-    EXPECT_EQ(classify(test("a", TestStatus::failed), false, e), "regression") << status;
+    EXPECT_EQ(gate::outcome_name(classify(test("a", TestStatus::failed), false, e)), "regression") << status;
   }
 }
 
 TEST(Evidence, TheCandidateThatIsThePublishedImageFailsByIdentity) {
   Evidence same;
   same.baseline = "identical";
-  EXPECT_EQ(classify(test("a", TestStatus::failed), false, same), "pre-existing");
-  EXPECT_EQ(classify(test("a", TestStatus::passed), true, same), "flaky");
+  EXPECT_EQ(gate::outcome_name(classify(test("a", TestStatus::failed), false, same)), "pre-existing");
+  EXPECT_EQ(gate::outcome_name(classify(test("a", TestStatus::passed), true, same)), "flaky");
 }
 
 TEST(Evidence, FailThenPassIsNewlyFlakyUnlessTheBaselineOrHistoryShowsItFlaky) {
   Evidence used;
   used.baseline = "used";
   used.baseline_counts = {{"shaky", {3, 1}}, {"steady", {3, 0}}};
-  EXPECT_EQ(classify(test("shaky", TestStatus::passed), true, used), "flaky");
-  EXPECT_EQ(classify(test("steady", TestStatus::passed), true, used), "newly-flaky");
-  EXPECT_EQ(classify(test("unconfirmed", TestStatus::passed), true, used), "newly-flaky");
+  EXPECT_EQ(gate::outcome_name(classify(test("shaky", TestStatus::passed), true, used)), "flaky");
+  EXPECT_EQ(gate::outcome_name(classify(test("steady", TestStatus::passed), true, used)), "newly-flaky");
+  EXPECT_EQ(gate::outcome_name(classify(test("unconfirmed", TestStatus::passed), true, used)), "newly-flaky");
   TimingStore history;
   history.tests["steady"].flaky_on_published = 2;
   used.history = &history;
-  EXPECT_EQ(classify(test("steady", TestStatus::passed), true, used), "flaky") << "known flaky on a published image";
+  EXPECT_EQ(gate::outcome_name(classify(test("steady", TestStatus::passed), true, used)), "flaky")
+      << "known flaky on a published image";
   Evidence invalid = used;
   invalid.baseline = "invalid";
   invalid.history = nullptr;
-  EXPECT_EQ(classify(test("shaky", TestStatus::passed), true, invalid), "newly-flaky");
+  EXPECT_EQ(gate::outcome_name(classify(test("shaky", TestStatus::passed), true, invalid)), "newly-flaky");
 }
 
 TEST(Evidence, AFailureOnEveryCandidateRunIsFlakyOnlyWhenRescued) {
@@ -75,12 +79,14 @@ TEST(Evidence, AFailureOnEveryCandidateRunIsFlakyOnlyWhenRescued) {
   used.baseline = "used";
   used.on_baseline = {{"x", TestStatus::passed}};
   used.baseline_counts = {{"x", {4, 1}}};
-  EXPECT_EQ(classify(test("x", TestStatus::failed), false, used), "regression") << "failed every time on the candidate";
+  EXPECT_EQ(gate::outcome_name(classify(test("x", TestStatus::failed), false, used)), "regression")
+      << "failed every time on the candidate";
   used.rescued = {"x"};
-  EXPECT_EQ(classify(test("x", TestStatus::failed), false, used), "flaky") << "flaky on both, passed when rerun";
+  EXPECT_EQ(gate::outcome_name(classify(test("x", TestStatus::failed), false, used)), "flaky")
+      << "flaky on both, passed when rerun";
   Evidence invalid = used;
   invalid.baseline = "invalid";
-  EXPECT_EQ(classify(test("x", TestStatus::failed), false, invalid), "regression");
+  EXPECT_EQ(gate::outcome_name(classify(test("x", TestStatus::failed), false, invalid)), "regression");
 }
 
 TEST(Evidence, MaxPreExistingLimit) {
@@ -129,7 +135,7 @@ TEST(Evidence, JoinedShardsTakeEachTestsWorstOutcomeAndTheWholeLimit) {
   whole.tests_planned = 20;
   auto with = [](const char* name, const char* outcome, bool blocks) {
     TestCase t = test(name, blocks || std::string(outcome) == "pre-existing" ? TestStatus::failed : TestStatus::passed);
-    t.outcome = outcome;
+    t.outcome = *gate::outcome_from_name(outcome);
     t.blocks = blocks;
     return t;
   };
@@ -137,7 +143,8 @@ TEST(Evidence, JoinedShardsTakeEachTestsWorstOutcomeAndTheWholeLimit) {
                  with("p1", "pre-existing", false), with("p2", "pre-existing", false)};
   gate::suite::judge_joined_shards(config, config.consumers[0], whole);
   ASSERT_EQ(whole.tests.size(), 4u) << "one result per test";
-  EXPECT_EQ(whole.tests[0].outcome, "regression") << "pre-existing in one shard, a regression in another";
+  EXPECT_EQ(gate::outcome_name(whole.tests[0].outcome), "regression")
+      << "pre-existing in one shard, a regression in another";
   EXPECT_EQ(whole.status, gate::report::ConsumerStatus::passed) << "2 of 20 is within 10%";
   whole.tests_planned = 10;  // 2 of 10 is over (10% of 10 allows 1)
   gate::suite::judge_joined_shards(config, config.consumers[0], whole);

@@ -20,11 +20,11 @@ TEST(GitHub, AnnotatesBlockingTestsWithFileAndLine) {
   c.status = ConsumerStatus::failed;
   TestCase bad{"",  "tests/test_items.py::test_create", TestStatus::failed,
                0.1, "AssertionError: expected 201",     "tests/test_items.py:12: in test_create\n..."};
-  bad.outcome = "regression";
+  bad.outcome = gate::Outcome::regression;
   bad.blocks = true;
   TestCase warned = bad;
   warned.name = "tests/test_items.py::test_old";
-  warned.outcome = "pre-existing";
+  warned.outcome = gate::Outcome::pre_existing;
   warned.blocks = false;
   c.tests = {bad, warned};
   v.consumers.push_back(c);

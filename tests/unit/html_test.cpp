@@ -18,10 +18,10 @@ TEST(Html, TenThousandTestsStayUnderTwoMegabytes) {
                0.01 * (i % 300),
                "",
                ""};
-    t.outcome = "passed";
+    t.outcome = gate::Outcome::passed;
     if (i % 500 == 0) {
       t.status = TestStatus::failed;
-      t.outcome = "regression";
+      t.outcome = gate::Outcome::regression;
       t.blocks = true;
       t.message = "AssertionError: expected 201, got 200";
       t.details = std::string(3000, 'x');

@@ -137,7 +137,7 @@ TEST(JUnitRender, HostileCharactersStayValidXml) {
   TestCase test;
   test.name = std::string("esc\x1b[31m bel\x07 nul\0 bad\xff", 23);
   test.status = TestStatus::failed;
-  test.outcome = "regression";
+  test.outcome = gate::Outcome::regression;
   test.blocks = true;
   test.message = "vertical\x0btab";
   test.details = "form\x0c feed";

@@ -4,11 +4,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 
 #include "core/error.h"
 #include "report/html.h"
 #include "report/renderers.h"
+#include "report/verdict_json.h"
 
 using namespace gate::report;
 
@@ -28,7 +30,7 @@ Verdict verdict_with(size_t passing, std::vector<size_t> failing_at) {
     t.seconds = 0.001;
     bool fails = std::find(failing_at.begin(), failing_at.end(), i) != failing_at.end();
     t.status = fails ? TestStatus::failed : TestStatus::passed;
-    t.outcome = fails ? "regression" : "passed";
+    t.outcome = fails ? gate::Outcome::regression : gate::Outcome::passed;
     t.blocks = fails;
     c.tests.push_back(t);
   }
@@ -132,4 +134,80 @@ TEST(ReportBounds, HtmlListsWhatVerdictJsonLists) {
   const std::string html = render_html(v, nlohmann::json::array());
   EXPECT_NE(html.find("6 more passing test(s) not listed here"), std::string::npos);
   EXPECT_NE(html.find("tests.m::test_2<"), std::string::npos) << "the failure is listed";
+}
+
+// The one reader of verdict.json is strict: a field of the wrong type, a
+// word outside its vocabulary or a required field missing is an error that
+// names the field, never a default that slipped in.
+namespace {
+
+std::string malformed_reason(const std::function<void(nlohmann::json&)>& edit) {
+  Verdict v = verdict_with(5, {2});
+  v.command = "run";
+  nlohmann::json json = to_json(v);
+  edit(json);
+  try {
+    verdict_from_json(json);
+  } catch (const MalformedJson& e) {
+    return e.what();
+  }
+  return "(read without complaint)";
+}
+
+}  // namespace
+
+TEST(VerdictReader, NamesTheFieldThatIsWrong) {
+  EXPECT_EQ(malformed_reason([](auto& j) { j["consumers"][0]["tests"][3]["seconds"] = "fast"; }),
+            "'consumers[0].tests[3].seconds' is string, expected a number");
+  EXPECT_EQ(malformed_reason([](auto& j) { j["consumers"][0]["tests"][1]["outcome"] = "fine"; }),
+            "'consumers[0].tests[1].outcome' is 'fine', not an outcome");
+  EXPECT_EQ(malformed_reason([](auto& j) { j["consumers"][0]["status"] = "green"; }),
+            "'consumers[0].status' is 'green', not a consumer status");
+  EXPECT_EQ(malformed_reason([](auto& j) { j["consumers"][0].erase("status"); }), "has no 'consumers[0].status'");
+  EXPECT_EQ(malformed_reason([](auto& j) { j.erase("decision"); }), "has no 'decision'");
+  EXPECT_EQ(malformed_reason([](auto& j) { j["exit_code"] = 7; }),
+            "'exit_code' is 7, not one of gate's exit codes (0, 1, 2, 3, 130)");
+  EXPECT_EQ(malformed_reason([](auto& j) { j["candidate"]["digest"] = nullptr; }),
+            "'candidate.digest' is null, expected a string");
+  EXPECT_EQ(malformed_reason([](auto& j) { j["consumers"][0]["tests_omitted"] = -1; }),
+            "'consumers[0].tests_omitted' is -1, expected a count");
+  EXPECT_EQ(malformed_reason([](auto& j) { j["schema"] = "gate.verdict/v0"; }),
+            "no \"schema\": \"gate.verdict/v1\" (is it gate's verdict.json?)");
+  EXPECT_EQ(malformed_reason([](auto&) {}), "(read without complaint)");
+}
+
+TEST(VerdictReader, ADecisionThatDisagreesWithTheExitCodeDoesNotPass) {
+  Verdict v = verdict_with(3, {});
+  v.exit_code = gate::ExitCode::passed;
+  nlohmann::json json = to_json(v);
+  json["decision"]["exit_code"] = 1;
+  EXPECT_EQ(verdict_from_json(json).exit_code, gate::ExitCode::blocked);
+  json["decision"]["exit_code"] = 0;
+  EXPECT_EQ(verdict_from_json(json).exit_code, gate::ExitCode::passed);
+}
+
+TEST(VerdictReader, OutcomesAndStatusesComeBackAsWritten) {
+  Verdict v = verdict_with(2, {1});
+  v.consumers[0].tests[0].outcome = gate::Outcome::newly_flaky;
+  v.consumers[0].tests[2].outcome = gate::Outcome::unclassified;
+  v.consumers[0].status = ConsumerStatus::setup_failed;
+  Verdict back = verdict_from_json(to_json(v));
+  ASSERT_EQ(back.consumers[0].tests.size(), 3u);
+  EXPECT_EQ(back.consumers[0].tests[0].outcome, gate::Outcome::newly_flaky);
+  EXPECT_EQ(back.consumers[0].tests[1].outcome, gate::Outcome::regression);
+  EXPECT_EQ(back.consumers[0].tests[2].outcome, gate::Outcome::unclassified);
+  EXPECT_EQ(back.consumers[0].status, ConsumerStatus::setup_failed);
+}
+
+TEST(VerdictReader, AFileThatIsNotJsonIsSaidSo) {
+  auto file = std::filesystem::temp_directory_path() / "gate-verdict-not-json.json";
+  std::ofstream(file) << "{\"schema\": ";
+  try {
+    read_verdict_file(file);
+    ADD_FAILURE() << "read";
+  } catch (const MalformedJson& e) {
+    EXPECT_NE(std::string(e.what()).find("is not JSON"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove(file);
+  EXPECT_THROW(read_verdict_file(file), MalformedJson) << "a missing file";
 }
