@@ -77,7 +77,19 @@ std::string engine_address() {
 }
 
 void DockerCli::check_reachable() const {
-  if (api_ && api_->ping()) return;
+  if (api_ && api_->ping()) {
+    // The socket answered, but builds, pushes and service containers still
+    // go through the CLI: a machine without it fails here, not mid-run.
+    process::Spec cli;
+    cli.argv = {"docker"};
+    try {
+      process::resolve_program(cli);
+    } catch (const InfraError& e) {
+      throw InfraError(
+          fmt::format("container engine: {}; install the docker CLI (apt-get install docker.io)", e.what()));
+    }
+    return;
+  }
   process::Result result;
   try {
     result = process::capture({"docker", "version", "--format", "{{.Server.Version}}"}, std::chrono::seconds(20));

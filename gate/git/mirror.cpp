@@ -164,6 +164,18 @@ bool fetch_commit_id(git_repository* repo, git_remote* remote, const git_remote_
   return fetch_refspecs(remote, {"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"}, options) == 0;
 }
 
+// The remote's tags, one "tag NAME" line each, for the parent.
+FetchStatus print_tags(const git_remote_head** heads, size_t count) {
+  for (size_t i = 0; i < count; ++i) {
+    std::string_view name = heads[i]->name;
+    if (name.rfind("refs/tags/", 0) != 0 || name.ends_with("^{}")) continue;  // a tag once, not its peeled twin
+    std::printf("tag %s\n", std::string(name.substr(10)).c_str());
+  }
+  std::printf("listed\n");
+  std::fflush(stdout);
+  return FetchStatus::ok;
+}
+
 }  // namespace
 
 FetchStatus fetch_mirror(const FetchRequest& request) {
@@ -198,16 +210,7 @@ FetchStatus fetch_mirror(const FetchRequest& request) {
   const git_remote_head** heads = nullptr;
   size_t count = 0;
   if (git_remote_ls(&heads, &count, remote.get()) != 0) return fail("list the remote's refs", creds);
-  if (request.list_tags) {
-    for (size_t i = 0; i < count; ++i) {
-      std::string_view name = heads[i]->name;
-      if (name.rfind("refs/tags/", 0) != 0 || name.ends_with("^{}")) continue;  // a tag once, not its peeled twin
-      std::printf("tag %s\n", std::string(name.substr(10)).c_str());
-    }
-    std::printf("listed\n");
-    std::fflush(stdout);
-    return FetchStatus::ok;
-  }
+  if (request.list_tags) return print_tags(heads, count);
 
   std::string ref = request.ref;
   if (ref.empty()) {

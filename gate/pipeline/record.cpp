@@ -191,15 +191,20 @@ std::vector<ConsumerVerification> read_records(registry::Registry& registry, con
       if (!view || !view->passed || !view->consumers.is_array()) continue;
       for (const auto& rc : view->consumers) {
         if (!rc.is_object()) continue;
+        // A record is anyone's push: a field of another type reads as absent.
+        auto text = [&rc](const char* key) {
+          auto it = rc.find(key);
+          return it != rc.end() && it->is_string() ? it->get<std::string>() : std::string();
+        };
         for (size_t i = 0; i < out.size(); ++i) {
           auto& v = out[i];
           // A shard's pass is not the consumer's: only a whole run verifies
           // it; nor is a pass of another repository under the same name.
-          if (v.consumer == rc.value("name", "") && rc.value("status", "") == "passed" &&
-              rc.value("shard", "").empty() && rc.value("executed", 0) >= 0 &&
-              rc.value("repo", "") == log::redact(config.consumers[i].repo)) {
+          const bool whole = !rc.contains("shard") || (rc["shard"].is_string() && text("shard").empty());
+          if (v.consumer == text("name") && text("status") == "passed" && whole &&
+              text("repo") == log::redact(config.consumers[i].repo)) {
             v.verified = true;
-            v.commit = rc.value("commit", "");
+            v.commit = text("commit");
             v.verified_at = view->verified_at;
             v.record = artifact->digest;
           }

@@ -20,6 +20,15 @@ expect_file_contains "$scratch/err" "container engine not reachable at unix://$s
 expect_file_contains "$scratch/err" "dockerd" "says how to start it"
 expect_eq "$(tag_digest "$repository" latest)" none "nothing published"
 
+# The engine's socket answers, but there is no docker CLI to build, push or
+# start services with: said before anything runs, not mid-run.
+write_demo_config v1
+mkdir -p "$scratch/empty-bin"
+PATH="$scratch/empty-bin" "$GATE_BIN" run --config "$scratch/gate.yaml" --report-dir "$scratch/r4" >/dev/null 2>"$scratch/err"
+expect_eq "$?" 3 "exit code without a docker CLI"
+expect_file_contains "$scratch/err" "install the docker CLI" "says to install the CLI"
+expect_eq "$(tag_digest "$repository" latest)" none "nothing published"
+
 # A consumer repository that does not exist: exit 3 naming consumer, URL and ref.
 write_demo_config v1
 sed -i "s|repo: .*|repo: $scratch/no-such-repo|" "$scratch/gate.yaml"
