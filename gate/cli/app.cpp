@@ -407,7 +407,7 @@ int main(int argc, char** argv) {
       std::getline(std::cin, fetch.user);
       std::getline(std::cin, fetch.password);
     }
-    return static_cast<int>(git::fetch_mirror(fetch));
+    return git::fetch_mirror_child(fetch);
   }
   git::set_fetch_program("/proc/self/exe");
 

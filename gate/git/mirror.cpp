@@ -68,9 +68,9 @@ bool is_corruption(int klass) {
          klass == GIT_ERROR_REPOSITORY || klass == GIT_ERROR_REFERENCE || klass == GIT_ERROR_CONFIG;
 }
 
-FetchStatus fail(const std::string& what, const CredentialState& creds) {
+FetchStatus fail(const std::string& what, const CredentialState& creds, FetchAnswer& answer) {
   int klass = last_error_class();
-  std::fprintf(stderr, "%s: %s\n", what.c_str(), log::redact(last_error()).c_str());
+  answer.problem = what + ": " + log::redact(last_error());
   if (creds.attempts > 1) return FetchStatus::rejected;
   return is_corruption(klass) ? FetchStatus::corrupt : FetchStatus::failed;
 }
@@ -164,21 +164,20 @@ bool fetch_commit_id(git_repository* repo, git_remote* remote, const git_remote_
   return fetch_refspecs(remote, {"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"}, options) == 0;
 }
 
-// The remote's tags, one "tag NAME" line each, for the parent.
-FetchStatus print_tags(const git_remote_head** heads, size_t count) {
+// The remote's tags.
+FetchStatus list_tags(const git_remote_head** heads, size_t count, FetchAnswer& answer) {
   for (size_t i = 0; i < count; ++i) {
     std::string_view name = heads[i]->name;
     if (name.rfind("refs/tags/", 0) != 0 || name.ends_with("^{}")) continue;  // a tag once, not its peeled twin
-    std::printf("tag %s\n", std::string(name.substr(10)).c_str());
+    answer.tags.emplace_back(name.substr(10));
   }
-  std::printf("listed\n");
-  std::fflush(stdout);
+  answer.listed = true;
   return FetchStatus::ok;
 }
 
 }  // namespace
 
-FetchStatus fetch_mirror(const FetchRequest& request) {
+FetchStatus fetch_mirror(const FetchRequest& request, FetchAnswer& answer) {
   ensure_initialised();
   CredentialState creds;
   creds.user = request.user;
@@ -187,9 +186,9 @@ FetchStatus fetch_mirror(const FetchRequest& request) {
 
   git_repository* raw_repo = nullptr;
   if (git_repository_open_bare(&raw_repo, request.mirror.c_str()) != 0) {
-    if (std::filesystem::exists(request.mirror)) return fail("open mirror " + request.mirror.string(), creds);
+    if (std::filesystem::exists(request.mirror)) return fail("open mirror " + request.mirror.string(), creds, answer);
     if (git_repository_init(&raw_repo, request.mirror.c_str(), /*is_bare=*/1) != 0) {
-      return fail("create mirror " + request.mirror.string(), creds);
+      return fail("create mirror " + request.mirror.string(), creds, answer);
     }
   }
   RepositoryPtr repo(raw_repo);
@@ -197,7 +196,7 @@ FetchStatus fetch_mirror(const FetchRequest& request) {
   // +refs/*:refs/*), only the one this fetch names.
   git_remote* raw_remote = nullptr;
   if (git_remote_create_anonymous(&raw_remote, repo.get(), request.url.c_str()) != 0)
-    return fail("configure remote", creds);
+    return fail("configure remote", creds, answer);
   RemotePtr remote(raw_remote);
 
   git_fetch_options options;
@@ -206,17 +205,17 @@ FetchStatus fetch_mirror(const FetchRequest& request) {
   options.callbacks.credentials = on_credentials;
   options.callbacks.payload = &creds;
   if (git_remote_connect(remote.get(), GIT_DIRECTION_FETCH, &options.callbacks, nullptr, nullptr) != 0)
-    return fail("connect", creds);
+    return fail("connect", creds, answer);
   const git_remote_head** heads = nullptr;
   size_t count = 0;
-  if (git_remote_ls(&heads, &count, remote.get()) != 0) return fail("list the remote's refs", creds);
-  if (request.list_tags) return print_tags(heads, count);
+  if (git_remote_ls(&heads, &count, remote.get()) != 0) return fail("list the remote's refs", creds, answer);
+  if (request.list_tags) return list_tags(heads, count, answer);
 
   std::string ref = request.ref;
   if (ref.empty()) {
     git_buf branch = GIT_BUF_INIT;
     if (git_remote_default_branch(&branch, remote.get()) != 0) {
-      std::fprintf(stderr, "the repository has no default branch; set ref\n");
+      answer.problem = "the repository has no default branch; set ref";
       return FetchStatus::no_ref;
     }
     ref = branch.ptr;
@@ -231,25 +230,34 @@ FetchStatus fetch_mirror(const FetchRequest& request) {
     if (!has_object(repo.get(), &head->oid)) {
       options.depth = depth_for(request.url);
       if (fetch_refspecs(remote.get(), {fmt::format("+{}:{}", head->name, local)}, options) != 0)
-        return fail("fetch " + std::string(head->name), creds);
+        return fail("fetch " + std::string(head->name), creds, answer);
     } else {
       git_reference* updated = nullptr;
       if (git_reference_create(&updated, repo.get(), local.c_str(), &head->oid, 1, "gate: seen") == 0)
         git_reference_free(updated);
     }
-    std::printf("resolved %s\n", oid_hex(&head->oid).c_str());
-    std::fflush(stdout);
+    answer.resolved = oid_hex(&head->oid);
     return FetchStatus::ok;
   }
   if (!is_hex_id(ref)) {
-    std::fprintf(stderr, "ref '%s' not found (no such branch, tag or commit)\n", ref.c_str());
+    answer.problem = fmt::format("ref '{}' not found (no such branch, tag or commit)", ref);
     return FetchStatus::no_ref;
   }
   if (!fetch_commit_id(repo.get(), remote.get(), heads, count, ref, depth_for(request.url), options))
-    return fail("fetch", creds);
-  std::printf("resolved %s\n", ref.c_str());
-  std::fflush(stdout);
+    return fail("fetch", creds, answer);
+  answer.resolved = ref;
   return FetchStatus::ok;
+}
+
+int fetch_mirror_child(const FetchRequest& request) {
+  FetchAnswer answer;
+  const FetchStatus status = fetch_mirror(request, answer);
+  for (const auto& tag : answer.tags) std::printf("tag %s\n", tag.c_str());
+  if (answer.listed) std::printf("listed\n");
+  if (!answer.resolved.empty()) std::printf("resolved %s\n", answer.resolved.c_str());
+  std::fflush(stdout);
+  if (!answer.problem.empty()) std::fprintf(stderr, "%s\n", answer.problem.c_str());
+  return static_cast<int>(status);
 }
 
 }  // namespace gate::git

@@ -10,6 +10,7 @@
 // deadline holding there), so it is not used.
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace gate::git {
 
@@ -44,10 +45,26 @@ enum class FetchStatus : int {
   no_ref = 6,    // the remote has no such branch, tag or ref, and it is no commit id
 };
 
+// What a fetch found: the revision to check out (an object id, or the ref
+// itself when it is a commit id), or the remote's tags (list_tags), or why
+// it failed.
+struct FetchAnswer {
+  std::string resolved;
+  std::vector<std::string> tags;
+  bool listed = false;
+  std::string problem;  // one line, secrets redacted
+};
+
 // Creates the mirror if needed and fetches the wanted ref at depth 1 (nothing
-// when the mirror already has the object it names). Prints
-// "resolved <revision>" on stdout, the revision to check out (an object id,
-// or the ref itself when it is a commit id); problems on stderr.
-FetchStatus fetch_mirror(const FetchRequest& request);
+// when the mirror already has the object it names). Run in the `gate
+// __fetch` child for remote repositories, in gate itself for a local one
+// whose mirror is there (no server can stall, and a child start is most of
+// such a fetch's time).
+FetchStatus fetch_mirror(const FetchRequest& request, FetchAnswer& answer);
+
+// The child's side: fetch_mirror, its answer printed for the parent
+// ("tag NAME" lines and "listed", or "resolved REVISION"; the problem on
+// stderr). Returns the exit code.
+int fetch_mirror_child(const FetchRequest& request);
 
 }  // namespace gate::git

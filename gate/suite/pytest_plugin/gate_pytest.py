@@ -118,16 +118,25 @@ class GateProtocol:
     def __init__(self, config):
         self.config = config
         path = config.getoption("gate_events")
-        self.events = open(path, "a", buffering=1, encoding="utf-8", errors="surrogateescape") if path else None
+        # One write(2) an event, unbuffered: gate follows the run (and a hung
+        # test) from this file as it grows, and a buffer would hold the last
+        # start back exactly when it matters. Written as bytes, without a
+        # text layer: ~2.5 us an event instead of ~4.5 (two a test).
+        self.events = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644) if path else None
         self.tests = {}  # node id -> [outcome, seconds, message, details]
 
     def emit(self, event):
         if self.events is not None:
-            self.events.write(json.dumps(event, ensure_ascii=True) + "\n")
+            self._write(json.dumps(event, ensure_ascii=True) + "\n")
+
+    def _write(self, line):
+        data = line.encode("ascii")
+        while data:
+            data = data[os.write(self.events, data):]
 
     def pytest_unconfigure(self):
         if self.events is not None:
-            self.events.close()
+            os.close(self.events)
             self.events = None
 
     def pytest_collectreport(self, report):
@@ -171,25 +180,36 @@ class GateProtocol:
 
     def pytest_runtest_logstart(self, nodeid, location):
         self.tests[nodeid] = ["passed", 0.0, "", ""]
-        self.emit({"event": "start", "id": nodeid})
+        if self.events is not None:
+            self._write('{"event": "start", "id": %s}\n' % json.dumps(nodeid, ensure_ascii=True))
 
+    # A test's setup, call and teardown are reported in that order; the
+    # teardown's report is its last, and ends it (one hook fewer a test than
+    # pytest_runtest_logfinish: at 100,000 tests, hooks are what costs).
     def pytest_runtest_logreport(self, report):
         state = self.tests.setdefault(report.nodeid, ["passed", 0.0, "", ""])
         state[1] += getattr(report, "duration", 0.0) or 0.0
-        if report.passed or state[0] in ("failed", "error"):
-            return  # the first failure of a test is its result
-        if report.failed:
-            # A failing setup or teardown is an error; a failing call (or an
-            # unexpected pass of a strict xfail) a failure.
-            state[0] = "failed" if report.when == "call" else "error"
-            state[2] = _crash_message(report)
-            state[3] = _text(report.longreprtext)
-        elif report.skipped and state[0] == "passed":
-            state[0] = "skipped"
-            state[2] = _text(getattr(report, "wasxfail", "") or _crash_message(report), 2048)
+        if not report.passed and state[0] not in ("failed", "error"):  # the first failure of a test is its result
+            if report.failed:
+                # A failing setup or teardown is an error; a failing call (or an
+                # unexpected pass of a strict xfail) a failure.
+                state[0] = "failed" if report.when == "call" else "error"
+                state[2] = _crash_message(report)
+                state[3] = _text(report.longreprtext)
+            elif report.skipped and state[0] == "passed":
+                state[0] = "skipped"
+                state[2] = _text(getattr(report, "wasxfail", "") or _crash_message(report), 2048)
+        if report.when == "teardown":
+            self._finish(report.nodeid)
 
-    def pytest_runtest_logfinish(self, nodeid, location):
+    def _finish(self, nodeid):
         outcome, seconds, message, details = self.tests.pop(nodeid, ["passed", 0.0, "", ""])
+        if self.events is None:
+            return
+        if not message and not details:
+            self._write('{"event": "finish", "id": %s, "outcome": "%s", "seconds": %r}\n'
+                        % (json.dumps(nodeid, ensure_ascii=True), outcome, round(seconds, 6)))
+            return
         event = {"event": "finish", "id": nodeid, "outcome": outcome, "seconds": round(seconds, 6)}
         if message:
             event["message"] = message
