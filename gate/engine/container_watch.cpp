@@ -10,6 +10,7 @@
 
 #include "core/events.h"
 #include "core/log.h"
+#include "engine/engine_api.h"
 #include "process/runner.h"
 
 namespace gate::engine {
@@ -85,48 +86,59 @@ ContainerWatch::ContainerWatch(std::vector<std::string> repositories, bool recor
   // Exactly now: a second back (as this once did) shows the previous run's containers.
   since_nano_ =
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  thread_ = std::thread([this] {
+  const std::string since = fmt::format("{}.{:09d}", since_nano_ / 1000000000, since_nano_ % 1000000000);
+  // The engine's own event stream where its socket is surely the CLI's; a
+  // `docker events` child otherwise (and if the engine does not answer it).
+  if (auto socket = EngineApi::socket_path()) {
+    stream_ = std::make_unique<LineStream>(
+        *socket, fmt::format("/events?since={}&filters={}", since, encoded_filter("type", {"container"})));
+  }
+  thread_ = std::thread([this, since] {
+    if (stream_) {
+      auto answer = stream_->run([this](std::string_view line) { take(line); });
+      if (answer.status == 200 || stopping_) return;
+    }
     process::Spec spec;
-    spec.argv = {"docker",   "events",
-                 "--format", "{{json .}}",
-                 "--filter", "type=container",
-                 "--since",  fmt::format("{}.{:09d}", since_nano_ / 1000000000, since_nano_ % 1000000000)};
+    spec.argv = {"docker", "events", "--format", "{{json .}}", "--filter", "type=container", "--since", since};
     spec.ignore_interrupt = true;  // it is stopped by finish(), after the clean-up it must see
     spec.grace = std::chrono::milliseconds(200);
     spec.keep_tail = 0;
     spec.should_stop = [this] { return stopping_.load(); };
     spec.on_start = [this](int pgid) { pgid_ = pgid; };
-    spec.on_line = [this](std::string_view line) {
-      auto json = nlohmann::json::parse(line, nullptr, false);
-      if (json.is_discarded()) return;
-      ContainerEvent e;
-      e.action = json.value("Action", json.value("status", ""));
-      e.id = json.value("id", json.contains("Actor") ? json["Actor"].value("ID", "") : "");
-      e.image = json.value("from", "");
-      e.time_nano = json.value("timeNano", 0LL);
-      if (json.contains("Actor") && json["Actor"].contains("Attributes")) {
-        e.service = json["Actor"]["Attributes"].contains("gate.service");
-      }
-      if (e.action != "create" && e.action != "start" && e.action != "die" && e.action != "destroy") return;
-      if (e.time_nano != 0 && e.time_nano < since_nano_) return;
-      std::lock_guard lock(mutex_);
-      // "repo", "repo:tag" or "repo@sha256:..." of a repository of interest.
-      bool ours =
-          repositories_.empty() || std::any_of(repositories_.begin(), repositories_.end(), [&](const std::string& r) {
-            return !r.empty() && e.image.rfind(r, 0) == 0 &&
-                   (e.image.size() == r.size() || e.image[r.size()] == ':' || e.image[r.size()] == '@');
-          });
-      if (!ours) return;
-      if (record_)
-        events::record({{"type", "container"}, {"action", e.action}, {"id", e.id.substr(0, 12)}, {"image", e.image}});
-      events_.push_back(std::move(e));
-    };
+    spec.on_line = [this](std::string_view line) { take(line); };
     try {
       process::run(spec);
     } catch (const std::exception& e) {
       log::warn(fmt::format("container events unavailable: {}", e.what()));
     }
   });
+}
+
+// One event as the engine (or `docker events --format '{{json .}}'`) writes it.
+void ContainerWatch::take(std::string_view line) {
+  auto json = nlohmann::json::parse(line, nullptr, false);
+  if (json.is_discarded() || !json.is_object()) return;
+  ContainerEvent e;
+  e.action = json.value("Action", json.value("status", ""));
+  e.id = json.value("id", json.contains("Actor") ? json["Actor"].value("ID", "") : "");
+  e.image = json.value("from", "");
+  e.time_nano = json.value("timeNano", 0LL);
+  if (json.contains("Actor") && json["Actor"].contains("Attributes")) {
+    e.service = json["Actor"]["Attributes"].contains("gate.service");
+  }
+  if (e.action != "create" && e.action != "start" && e.action != "die" && e.action != "destroy") return;
+  if (e.time_nano != 0 && e.time_nano < since_nano_) return;
+  std::lock_guard lock(mutex_);
+  // "repo", "repo:tag" or "repo@sha256:..." of a repository of interest.
+  bool ours =
+      repositories_.empty() || std::any_of(repositories_.begin(), repositories_.end(), [&](const std::string& r) {
+        return !r.empty() && e.image.rfind(r, 0) == 0 &&
+               (e.image.size() == r.size() || e.image[r.size()] == ':' || e.image[r.size()] == '@');
+      });
+  if (!ours) return;
+  if (record_)
+    events::record({{"type", "container"}, {"action", e.action}, {"id", e.id.substr(0, 12)}, {"image", e.image}});
+  events_.push_back(std::move(e));
 }
 
 ContainerWatch::~ContainerWatch() { stop(); }
@@ -138,6 +150,7 @@ void ContainerWatch::add_repository(const std::string& repository) {
 
 void ContainerWatch::stop() {
   stopping_ = true;
+  if (stream_) stream_->stop();
   // Ending the subscription at once (its output ends, the reader returns)
   // rather than at the runner's next look: recording must cost ~nothing.
   if (int pgid = pgid_.load(); pgid > 0) ::kill(-pgid, SIGTERM);

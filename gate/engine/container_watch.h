@@ -13,10 +13,13 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 namespace gate::engine {
+
+class LineStream;
 
 struct ContainerEvent {
   std::string id;      // full id; a "ready" event may give a prefix of it
@@ -64,11 +67,13 @@ class ContainerWatch {
 
  private:
   void stop();
+  void take(std::string_view line);
   std::vector<std::string> repositories_;
   std::mutex mutex_;
   std::vector<ContainerEvent> events_;
   std::atomic<bool> stopping_{false};
-  std::atomic<int> pgid_{0};  // of the `docker events` child
+  std::unique_ptr<LineStream> stream_;  // the engine's socket, when gate can be sure of it
+  std::atomic<int> pgid_{0};            // of the `docker events` child, otherwise
   std::thread thread_;
   long long since_nano_ = 0;
   bool record_ = true;

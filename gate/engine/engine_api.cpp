@@ -92,8 +92,75 @@ bool EngineApi::ping() const {
   return answer.status == 200 && answer.body == "OK";
 }
 
-std::string ancestor_filter(const std::vector<std::string>& images) {
-  return url_encode(nlohmann::json{{"ancestor", images}}.dump());
+std::string encoded_filter(const std::string& key, const std::vector<std::string>& values) {
+  return url_encode(nlohmann::json{{key, values}}.dump());
+}
+
+std::string ancestor_filter(const std::vector<std::string>& images) { return encoded_filter("ancestor", images); }
+
+namespace {
+
+struct LineSplitter {
+  const std::function<void(std::string_view)>* on_line;
+  std::string pending;
+};
+
+size_t on_stream_body(char* data, size_t size, size_t count, void* user) {
+  auto* splitter = static_cast<LineSplitter*>(user);
+  splitter->pending.append(data, size * count);
+  size_t start = 0;
+  for (size_t end; (end = splitter->pending.find('\n', start)) != std::string::npos; start = end + 1) {
+    (*splitter->on_line)(std::string_view(splitter->pending).substr(start, end - start));
+  }
+  splitter->pending.erase(0, start);
+  return size * count;
+}
+
+}  // namespace
+
+LineStream::LineStream(std::filesystem::path socket, std::string path)
+    : socket_(std::move(socket)), path_(std::move(path)), multi_(curl_multi_init()) {}
+
+LineStream::~LineStream() {
+  if (multi_) curl_multi_cleanup(static_cast<CURLM*>(multi_));
+}
+
+void LineStream::stop() {
+  stopping_ = true;
+  if (multi_) curl_multi_wakeup(static_cast<CURLM*>(multi_));
+}
+
+EngineApi::Answer LineStream::run(const std::function<void(std::string_view)>& on_line) {
+  EngineApi::Answer answer;
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
+  if (!curl || !multi_) {
+    answer.message = "curl_easy_init or curl_multi_init failed";
+    return answer;
+  }
+  CURL* c = curl.get();
+  CURLM* multi = static_cast<CURLM*>(multi_);
+  const std::string url = "http://engine" + path_;
+  const std::string socket = socket_.string();
+  LineSplitter splitter{&on_line, {}};
+  curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket.c_str());
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_stream_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &splitter);
+  curl_multi_add_handle(multi, c);
+  CURLcode code = CURLE_OK;
+  for (int running = 1; running && !stopping_;) {
+    if (curl_multi_perform(multi, &running) != CURLM_OK) break;
+    int left = 0;
+    while (CURLMsg* message = curl_multi_info_read(multi, &left)) {
+      if (message->msg == CURLMSG_DONE) code = message->data.result;
+    }
+    if (running && !stopping_) curl_multi_poll(multi, nullptr, 0, 1000, nullptr);
+  }
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &answer.status);
+  curl_multi_remove_handle(multi, c);
+  if (code != CURLE_OK) answer.message = curl_easy_strerror(code);
+  return answer;
 }
 
 std::optional<std::vector<std::string>> EngineApi::containers_from(const std::vector<std::string>& images) const {
