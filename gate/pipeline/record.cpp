@@ -88,7 +88,7 @@ std::optional<RecordView> view_of(const nlohmann::json& record, const std::strin
 
 }  // namespace
 
-std::string attach_record(registry::Registry& registry, const std::string& repository, const report::Verdict& verdict) {
+Record record_of(const report::Verdict& verdict) {
   nlohmann::json consumers = nlohmann::json::array();
   for (const auto& c : verdict.consumers) {
     size_t executed = 0;
@@ -104,11 +104,14 @@ std::string attach_record(registry::Registry& registry, const std::string& repos
   }
   std::string baseline;
   if (!verdict.tags_seen.empty()) baseline = verdict.tags_seen.begin()->second;
-  const nlohmann::json record = verification_summary(verdict, consumers, baseline);
-  const std::string artifact = attach_artifact(registry, repository, verdict.candidate.digest, kVsaArtifactType,
-                                               record.dump(1), verdict.started_at, {{"dev.gate.verdict", "passed"}});
-  log::info(fmt::format("recorded the verification of {} as {} (referrers tag {})", verdict.candidate.digest, artifact,
-                        referrers_tag(verdict.candidate.digest)));
+  return {verdict.candidate.digest, verification_summary(verdict, consumers, baseline).dump(1), verdict.started_at};
+}
+
+std::string attach_record(registry::Registry& registry, const std::string& repository, const Record& record) {
+  const std::string artifact = attach_artifact(registry, repository, record.subject, kVsaArtifactType, record.document,
+                                               record.created, {{"dev.gate.verdict", "passed"}}, kRecordsListed);
+  log::info(fmt::format("recorded the verification of {} as {} (referrers tag {})", record.subject, artifact,
+                        referrers_tag(record.subject)));
   return artifact;
 }
 

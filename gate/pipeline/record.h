@@ -22,11 +22,24 @@ namespace gate::pipeline {
 inline constexpr const char* kVsaArtifactType = "application/vnd.in-toto+json";
 inline constexpr const char* kRecordArtifactType = "application/vnd.gate.verification.v1+json";
 inline constexpr const char* kVerifierId = "https://github.com/acme/gate";
+// The records an image's referrers index lists, the newest: older ones stay
+// in the registry unlisted and no longer count (evidence can only be lost
+// that way, never gained). Revocations and overrides are never dropped.
+inline constexpr size_t kRecordsListed = 20;
 // The VSA's extension field holding gate's per-consumer results.
 inline constexpr const char* kConsumersField = "https://github.com/acme/gate/consumers/v1";
 
-// Attaches the record of a passing verdict; returns the artifact's digest.
-std::string attach_record(registry::Registry& registry, const std::string& repository, const report::Verdict& verdict);
+// The record of a passing verdict, made (at once, from the verdict) apart
+// from attaching it (a few registry requests), so the requests can run
+// while the reports are written.
+struct Record {
+  std::string subject;  // the candidate's digest
+  std::string document;
+  std::string created;
+};
+Record record_of(const report::Verdict& verdict);
+// Attaches it; returns the artifact's digest.
+std::string attach_record(registry::Registry& registry, const std::string& repository, const Record& record);
 
 struct ConsumerVerification {
   std::string consumer;

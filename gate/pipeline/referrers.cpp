@@ -52,9 +52,29 @@ registry::Manifest artifact_manifest(registry::Registry& registry, const std::st
   return artifact;
 }
 
+namespace {
+
+// Entries are appended, so the first ones of a type are its oldest.
+void drop_oldest(nlohmann::json& entries, const std::string& type, size_t keep) {
+  size_t of_type = 0;
+  for (const auto& entry : entries) of_type += entry.is_object() && entry.value("artifactType", "") == type;
+  size_t drop = of_type > keep ? of_type - keep : 0;
+  nlohmann::json kept = nlohmann::json::array();
+  for (auto& entry : entries) {
+    if (drop > 0 && entry.is_object() && entry.value("artifactType", "") == type) {
+      --drop;
+      continue;
+    }
+    kept.push_back(std::move(entry));
+  }
+  entries = std::move(kept);
+}
+
+}  // namespace
+
 std::string attach_artifact(registry::Registry& registry, const std::string& repository, const std::string& subject,
                             const std::string& type, const std::string& bytes, const std::string& created,
-                            const std::map<std::string, std::string>& annotations) {
+                            const std::map<std::string, std::string>& annotations, size_t keep_of_type) {
   auto image = registry.get_manifest(repository, subject);
   if (!image) throw InfraError(fmt::format("attaching to {}: the image is not in {}", subject, repository));
   nlohmann::json notes = {{"org.opencontainers.image.created", created}};
@@ -84,6 +104,7 @@ std::string attach_artifact(registry::Registry& registry, const std::string& rep
                                 {"size", artifact.body.size()},
                                 {"artifactType", type},
                                 {"annotations", {{"org.opencontainers.image.created", created}}}});
+  if (keep_of_type > 0) drop_oldest(index["manifests"], type, keep_of_type);
   registry::Manifest listing;
   listing.media_type = registry::kOciIndex;
   listing.body = index.dump();

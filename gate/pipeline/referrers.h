@@ -26,9 +26,13 @@ registry::Manifest artifact_manifest(registry::Registry& registry, const std::st
 // Attaches `bytes` to image `subject` as an OCI artifact of `type` (one
 // layer; `subject` = the image) and lists it in the referrers index; the
 // artifact's digest. InfraError when the image is not in the repository.
+// `keep_of_type` > 0: the index lists at most that many artifacts of `type`,
+// the newest (the older ones stay in the registry, unlisted): an image
+// tested again and again must not grow an index every write of which the
+// registry checks entry by entry.
 std::string attach_artifact(registry::Registry& registry, const std::string& repository, const std::string& subject,
                             const std::string& type, const std::string& bytes, const std::string& created,
-                            const std::map<std::string, std::string>& annotations = {});
+                            const std::map<std::string, std::string>& annotations = {}, size_t keep_of_type = 0);
 
 // Copies into `to` every artifact `from` lists for `digest` (blobs mounted,
 // manifests by digest), merges their entries into `to`'s referrers index,

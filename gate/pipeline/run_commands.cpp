@@ -385,7 +385,7 @@ ExitCode test(const CommonOptions& common, const TestOptions& options) {
     // A whole, passing test is the evidence `publish --candidate` asks for
     // (a shard's is not: merge records the whole).
     if (session.verdict.exit_code == ExitCode::passed && tested_whole(session.verdict))
-      record_verification(session.registry(), session.config, session.verdict);
+      record_verification_meanwhile(session);
   });
 }
 

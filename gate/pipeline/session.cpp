@@ -254,7 +254,7 @@ void print_moved(const config::Config& config, const std::vector<report::Publish
 
 void record_verification(registry::Registry& registry, const config::Config& config, const report::Verdict& verdict) {
   try {
-    attach_record(registry, repository_of(config).repository, verdict);
+    attach_record(registry, repository_of(config).repository, record_of(verdict));
   } catch (const Interrupted&) {
     throw;
   } catch (const Error& e) {
@@ -274,6 +274,36 @@ long own_peak_rss_kb() {
   return usage.ru_maxrss;
 }
 
+void record_verification_meanwhile(Session& session) {
+  // What the requests need is taken now: the verdict is the reports' meanwhile.
+  session.meanwhile = std::async(std::launch::async, [&registry = session.registry(),
+                                                      repository = repository_of(session.config).repository,
+                                                      record = record_of(session.verdict)] {
+    try {
+      attach_record(registry, repository, record);
+    } catch (const Interrupted&) {
+      throw;
+    } catch (const Error& e) {
+      log::warn(fmt::format("could not attach the verification record: {}", e.what()));
+    }
+  });
+}
+
+namespace {
+
+// Waits for the work of record_verification_meanwhile; an interrupt there
+// is passed on, unless the command already failed (its error is the one to report).
+void finish_meanwhile(Session& session, bool failed) {
+  if (!session.meanwhile.valid()) return;
+  try {
+    session.meanwhile.get();
+  } catch (const Interrupted&) {
+    if (!failed) throw;
+  }
+}
+
+}  // namespace
+
 ExitCode with_reports(Session& session, const std::function<void()>& body) {
   report::Verdict& verdict = session.verdict;
   try {
@@ -285,11 +315,22 @@ ExitCode with_reports(Session& session, const std::function<void()>& body) {
     verdict.seconds = session.clock.elapsed();
     verdict.peak_rss_kb = own_peak_rss_kb();
     report::write_reports(verdict, session.options.report_dir);
+    finish_meanwhile(session, true);
     throw;
   }
   verdict.seconds = session.clock.elapsed();
   verdict.peak_rss_kb = own_peak_rss_kb();
   report::write_reports(verdict, session.options.report_dir);
+  try {
+    finish_meanwhile(session, false);
+  } catch (const Interrupted& e) {
+    // Interrupted while recording: the reports say so, as they would have.
+    verdict.exit_code = e.code();
+    verdict.error = e.what();
+    verdict.reasons.push_back(e.what());
+    report::write_reports(verdict, session.options.report_dir);
+    throw;
+  }
   log::info(fmt::format("verdict: {} ({}); reports in {}", exit_code_name(verdict.exit_code),
                         verdict.reasons.empty() ? "" : verdict.reasons.front(), session.options.report_dir.string()));
   return verdict.exit_code;

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -131,6 +132,8 @@ class Session {
   config::Config config;
   report::Verdict verdict;
   StageClock clock;
+  // Work that runs while the reports are written (record_verification_meanwhile).
+  std::future<void> meanwhile;
 
  private:
   std::optional<registry::Client> registry_;
@@ -140,6 +143,10 @@ class Session {
 // Runs `body`, then writes the reports whatever happened; errors are
 // recorded in the verdict and passed on to the CLI.
 ExitCode with_reports(Session& session, const std::function<void()>& body);
+// The same, its requests made while the reports are written: with_reports
+// waits for them (and passes an interrupt on) before it returns. For a
+// command whose last step it is.
+void record_verification_meanwhile(Session& session);
 void log_reasons(const report::Verdict& verdict);
 
 }  // namespace gate::pipeline

@@ -4,8 +4,14 @@
 // is passed on, so the command stops and says "interrupted".
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "core/error.h"
+#include "pipeline/record.h"
+#include "pipeline/referrers.h"
 #include "pipeline/session.h"
+#include "registry/digest.h"
+#include "registry/manifest.h"
 #include "registry/client.h"
 
 namespace {
@@ -59,4 +65,95 @@ TEST(RecordVerification, ARegistryFailureIsAWarning) {
 TEST(RecordVerification, AnInterruptIsPassedOn) {
   FailingRegistry registry(true);
   EXPECT_THROW(gate::pipeline::record_verification(registry, config(), passing()), gate::Interrupted);
+}
+
+// An image tested again and again: its referrers index lists the newest
+// records only (every write of the index is checked entry by entry by the
+// registry), and never drops a revocation.
+namespace {
+
+class MemoryRegistry : public gate::registry::Registry {
+ public:
+  const std::string& registry() const override { return name_; }
+  std::optional<gate::registry::Manifest> get_manifest(const std::string&, const std::string& reference) override {
+    auto digest = reference.rfind("sha256:", 0) == 0 ? reference : tags_.count(reference) ? tags_[reference] : "";
+    if (!manifests_.count(digest)) return std::nullopt;
+    return manifests_[digest];
+  }
+  std::optional<std::string> head_manifest(const std::string& repository, const std::string& reference) override {
+    auto manifest = get_manifest(repository, reference);
+    if (!manifest) return std::nullopt;
+    return manifest->digest;
+  }
+  std::string put_manifest(const std::string&, const std::string& reference,
+                           const gate::registry::Manifest& manifest) override {
+    manifests_[manifest.digest] = manifest;
+    if (reference.rfind("sha256:", 0) != 0) tags_[reference] = manifest.digest;
+    return manifest.digest;
+  }
+  gate::registry::BlobCopy mount_blob(const std::string&, const std::string&, const std::string&) override {
+    return gate::registry::BlobCopy::present;
+  }
+  std::optional<std::string> get_blob(const std::string&, const std::string& digest) override {
+    if (!blobs_.count(digest)) return std::nullopt;
+    return blobs_[digest];
+  }
+  std::string push_blob(const std::string&, const std::string& bytes) override {
+    std::string digest = gate::registry::sha256_digest(bytes);
+    blobs_[digest] = bytes;
+    return digest;
+  }
+  std::vector<std::string> list_tags(const std::string&) override { return {}; }
+  bool delete_manifest(const std::string&, const std::string&) override { return false; }
+  void set_interruptible(bool) override {}
+
+  std::map<std::string, gate::registry::Manifest> manifests_;
+  std::map<std::string, std::string> tags_;
+  std::map<std::string, std::string> blobs_;
+
+ private:
+  std::string name_ = "memory:5000";
+};
+
+}  // namespace
+
+TEST(RecordVerification, TheIndexListsTheNewestRecordsAndKeepsNotices) {
+  MemoryRegistry registry;
+  const std::string image = "sha256:" + std::string(64, 'b');
+  registry.manifests_[image] = {gate::registry::kOciManifest, "{\"image\":1}", image};
+  auto config = ::config();
+  config.consumers.push_back({});
+  config.consumers.back().name = "cli";
+  config.consumers.back().repo = "/src/cli";
+  gate::pipeline::attach_notice(registry, "acme/emu", image, gate::pipeline::NoticeKind::revocation,
+                                {"2026-01-01T00:00:00Z", "ops", "broke writes", ""});
+  auto verdict = passing();
+  verdict.candidate.digest = image;
+  verdict.exit_code = gate::ExitCode::passed;
+  gate::report::ConsumerResult cli;
+  cli.name = "cli";
+  cli.repo = "/src/cli";
+  cli.status = gate::report::ConsumerStatus::passed;
+  verdict.consumers.push_back(cli);
+  for (int i = 0; i < 25; ++i) {
+    verdict.started_at = "2026-01-02T00:00:" + std::to_string(10 + i) + "Z";
+    gate::pipeline::attach_record(registry, "acme/emu", gate::pipeline::record_of(verdict));
+  }
+  auto index = nlohmann::json::parse(registry.get_manifest("acme/emu", gate::pipeline::referrers_tag(image))->body);
+  size_t records = 0, notices = 0;
+  std::string oldest_listed;
+  for (const auto& entry : index["manifests"]) {
+    if (entry["artifactType"] == gate::pipeline::kVsaArtifactType) {
+      if (records++ == 0) oldest_listed = entry["annotations"]["org.opencontainers.image.created"];
+    } else {
+      ++notices;
+    }
+  }
+  EXPECT_EQ(records, gate::pipeline::kRecordsListed);
+  EXPECT_EQ(oldest_listed, "2026-01-02T00:00:15Z") << "the five oldest records are the ones dropped";
+  EXPECT_EQ(notices, 1u) << "the revocation is never dropped";
+  EXPECT_TRUE(gate::pipeline::read_notice(registry, "acme/emu", image, gate::pipeline::NoticeKind::revocation));
+  auto seen = gate::pipeline::read_records(registry, "acme/emu", image, config);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_TRUE(seen[0].verified);
 }
