@@ -161,13 +161,18 @@ void add_serialized(CLI::App& sub, bool& serialized) {
                "GitLab resource_group): no settle window after the first tag's move");
 }
 
+// What a command needs set up: the libraries' one-time set-up (curl and TLS
+// for the registry, libgit2 and its CA bundle for checkouts) starts on
+// threads of their own as soon as the command is known, so it overlaps
+// reading the config instead of delaying the first request or checkout.
+enum Needs : unsigned { kNothing = 0, kRegistry = 1, kGit = 2 };
+
 // One row per command, as ninja's tool table: its flags, what it needs
-// before it starts (`talks_to_registry`: curl and TLS are set up while the
-// config is read), and the function that runs it.
+// before it starts, and the function that runs it.
 struct Command {
   const char* name;
   const char* summary;
-  bool talks_to_registry;
+  unsigned needs;
   void (*define)(CLI::App&, Parsed&);
   ExitCode (*run)(const Parsed&);
 };
@@ -176,7 +181,8 @@ struct Command {
 // needs and its options, read top to bottom as ninja's tool table is.
 const std::vector<Command>& commands() {
   static const std::vector<Command> table{
-      {"run", "the whole gate: build and push the candidate, check out consumers, test, decide, publish", true,
+      {"run", "the whole gate: build and push the candidate, check out consumers, test, decide, publish",
+       kRegistry | kGit,
        [](CLI::App& sub, Parsed& p) {
          add_testing_options(sub, p);
          sub.add_option("--candidate", p.run.candidate,
@@ -197,21 +203,21 @@ const std::vector<Command>& commands() {
          if (code == ExitCode::blocked && p.run.bisect) pipeline::bisect_after_block(p.common);
          return code;
        }},
-      {"build", "build the candidate and push it; prints repository:tag@sha256:... on stdout", true,
+      {"build", "build the candidate and push it; prints repository:tag@sha256:... on stdout", kRegistry,
        [](CLI::App& sub, Parsed& p) {
          add_config(sub, p);
          add_report_dir(sub, p);
          add_registry_access(sub, p.common.registry);
        },
        [](const Parsed& p) { return pipeline::build(p.common); }},
-      {"checkout", "check out every consumer into the cache; prints each consumer's name and exact commit", false,
+      {"checkout", "check out every consumer into the cache; prints each consumer's name and exact commit", kGit,
        [](CLI::App& sub, Parsed& p) {
          add_config(sub, p);
          add_cache_dir(sub, p);
          add_consumer(sub, p);
        },
        [](const Parsed& p) { return pipeline::checkout(p.common); }},
-      {"test", "run every consumer's tests against --candidate and decide (never publishes)", true,
+      {"test", "run every consumer's tests against --candidate and decide (never publishes)", kRegistry | kGit,
        [](CLI::App& sub, Parsed& p) {
          add_testing_options(sub, p);
          sub.add_option("--candidate", p.test.candidate, "the image to test (REPO:TAG or REPO@sha256:...)")->required();
@@ -230,7 +236,7 @@ const std::vector<Command>& commands() {
       {"publish",
        "move the publish tags to the tested digest: of a passing --verdict, or a --candidate REPO@sha256:... "
        "verified by its records (or --override --reason)",
-       true,
+       kRegistry,
        [](CLI::App& sub, Parsed& p) {
          add_config(sub, p);
          add_cache_dir(sub, p);
@@ -250,13 +256,13 @@ const std::vector<Command>& commands() {
          sub.add_option("--reason", p.publish.reason, "why it is published anyway (recorded)");
        },
        [](const Parsed& p) { return pipeline::publish(p.common, p.publish); }},
-      {"validate", "check a gate.yaml and exit 2 naming file:line:column of the first problem", false,
+      {"validate", "check a gate.yaml and exit 2 naming file:line:column of the first problem", kNothing,
        [](CLI::App& sub, Parsed& p) { add_config(sub, p); },
        [](const Parsed& p) { return pipeline::validate(p.common); }},
       {"status",
        "was IMAGE (REPO@sha256:... or REPO:TAG) verified against every consumer of the config? "
        "exit 0 yes, 1 no (reads the records gate attaches to passing digests)",
-       true,
+       kRegistry,
        [](CLI::App& sub, Parsed& p) {
          add_config(sub, p);
          sub.add_option("image", p.status.image, "the image: REPO@sha256:... or REPO:TAG")->required();
@@ -266,7 +272,7 @@ const std::vector<Command>& commands() {
       {"history",
        "the tag moves gate made in the publish repository (who, when, from, to, the record, why), newest first; "
        "kept in the registry under tag gate-history",
-       true,
+       kRegistry,
        [](CLI::App& sub, Parsed& p) {
          add_config(sub, p);
          sub.add_flag("--json", p.history.json, "print the entries as JSON, oldest first");
@@ -276,7 +282,7 @@ const std::vector<Command>& commands() {
       {"revoke",
        "withdraw the verification of IMAGE (REPO@sha256:...): status, publish --require-record and rollback refuse "
        "it from then on",
-       true,
+       kRegistry,
        [](CLI::App& sub, Parsed& p) {
          add_config(sub, p);
          sub.add_option("image", p.revoke.image, "the image: REPO@sha256:...")->required();
@@ -287,7 +293,7 @@ const std::vector<Command>& commands() {
       {"rollback",
        "move the publish tags back to the last verified digest before the current one (by the history), or --to "
        "DIGEST (verified, unless --override --reason); all or none, compare-and-swap",
-       true,
+       kRegistry,
        [](CLI::App& sub, Parsed& p) {
          add_config(sub, p);
          add_cache_dir(sub, p);
@@ -304,7 +310,7 @@ const std::vector<Command>& commands() {
       {"bisect",
        "find the commit of the image repository that broke the consumers a blocked run names: builds the "
        "commits it probes (bisect-<commit>), runs only the regressed tests, each --repeat times; never publishes",
-       true,
+       kRegistry | kGit,
        [](CLI::App& sub, Parsed& p) {
          add_config(sub, p);
          add_cache_dir(sub, p);
@@ -322,7 +328,7 @@ const std::vector<Command>& commands() {
       {"plan",
        "print the CI matrix (consumer x shard) as JSON for fromJSON(); also to $GITHUB_OUTPUT as matrix=; "
        "pins the test durations shared in the registry for every shard",
-       true,
+       kRegistry,
        [](CLI::App& sub, Parsed& p) {
          add_config(sub, p);
          add_consumer(sub, p);
@@ -345,7 +351,7 @@ const std::vector<Command>& commands() {
       {"merge",
        "fan-in: one verdict, junit.xml and summary.md from the shards' report directories; a missing, "
        "duplicated or inconsistent shard exits 3; shares the shards' test durations in the registry",
-       true,
+       kRegistry,
        [](CLI::App& sub, Parsed& p) {
          add_config(sub, p);
          add_report_dir(sub, p);
@@ -412,7 +418,9 @@ int main(int argc, char** argv) {
   git::set_fetch_program("/proc/self/exe");
 
   std::optional<registry::Warmup> warmup;  // overlaps reading the config
-  if (selected->talks_to_registry) warmup.emplace();
+  if (selected->needs & kRegistry) warmup.emplace();
+  std::optional<git::Warmup> git_warmup;
+  if (selected->needs & kGit) git_warmup.emplace();
   try {
     ExitCode code = selected->run(parsed);
     return static_cast<int>(code);

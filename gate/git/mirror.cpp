@@ -38,6 +38,9 @@ std::string oid_hex(const git_oid* oid) {
 
 }  // namespace detail
 
+Warmup::Warmup() : thread_([] { detail::ensure_initialised(); }) {}
+Warmup::~Warmup() { thread_.join(); }
+
 namespace {
 
 using namespace detail;

@@ -10,6 +10,7 @@
 // deadline holding there), so it is not used.
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace gate::git {
@@ -25,6 +26,21 @@ struct FetchRequest {
   std::string password;
   std::string ref;         // branch, tag, refs/..., full or abbreviated commit; empty = default branch
   bool list_tags = false;  // fetch nothing: print the remote's tags ("tag <name>" lines)
+};
+
+// libgit2's one-time set-up (its TLS layer reads the system's CA bundle,
+// ~5-8 ms) on a thread of its own, started as soon as the command is known
+// so that it overlaps the work before the first checkout; waits for it when
+// destroyed (keep it in main's scope).
+class Warmup {
+ public:
+  Warmup();
+  ~Warmup();
+  Warmup(const Warmup&) = delete;
+  Warmup& operator=(const Warmup&) = delete;
+
+ private:
+  std::thread thread_;
 };
 
 // "https://user:secret@host/x.git" -> the URL without its userinfo, the user

@@ -276,17 +276,17 @@ long own_peak_rss_kb() {
 
 void record_verification_meanwhile(Session& session) {
   // What the requests need is taken now: the verdict is the reports' meanwhile.
-  session.meanwhile = std::async(std::launch::async, [&registry = session.registry(),
-                                                      repository = repository_of(session.config).repository,
-                                                      record = record_of(session.verdict)] {
-    try {
-      attach_record(registry, repository, record);
-    } catch (const Interrupted&) {
-      throw;
-    } catch (const Error& e) {
-      log::warn(fmt::format("could not attach the verification record: {}", e.what()));
-    }
-  });
+  session.meanwhile = std::async(std::launch::async,
+                                 [&registry = session.registry(), repository = repository_of(session.config).repository,
+                                  record = record_of(session.verdict)] {
+                                   try {
+                                     attach_record(registry, repository, record);
+                                   } catch (const Interrupted&) {
+                                     throw;
+                                   } catch (const Error& e) {
+                                     log::warn(fmt::format("could not attach the verification record: {}", e.what()));
+                                   }
+                                 });
 }
 
 namespace {

@@ -10,9 +10,9 @@
 #include "pipeline/record.h"
 #include "pipeline/referrers.h"
 #include "pipeline/session.h"
+#include "registry/client.h"
 #include "registry/digest.h"
 #include "registry/manifest.h"
-#include "registry/client.h"
 
 namespace {
 
