@@ -335,7 +335,8 @@ std::map<std::string, Unit> narrow_to_job(Session& session, const PlanFile& plan
   }
   if (kept.size() != units.size()) {
     for (const auto& [name, unit] : units) {
-      bool known = std::any_of(kept.begin(), kept.end(), [&](const config::Consumer& c) { return c.name == name; });
+      bool known =
+          std::any_of(kept.begin(), kept.end(), [&name = name](const config::Consumer& c) { return c.name == name; });
       if (!known) {
         throw UsageError(fmt::format("--job {}: the plan {} names consumer '{}', which {} does not have", options.job,
                                      plan_name, name, session.options.config_file.string()));

@@ -110,7 +110,7 @@ Versions resolve_versions(const config::Config& config, const std::filesystem::p
 void add_versions(config::Config& config, const Versions& versions, const std::string& source) {
   for (const auto& [name, refs] : versions) {
     auto base = std::find_if(config.consumers.begin(), config.consumers.end(),
-                             [&](const config::Consumer& c) { return c.name == name; });
+                             [&name = name](const config::Consumer& c) { return c.name == name; });
     if (base == config.consumers.end()) {
       throw UsageError(fmt::format("{} names versions of consumer '{}', which {} does not have", source, name,
                                    config.file.string()));

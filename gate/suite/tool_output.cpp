@@ -94,7 +94,7 @@ bool parse_ctest_result(std::string_view line, std::string* name, std::string* w
   auto after = rest.substr(space);
   auto start = after.find_first_not_of(" .*");
   if (start == std::string_view::npos) return false;
-  auto end = after.find_first_of(" ", start);
+  auto end = after.find(' ', start);
   *word = std::string(after.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
   return true;
 }
