@@ -42,7 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   consumer.name = "fuzz";
   consumer.status = gate::report::ConsumerStatus::failed;
   for (auto& t : tests) {
-    t.outcome = t.status == gate::report::TestStatus::failed ? "regression" : "passed";
+    t.outcome = t.status == gate::report::TestStatus::failed ? gate::Outcome::regression : gate::Outcome::passed;
     t.blocks = t.status == gate::report::TestStatus::failed;
   }
   consumer.tests = std::move(tests);
