@@ -157,3 +157,38 @@ TEST(RecordVerification, TheIndexListsTheNewestRecordsAndKeepsNotices) {
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_TRUE(seen[0].verified);
 }
+
+// A record is anyone's push: a consumer entry whose shard is not a string
+// (a forged or garbled record) is not a whole run, and does not verify.
+TEST(RecordVerification, AnEntryWithAShardOfAnotherTypeDoesNotVerify) {
+  MemoryRegistry registry;
+  const std::string image = "sha256:" + std::string(64, 'c');
+  registry.manifests_[image] = {gate::registry::kOciManifest, "{\"image\":2}", image};
+  auto config = ::config();
+  config.consumers.push_back({});
+  config.consumers.back().name = "cli";
+  config.consumers.back().repo = "/src/cli";
+  auto verdict = passing();
+  verdict.candidate.digest = image;
+  verdict.exit_code = gate::ExitCode::passed;
+  gate::report::ConsumerResult cli;
+  cli.name = "cli";
+  cli.repo = "/src/cli";
+  cli.status = gate::report::ConsumerStatus::passed;
+  verdict.consumers.push_back(cli);
+  auto record = gate::pipeline::record_of(verdict);
+  auto document = nlohmann::json::parse(record.document);
+  auto& entry = document["predicate"][gate::pipeline::kConsumersField]["consumers"][0];
+  ASSERT_EQ(entry["name"], "cli");
+  entry["shard"] = 1;  // not "", not absent
+  record.document = document.dump();
+  gate::pipeline::attach_record(registry, "acme/emu", record);
+  auto seen = gate::pipeline::read_records(registry, "acme/emu", image, config);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_FALSE(seen[0].verified);
+  // The same record with the shard as written by a whole run verifies.
+  entry["shard"] = "";
+  record.document = document.dump();
+  gate::pipeline::attach_record(registry, "acme/emu", record);
+  EXPECT_TRUE(gate::pipeline::read_records(registry, "acme/emu", image, config)[0].verified);
+}
