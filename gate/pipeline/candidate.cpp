@@ -66,8 +66,8 @@ report::Candidate build_candidate(const config::Config& config, const engine::En
 }
 
 // --candidate REF: an image already in the registry, in the configured repository.
-report::Candidate resolve_candidate(const config::Config& config, registry::Registry& registry,
-                                    const std::string& text) {
+report::Candidate resolve_candidate(const config::Config& config, registry::Registry& registry, const std::string& text,
+                                    registry::Descriptor* seen) {
   registry::Reference ref = registry::parse_reference(text);
   if (ref.name() != config.image.repository) {
     throw UsageError(fmt::format("--candidate {} is not in the configured repository {} ({})", text,
@@ -79,6 +79,7 @@ report::Candidate resolve_candidate(const config::Config& config, registry::Regi
   auto manifest = registry.get_manifest(ref.repository, ref.digest.empty() ? ref.tag : ref.digest);
   if (!manifest) throw InfraError(fmt::format("candidate {}: not found in the registry", text));
   candidate.digest = manifest->digest;
+  if (seen) *seen = registry::descriptor_of(*manifest);
   return candidate;
 }
 

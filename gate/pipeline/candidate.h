@@ -31,9 +31,10 @@ std::string candidate_tag_of(const config::Config& config);
 report::Candidate build_candidate(const config::Config& config, const engine::Engine& engine,
                                   registry::Registry& registry, const std::filesystem::path& report_dir,
                                   StageClock& clock, const std::string& revision = "");
-// --candidate REF: an image already in the registry, in the configured repository.
-report::Candidate resolve_candidate(const config::Config& config, registry::Registry& registry,
-                                    const std::string& text);
+// --candidate REF: an image already in the registry, in the configured
+// repository. `seen`: its manifest's descriptor, as read.
+report::Candidate resolve_candidate(const config::Config& config, registry::Registry& registry, const std::string& text,
+                                    registry::Descriptor* seen = nullptr);
 // The placeholders that name an image (CANDIDATE, CANDIDATE_REF, ...).
 config::Values placeholders_of(const config::Config& config, const report::Candidate& candidate);
 

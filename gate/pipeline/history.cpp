@@ -82,7 +82,8 @@ void append_history(registry::Registry& registry, const std::string& repository,
   const registry::Manifest artifact =
       artifact_manifest(registry, repository, kHistoryArtifactType, list.dump(1),
                         {{"annotations", {{"org.opencontainers.image.created", entries.back().at}}}});
-  registry.put_manifest_if(repository, kHistoryTag, artifact, stored.manifest_digest);
+  store_artifact(registry, repository,
+                 [&] { return registry.put_manifest_if(repository, kHistoryTag, artifact, stored.manifest_digest); });
 }
 
 std::string current_actor() {

@@ -88,7 +88,7 @@ std::optional<RecordView> view_of(const nlohmann::json& record, const std::strin
 
 }  // namespace
 
-Record record_of(const report::Verdict& verdict) {
+Record record_of(const report::Verdict& verdict, const registry::Descriptor& subject_seen) {
   nlohmann::json consumers = nlohmann::json::array();
   for (const auto& c : verdict.consumers) {
     size_t executed = 0;
@@ -104,12 +104,17 @@ Record record_of(const report::Verdict& verdict) {
   }
   std::string baseline;
   if (!verdict.tags_seen.empty()) baseline = verdict.tags_seen.begin()->second;
-  return {verdict.candidate.digest, verification_summary(verdict, consumers, baseline).dump(1), verdict.started_at};
+  return {verdict.candidate.digest, verification_summary(verdict, consumers, baseline).dump(1), verdict.started_at,
+          subject_seen};
 }
 
 std::string attach_record(registry::Registry& registry, const std::string& repository, const Record& record) {
-  const std::string artifact = attach_artifact(registry, repository, record.subject, kVsaArtifactType, record.document,
-                                               record.created, {{"dev.gate.verdict", "passed"}}, kRecordsListed);
+  const std::map<std::string, std::string> notes{{"dev.gate.verdict", "passed"}};
+  const std::string artifact = record.subject_seen.digest == record.subject
+                                   ? attach_artifact(registry, repository, record.subject_seen, kVsaArtifactType,
+                                                     record.document, record.created, notes, kRecordsListed)
+                                   : attach_artifact(registry, repository, record.subject, kVsaArtifactType,
+                                                     record.document, record.created, notes, kRecordsListed);
   log::info(fmt::format("recorded the verification of {} as {} (referrers tag {})", record.subject, artifact,
                         referrers_tag(record.subject)));
   return artifact;

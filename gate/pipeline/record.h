@@ -36,8 +36,11 @@ struct Record {
   std::string subject;  // the candidate's digest
   std::string document;
   std::string created;
+  // The subject's descriptor when this process read it (empty digest: the
+  // registry is asked, and the record refused when it has no such image).
+  registry::Descriptor subject_seen;
 };
-Record record_of(const report::Verdict& verdict);
+Record record_of(const report::Verdict& verdict, const registry::Descriptor& subject_seen = {});
 // Attaches it; returns the artifact's digest.
 std::string attach_record(registry::Registry& registry, const std::string& repository, const Record& record);
 

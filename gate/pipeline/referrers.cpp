@@ -15,6 +15,7 @@ namespace gate::pipeline {
 namespace {
 
 constexpr const char* kEmptyConfig = "application/vnd.oci.empty.v1+json";
+constexpr const char* kEmptyJson = "{}";
 
 // One manifest and its blobs, by digest or tag, from `from` into `to`.
 void copy_manifest(registry::Registry& registry, const std::string& from, const std::string& to,
@@ -37,8 +38,11 @@ std::string referrers_tag(const std::string& digest) {
 
 registry::Manifest artifact_manifest(registry::Registry& registry, const std::string& repository,
                                      const std::string& type, const std::string& bytes, const nlohmann::json& extra) {
-  const std::string layer = registry.push_blob(repository, bytes);
-  const std::string config = registry.push_blob(repository, "{}");
+  // (New by construction: every artifact's bytes carry their own time.)
+  const std::string layer = registry.upload_blob(repository, bytes);
+  // The empty config is in the repository after its first artifact: not
+  // asked for here; store_artifact pushes it when the registry says it lacks it.
+  const std::string config = registry::sha256_digest(kEmptyJson);
   nlohmann::json manifest = {{"schemaVersion", 2},
                              {"mediaType", registry::kOciManifest},
                              {"artifactType", type},
@@ -50,6 +54,16 @@ registry::Manifest artifact_manifest(registry::Registry& registry, const std::st
   artifact.body = manifest.dump();
   artifact.digest = registry::sha256_digest(artifact.body);
   return artifact;
+}
+
+std::string store_artifact(registry::Registry& registry, const std::string& repository,
+                           const std::function<std::string()>& put) {
+  try {
+    return put();
+  } catch (const registry::BlobUnknown&) {
+    registry.push_blob(repository, kEmptyJson);
+    return put();
+  }
 }
 
 namespace {
@@ -77,13 +91,23 @@ std::string attach_artifact(registry::Registry& registry, const std::string& rep
                             const std::map<std::string, std::string>& annotations, size_t keep_of_type) {
   auto image = registry.get_manifest(repository, subject);
   if (!image) throw InfraError(fmt::format("attaching to {}: the image is not in {}", subject, repository));
+  return attach_artifact(registry, repository, registry::descriptor_of(*image), type, bytes, created, annotations,
+                         keep_of_type);
+}
+
+std::string attach_artifact(registry::Registry& registry, const std::string& repository,
+                            const registry::Descriptor& image, const std::string& type, const std::string& bytes,
+                            const std::string& created, const std::map<std::string, std::string>& annotations,
+                            size_t keep_of_type) {
+  const std::string& subject = image.digest;
   nlohmann::json notes = {{"org.opencontainers.image.created", created}};
   for (const auto& [key, value] : annotations) notes[key] = value;
-  const registry::Manifest artifact = artifact_manifest(
-      registry, repository, type, bytes,
-      {{"subject", {{"mediaType", image->media_type}, {"digest", image->digest}, {"size", image->body.size()}}},
-       {"annotations", notes}});
-  const std::string stored = registry.put_manifest(repository, artifact.digest, artifact);
+  const registry::Manifest artifact =
+      artifact_manifest(registry, repository, type, bytes,
+                        {{"subject", {{"mediaType", image.media_type}, {"digest", image.digest}, {"size", image.size}}},
+                         {"annotations", notes}});
+  const std::string stored = store_artifact(
+      registry, repository, [&] { return registry.put_manifest(repository, artifact.digest, artifact); });
   if (stored != artifact.digest)
     throw InfraError(fmt::format("attaching to {}: the registry stored the artifact as '{}'", subject, stored));
 

@@ -5,6 +5,7 @@
 // referrers API), and cosign's legacy tags beside it ("sha256-<hex>.sig",
 // ".att", ".sbom"). Publishing into another repository carries them along,
 // as `regctl image copy --referrers` does.
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -17,11 +18,17 @@ namespace gate::pipeline {
 std::string referrers_tag(const std::string& digest);
 
 // Pushes `bytes` as the one layer of an OCI artifact of `type` (an empty
-// config) and returns its manifest, not yet stored: the caller PUTs it by
-// digest or under a tag. `extra` is merged into the manifest (subject,
-// annotations).
+// config) and returns its manifest, not yet stored: the caller stores it
+// with store_artifact, by digest or under a tag. `extra` is merged into the
+// manifest (subject, annotations).
 registry::Manifest artifact_manifest(registry::Registry& registry, const std::string& repository,
                                      const std::string& type, const std::string& bytes, const nlohmann::json& extra);
+// Runs `put` (the PUT of an artifact_manifest); when the registry says it
+// lacks a blob (the empty config, in a repository's first artifact), pushes
+// the empty config and runs it again. Returns what `put` returns. (The
+// config is not asked for before every artifact: one request fewer a record.)
+std::string store_artifact(registry::Registry& registry, const std::string& repository,
+                           const std::function<std::string()>& put);
 
 // Attaches `bytes` to image `subject` as an OCI artifact of `type` (one
 // layer; `subject` = the image) and lists it in the referrers index; the
@@ -33,6 +40,12 @@ registry::Manifest artifact_manifest(registry::Registry& registry, const std::st
 std::string attach_artifact(registry::Registry& registry, const std::string& repository, const std::string& subject,
                             const std::string& type, const std::string& bytes, const std::string& created,
                             const std::map<std::string, std::string>& annotations = {}, size_t keep_of_type = 0);
+// The same for a subject this process already read from the registry (a
+// candidate just resolved): no request to ask for it again.
+std::string attach_artifact(registry::Registry& registry, const std::string& repository,
+                            const registry::Descriptor& subject, const std::string& type, const std::string& bytes,
+                            const std::string& created, const std::map<std::string, std::string>& annotations = {},
+                            size_t keep_of_type = 0);
 
 // Copies into `to` every artifact `from` lists for `digest` (blobs mounted,
 // manifests by digest), merges their entries into `to`'s referrers index,

@@ -33,6 +33,23 @@ bool tested_whole(const report::Verdict& verdict) {
                       [](const report::ConsumerResult& c) { return !c.shard.empty(); });
 }
 
+// Runs `first` while `checkout` (started before it) goes on, then waits for
+// the checkout. When `first` fails, its error is the one reported: the
+// checkout is still waited for (its worktrees must not outlive the run),
+// and its own error is secondary.
+void alongside_checkout(std::future<void>& checkout, const std::function<void()>& first) {
+  try {
+    first();
+  } catch (...) {
+    try {
+      checkout.get();
+    } catch (...) {
+    }
+    throw;
+  }
+  checkout.get();
+}
+
 // A consumer fail_fast did not start.
 report::ConsumerResult not_started(const config::Consumer& consumer, const git::Checkout& checkout) {
   report::ConsumerResult result;
@@ -245,20 +262,13 @@ ExitCode run(const CommonOptions& common, const RunOptions& options) {
     Checkouts checkouts;
     auto checkouts_future =
         std::async(std::launch::async, [&] { checkout_all(config, session.cache_dir(), clock, checkouts); });
-    try {
+    alongside_checkout(checkouts_future, [&] {
       if (options.candidate.empty()) {
         verdict.candidate = build_candidate(config, session.engine(), registry, common.report_dir, clock);
       } else {
-        verdict.candidate = resolve_candidate(config, registry, options.candidate);
+        verdict.candidate = resolve_candidate(config, registry, options.candidate, &session.candidate_seen);
       }
-    } catch (...) {
-      try {
-        checkouts_future.get();  // let the checkout finish or fail; its error is secondary
-      } catch (...) {
-      }
-      throw;
-    }
-    checkouts_future.get();
+    });
     test_consumers(session, options.shard, checkouts);
     if (watch) {
       // The one cost of recording on the critical path: ending the watch.
@@ -271,7 +281,7 @@ ExitCode run(const CommonOptions& common, const RunOptions& options) {
     note_already_published(config, verdict);
     log_reasons(verdict);
     if (verdict.exit_code != ExitCode::passed) return;
-    if (tested_whole(verdict)) record_verification(registry, config, verdict);
+    if (tested_whole(verdict)) record_verification(registry, config, verdict, session.candidate_seen);
     if (options.dry_run) {
       log::info("dry run: nothing published");
       return;
@@ -363,11 +373,18 @@ ExitCode test(const CommonOptions& common, const TestOptions& options) {
     // The plan's versions, so that every job tests the same ones.
     session.select_consumers(plan.versions ? &*plan.versions : nullptr, options.plan_file.string());
     if (options.job > 0) units = narrow_to_job(session, plan, options);
-    session.preflight();
-    // Recorded for `publish --verdict`: compare-and-swap expects the tags there.
-    session.verdict.tags_seen =
-        observe_tags(session.registry(), release_path(session.config), session.config.image.publish_tags);
-    session.verdict.candidate = resolve_candidate(session.config, session.registry(), options.candidate);
+    session.preflight();  // before the checkouts: a missing registry fails fast, not after a fetch
+    // The checkouts ask nothing of the registry: they go on meanwhile.
+    Checkouts checkouts;
+    auto checkouts_future = std::async(
+        std::launch::async, [&] { checkout_all(session.config, session.cache_dir(), session.clock, checkouts); });
+    alongside_checkout(checkouts_future, [&] {
+      // Recorded for `publish --verdict`: compare-and-swap expects the tags there.
+      session.verdict.tags_seen =
+          observe_tags(session.registry(), release_path(session.config), session.config.image.publish_tags);
+      session.verdict.candidate =
+          resolve_candidate(session.config, session.registry(), options.candidate, &session.candidate_seen);
+    });
     if (units && units->empty()) {
       // A job the CI started beyond the plan's: the fan-in needs its report.
       session.verdict.exit_code = ExitCode::passed;
@@ -376,8 +393,6 @@ ExitCode test(const CommonOptions& common, const TestOptions& options) {
     }
     auto pinned = fetch_pins(session, plan, options);
     auto watch = watch_containers(session.config);
-    Checkouts checkouts;
-    checkout_all(session.config, session.cache_dir(), session.clock, checkouts);
     test_consumers(session, options.shard, checkouts, pinned, units ? &*units : nullptr);
     if (watch) session.verdict.containers = engine::to_json(watch->finish());
     decide(session.verdict);

@@ -122,6 +122,21 @@ registry::Client& Session::registry() {
   return *registry_;
 }
 
+void Session::preflight() {
+  const engine::Engine& engine_to_check = engine();  // made here: engine() is not for two threads
+  auto engine_check = std::async(std::launch::async, [&engine_to_check] { engine_to_check.check_reachable(); });
+  try {
+    registry().check_reachable();
+  } catch (...) {
+    try {
+      engine_check.get();
+    } catch (...) {
+    }
+    throw;
+  }
+  engine_check.get();
+}
+
 const engine::Engine& Session::engine() {
   if (!engine_) engine_ = engine::docker_cli();
   return *engine_;
@@ -252,9 +267,10 @@ void print_moved(const config::Config& config, const std::vector<report::Publish
   std::fflush(stdout);
 }
 
-void record_verification(registry::Registry& registry, const config::Config& config, const report::Verdict& verdict) {
+void record_verification(registry::Registry& registry, const config::Config& config, const report::Verdict& verdict,
+                         const registry::Descriptor& subject_seen) {
   try {
-    attach_record(registry, repository_of(config).repository, record_of(verdict));
+    attach_record(registry, repository_of(config).repository, record_of(verdict, subject_seen));
   } catch (const Interrupted&) {
     throw;
   } catch (const Error& e) {
@@ -278,7 +294,7 @@ void record_verification_meanwhile(Session& session) {
   // What the requests need is taken now: the verdict is the reports' meanwhile.
   session.meanwhile = std::async(std::launch::async,
                                  [&registry = session.registry(), repository = repository_of(session.config).repository,
-                                  record = record_of(session.verdict)] {
+                                  record = record_of(session.verdict, session.candidate_seen)] {
                                    try {
                                      attach_record(registry, repository, record);
                                    } catch (const Interrupted&) {

@@ -98,7 +98,9 @@ report::ChangeScope change_scope(const config::Config& config, const std::string
 // Attaches the verified-digest record; a failure to record is a warning (an
 // interrupt is not: it is passed on). Every command that records goes
 // through here, so the rule is the same for all.
-void record_verification(registry::Registry& registry, const config::Config& config, const report::Verdict& verdict);
+// `subject_seen`: the candidate's descriptor when the command read it.
+void record_verification(registry::Registry& registry, const config::Config& config, const report::Verdict& verdict,
+                         const registry::Descriptor& subject_seen = {});
 // The repositories whose containers the run watches: the candidate's and
 // the release repository's (baseline reruns).
 std::unique_ptr<engine::ContainerWatch> watch_containers(const config::Config& config);
@@ -122,11 +124,10 @@ class Session {
   // by a plan or the shards' reports), narrowed to --consumer. Recorded in
   // the verdict. Commands that test nothing never ask the remotes.
   void select_consumers(const Versions* pinned = nullptr, const std::string& pinned_by = "");
-  // Fail fast, naming what is missing, before any work starts.
-  void preflight() {
-    registry().check_reachable();
-    engine().check_reachable();
-  }
+  // Fail fast, naming what is missing, before any work starts: the
+  // registry and the engine are asked at once (the registry's error first
+  // when both fail).
+  void preflight();
 
   const CommonOptions& options;
   config::Config config;
@@ -134,6 +135,8 @@ class Session {
   StageClock clock;
   // Work that runs while the reports are written (record_verification_meanwhile).
   std::future<void> meanwhile;
+  // The candidate's manifest as resolved (its record points at it without asking again).
+  registry::Descriptor candidate_seen;
 
  private:
   std::optional<registry::Client> registry_;

@@ -42,6 +42,16 @@ std::string registry_says(const HttpResponse& response) {
   return body.empty() ? "" : ": " + body;
 }
 
+// Whether an error answer lists `code` among its errors (the distribution
+// spec's {"errors": [{"code": ...}]}).
+bool says_error_code(const HttpResponse& response, std::string_view code) {
+  auto body = nlohmann::json::parse(response.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object() || !body.contains("errors") || !body["errors"].is_array()) return false;
+  return std::any_of(body["errors"].begin(), body["errors"].end(), [&](const nlohmann::json& e) {
+    return e.is_object() && e.contains("code") && e["code"].is_string() && e["code"].get<std::string>() == code;
+  });
+}
+
 }  // namespace
 
 // Connections (curl handles) kept alive between requests; one per request
@@ -388,7 +398,12 @@ std::string Client::put_manifest_with(const std::string& repository, const std::
     throw PreconditionFailed(fmt::format("{}: the registry refused the conditional write ({}): the tag moved", what,
                                          conditions.empty() ? "" : conditions.front()));
   }
-  if (response.status != 201 && response.status != 200) fail_status(response, what);
+  if (response.status != 201 && response.status != 200) {
+    if (says_error_code(response, "MANIFEST_BLOB_UNKNOWN")) {
+      throw BlobUnknown(fmt::format("{}: the registry has no blob it names{}", what, registry_says(response)));
+    }
+    fail_status(response, what);
+  }
   return response.header("docker-content-digest");
 }
 

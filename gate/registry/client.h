@@ -80,6 +80,9 @@ class Client : public Registry {
   std::optional<std::string> get_blob(const std::string& repository, const std::string& digest) override;
   // Uploads a small blob (monolithic POST + PUT) unless it is there; returns its digest.
   std::string push_blob(const std::string& repository, const std::string& bytes) override;
+  // The same upload, not asking first (POST + PUT: docker-registry 2.8
+  // ignores a body on the POST, so the monolithic upload is two requests).
+  std::string upload_blob(const std::string& repository, const std::string& bytes) override;
 
   // GET /v2/NAME/tags/list, following the Link header's next pages.
   std::vector<std::string> list_tags(const std::string& repository) override;

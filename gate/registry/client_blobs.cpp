@@ -88,6 +88,11 @@ std::optional<std::string> Client::get_blob(const std::string& repository, const
 std::string Client::push_blob(const std::string& repository, const std::string& bytes) {
   std::string digest = sha256_digest(bytes);
   if (has_blob(repository, digest)) return digest;
+  return upload_blob(repository, bytes);
+}
+
+std::string Client::upload_blob(const std::string& repository, const std::string& bytes) {
+  std::string digest = sha256_digest(bytes);
   std::string what = fmt::format("push blob {}/{}@{}", registry_, repository, digest);
   HttpRequest start;
   start.method = "POST";

@@ -4,19 +4,14 @@
 #include <string>
 #include <vector>
 
+#include "registry/manifest_types.h"
+
 namespace gate::registry {
 
 inline constexpr const char* kOciIndex = "application/vnd.oci.image.index.v1+json";
 inline constexpr const char* kOciManifest = "application/vnd.oci.image.manifest.v1+json";
 inline constexpr const char* kDockerList = "application/vnd.docker.distribution.manifest.list.v2+json";
 inline constexpr const char* kDockerManifest = "application/vnd.docker.distribution.manifest.v2+json";
-
-struct Descriptor {
-  std::string media_type;
-  std::string digest;
-  long long size = 0;
-  std::string platform;  // "linux/amd64" for index entries, when given
-};
 
 struct ManifestRefs {
   bool is_index = false;

@@ -22,6 +22,13 @@ class PreconditionFailed : public InfraError {
   using InfraError::InfraError;
 };
 
+// A manifest write the registry refused because a blob the manifest names
+// is not in the repository (the distribution spec's MANIFEST_BLOB_UNKNOWN).
+class BlobUnknown : public InfraError {
+ public:
+  using InfraError::InfraError;
+};
+
 class Registry {
  public:
   virtual ~Registry() = default;
@@ -51,6 +58,12 @@ class Registry {
   virtual std::optional<std::string> get_blob(const std::string& repository, const std::string& digest) = 0;
   // Uploads a small blob unless it is there; returns its digest.
   virtual std::string push_blob(const std::string& repository, const std::string& bytes) = 0;
+  // Uploads a small blob without asking first whether it is there: for
+  // bytes new by construction (a record, with its own time in it), where
+  // the question is a request that always answers "no".
+  virtual std::string upload_blob(const std::string& repository, const std::string& bytes) {
+    return push_blob(repository, bytes);
+  }
   // Every tag of the repository, all pages; empty when it has none.
   virtual std::vector<std::string> list_tags(const std::string& repository) = 0;
   // Deletes manifest `digest` and the tags on it; false when the registry

@@ -192,3 +192,104 @@ TEST(RecordVerification, AnEntryWithAShardOfAnotherTypeDoesNotVerify) {
   gate::pipeline::attach_record(registry, "acme/emu", record);
   EXPECT_TRUE(gate::pipeline::read_records(registry, "acme/emu", image, config)[0].verified);
 }
+
+namespace {
+
+// A MemoryRegistry that counts what a record asks, and refuses a manifest
+// naming a blob it lacks, as docker-registry does (MANIFEST_BLOB_UNKNOWN).
+class CountingRegistry : public MemoryRegistry {
+ public:
+  std::optional<gate::registry::Manifest> get_manifest(const std::string& repository,
+                                                       const std::string& reference) override {
+    gets.push_back(reference);
+    return MemoryRegistry::get_manifest(repository, reference);
+  }
+  std::string put_manifest(const std::string& repository, const std::string& reference,
+                           const gate::registry::Manifest& manifest) override {
+    ++puts;
+    auto body = nlohmann::json::parse(manifest.body);
+    std::vector<std::string> named;
+    if (body.contains("config")) named.push_back(body["config"]["digest"]);
+    for (const auto& layer : body.value("layers", nlohmann::json::array())) named.push_back(layer["digest"]);
+    for (const auto& digest : named) {
+      if (!blobs_.count(digest)) throw gate::registry::BlobUnknown("blob unknown: " + digest);
+    }
+    return MemoryRegistry::put_manifest(repository, reference, manifest);
+  }
+  std::string push_blob(const std::string& repository, const std::string& bytes) override {
+    ++pushes;  // a HEAD, and an upload when absent
+    return MemoryRegistry::push_blob(repository, bytes);
+  }
+  std::string upload_blob(const std::string& repository, const std::string& bytes) override {
+    ++uploads;
+    return MemoryRegistry::push_blob(repository, bytes);
+  }
+  std::vector<std::string> gets;
+  int puts = 0, pushes = 0, uploads = 0;
+};
+
+}  // namespace
+
+// A record of a candidate the command resolved asks the registry for
+// nothing it already knows: not the image again, not whether its new
+// document is there, not whether the empty config is there (only the
+// repository's first artifact learns it is not, and pushes it). It still
+// verifies, and points at the image as resolved.
+TEST(RecordVerification, ARecordOfAResolvedCandidateAsksOnlyWhatItMustWrite) {
+  CountingRegistry registry;
+  const std::string image = "sha256:" + std::string(64, 'd');
+  registry.manifests_[image] = {gate::registry::kOciManifest, "{\"image\":3}", image};
+  auto config = ::config();
+  config.consumers.push_back({});
+  config.consumers.back().name = "cli";
+  config.consumers.back().repo = "/src/cli";
+  auto verdict = passing();
+  verdict.candidate.digest = image;
+  verdict.exit_code = gate::ExitCode::passed;
+  gate::report::ConsumerResult cli;
+  cli.name = "cli";
+  cli.repo = "/src/cli";
+  cli.status = gate::report::ConsumerStatus::passed;
+  verdict.consumers.push_back(cli);
+  const gate::registry::Descriptor seen = gate::registry::descriptor_of(registry.manifests_[image]);
+
+  // The repository's first artifact: the empty config is pushed after the registry refuses.
+  gate::pipeline::attach_record(registry, "acme/emu", gate::pipeline::record_of(verdict, seen));
+  EXPECT_EQ(registry.gets, std::vector<std::string>{gate::pipeline::referrers_tag(image)}) << "only the index is read";
+  EXPECT_EQ(registry.uploads, 1) << "the document is uploaded without asking";
+  EXPECT_EQ(registry.pushes, 1) << "the empty config, once the registry said it lacks it";
+  EXPECT_EQ(registry.puts, 3) << "refused artifact, artifact, index";
+
+  // Every later record: one upload, two writes, one read.
+  registry.gets.clear();
+  registry.puts = registry.pushes = registry.uploads = 0;
+  verdict.started_at = "2026-01-03T00:00:00Z";
+  gate::pipeline::attach_record(registry, "acme/emu", gate::pipeline::record_of(verdict, seen));
+  EXPECT_EQ(registry.gets, std::vector<std::string>{gate::pipeline::referrers_tag(image)});
+  EXPECT_EQ(registry.uploads, 1);
+  EXPECT_EQ(registry.pushes, 0);
+  EXPECT_EQ(registry.puts, 2);
+
+  auto records = gate::pipeline::read_records(registry, "acme/emu", image, config);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_TRUE(records[0].verified);
+  auto index = nlohmann::json::parse(registry.get_manifest("acme/emu", gate::pipeline::referrers_tag(image))->body);
+  auto artifact = registry.get_manifest("acme/emu", index["manifests"].back()["digest"]);
+  ASSERT_TRUE(artifact);
+  auto subject = nlohmann::json::parse(artifact->body)["subject"];
+  EXPECT_EQ(subject["digest"], image);
+  EXPECT_EQ(subject["size"], registry.manifests_[image].body.size());
+  EXPECT_EQ(subject["mediaType"], gate::registry::kOciManifest);
+}
+
+// Without the candidate as resolved (a record of a merge), the image is
+// asked for, and a record of an image the repository lacks is refused.
+TEST(RecordVerification, ARecordOfAnImageNotSeenAsksForIt) {
+  CountingRegistry registry;
+  auto verdict = passing();
+  verdict.exit_code = gate::ExitCode::passed;
+  EXPECT_THROW(gate::pipeline::attach_record(registry, "acme/emu", gate::pipeline::record_of(verdict)),
+               gate::InfraError);
+  EXPECT_EQ(registry.gets, std::vector<std::string>{verdict.candidate.digest});
+  EXPECT_EQ(registry.uploads + registry.puts, 0) << "nothing written for an image that is not there";
+}
