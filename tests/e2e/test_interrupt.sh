@@ -49,3 +49,19 @@ kill -INT "$merge_pid"
 wait "$merge_pid"
 expect_eq "$?" 130 "merge interrupted while recording"
 expect_eq "$(json_get "$scratch/merged/verdict.json" 'v["exit_code"]')" 130 "the merged verdict says interrupted"
+
+# The same while `gate test` attaches its record as the reports are written
+# (the record's upload stalls): exit 130, and the reports, written as passed
+# a moment before, are written again saying interrupted.
+: >"$scratch/proxy.jsonl"
+"$GATE_BIN" test --config "$scratch/proxied.yaml" --candidate "$proxy/e2e/${test_name#test_}-$$@$digest" \
+  --report-dir "$scratch/tested" >/dev/null 2>"$scratch/test.err" &
+test_pid=$!
+for _ in $(seq 1 100); do grep -q '"fault": "stall"' "$scratch/proxy.jsonl" 2>/dev/null && break; sleep 0.1; done
+grep -q '"fault": "stall"' "$scratch/proxy.jsonl" || fail "the test never reached the record upload"
+kill -INT "$test_pid"
+wait "$test_pid"
+expect_eq "$?" 130 "test interrupted while recording"
+expect_eq "$(json_get "$scratch/tested/verdict.json" 'v["exit_code"]')" 130 "the verdict says interrupted"
+expect_file_contains "$scratch/tested/summary.md" "interrupted" "the summary says interrupted"
+expect_file_contains "$scratch/test.err" "interrupted" "says it was interrupted"
