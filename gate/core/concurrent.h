@@ -3,6 +3,7 @@
 // each on a thread of its own. Every call runs to its end; then the first
 // exception thrown (in item order) is rethrown. Used where each item is a
 // registry round trip, so waiting for them one after another would add up.
+// beside: runs one piece of work while another, already started, goes on.
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
@@ -34,6 +35,24 @@ void for_each_concurrently(const std::vector<Item>& items, size_t limit, Work wo
   for (auto& error : errors) {
     if (error) std::rethrow_exception(error);
   }
+}
+
+// Runs `first` on this thread while `other` (started before it) goes on,
+// then waits for `other`. When `first` throws, its error is the one passed
+// on: `other` is still waited for (nothing it started may outlive the
+// caller), and its own error is dropped as secondary.
+template <typename First>
+void beside(std::future<void>& other, First first) {
+  try {
+    first();
+  } catch (...) {
+    try {
+      other.get();
+    } catch (...) {
+    }
+    throw;
+  }
+  other.get();
 }
 
 }  // namespace gate

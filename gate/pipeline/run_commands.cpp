@@ -10,6 +10,7 @@
 #include <optional>
 #include <thread>
 
+#include "core/concurrent.h"
 #include "core/error.h"
 #include "core/interrupt.h"
 #include "core/log.h"
@@ -31,23 +32,6 @@ namespace {
 bool tested_whole(const report::Verdict& verdict) {
   return std::none_of(verdict.consumers.begin(), verdict.consumers.end(),
                       [](const report::ConsumerResult& c) { return !c.shard.empty(); });
-}
-
-// Runs `first` while `checkout` (started before it) goes on, then waits for
-// the checkout. When `first` fails, its error is the one reported: the
-// checkout is still waited for (its worktrees must not outlive the run),
-// and its own error is secondary.
-void alongside_checkout(std::future<void>& checkout, const std::function<void()>& first) {
-  try {
-    first();
-  } catch (...) {
-    try {
-      checkout.get();
-    } catch (...) {
-    }
-    throw;
-  }
-  checkout.get();
 }
 
 // A consumer fail_fast did not start.
@@ -262,7 +246,7 @@ ExitCode run(const CommonOptions& common, const RunOptions& options) {
     Checkouts checkouts;
     auto checkouts_future =
         std::async(std::launch::async, [&] { checkout_all(config, session.cache_dir(), clock, checkouts); });
-    alongside_checkout(checkouts_future, [&] {
+    beside(checkouts_future, [&] {
       if (options.candidate.empty()) {
         verdict.candidate = build_candidate(config, session.engine(), registry, common.report_dir, clock);
       } else {
@@ -378,7 +362,7 @@ ExitCode test(const CommonOptions& common, const TestOptions& options) {
     Checkouts checkouts;
     auto checkouts_future = std::async(
         std::launch::async, [&] { checkout_all(session.config, session.cache_dir(), session.clock, checkouts); });
-    alongside_checkout(checkouts_future, [&] {
+    beside(checkouts_future, [&] {
       // Recorded for `publish --verdict`: compare-and-swap expects the tags there.
       session.verdict.tags_seen =
           observe_tags(session.registry(), release_path(session.config), session.config.image.publish_tags);

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "core/concurrent.h"
 #include "core/error.h"
 #include "core/file_lock.h"
 #include "core/glob.h"
@@ -125,16 +126,7 @@ registry::Client& Session::registry() {
 void Session::preflight() {
   const engine::Engine& engine_to_check = engine();  // made here: engine() is not for two threads
   auto engine_check = std::async(std::launch::async, [&engine_to_check] { engine_to_check.check_reachable(); });
-  try {
-    registry().check_reachable();
-  } catch (...) {
-    try {
-      engine_check.get();
-    } catch (...) {
-    }
-    throw;
-  }
-  engine_check.get();
+  beside(engine_check, [this] { registry().check_reachable(); });
 }
 
 const engine::Engine& Session::engine() {

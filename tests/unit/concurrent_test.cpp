@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <future>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -59,3 +61,28 @@ TEST(ForEachConcurrently, NothingToDo) {
 
 }  // namespace
 }  // namespace gate
+
+// beside: the first piece's error is the one passed on, and the other
+// piece has ended by then (it is never left running, whatever happened).
+TEST(Beside, TheFirstErrorWinsAndTheOtherHasEnded) {
+  std::atomic<bool> other_ended{false};
+  auto other = std::async(std::launch::async, [&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    other_ended = true;
+    throw std::runtime_error("other");
+  });
+  try {
+    gate::beside(other, [] { throw std::logic_error("first"); });
+    FAIL() << "beside swallowed the first error";
+  } catch (const std::logic_error& e) {
+    EXPECT_STREQ(e.what(), "first");
+  }
+  EXPECT_TRUE(other_ended);
+}
+
+TEST(Beside, WithoutAFirstErrorTheOtherErrorIsPassedOn) {
+  auto other = std::async(std::launch::async, [] { throw std::runtime_error("other"); });
+  bool ran = false;
+  EXPECT_THROW(gate::beside(other, [&] { ran = true; }), std::runtime_error);
+  EXPECT_TRUE(ran);
+}

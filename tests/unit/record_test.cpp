@@ -54,6 +54,27 @@ gate::report::Verdict passing() {
   return v;
 }
 
+// A config with one consumer, cli, and a verdict in which it passed on `image`.
+gate::config::Config config_with_cli() {
+  auto c = config();
+  c.consumers.push_back({});
+  c.consumers.back().name = "cli";
+  c.consumers.back().repo = "/src/cli";
+  return c;
+}
+
+gate::report::Verdict cli_passed_on(const std::string& image) {
+  auto verdict = passing();
+  verdict.candidate.digest = image;
+  verdict.exit_code = gate::ExitCode::passed;
+  gate::report::ConsumerResult cli;
+  cli.name = "cli";
+  cli.repo = "/src/cli";
+  cli.status = gate::report::ConsumerStatus::passed;
+  verdict.consumers.push_back(cli);
+  return verdict;
+}
+
 }  // namespace
 
 TEST(RecordVerification, ARegistryFailureIsAWarning) {
@@ -121,20 +142,10 @@ TEST(RecordVerification, TheIndexListsTheNewestRecordsAndKeepsNotices) {
   MemoryRegistry registry;
   const std::string image = "sha256:" + std::string(64, 'b');
   registry.manifests_[image] = {gate::registry::kOciManifest, "{\"image\":1}", image};
-  auto config = ::config();
-  config.consumers.push_back({});
-  config.consumers.back().name = "cli";
-  config.consumers.back().repo = "/src/cli";
+  const auto config = config_with_cli();
   gate::pipeline::attach_notice(registry, "acme/emu", image, gate::pipeline::NoticeKind::revocation,
                                 {"2026-01-01T00:00:00Z", "ops", "broke writes", ""});
-  auto verdict = passing();
-  verdict.candidate.digest = image;
-  verdict.exit_code = gate::ExitCode::passed;
-  gate::report::ConsumerResult cli;
-  cli.name = "cli";
-  cli.repo = "/src/cli";
-  cli.status = gate::report::ConsumerStatus::passed;
-  verdict.consumers.push_back(cli);
+  auto verdict = cli_passed_on(image);
   for (int i = 0; i < 25; ++i) {
     verdict.started_at = "2026-01-02T00:00:" + std::to_string(10 + i) + "Z";
     gate::pipeline::attach_record(registry, "acme/emu", gate::pipeline::record_of(verdict));
@@ -164,18 +175,8 @@ TEST(RecordVerification, AnEntryWithAShardOfAnotherTypeDoesNotVerify) {
   MemoryRegistry registry;
   const std::string image = "sha256:" + std::string(64, 'c');
   registry.manifests_[image] = {gate::registry::kOciManifest, "{\"image\":2}", image};
-  auto config = ::config();
-  config.consumers.push_back({});
-  config.consumers.back().name = "cli";
-  config.consumers.back().repo = "/src/cli";
-  auto verdict = passing();
-  verdict.candidate.digest = image;
-  verdict.exit_code = gate::ExitCode::passed;
-  gate::report::ConsumerResult cli;
-  cli.name = "cli";
-  cli.repo = "/src/cli";
-  cli.status = gate::report::ConsumerStatus::passed;
-  verdict.consumers.push_back(cli);
+  const auto config = config_with_cli();
+  auto verdict = cli_passed_on(image);
   auto record = gate::pipeline::record_of(verdict);
   auto document = nlohmann::json::parse(record.document);
   auto& entry = document["predicate"][gate::pipeline::kConsumersField]["consumers"][0];
@@ -239,18 +240,8 @@ TEST(RecordVerification, ARecordOfAResolvedCandidateAsksOnlyWhatItMustWrite) {
   CountingRegistry registry;
   const std::string image = "sha256:" + std::string(64, 'd');
   registry.manifests_[image] = {gate::registry::kOciManifest, "{\"image\":3}", image};
-  auto config = ::config();
-  config.consumers.push_back({});
-  config.consumers.back().name = "cli";
-  config.consumers.back().repo = "/src/cli";
-  auto verdict = passing();
-  verdict.candidate.digest = image;
-  verdict.exit_code = gate::ExitCode::passed;
-  gate::report::ConsumerResult cli;
-  cli.name = "cli";
-  cli.repo = "/src/cli";
-  cli.status = gate::report::ConsumerStatus::passed;
-  verdict.consumers.push_back(cli);
+  const auto config = config_with_cli();
+  auto verdict = cli_passed_on(image);
   const gate::registry::Descriptor seen = gate::registry::descriptor_of(registry.manifests_[image]);
 
   // The repository's first artifact: the empty config is pushed after the registry refuses.
