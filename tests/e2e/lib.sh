@@ -159,16 +159,18 @@ start_fault_proxy() {  # upstream
   address="127.0.0.1:$(cat "$scratch/proxy.port")"
 }
 
-# Requests the proxy logged matching METHOD and a path regex.
-proxy_count() {  # method path-regex
+# Requests the proxy logged matching METHOD and a path regex (and, when
+# given, the status the registry answered).
+proxy_count() {  # method path-regex [status]
   python3 -c '
 import json, re, sys
 n = 0
 for line in open(sys.argv[1]):
     e = json.loads(line)
-    if e["method"] == sys.argv[2] and re.search(sys.argv[3], e["path"]):
+    if e["method"] == sys.argv[2] and re.search(sys.argv[3], e["path"]) and \
+            (len(sys.argv) < 5 or str(e.get("status")) == sys.argv[4]):
         n += 1
-print(n)' "$scratch/proxy.jsonl" "$1" "$2" 2>/dev/null || echo 0
+print(n)' "$scratch/proxy.jsonl" "$1" "$2" ${3:+"$3"} 2>/dev/null || echo 0
 }
 
 # Starts a token realm (user gate-bot / password $2) and a registry that

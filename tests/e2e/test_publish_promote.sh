@@ -95,4 +95,8 @@ done
 carried=$(sed -n 's/.*carried \([0-9]*\) referrer(s).*/\1/p' "$scratch/err")
 [ -n "$carried" ] && [ "$carried" -ge 1 ] || fail "the override notes were not carried along: $(grep -i referrer "$scratch/err")"
 expect_eq "$(proxy_count PUT "/e2e/promote-upload-$$/blobs/uploads/")" $((6 + carried)) "one upload PUT per blob"
-expect_eq "$(proxy_count PUT '/manifests/gate-history')" 1 "the move appended to the history"
+# The history is written once; in a repository without an artifact yet, its
+# first PUT is refused for the empty config (MANIFEST_BLOB_UNKNOWN), which
+# is then pushed, and the PUT made again.
+expect_eq "$(proxy_count PUT '/manifests/gate-history' 201)" 1 "the move appended to the history"
+expect_eq "$(proxy_count PUT '/manifests/gate-history' 400)" 1 "the first PUT refused for the empty config"
