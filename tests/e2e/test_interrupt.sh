@@ -26,6 +26,16 @@ for signal in INT TERM; do
   expect_eq "$(json_get "$scratch/report-$signal/verdict.json" 'v["exit_code"]')" 130 "SIG$signal: verdict exit code"
 done
 
+# Waits until gate (PID, running command WHAT) stalls on the proxy, sends
+# SIGINT, and expects exit 130.
+interrupt_at_stall() {  # pid what
+  for _ in $(seq 1 100); do grep -q '"fault": "stall"' "$scratch/proxy.jsonl" 2>/dev/null && break; sleep 0.1; done
+  grep -q '"fault": "stall"' "$scratch/proxy.jsonl" || fail "the $2 never reached the record upload"
+  kill -INT "$1"
+  wait "$1"
+  expect_eq "$?" 130 "$2 interrupted while recording"
+}
+
 # An interrupt while `gate merge` attaches the verification record (the
 # registry stalls on the upload): the merge stops with 130 and its verdict
 # says so; it does not carry on as passed.
@@ -42,12 +52,7 @@ echo '[{"method":"POST","path":"/blobs/uploads/","fault":"stall","seconds":30}]'
 : >"$scratch/proxy.jsonl"
 "$GATE_BIN" merge --config "$scratch/proxied.yaml" --report-dir "$scratch/merged" --cache-dir "$scratch/merge-cache" \
   "$scratch/shard" >/dev/null 2>"$scratch/merge.err" &
-merge_pid=$!
-for _ in $(seq 1 100); do grep -q '"fault": "stall"' "$scratch/proxy.jsonl" 2>/dev/null && break; sleep 0.1; done
-grep -q '"fault": "stall"' "$scratch/proxy.jsonl" || fail "the merge never reached the record upload"
-kill -INT "$merge_pid"
-wait "$merge_pid"
-expect_eq "$?" 130 "merge interrupted while recording"
+interrupt_at_stall $! merge
 expect_eq "$(json_get "$scratch/merged/verdict.json" 'v["exit_code"]')" 130 "the merged verdict says interrupted"
 
 # The same while `gate test` attaches its record as the reports are written
@@ -56,12 +61,7 @@ expect_eq "$(json_get "$scratch/merged/verdict.json" 'v["exit_code"]')" 130 "the
 : >"$scratch/proxy.jsonl"
 "$GATE_BIN" test --config "$scratch/proxied.yaml" --candidate "$proxy/e2e/${test_name#test_}-$$@$digest" \
   --report-dir "$scratch/tested" >/dev/null 2>"$scratch/test.err" &
-test_pid=$!
-for _ in $(seq 1 100); do grep -q '"fault": "stall"' "$scratch/proxy.jsonl" 2>/dev/null && break; sleep 0.1; done
-grep -q '"fault": "stall"' "$scratch/proxy.jsonl" || fail "the test never reached the record upload"
-kill -INT "$test_pid"
-wait "$test_pid"
-expect_eq "$?" 130 "test interrupted while recording"
+interrupt_at_stall $! test
 expect_eq "$(json_get "$scratch/tested/verdict.json" 'v["exit_code"]')" 130 "the verdict says interrupted"
 expect_file_contains "$scratch/tested/summary.md" "interrupted" "the summary says interrupted"
 expect_file_contains "$scratch/test.err" "interrupted" "says it was interrupted"
