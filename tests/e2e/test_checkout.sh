@@ -23,16 +23,20 @@ ls "$scratch"/cache/mirrors/app-*.git >/dev/null 2>&1 || fail "no mirror in the 
 [ ! -e "$scratch/cache/worktrees" ] || fail "per-run worktrees made: $(ls "$scratch/cache/worktrees")"
 ls -d "$scratch"/cache/trees/app-*/0 >/dev/null 2>&1 || fail "no persistent worktree in the cache"
 flock -n "$(ls "$scratch"/cache/trees/app-*/0.lock)" true || fail "the worktree is still held after the command"
-# Only the ref asked for, at depth 1 where libgit2 can (smart HTTP): no
-# other branch, tag or pull request of the remote is fetched.
+# Only the ref asked for, at depth 1 (git:// too, spoken statelessly: the
+# libgit2 1.8 shallow negotiation fails on a stateful connection): no other
+# branch, tag or pull request of the remote is fetched, nor main's history.
 mirror=$(ls -d "$scratch"/cache/mirrors/app-*.git)
 expect_eq "$(git -C "$mirror" for-each-ref --format='%(refname)')" "refs/heads/main" "refs in the mirror"
+expect_eq "$(git -C "$mirror" rev-list --count main)" 1 "commits in the mirror after a git:// checkout (depth 1)"
+expect_eq "$(cat "$mirror/shallow" 2>/dev/null)" "$(git -C "$work" rev-parse main)" "the mirror is shallow at main"
 
 # Warm update after new commits.
 for i in 1 2 3; do echo "$i" >"$work/new$i.txt"; git_quiet -C "$work" add -A; git_quiet -C "$work" commit -q -m "new $i"; done
 push main
 do_checkout; got=$commit
 expect_eq "$got" "$(git -C "$work" rev-parse main)" "warm update after new commits"
+expect_eq "$(git -C "$mirror" rev-list --count main)" 1 "commits in the mirror after a warm git:// update (depth 1)"
 
 # A force-pushed branch (history rewritten).
 git_quiet -C "$work" reset -q --hard HEAD~2
