@@ -14,29 +14,8 @@ namespace {
 // What smart HTTP answers before the refs, and what libgit2's RPC mode
 // expects there: a service line and a flush.
 constexpr std::string_view kServiceLine = "001e# service=git-upload-pack\n0000";
-
-// One connection: libgit2's git subtransport, opened afresh for each
-// request. `base` comes first: libgit2 holds a pointer to it.
-struct Stream {
-  git_smart_subtransport_stream base{};
-  git_smart_subtransport* transport = nullptr;  // libgit2's git subtransport, this connection's alone
-  git_smart_subtransport_stream* inner = nullptr;
-  std::string pending;              // handed to libgit2 before the connection's own bytes
-  bool skip_advertisement = false;  // a request after the listing: its refs were read already
-};
-
-Stream* as_stream(git_smart_subtransport_stream* s) { return reinterpret_cast<Stream*>(s); }
-
-int read_stream(git_smart_subtransport_stream* s, char* buffer, size_t size, size_t* read) {
-  Stream* stream = as_stream(s);
-  if (!stream->pending.empty()) {
-    *read = std::min(size, stream->pending.size());
-    stream->pending.copy(buffer, *read);
-    stream->pending.erase(0, *read);
-    return 0;
-  }
-  return stream->inner->read(stream->inner, buffer, size, read);
-}
+constexpr std::string_view kFlush = "0000";
+constexpr std::string_view kDone = "0009done\n";
 
 // The length of the first pkt-line in `data` (4 for a flush), or 0 when it
 // is not all there yet; -1 when it is no pkt-line.
@@ -44,7 +23,7 @@ long pkt_line_length(std::string_view data) {
   if (data.size() < 4) return 0;
   long length = 0;
   for (char c : data.substr(0, 4)) {
-    int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    const int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
     if (digit < 0) return -1;
     length = length * 16 + digit;
   }
@@ -53,18 +32,68 @@ long pkt_line_length(std::string_view data) {
   return static_cast<size_t>(length) <= data.size() ? length : 0;
 }
 
+// `request` up to and including its first flush: the wants section.
+std::string_view wants_section(std::string_view request) {
+  size_t at = 0;
+  while (at < request.size()) {
+    const long length = pkt_line_length(request.substr(at));
+    if (length <= 0) return {};
+    const bool flush = request.substr(at, 4) == kFlush;
+    at += static_cast<size_t>(length);
+    if (flush) return request.substr(0, at);
+  }
+  return {};
+}
+
+// The subtransport: one connection at a time (libgit2's git subtransport
+// and its stream), kept across libgit2's RPC requests. `base` comes first:
+// libgit2 holds a pointer to it.
+struct Connection {
+  git_smart_subtransport base{};
+  git_transport* owner = nullptr;
+  git_smart_subtransport* transport = nullptr;
+  git_smart_subtransport_stream* stream = nullptr;
+  std::string pending;    // handed to libgit2 before the connection's own bytes
+  std::string wants;      // the wants section the server holds, once sent
+  bool reusable = false;  // the server waits for more of this negotiation
+};
+
+Connection* connection_of(git_smart_subtransport* t) { return reinterpret_cast<Connection*>(t); }
+
+void hang_up(Connection* c) {
+  // The stream before its subtransport: freeing it updates the subtransport.
+  if (c->stream) c->stream->free(c->stream);
+  if (c->transport) {
+    c->transport->close(c->transport);
+    c->transport->free(c->transport);
+  }
+  c->stream = nullptr;
+  c->transport = nullptr;
+  c->pending.clear();
+  c->wants.clear();
+  c->reusable = false;
+}
+
+int dial(Connection* c, const char* url) {
+  hang_up(c);
+  int rc = git_smart_subtransport_git(&c->transport, c->owner, nullptr);
+  if (rc == 0) rc = c->transport->action(&c->stream, c->transport, url, GIT_SERVICE_UPLOADPACK_LS);
+  if (rc < 0) hang_up(c);
+  return rc;
+}
+
 // Reads the server's ref advertisement up to its flush. The server says
 // nothing more until it is asked, so nothing past the flush is lost.
-int skip_advertisement(Stream* stream) {
+int skip_advertisement(Connection* c) {
   std::string seen;
   char chunk[65536];
   for (;;) {
     long length;
     while ((length = pkt_line_length(seen)) > 0) {
-      const bool flush = length == 4 && seen.compare(0, 4, "0000") == 0;
+      const bool flush = seen.compare(0, 4, kFlush) == 0;
       seen.erase(0, static_cast<size_t>(length));
       if (flush) {
-        stream->pending = std::move(seen);
+        c->pending = std::move(seen);
         return 0;
       }
     }
@@ -73,7 +102,7 @@ int skip_advertisement(Stream* stream) {
       return -1;
     }
     size_t read = 0;
-    if (int rc = stream->inner->read(stream->inner, chunk, sizeof chunk, &read); rc < 0) return rc;
+    if (int rc = c->stream->read(c->stream, chunk, sizeof chunk, &read); rc < 0) return rc;
     if (read == 0) {
       git_error_set_str(GIT_ERROR_NET, "git://: the server hung up before listing its refs");
       return -1;
@@ -82,34 +111,61 @@ int skip_advertisement(Stream* stream) {
   }
 }
 
-int write_stream(git_smart_subtransport_stream* s, const char* buffer, size_t length) {
-  Stream* stream = as_stream(s);
-  if (stream->skip_advertisement) {
-    stream->skip_advertisement = false;
-    if (int rc = skip_advertisement(stream); rc < 0) return rc;
-  }
-  return stream->inner->write(stream->inner, buffer, length);
-}
-
-void free_stream(git_smart_subtransport_stream* s) {
-  Stream* stream = as_stream(s);
-  // The stream before its subtransport: freeing it updates the subtransport.
-  if (stream->inner) stream->inner->free(stream->inner);
-  if (stream->transport) {
-    stream->transport->close(stream->transport);
-    stream->transport->free(stream->transport);
-  }
-  delete stream;
-}
-
-struct Subtransport {
-  git_smart_subtransport base{};
-  git_transport* owner = nullptr;
+// The streams libgit2 asks for are views of the connection.
+struct Stream {
+  git_smart_subtransport_stream base{};
+  std::string url;
 };
+
+Connection* connection_of(git_smart_subtransport_stream* s) { return connection_of(s->subtransport); }
+
+int read_stream(git_smart_subtransport_stream* s, char* buffer, size_t size, size_t* read) {
+  Connection* c = connection_of(s);
+  if (!c->pending.empty()) {
+    *read = std::min(size, c->pending.size());
+    c->pending.copy(buffer, *read);
+    c->pending.erase(0, *read);
+    return 0;
+  }
+  if (!c->stream) {
+    git_error_set_str(GIT_ERROR_NET, "git://: read with no request sent");
+    return -1;
+  }
+  const int rc = c->stream->read(c->stream, buffer, size, read);
+  if (rc < 0 || *read == 0) c->reusable = false;
+  return rc;
+}
+
+int write_stream(git_smart_subtransport_stream* s, const char* buffer, size_t length) {
+  Connection* c = connection_of(s);
+  std::string_view request(buffer, length);
+  const bool continues = c->stream && c->reusable && (c->wants.empty() || request.starts_with(c->wants));
+  if (!continues) {
+    // A new negotiation, or the server is done with the last: a connection
+    // of its own, the request whole.
+    if (int rc = dial(c, reinterpret_cast<Stream*>(s)->url.c_str()); rc < 0) return rc;
+    if (int rc = skip_advertisement(c); rc < 0) return rc;
+  }
+  if (c->wants.empty()) {
+    c->wants = wants_section(request);
+  } else {
+    request.remove_prefix(c->wants.size());
+  }
+  // After "done" the server sends the pack and ends the conversation.
+  c->reusable = !request.ends_with(kDone);
+  return c->stream->write(c->stream, request.data(), request.size());
+}
+
+void free_stream(git_smart_subtransport_stream* s) { delete reinterpret_cast<Stream*>(s); }
 
 int open_action(git_smart_subtransport_stream** out, git_smart_subtransport* t, const char* url,
                 git_smart_service_t service) {
-  if (service != GIT_SERVICE_UPLOADPACK_LS && service != GIT_SERVICE_UPLOADPACK) {
+  Connection* c = connection_of(t);
+  if (service == GIT_SERVICE_UPLOADPACK_LS) {
+    if (int rc = dial(c, url); rc < 0) return rc;
+    c->pending = kServiceLine;
+    c->reusable = true;  // the server waits for the wants
+  } else if (service != GIT_SERVICE_UPLOADPACK) {
     git_error_set_str(GIT_ERROR_NET, "git://: gate only fetches over this transport");
     return -1;
   }
@@ -118,33 +174,28 @@ int open_action(git_smart_subtransport_stream** out, git_smart_subtransport* t, 
   stream->base.read = read_stream;
   stream->base.write = write_stream;
   stream->base.free = free_stream;
-  auto* self = reinterpret_cast<Subtransport*>(t);
-  int rc = git_smart_subtransport_git(&stream->transport, self->owner, nullptr);
-  if (rc == 0) rc = stream->transport->action(&stream->inner, stream->transport, url, GIT_SERVICE_UPLOADPACK_LS);
-  if (rc < 0) {
-    free_stream(&stream->base);
-    return rc;
-  }
-  if (service == GIT_SERVICE_UPLOADPACK_LS)
-    stream->pending = kServiceLine;
-  else
-    stream->skip_advertisement = true;
+  stream->url = url;
   *out = &stream->base;
   return 0;
 }
 
-// Streams own their connections; libgit2 frees each before the next action.
-int close_subtransport(git_smart_subtransport*) { return 0; }
+int close_connection(git_smart_subtransport* t) {
+  hang_up(connection_of(t));
+  return 0;
+}
 
-void free_subtransport(git_smart_subtransport* t) { delete reinterpret_cast<Subtransport*>(t); }
+void free_connection(git_smart_subtransport* t) {
+  hang_up(connection_of(t));
+  delete connection_of(t);
+}
 
 int make_subtransport(git_smart_subtransport** out, git_transport* owner, void*) {
-  auto* t = new Subtransport;
-  t->base.action = open_action;
-  t->base.close = close_subtransport;
-  t->base.free = free_subtransport;
-  t->owner = owner;
-  *out = &t->base;
+  auto* c = new Connection;
+  c->base.action = open_action;
+  c->base.close = close_connection;
+  c->base.free = free_connection;
+  c->owner = owner;
+  *out = &c->base;
   return 0;
 }
 
