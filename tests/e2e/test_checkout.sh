@@ -71,6 +71,18 @@ write_checkout_config "$url" refs/pull/7/head
 do_checkout; expect_eq "$commit" "$(git -C "$work" rev-parse pr-branch)" "pull-request ref"
 write_checkout_config "$url" "$(git -C "$work" rev-parse HEAD~1)"
 do_checkout; expect_eq "$commit" "$(git -C "$work" rev-parse HEAD~1)" "full sha"
+# Over git://, a mirror holding history (an abbreviated sha fetches every
+# branch whole), then new commits: libgit2 sends its haves in rounds of 20,
+# each repeating the wants, on the one connection (stateless_git.h).
+for i in $(seq 1 25); do echo "$i" >"$work/round$i.txt"; git_quiet -C "$work" add -A; git_quiet -C "$work" commit -q -m "round $i"; done
+push main
+write_checkout_config "$url" "$(git -C "$work" rev-parse --short=9 main~2)"
+do_checkout; expect_eq "$commit" "$(git -C "$work" rev-parse main~2)" "abbreviated sha of a commit the mirror lacks"
+[ "$(git -C "$mirror" rev-list --count main)" -gt 25 ] || fail "the mirror did not fetch main's history"
+for i in 1 2; do echo "$i" >"$work/later$i.txt"; git_quiet -C "$work" add -A; git_quiet -C "$work" commit -q -m "later $i"; done
+push main
+write_checkout_config "$url" main
+do_checkout; expect_eq "$commit" "$(git -C "$work" rev-parse main)" "update of a mirror with history over git:// ($(cat "$scratch/checkout.err"))"
 
 # The remote's default branch when no ref is given; file:// URLs.
 write_checkout_config "$url" ""
