@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -116,4 +118,28 @@ TEST(Worktree, ASlotWithoutAReadableManifestIsWipedNotTrusted) {
   { std::ofstream(slot->path().string() + ".manifest") << "gate-tree 1 12\n0 broken"; }
   EXPECT_EQ(slot->lay_out(entries, "test"), 1u);
   EXPECT_FALSE(std::filesystem::exists(slot->path() / "stray"));
+}
+
+TEST(Worktree, ThousandsOfFilesAreWrittenByEveryCoreEachOnceWithItsContent) {
+  // Enough files for several writer threads (write_files), in 20 directories.
+  Repo::Files files;
+  for (int i = 0; i < 2000; ++i) files[fmt::format("d{:02}/f{:04}.txt", i % 20, i)] = fmt::format("file {}\n", i);
+  Repo repo(files);
+  std::vector<TreeEntry> entries;
+  std::string directory;
+  for (const auto& file : repo.entries()) {
+    const std::string parent = file.path.substr(0, file.path.find('/'));
+    if (parent != directory) {
+      TreeEntry dir;
+      dir.path = directory = parent;
+      dir.mode = GIT_FILEMODE_TREE;
+      entries.push_back(dir);
+    }
+    entries.push_back(file);
+  }
+  auto slot = WorktreeSlot::acquire(repo.trees());
+  EXPECT_EQ(slot->lay_out(entries, "test"), 2000u);
+  for (const auto& [path, content] : files) ASSERT_EQ(read(slot->path() / path), content) << path;
+  // Every file was recorded as written: nothing is written again.
+  EXPECT_EQ(slot->lay_out(entries, "test"), 0u);
 }
