@@ -77,9 +77,16 @@ void hang_up(Connection* c) {
 int dial(Connection* c, const char* url) {
   hang_up(c);
   int rc = git_smart_subtransport_git(&c->transport, c->owner, nullptr);
-  if (rc == 0) rc = c->transport->action(&c->stream, c->transport, url, GIT_SERVICE_UPLOADPACK_LS);
-  if (rc < 0) hang_up(c);
-  return rc;
+  // Taken only on success: when the connect fails, libgit2 frees the
+  // stream but leaves the pointer it handed out.
+  git_smart_subtransport_stream* stream = nullptr;
+  if (rc == 0) rc = c->transport->action(&stream, c->transport, url, GIT_SERVICE_UPLOADPACK_LS);
+  if (rc < 0) {
+    hang_up(c);
+    return rc;
+  }
+  c->stream = stream;
+  return 0;
 }
 
 // Reads the server's ref advertisement up to its flush. The server says
