@@ -10,6 +10,7 @@
 
 #include "core/encoding.h"
 #include "core/log.h"
+#include "git/ca_bundle.h"
 #include "git/libgit2.h"
 #include "git/stateless_git.h"
 
@@ -190,6 +191,10 @@ FetchStatus list_tags(const git_remote_head** heads, size_t count, FetchAnswer& 
 
 FetchStatus fetch_mirror(const FetchRequest& request, FetchAnswer& answer) {
   ensure_initialised();
+  if (request.url.rfind("https://", 0) == 0 && !load_ca_bundle()) {
+    answer.problem = "cannot read the CA bundle ($SSL_CERT_FILE, or the system's) to verify the server";
+    return FetchStatus::failed;
+  }
   CredentialState creds;
   creds.user = request.user;
   creds.token = request.password;

@@ -257,7 +257,9 @@ start_git_daemon() {  # base
 }
 
 # Serves BASE over smart HTTP: git-http-backend behind lighttpd, with Basic
-# auth for USER:PASSWORD when given. Sets $address (http://127.0.0.1:PORT/git).
+# auth for USER:PASSWORD when given; over TLS when $git_http_pem names a
+# PEM file holding the server's certificate and key. Sets $address
+# (http(s)://127.0.0.1:PORT/git).
 start_git_http() {  # base [user password]
   local base=$1 user=${2:-} password=${3:-} port dir="$scratch/lighttpd"
   port=$(free_port)
@@ -268,6 +270,11 @@ start_git_http() {  # base [user password]
     echo "server.port = $port"
     echo "server.errorlog = \"$dir/error.log\""
     echo "server.modules = (\"mod_alias\", \"mod_cgi\", \"mod_setenv\", \"mod_auth\", \"mod_authn_file\")"
+    if [ -n "${git_http_pem:-}" ]; then
+      echo "server.modules += (\"mod_openssl\")"
+      echo "ssl.engine = \"enable\""
+      echo "ssl.pemfile = \"$git_http_pem\""
+    fi
     echo "alias.url = (\"/git\" => \"/usr/lib/git-core/git-http-backend\")"
     echo "\$HTTP[\"url\"] =~ \"^/git\" {"
     echo "  cgi.assign = (\"\" => \"\")"
@@ -283,7 +290,7 @@ start_git_http() {  # base [user password]
   lighttpd -D -f "$dir/lighttpd.conf" >"$dir/out.log" 2>&1 &
   background_pids+=($!)
   for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
-  address="http://127.0.0.1:$port/git"
+  address="http${git_http_pem:+s}://127.0.0.1:$port/git"
 }
 
 # A TCP server that accepts connections and never answers. Sets $address (host:port).

@@ -1,0 +1,54 @@
+#include "git/ca_bundle.h"
+
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <mutex>
+#include <string>
+
+namespace {
+
+using ParseFile = int (*)(void* chain, const char* path);
+
+std::mutex g_mutex;
+void* g_chain = nullptr;  // libgit2's CA chain, noted at its initialisation
+std::string g_file;
+bool g_deferred = false;
+bool g_loaded = false;
+
+ParseFile mbedtls_parse_file() {
+  static const auto real = reinterpret_cast<ParseFile>(dlsym(RTLD_NEXT, "mbedtls_x509_crt_parse_file"));
+  return real;
+}
+
+}  // namespace
+
+// mbedtls_x509_crt_parse_file(mbedtls_x509_crt*, const char*), as libgit2
+// calls it; see ca_bundle.h.
+extern "C" __attribute__((visibility("default"))) int mbedtls_x509_crt_parse_file(void* chain, const char* path) {
+  {
+    std::lock_guard lock(g_mutex);
+    if (!g_deferred && !g_loaded) {
+      g_deferred = true;
+      g_chain = chain;
+      g_file = path ? path : "";
+      return 0;
+    }
+  }
+  const ParseFile real = mbedtls_parse_file();
+  return real ? real(chain, path) : -1;
+}
+
+namespace gate::git::detail {
+
+bool load_ca_bundle() {
+  std::lock_guard lock(g_mutex);
+  if (g_loaded || !g_deferred) return g_loaded || !g_deferred;
+  g_loaded = true;
+  const char* override_file = std::getenv("SSL_CERT_FILE");
+  const std::string file = override_file && *override_file ? override_file : g_file;
+  const ParseFile real = mbedtls_parse_file();
+  return real && !file.empty() && real(g_chain, file.c_str()) >= 0;
+}
+
+}  // namespace gate::git::detail
