@@ -15,6 +15,7 @@ void* g_chain = nullptr;  // libgit2's CA chain, noted at its initialisation
 std::string g_file;
 bool g_deferred = false;
 bool g_loaded = false;
+bool g_load_ok = false;
 
 ParseFile mbedtls_parse_file() {
   static const auto real = reinterpret_cast<ParseFile>(dlsym(RTLD_NEXT, "mbedtls_x509_crt_parse_file"));
@@ -43,12 +44,14 @@ namespace gate::git::detail {
 
 bool load_ca_bundle() {
   std::lock_guard lock(g_mutex);
-  if (g_loaded || !g_deferred) return g_loaded || !g_deferred;
+  if (!g_deferred) return true;  // not deferred (a libgit2 without mbedTLS): loaded as usual
+  if (g_loaded) return g_load_ok;
   g_loaded = true;
   const char* override_file = std::getenv("SSL_CERT_FILE");
   const std::string file = override_file && *override_file ? override_file : g_file;
   const ParseFile real = mbedtls_parse_file();
-  return real && !file.empty() && real(g_chain, file.c_str()) >= 0;
+  g_load_ok = real && !file.empty() && real(g_chain, file.c_str()) >= 0;
+  return g_load_ok;
 }
 
 }  // namespace gate::git::detail

@@ -17,10 +17,14 @@
 namespace gate::git {
 namespace detail {
 
+namespace {
+bool g_stateless_git = false;  // git:// goes through stateless_git.h
+}  // namespace
+
 void ensure_initialised() {
   static const int initialised = [] {
-    int rc = git_libgit2_init();
-    register_stateless_git();  // failing, git:// stays libgit2's own: slower, still right
+    const int rc = git_libgit2_init();
+    g_stateless_git = register_stateless_git();
     return rc;
   }();
   (void)initialised;
@@ -109,15 +113,15 @@ bool is_hex_id(const std::string& ref) {
 }
 
 // Depth 1 where libgit2 1.8 can: smart HTTP(S), the transport of hosting
-// services, and git://, spoken statelessly (stateless_git.h). Over ssh
-// (stateful) it resends its wants mid-negotiation and the server hangs up
-// ("expected SHA1 list", libgit2 #6889, git2-rs #1084); the local transport
-// refuses depth. There the wanted ref is fetched with its history (still
-// that ref alone).
+// services, and git:// when it is spoken statelessly (stateless_git.h).
+// Over ssh, and libgit2's own git:// (stateful), it resends its wants
+// mid-negotiation and the server hangs up ("expected SHA1 list", libgit2
+// #6889, git2-rs #1084); the local transport refuses depth. There the
+// wanted ref is fetched with its history (still that ref alone).
 int depth_for(const std::string& url) {
-  for (const char* scheme : {"http://", "https://", "git://"})
-    if (url.rfind(scheme, 0) == 0) return 1;
-  return GIT_FETCH_DEPTH_FULL;
+  const bool shallow =
+      url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0 || (g_stateless_git && url.rfind("git://", 0) == 0);
+  return shallow ? 1 : GIT_FETCH_DEPTH_FULL;
 }
 
 bool has_object(git_repository* repo, const git_oid* oid) {

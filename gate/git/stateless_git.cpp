@@ -32,17 +32,17 @@ long pkt_line_length(std::string_view data) {
   return static_cast<size_t>(length) <= data.size() ? length : 0;
 }
 
-// `request` up to and including its first flush: the wants section.
-std::string_view wants_section(std::string_view request) {
+// The length of `data` up to and including its first flush pkt-line; 0 when
+// that is not all there yet, -1 when `data` is no pkt-lines.
+long through_first_flush(std::string_view data) {
   size_t at = 0;
-  while (at < request.size()) {
-    const long length = pkt_line_length(request.substr(at));
-    if (length <= 0) return {};
-    const bool flush = request.substr(at, 4) == kFlush;
+  for (;;) {
+    const long length = pkt_line_length(data.substr(at));
+    if (length <= 0) return length;
+    const bool flush = data.substr(at, 4) == kFlush;
     at += static_cast<size_t>(length);
-    if (flush) return request.substr(0, at);
+    if (flush) return static_cast<long>(at);
   }
-  return {};
 }
 
 // The subtransport: one connection at a time (libgit2's git subtransport
@@ -95,14 +95,10 @@ int skip_advertisement(Connection* c) {
   std::string seen;
   char chunk[65536];
   for (;;) {
-    long length;
-    while ((length = pkt_line_length(seen)) > 0) {
-      const bool flush = seen.compare(0, 4, kFlush) == 0;
-      seen.erase(0, static_cast<size_t>(length));
-      if (flush) {
-        c->pending = std::move(seen);
-        return 0;
-      }
+    const long length = through_first_flush(seen);
+    if (length > 0) {
+      c->pending = seen.substr(static_cast<size_t>(length));
+      return 0;
     }
     if (length < 0) {
       git_error_set_str(GIT_ERROR_NET, "git://: the server's ref listing is not in pkt-line form");
@@ -149,12 +145,16 @@ int write_stream(git_smart_subtransport_stream* s, const char* buffer, size_t le
   const bool continues = c->stream && c->reusable && (c->wants.empty() || request.starts_with(c->wants));
   if (!continues) {
     // A new negotiation, or the server is done with the last: a connection
-    // of its own, the request whole.
+    // of its own, the request whole. No flow of gate's reaches this today
+    // (libgit2 lists the refs again before a second download, which dials
+    // anew); it is how every request went in this transport's first
+    // version, which passed test_checkout whole.
     if (int rc = dial(c, reinterpret_cast<Stream*>(s)->url.c_str()); rc < 0) return rc;
     if (int rc = skip_advertisement(c); rc < 0) return rc;
   }
   if (c->wants.empty()) {
-    c->wants = wants_section(request);
+    // The wants section: the request up to and including its first flush.
+    c->wants = request.substr(0, static_cast<size_t>(std::max(0L, through_first_flush(request))));
   } else {
     request.remove_prefix(c->wants.size());
   }
@@ -213,6 +213,6 @@ int make_transport(git_transport** out, git_remote* owner, void*) {
 
 }  // namespace
 
-int register_stateless_git() { return git_transport_register("git", make_transport, nullptr); }
+bool register_stateless_git() { return git_transport_register("git", make_transport, nullptr) == 0; }
 
 }  // namespace gate::git::detail

@@ -17,7 +17,8 @@
 namespace gate::git::detail {
 
 // Registers the transport for git:// URLs. Once per process, after
-// git_libgit2_init and before any remote is created; returns libgit2's code.
-int register_stateless_git();
+// git_libgit2_init and before any remote is created. False when libgit2
+// refused: git:// is then libgit2's own, which must not be asked for depth.
+bool register_stateless_git();
 
 }  // namespace gate::git::detail

@@ -83,6 +83,12 @@ for i in 1 2; do echo "$i" >"$work/later$i.txt"; git_quiet -C "$work" add -A; gi
 push main
 write_checkout_config "$url" main
 do_checkout; expect_eq "$commit" "$(git -C "$work" rev-parse main)" "update of a mirror with history over git:// ($(cat "$scratch/checkout.err"))"
+# A full commit id no ref names, into an empty cache: not asked for by id
+# (git daemon does not serve unadvertised ids), every branch is fetched
+# whole instead, on the one connection.
+write_checkout_config "$url" "$(git -C "$work" rev-parse main~3)"
+cache_dir="$scratch/cache-by-id" do_checkout
+expect_eq "$commit" "$(git -C "$work" rev-parse main~3)" "unadvertised full sha over git:// ($(cat "$scratch/checkout.err"))"
 
 # The remote's default branch when no ref is given; file:// URLs.
 write_checkout_config "$url" ""
