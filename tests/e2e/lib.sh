@@ -15,6 +15,11 @@ failures=0
 # Unique per run so tests never see each other's tags.
 repository="$GATE_REGISTRY/e2e/${test_name#test_}-$$"
 export XDG_CACHE_HOME="$scratch/cache"
+# scripts/test runs two tests at once. The images of one test are its own,
+# so its gates keep the engine's phase ledger to themselves: another test's
+# gate, mid-phase, would otherwise make this one's clean-up wait for it
+# (test_shared_engine, run alone, keeps the default ledger).
+export GATE_LEDGER_DIR="$scratch/ledger"
 
 fail() {
   echo "FAIL: $*" >&2

@@ -83,7 +83,7 @@ expect_eq "$(grep -c '^test -c' "$scratch/go.log")" 2 "test binaries compiled on
 grep -q '^test .*-run' "$scratch/go.log" && fail "a worker ran 'go test -run' instead of the prebuilt binary"
 expect_file_contains "$scratch/err" "prebuilt 2 test binaries once for every worker" "says so"
 expect_file_contains "$scratch/r/summary.md" "contract broken: expected 201" "the failure message"
-pgrep -f "b.test" >/dev/null && fail "the hung test binary was left running"
+pgrep -f "$scratch/r/.*b\\.test" >/dev/null && fail "the hung test binary was left running"
 
 # With the default (relative) report directory: per-test seconds, the
 # failure's message, and nothing of gate's in the checkout (the prebuilt
