@@ -6,6 +6,11 @@
 #include <mutex>
 #include <string>
 
+#ifdef GATE_GIT_STATIC
+extern "C" int __real_mbedtls_x509_crt_parse_file(void* chain,
+                                                  const char* path);  // NOLINT(bugprone-reserved-identifier)
+#endif
+
 namespace {
 
 using ParseFile = int (*)(void* chain, const char* path);
@@ -17,16 +22,27 @@ bool g_deferred = false;
 bool g_loaded = false;
 bool g_load_ok = false;
 
+#ifdef GATE_GIT_STATIC
+// libgit2 and mbedTLS are linked into gate: the linker's
+// --wrap=mbedtls_x509_crt_parse_file sends libgit2's call to the __wrap_
+// function below, and __real_ is mbedTLS's own.
+ParseFile mbedtls_parse_file() { return &__real_mbedtls_x509_crt_parse_file; }
+#define GATE_CA_PARSE_ENTRY __wrap_mbedtls_x509_crt_parse_file  // NOLINT(bugprone-reserved-identifier)
+#else
+// The shared libgit2 calls across the library boundary: the executable's
+// definition of the symbol comes first, and mbedTLS's is the next one.
 ParseFile mbedtls_parse_file() {
   static const auto real = reinterpret_cast<ParseFile>(dlsym(RTLD_NEXT, "mbedtls_x509_crt_parse_file"));
   return real;
 }
+#define GATE_CA_PARSE_ENTRY mbedtls_x509_crt_parse_file
+#endif
 
 }  // namespace
 
 // mbedtls_x509_crt_parse_file(mbedtls_x509_crt*, const char*), as libgit2
 // calls it; see ca_bundle.h.
-extern "C" __attribute__((visibility("default"))) int mbedtls_x509_crt_parse_file(void* chain, const char* path) {
+extern "C" __attribute__((visibility("default"))) int GATE_CA_PARSE_ENTRY(void* chain, const char* path) {
   {
     std::lock_guard lock(g_mutex);
     if (!g_deferred && !g_loaded) {

@@ -6,8 +6,9 @@
 // process that reads a mirror, though only an https:// fetch verifies a
 // certificate (measured: an idle checkout ~30 ms faster with the bundle
 // hidden). gate defines the one mbedTLS function that parse goes through
-// (libgit2 calls it across the shared-library boundary, so the
-// executable's definition is the one it reaches): the first call, libgit2's
+// (with the shared libgit2, libgit2 calls it across the library boundary,
+// so the executable's definition is the one it reaches; with libgit2.a
+// linked in, the linker's --wrap sends the call there): the first call, libgit2's
 // initialisation, only notes the chain and the file; load_ca_bundle() parses
 // them into that same chain, which libgit2's TLS configuration holds, before
 // a fetch that needs it. Any later call goes to mbedTLS unchanged.
