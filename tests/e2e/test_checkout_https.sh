@@ -2,6 +2,7 @@
 # such a fetch (gate/git/ca_bundle.h), and the server's certificate is
 # verified against it: trusted through $SSL_CERT_FILE, the fetch works;
 # against the system's bundle, which does not hold this test's CA, it fails.
+# A checkout over git:// reads no CA bundle at all.
 source "$(dirname "$0")/lib.sh"
 unset SSL_CERT_FILE  # set by some environments (to the system's bundle): each case sets its own
 
@@ -49,4 +50,25 @@ if unshare -m true 2>/dev/null; then
   expect_eq "${out#app }" "$(git -C "$base/app.git" rev-parse main)" "https checkout trusting the system bundle ($(cat "$scratch/system.err"))"
 else
   echo "note: no mount namespaces here; the system-bundle case is not checked"
+fi
+
+# Only an https:// fetch reads a CA bundle: a checkout over git:// opens
+# neither the system's bundle nor $SSL_CERT_FILE (libgit2's set-up would
+# parse the system's, ~7 ms, in every process), the https one opens the
+# file it trusts. (strace: scripts/bootstrap installs it.)
+if command -v strace >/dev/null; then
+  start_git_daemon "$base"
+  write_checkout_config "$address/app.git" main
+  SSL_CERT_FILE="$tls/ca.pem" strace -f -qq -e trace=open,openat -o "$scratch/git.trace" \
+    "$GATE_BIN" checkout --config "$scratch/checkout.yaml" --cache-dir "$scratch/cache-git" >/dev/null 2>"$scratch/git.err"
+  expect_eq "$?" 0 "git:// checkout under strace ($(cat "$scratch/git.err"))"
+  grep -q '"/etc/ssl/certs/ca-certificates.crt"\|"'"$tls"'/ca.pem"' "$scratch/git.trace" &&
+    fail "a git:// checkout read a CA bundle: $(grep -h 'ca-certificates.crt\|ca.pem' "$scratch/git.trace" | head -2)"
+  write_checkout_config "$url" main
+  SSL_CERT_FILE="$tls/ca.pem" strace -f -qq -e trace=open,openat -o "$scratch/https.trace" \
+    "$GATE_BIN" checkout --config "$scratch/checkout.yaml" --cache-dir "$scratch/cache-traced" >/dev/null 2>"$scratch/https.err"
+  expect_eq "$?" 0 "https checkout under strace ($(cat "$scratch/https.err"))"
+  expect_file_contains "$scratch/https.trace" "\"$tls/ca.pem\"" "the https checkout read the bundle it trusts"
+else
+  fail "no strace here (scripts/bootstrap installs it)"
 fi
