@@ -87,3 +87,43 @@ TEST(Process, ChildrenDoNotInheritIgnoredSigpipe) {
   EXPECT_TRUE(result.ok());
   EXPECT_NE(result.output.find("done"), std::string::npos);
 }
+
+// Children start with vfork and the parent's thread blocks every signal
+// across it: the child must still start with none blocked, and the
+// caller's own mask must come back as it was.
+TEST(Process, ChildStartsWithNoSignalBlockedAndTheCallersMaskIsKept) {
+  sigset_t usr1;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  sigset_t before;
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &usr1, &before), 0);
+  Spec spec;
+  spec.argv = {"grep", "SigBlk", "/proc/self/status"};
+  spec.timeout = 10s;
+  auto result = run(spec);
+  sigset_t after;
+  pthread_sigmask(SIG_SETMASK, &before, &after);
+  EXPECT_TRUE(result.ok());
+  EXPECT_NE(result.output.find("SigBlk:\t0000000000000000"), std::string::npos) << result.output;
+  EXPECT_EQ(sigismember(&after, SIGUSR1), 1);
+  EXPECT_EQ(sigismember(&after, SIGTERM), 0);
+}
+
+// A program that is found but cannot be started (its interpreter is
+// missing: execve fails in the child) is an infrastructure error, reported
+// from the child to the parent, not a hang or a crash.
+TEST(Process, ProgramThatCannotStartIsAnInfrastructureError) {
+  auto script = std::filesystem::temp_directory_path() / ("gate-bad-interpreter-" + std::to_string(getpid()));
+  std::ofstream(script) << "#!/gate/no/such/interpreter\necho never\n";
+  std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+  Spec spec;
+  spec.argv = {script.string()};
+  spec.timeout = 10s;
+  try {
+    run(spec);
+    ADD_FAILURE() << "expected an InfraError";
+  } catch (const gate::InfraError& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot run"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove(script);
+}
