@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -227,27 +228,45 @@ class Supervision {
         child_(child),
         pgid_(pgid),
         output_fd_(output_fd),
+        exit_fd_(static_cast<int>(::syscall(SYS_pidfd_open, child.id(), 0))),
         deadline_(spec.timeout.count() > 0 ? started + spec.timeout : Clock::time_point::max()) {}
+  ~Supervision() {
+    if (exit_fd_ >= 0) ::close(exit_fd_);
+  }
+  Supervision(const Supervision&) = delete;
+  Supervision& operator=(const Supervision&) = delete;
 
   void run(OutputSink& sink, Result& result) {
     char buffer[64 * 1024];
     while (!child_done_ || !output_done_) {
       auto now = Clock::now();
       decide_termination(now, result);
-      pollfd fds_to_poll[2] = {{output_fd_, POLLIN, 0}, {interrupt::wait_fd(), POLLIN, 0}};
-      nfds_t count = (output_done_ ? 0 : 1);
-      pollfd* first = output_done_ ? &fds_to_poll[1] : &fds_to_poll[0];
-      if (!spec_.ignore_interrupt && !terminating_) count += 1;
+      // Watched: the output (unless in a quiet spell), the child's exit (in
+      // one), and interrupts.
+      const bool quiet = now < quiet_until_ && !child_done_ && !terminating_;
+      pollfd watched[3];
+      nfds_t count = 0;
+      const int output_slot = !output_done_ && !quiet ? static_cast<int>(count) : -1;
+      if (output_slot >= 0) watched[count++] = {output_fd_, POLLIN, 0};
+      if (quiet) watched[count++] = {exit_fd_, POLLIN, 0};
+      if (!spec_.ignore_interrupt && !terminating_) watched[count++] = {interrupt::wait_fd(), POLLIN, 0};
       int wait_ms = poll_wait_ms(now);
-      int ready = count > 0 ? ::poll(first, count, wait_ms)
+      if (quiet) wait_ms = std::min(wait_ms, until_ms(now, quiet_until_));
+      int ready = count > 0 ? ::poll(watched, count, wait_ms)
                             : (std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms)), 0);
       if (ready < 0 && errno != EINTR) throw InfraError(fmt::format("poll: {}", std::strerror(errno)));
-      if (!output_done_ && ready > 0 && (fds_to_poll[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+      if (output_slot >= 0 && ready > 0 && (watched[output_slot].revents & (POLLIN | POLLHUP | POLLERR))) {
         ssize_t n = ::read(output_fd_, buffer, sizeof buffer);
-        if (n > 0)
+        if (n > 0) {
           sink.add(buffer, static_cast<size_t>(n));
-        else if (n == 0 || (errno != EINTR && errno != EAGAIN))
+          // A trickle (less than a buffer): the next read waits a quiet
+          // spell, so that a child writing a byte at a time (pytest -q's
+          // dots under PYTHONUNBUFFERED) does not wake gate for each one.
+          // A full buffer is read on at once.
+          if (static_cast<size_t>(n) < sizeof buffer && exit_fd_ >= 0) quiet_until_ = Clock::now() + kQuietSpell;
+        } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
           output_done_ = true;
+        }
       }
       if (!child_done_) look_at_child();
       if (child_done_ && !output_done_ && terminating_ && Clock::now() >= kill_at_ + std::chrono::seconds(5)) {
@@ -279,6 +298,11 @@ class Supervision {
     terminating_ = true;
     ::kill(-pgid_, SIGTERM);
     kill_at_ = Clock::now() + spec_.grace;
+  }
+
+  static int until_ms(Clock::time_point now, Clock::time_point then) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(then - now).count();
+    return static_cast<int>(std::clamp<long long>(left + 1, 0, 100));
   }
 
   int poll_wait_ms(Clock::time_point now) {
@@ -314,7 +338,15 @@ class Supervision {
   bp::child& child_;
   const pid_t pgid_;
   const int output_fd_;
+  // The child's pidfd: readable once it has exited, so a quiet spell still
+  // sees the end at once. -1 where the kernel has none (then no quiet spells).
+  const int exit_fd_;
   const Clock::time_point deadline_;
+  // How long output is left to gather after a short read: a wakeup of gate
+  // per spell instead of per write; the output, the per-test timeouts and
+  // should_stop are seen at most this late.
+  static constexpr std::chrono::milliseconds kQuietSpell{20};
+  Clock::time_point quiet_until_{};
   bool child_done_ = false;
   bool output_done_ = false;
   bool terminating_ = false;
@@ -330,6 +362,9 @@ Result run(const Spec& spec) {
   if (::pipe2(fds, O_CLOEXEC) != 0) throw InfraError(fmt::format("pipe: {}", std::strerror(errno)));
   FdGuard read_end(fds[0]);
   FdGuard write_end(fds[1]);
+  // Room for what a loud child writes during a quiet spell (Supervision);
+  // best effort: the system's limit may be lower.
+  ::fcntl(fds[0], F_SETPIPE_SZ, 1 << 20);
   FdGuard input_read, input_write;
   if (!spec.input.empty()) {
     if (spec.input.size() > 64 * 1024) throw InfraError("internal: child input larger than a pipe buffer");

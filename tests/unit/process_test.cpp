@@ -127,3 +127,28 @@ TEST(Process, ProgramThatCannotStartIsAnInfrastructureError) {
   }
   std::filesystem::remove(script);
 }
+
+// A child that writes a byte at a time (pytest -q's dots when the user's
+// environment sets PYTHONUNBUFFERED) does not wake gate for each: its output
+// is gathered in quiet spells, and should_stop (which follows a batch's
+// events) is asked once a spell, not once a byte. 300 bytes over >= 300 ms:
+// a wakeup a byte would ask >= 300 times; spells of 20 ms ask far fewer.
+TEST(Process, TrickledOutputIsGatheredNotReadAByteAtATime) {
+  Spec spec;
+  spec.argv = {"/usr/bin/python3", "-c",
+               "import os, time\n"
+               "for i in range(300):\n"
+               "    os.write(1, b'.')\n"
+               "    time.sleep(0.001)\n"
+               "os.write(1, b'\\nend\\n')\n"};
+  spec.timeout = 30s;
+  int asked = 0;
+  spec.should_stop = [&] {
+    ++asked;
+    return false;
+  };
+  auto result = run(spec);
+  EXPECT_TRUE(result.ok());
+  EXPECT_NE(result.output.find(std::string(300, '.') + "\nend"), std::string::npos) << result.output;
+  EXPECT_LT(asked, 100);
+}
