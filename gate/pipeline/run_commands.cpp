@@ -118,6 +118,7 @@ void test_consumers(Session& session, const Shard& shard, const Checkouts& check
   context.candidate = binding_of(config, verdict.candidate, "candidate");
   context.cache_dir = std::filesystem::absolute(session.cache_dir());
   context.pinned_timings = pinned;
+  context.after_verdict = &session.after_verdict;
   // The baseline: where the first publish tag pointed when the run started.
   if (config.image.publish_tags.empty()) {
     context.baseline_unavailable = "the config has no publish tag, so there is no published image";
@@ -386,6 +387,7 @@ ExitCode test(const CommonOptions& common, const TestOptions& options) {
     // (a shard's is not: merge records the whole).
     if (session.verdict.exit_code == ExitCode::passed && tested_whole(session.verdict))
       record_verification_meanwhile(session);
+    session.after_verdict.run();  // while the record waits on the registry
   });
 }
 

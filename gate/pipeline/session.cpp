@@ -316,7 +316,9 @@ ExitCode with_reports(Session& session, const std::function<void()>& body) {
   report::Verdict& verdict = session.verdict;
   try {
     body();
+    session.after_verdict.run();
   } catch (const Error& e) {
+    session.after_verdict.run();
     verdict.exit_code = e.code();
     verdict.error = e.what();
     verdict.reasons.push_back(e.what());

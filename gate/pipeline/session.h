@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "core/deferred.h"
 #include "core/events.h"
 #include "engine/container_watch.h"
 #include "engine/engine.h"
@@ -135,6 +136,9 @@ class Session {
   StageClock clock;
   // Work that runs while the reports are written (record_verification_meanwhile).
   std::future<void> meanwhile;
+  // The consumers' timing-store updates: run once the record is on its way
+  // (with_reports runs what is left, whatever the outcome).
+  core::Deferred after_verdict;
   // The candidate's manifest as resolved (its record points at it without asking again).
   registry::Descriptor candidate_seen;
 

@@ -142,7 +142,11 @@ bool check_missing(const config::Consumer& consumer, const RunContext& context, 
 // differ and a test could run twice or never (the fan-in records it).
 void record_history(const config::Consumer& consumer, const RunContext& context, const report::ConsumerResult& result) {
   if (context.shard_count > 1) return;
-  update_store(timings_file(context.cache_dir, consumer.name), lessons_of(consumer, result));
+  auto file = timings_file(context.cache_dir, consumer.name);
+  StoreUpdate lessons = lessons_of(consumer, result);
+  if (!context.after_verdict) return update_store(file, std::move(lessons));
+  context.after_verdict->add(
+      [file = std::move(file), lessons = std::move(lessons)]() mutable { update_store(file, std::move(lessons)); });
 }
 
 // The suite engine: the candidate's runs, the baseline's when failures

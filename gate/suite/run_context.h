@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "core/deferred.h"
 #include "engine/engine.h"
 
 namespace gate::suite {
@@ -49,6 +50,9 @@ struct RunContext {
   std::map<std::string, PinnedTimings> pinned_timings;
   // `gate bisect`: of the tests collected, run only these (by id); empty: all.
   std::set<std::string> only_tests;
+  // Where a consumer's timing-store update goes, for the caller to run once
+  // the verdict's first uses are under way; none: it is written at once.
+  core::Deferred* after_verdict = nullptr;
 };
 
 }  // namespace gate::suite
