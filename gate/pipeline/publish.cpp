@@ -7,6 +7,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <numeric>
 #include <optional>
 #include <thread>
 
@@ -387,8 +388,14 @@ class Publication {
 
 std::map<std::string, std::string> observe_tags(registry::Registry& registry, const std::string& repository,
                                                 const std::vector<std::string>& tags) {
+  // At once: each is a round trip to the registry, and a config may name several.
+  std::vector<std::string> digests(tags.size());
+  std::vector<size_t> order(tags.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  for_each_concurrently(order, tags.size(),
+                        [&](size_t i) { digests[i] = registry.head_manifest(repository, tags[i]).value_or(""); });
   std::map<std::string, std::string> seen;
-  for (const auto& tag : tags) seen[tag] = registry.head_manifest(repository, tag).value_or("");
+  for (size_t i = 0; i < tags.size(); ++i) seen[tags[i]] = digests[i];
   return seen;
 }
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <future>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -100,6 +101,11 @@ std::string attach_artifact(registry::Registry& registry, const std::string& rep
                             const std::string& created, const std::map<std::string, std::string>& annotations,
                             size_t keep_of_type) {
   const std::string& subject = image.digest;
+  // The referrers tag schema: an index under "sha256-<hex>" listing the
+  // artifacts. It is read while the artifact is pushed: neither needs the
+  // other, and each is a round trip at the end of a run.
+  const std::string tag = referrers_tag(subject);
+  auto existing_index = std::async(std::launch::async, [&] { return registry.get_manifest(repository, tag); });
   nlohmann::json notes = {{"org.opencontainers.image.created", created}};
   for (const auto& [key, value] : annotations) notes[key] = value;
   const registry::Manifest artifact =
@@ -111,11 +117,9 @@ std::string attach_artifact(registry::Registry& registry, const std::string& rep
   if (stored != artifact.digest)
     throw InfraError(fmt::format("attaching to {}: the registry stored the artifact as '{}'", subject, stored));
 
-  // The referrers tag schema: an index under "sha256-<hex>" listing the artifacts.
-  const std::string tag = referrers_tag(subject);
   nlohmann::json index = {
       {"schemaVersion", 2}, {"mediaType", registry::kOciIndex}, {"manifests", nlohmann::json::array()}};
-  if (auto existing = registry.get_manifest(repository, tag)) {
+  if (auto existing = existing_index.get()) {
     auto parsed = nlohmann::json::parse(existing->body, nullptr, false);
     if (!parsed.is_discarded() && parsed.contains("manifests") && parsed["manifests"].is_array()) {
       index = parsed;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <exception>
 #include <functional>
 #include <future>
 #include <mutex>
@@ -365,10 +366,20 @@ ExitCode test(const CommonOptions& common, const TestOptions& options) {
         std::launch::async, [&] { checkout_all(session.config, session.cache_dir(), session.clock, checkouts); });
     beside(checkouts_future, [&] {
       // Recorded for `publish --verdict`: compare-and-swap expects the tags there.
-      session.verdict.tags_seen =
-          observe_tags(session.registry(), release_path(session.config), session.config.image.publish_tags);
-      session.verdict.candidate =
-          resolve_candidate(session.config, session.registry(), options.candidate, &session.candidate_seen);
+      auto tags = std::async(std::launch::async, [&] {
+        return observe_tags(session.registry(), release_path(session.config), session.config.image.publish_tags);
+      });
+      // The candidate meanwhile (a round trip of its own); the tags' error, if
+      // both fail, is the one reported, as when they were asked first.
+      std::exception_ptr candidate_error;
+      try {
+        session.verdict.candidate =
+            resolve_candidate(session.config, session.registry(), options.candidate, &session.candidate_seen);
+      } catch (...) {
+        candidate_error = std::current_exception();
+      }
+      session.verdict.tags_seen = tags.get();
+      if (candidate_error) std::rethrow_exception(candidate_error);
     });
     if (units && units->empty()) {
       // A job the CI started beyond the plan's: the fan-in needs its report.

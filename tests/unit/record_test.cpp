@@ -4,6 +4,8 @@
 // is passed on, so the command stops and says "interrupted".
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -30,7 +32,7 @@ class FailingRegistry : public gate::registry::Registry {
   std::vector<std::string> list_tags(const std::string&) override { fail(); }
   bool delete_manifest(const std::string&, const std::string&) override { fail(); }
   void set_interruptible(bool) override {}
-  int requests = 0;
+  std::atomic<int> requests{0};  // a record reads its index while it pushes
 
  private:
   [[noreturn]] void fail() {
@@ -97,6 +99,7 @@ class MemoryRegistry : public gate::registry::Registry {
  public:
   const std::string& registry() const override { return name_; }
   std::optional<gate::registry::Manifest> get_manifest(const std::string&, const std::string& reference) override {
+    std::lock_guard lock(mutex_);
     auto digest = reference.rfind("sha256:", 0) == 0 ? reference : tags_.count(reference) ? tags_[reference] : "";
     if (!manifests_.count(digest)) return std::nullopt;
     return manifests_[digest];
@@ -108,6 +111,7 @@ class MemoryRegistry : public gate::registry::Registry {
   }
   std::string put_manifest(const std::string&, const std::string& reference,
                            const gate::registry::Manifest& manifest) override {
+    std::lock_guard lock(mutex_);
     manifests_[manifest.digest] = manifest;
     if (reference.rfind("sha256:", 0) != 0) tags_[reference] = manifest.digest;
     return manifest.digest;
@@ -116,11 +120,13 @@ class MemoryRegistry : public gate::registry::Registry {
     return gate::registry::BlobCopy::present;
   }
   std::optional<std::string> get_blob(const std::string&, const std::string& digest) override {
+    std::lock_guard lock(mutex_);
     if (!blobs_.count(digest)) return std::nullopt;
     return blobs_[digest];
   }
   std::string push_blob(const std::string&, const std::string& bytes) override {
     std::string digest = gate::registry::sha256_digest(bytes);
+    std::lock_guard lock(mutex_);
     blobs_[digest] = bytes;
     return digest;
   }
@@ -131,6 +137,8 @@ class MemoryRegistry : public gate::registry::Registry {
   std::map<std::string, gate::registry::Manifest> manifests_;
   std::map<std::string, std::string> tags_;
   std::map<std::string, std::string> blobs_;
+  // A record reads its index while it pushes (two threads).
+  std::recursive_mutex mutex_;
 
  private:
   std::string name_ = "memory:5000";
@@ -202,11 +210,13 @@ class CountingRegistry : public MemoryRegistry {
  public:
   std::optional<gate::registry::Manifest> get_manifest(const std::string& repository,
                                                        const std::string& reference) override {
+    std::lock_guard lock(mutex_);
     gets.push_back(reference);
     return MemoryRegistry::get_manifest(repository, reference);
   }
   std::string put_manifest(const std::string& repository, const std::string& reference,
                            const gate::registry::Manifest& manifest) override {
+    std::lock_guard lock(mutex_);
     ++puts;
     auto body = nlohmann::json::parse(manifest.body);
     std::vector<std::string> named;
@@ -218,10 +228,12 @@ class CountingRegistry : public MemoryRegistry {
     return MemoryRegistry::put_manifest(repository, reference, manifest);
   }
   std::string push_blob(const std::string& repository, const std::string& bytes) override {
+    std::lock_guard lock(mutex_);
     ++pushes;  // a HEAD, and an upload when absent
     return MemoryRegistry::push_blob(repository, bytes);
   }
   std::string upload_blob(const std::string& repository, const std::string& bytes) override {
+    std::lock_guard lock(mutex_);
     ++uploads;
     return MemoryRegistry::push_blob(repository, bytes);
   }
