@@ -7,22 +7,22 @@
 
 namespace gate::core {
 
-void Deferred::add(std::function<void()> work) {
+void Deferred::add(std::string what, std::function<void()> work) {
   std::lock_guard lock(mutex_);
-  work_.push_back(std::move(work));
+  work_.emplace_back(std::move(what), std::move(work));
 }
 
 void Deferred::run() {
-  std::vector<std::function<void()>> work;
+  std::vector<std::pair<std::string, std::function<void()>>> work;
   {
     std::lock_guard lock(mutex_);
     work.swap(work_);
   }
-  for (auto& w : work) {
+  for (auto& [what, w] : work) {
     try {
       w();
     } catch (const std::exception& e) {
-      log::warn(std::string("after the verdict: ") + e.what());
+      log::warn(what + ": " + e.what() + " (the verdict stands)");
     }
   }
 }

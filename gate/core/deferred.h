@@ -6,20 +6,23 @@
 // Thread-safe: consumers that run at once add to it.
 #include <functional>
 #include <mutex>
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace gate::core {
 
 class Deferred {
  public:
-  void add(std::function<void()> work);
+  // `what` names the work in the warning should it fail.
+  void add(std::string what, std::function<void()> work);
   // Runs what was added, in order, each once. What is deferred is never part
   // of the verdict: an error is logged as a warning, not thrown.
   void run();
 
  private:
   std::mutex mutex_;
-  std::vector<std::function<void()>> work_;
+  std::vector<std::pair<std::string, std::function<void()>>> work_;
 };
 
 }  // namespace gate::core

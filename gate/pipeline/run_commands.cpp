@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
-#include <exception>
 #include <functional>
 #include <future>
 #include <mutex>
@@ -366,20 +365,16 @@ ExitCode test(const CommonOptions& common, const TestOptions& options) {
         std::launch::async, [&] { checkout_all(session.config, session.cache_dir(), session.clock, checkouts); });
     beside(checkouts_future, [&] {
       // Recorded for `publish --verdict`: compare-and-swap expects the tags there.
-      auto tags = std::async(std::launch::async, [&] {
-        return observe_tags(session.registry(), release_path(session.config), session.config.image.publish_tags);
-      });
-      // The candidate meanwhile (a round trip of its own); the tags' error, if
-      // both fail, is the one reported, as when they were asked first.
-      std::exception_ptr candidate_error;
-      try {
+      // The candidate meanwhile (a round trip of its own); the tags' error,
+      // if both fail, is the one reported, as when they were asked first.
+      auto candidate = std::async(std::launch::async, [&] {
         session.verdict.candidate =
             resolve_candidate(session.config, session.registry(), options.candidate, &session.candidate_seen);
-      } catch (...) {
-        candidate_error = std::current_exception();
-      }
-      session.verdict.tags_seen = tags.get();
-      if (candidate_error) std::rethrow_exception(candidate_error);
+      });
+      beside(candidate, [&] {
+        session.verdict.tags_seen =
+            observe_tags(session.registry(), release_path(session.config), session.config.image.publish_tags);
+      });
     });
     if (units && units->empty()) {
       // A job the CI started beyond the plan's: the fan-in needs its report.

@@ -146,6 +146,7 @@ void record_history(const config::Consumer& consumer, const RunContext& context,
   StoreUpdate lessons = lessons_of(consumer, result);
   if (!context.after_verdict) return update_store(file, std::move(lessons));
   context.after_verdict->add(
+      fmt::format("updating the timing store {}", file.string()),
       [file = std::move(file), lessons = std::move(lessons)]() mutable { update_store(file, std::move(lessons)); });
 }
 

@@ -14,8 +14,8 @@ namespace {
 TEST(Deferred, RunsWhatWasAddedInOrderOnce) {
   Deferred deferred;
   std::vector<int> ran;
-  deferred.add([&] { ran.push_back(1); });
-  deferred.add([&] { ran.push_back(2); });
+  deferred.add("work", [&] { ran.push_back(1); });
+  deferred.add("work", [&] { ran.push_back(2); });
   EXPECT_TRUE(ran.empty());  // nothing before run
   deferred.run();
   deferred.run();  // a second run (with_reports after the command's own) does nothing again
@@ -25,8 +25,8 @@ TEST(Deferred, RunsWhatWasAddedInOrderOnce) {
 TEST(Deferred, AFailureIsNotThrownAndTheRestStillRuns) {
   Deferred deferred;
   bool after = false;
-  deferred.add([] { throw std::runtime_error("disk full"); });
-  deferred.add([&] { after = true; });
+  deferred.add("work", [] { throw std::runtime_error("disk full"); });
+  deferred.add("work", [&] { after = true; });
   EXPECT_NO_THROW(deferred.run());
   EXPECT_TRUE(after);
 }
@@ -37,7 +37,7 @@ TEST(Deferred, ConsumersAtOnceMayAdd) {
   std::vector<std::future<void>> adders;
   for (int t = 0; t < 4; ++t)
     adders.push_back(std::async(std::launch::async, [&] {
-      for (int i = 0; i < 250; ++i) deferred.add([&] { ++ran; });
+      for (int i = 0; i < 250; ++i) deferred.add("work", [&] { ++ran; });
     }));
   for (auto& a : adders) a.get();
   deferred.run();
