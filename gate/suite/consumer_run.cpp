@@ -145,9 +145,10 @@ void record_history(const config::Consumer& consumer, const RunContext& context,
   auto file = timings_file(context.cache_dir, consumer.name);
   StoreUpdate lessons = lessons_of(consumer, result);
   if (!context.after_verdict) return update_store(file, std::move(lessons));
-  context.after_verdict->add(
-      fmt::format("updating the timing store {}", file.string()),
-      [file = std::move(file), lessons = std::move(lessons)]() mutable { update_store(file, std::move(lessons)); });
+  std::string what = fmt::format("updating the timing store {}", file.string());
+  context.after_verdict->add(std::move(what), [file = std::move(file), lessons = std::move(lessons)]() mutable {
+    update_store(file, std::move(lessons));
+  });
 }
 
 // The suite engine: the candidate's runs, the baseline's when failures
