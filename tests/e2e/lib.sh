@@ -46,6 +46,18 @@ expect_file_contains() {  # file pattern what
   if ! grep -q -- "$2" "$1" 2>/dev/null; then fail "$3: '$2' not found in $1"; fi
 }
 
+# A test's reported seconds against how long it sleeps. The bounds tell the
+# test's own time from a batch's or the whole run's (seconds longer) and from
+# none (zero); a loaded machine may run a sleep late, so the upper bound
+# leaves half a second, not a few milliseconds (a 0.5 s sleep measured
+# 0.551 s on a busy CI machine).
+expect_seconds_near() {  # verdict test-selector-expression nominal what
+  local s
+  s=$(json_get "$1" "[t['seconds'] for t in v['consumers'][0]['tests'] if $2][0]")
+  python3 -c 'import sys; s, n = float(sys.argv[1]), float(sys.argv[2]); sys.exit(0 if 0.9 * n <= s <= n + 0.5 else 1)' "$s" "$3" ||
+    fail "$4: ${s:-none} s for a $3 s test"
+}
+
 # The digest a tag points to in the registry, read with skopeo; "none" if unset.
 tag_digest() {  # repository tag
   skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$1:$2" 2>/dev/null || echo none

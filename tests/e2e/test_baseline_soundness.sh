@@ -204,9 +204,7 @@ expect_eq "$(json_get "$verdict" 'v["consumers"][0]["baseline"]["pre_existing_ne
   "a pre-existing failure not seen before is listed as new"
 # Per-test seconds and messages with the relative report directory; gate
 # wrote nothing into the consumer's checkout.
-json_get "$verdict" '[t["seconds"] for t in v["consumers"][0]["tests"] if t["name"].endswith("test_sleep_half_second")][0]' |
-  python3 -c 'import sys; s=float(sys.stdin.read()); sys.exit(0 if 0.45 <= s <= 0.55 else 1)' ||
-  fail "per-test seconds of a 0.5 s test: $(json_get "$verdict" '[t["seconds"] for t in v["consumers"][0]["tests"] if t["name"].endswith("test_sleep_half_second")]')"
+expect_seconds_near "$verdict" 't["name"].endswith("test_sleep_half_second")' 0.5 "per-test seconds"
 expect_eq "$(json_get "$verdict" '[t.get("message", "").splitlines()[0] for t in v["consumers"][0]["tests"] if t["name"].endswith("test_known_bug")][0]')" \
   "AssertionError: expects an error text the emulator never had" "the failure's message"
 expect_eq "$(tr '\n' ' ' <"$scratch/listing-items.txt")" "created.marker first.txt tests/emu.py tests/test_flaky.py tests/test_items.py tests/test_legacy.py tests/test_selfstart.py tests/test_slow.py " \
@@ -217,9 +215,7 @@ run_gate good-again "$scratch/gate.yaml" "$good" --consumer items --report-dir "
 verdict="$scratch/run-good-again/with space/r/verdict.json"
 expect_eq "$(json_get "$verdict" 'v["consumers"][0]["baseline"]["pre_existing_known"]')" "['tests/test_items.py::test_known_bug']" \
   "a pre-existing failure of the last passing run is listed as seen before"
-json_get "$verdict" '[t["seconds"] for t in v["consumers"][0]["tests"] if t["name"].endswith("test_sleep_half_second")][0]' |
-  python3 -c 'import sys; s=float(sys.stdin.read()); sys.exit(0 if 0.45 <= s <= 0.55 else 1)' ||
-  fail "per-test seconds with a space in the report directory"
+expect_seconds_near "$verdict" 't["name"].endswith("test_sleep_half_second")' 0.5 "per-test seconds with a space in the report directory"
 expect_eq "$(json_get "$verdict" '[t.get("message", "").splitlines()[0] for t in v["consumers"][0]["tests"] if t["name"].endswith("test_known_bug")][0]')" \
   "AssertionError: expects an error text the emulator never had" "the failure's message with a space in the report directory"
 

@@ -122,9 +122,7 @@ rm -f "$FLAKY_FILE"
 run_gate good "$good"
 expect_eq "$rc" 0 "the good candidate passes ($(grep -m2 error "$scratch/good.err"))"
 expect_eq "$(outcomes)" "is flaky on every image:flaky | knows an error text the emulator never had:pre-existing" "good candidate outcomes"
-json_get "$verdict" '[t["seconds"] for t in v["consumers"][0]["tests"] if t["name"] == "takes half a second"][0]' |
-  python3 -c 'import sys; s=float(sys.stdin.read()); sys.exit(0 if 0.45 <= s <= 0.55 else 1)' ||
-  fail "mocha's per-test seconds of a 0.5 s test: $(json_get "$verdict" '[t["seconds"] for t in v["consumers"][0]["tests"] if t["name"] == "takes half a second"]')"
+expect_seconds_near "$verdict" 't["name"] == "takes half a second"' 0.5 "mocha's per-test seconds"
 expect_eq "$(cat "$LISTING")" "./first.txt ./test/items.js" "the checkout holds the consumer's files (and the reports it writes), nothing of gate's"
 
 # A run that stops half way (exit 0, half the tests): missing, blocked.
