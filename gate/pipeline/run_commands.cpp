@@ -239,6 +239,7 @@ ExitCode run(const CommonOptions& common, const RunOptions& options) {
     }
     session.select_consumers();
     session.preflight();
+    if (!options.shard.given()) session.open_record_upload_ahead();
     auto& registry = session.registry();
     auto watch = watch_containers(config);
     // Where the publish tags point now: compare-and-swap expects them there at the end.
@@ -359,6 +360,7 @@ ExitCode test(const CommonOptions& common, const TestOptions& options) {
     session.select_consumers(plan.versions ? &*plan.versions : nullptr, options.plan_file.string());
     if (options.job > 0) units = narrow_to_job(session, plan, options);
     session.preflight();  // before the checkouts: a missing registry fails fast, not after a fetch
+    if (!options.shard.given() && !units) session.open_record_upload_ahead();
     // The checkouts ask nothing of the registry: they go on meanwhile.
     Checkouts checkouts;
     auto checkouts_future = std::async(

@@ -129,6 +129,18 @@ void Session::preflight() {
   beside(engine_check, [this] { registry().check_reachable(); });
 }
 
+void Session::open_record_upload_ahead() {
+  record_upload_ahead_ =
+      std::async(std::launch::async, [&registry = registry(), repository = repository_of(config).repository] {
+        registry.open_upload_ahead(repository);
+      });
+}
+
+void Session::close_record_upload_ahead() {
+  if (record_upload_ahead_.valid()) record_upload_ahead_.wait();
+  if (registry_) registry_->cancel_uploads_ahead();
+}
+
 const engine::Engine& Session::engine() {
   if (!engine_) engine_ = engine::docker_cli();
   return *engine_;
@@ -284,17 +296,19 @@ long own_peak_rss_kb() {
 
 void record_verification_meanwhile(Session& session) {
   // What the requests need is taken now: the verdict is the reports' meanwhile.
-  session.meanwhile = std::async(std::launch::async,
-                                 [&registry = session.registry(), repository = repository_of(session.config).repository,
-                                  record = record_of(session.verdict, session.candidate_seen)] {
-                                   try {
-                                     attach_record(registry, repository, record);
-                                   } catch (const Interrupted&) {
-                                     throw;
-                                   } catch (const Error& e) {
-                                     log::warn(fmt::format("could not attach the verification record: {}", e.what()));
-                                   }
-                                 });
+  session.meanwhile = std::async(
+      std::launch::async,
+      [&registry = session.registry(), repository = repository_of(session.config).repository,
+       record = record_of(session.verdict, session.candidate_seen), upload_ahead = session.take_record_upload_ahead()] {
+        try {
+          if (upload_ahead.valid()) upload_ahead.wait();
+          attach_record(registry, repository, record);
+        } catch (const Interrupted&) {
+          throw;
+        } catch (const Error& e) {
+          log::warn(fmt::format("could not attach the verification record: {}", e.what()));
+        }
+      });
 }
 
 namespace {
@@ -326,6 +340,7 @@ ExitCode with_reports(Session& session, const std::function<void()>& body) {
     verdict.peak_rss_kb = own_peak_rss_kb();
     report::write_reports(verdict, session.options.report_dir);
     finish_meanwhile(session, true);
+    session.close_record_upload_ahead();
     throw;
   }
   verdict.seconds = session.clock.elapsed();
@@ -339,8 +354,10 @@ ExitCode with_reports(Session& session, const std::function<void()>& body) {
     verdict.error = e.what();
     verdict.reasons.push_back(e.what());
     report::write_reports(verdict, session.options.report_dir);
+    session.close_record_upload_ahead();
     throw;
   }
+  session.close_record_upload_ahead();
   log::info(fmt::format("verdict: {} ({}); reports in {}", exit_code_name(verdict.exit_code),
                         verdict.reasons.empty() ? "" : verdict.reasons.front(), session.options.report_dir.string()));
   return verdict.exit_code;

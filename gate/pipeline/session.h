@@ -129,6 +129,14 @@ class Session {
   // registry and the engine are asked at once (the registry's error first
   // when both fail).
   void preflight();
+  // A passing run that tested every consumer whole attaches a record: the
+  // upload session of its blob is opened now, while the tests run
+  // (registry::Client::open_upload_ahead), not after the verdict.
+  void open_record_upload_ahead();
+  // For the record's own thread: what it waits for before it uploads.
+  std::future<void> take_record_upload_ahead() { return std::move(record_upload_ahead_); }
+  // Waits for the session to be opened, and cancels it if no record used it.
+  void close_record_upload_ahead();
 
   const CommonOptions& options;
   config::Config config;
@@ -145,6 +153,7 @@ class Session {
  private:
   std::optional<registry::Client> registry_;
   std::unique_ptr<engine::Engine> engine_;
+  std::future<void> record_upload_ahead_;  // declared after registry_: ends before it
 };
 
 // Runs `body`, then writes the reports whatever happened; errors are

@@ -4,7 +4,9 @@
 // digest is the sha256 of the exact bytes, so re-serialising one would
 // publish a different image.
 #include <chrono>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -84,6 +86,16 @@ class Client : public Registry {
   // ignores a body on the POST, so the monolithic upload is two requests).
   std::string upload_blob(const std::string& repository, const std::string& bytes) override;
 
+  // Opens a blob upload session before its bytes exist (a run's record,
+  // while its tests run): the next upload_blob to `repository` PUTs into it,
+  // one round trip fewer after the verdict (two on a token registry, whose
+  // push token comes with it). Any failure here is left to that upload,
+  // which opens its own; false when none was opened.
+  bool open_upload_ahead(const std::string& repository);
+  // DELETEs the sessions opened ahead and not used (best effort: the
+  // registry also expires them).
+  void cancel_uploads_ahead();
+
   // GET /v2/NAME/tags/list, following the Link header's next pages.
   std::vector<std::string> list_tags(const std::string& repository) override;
   // DELETE /v2/NAME/manifests/DIGEST; false on 405 (deletes disabled).
@@ -108,11 +120,14 @@ class Client : public Registry {
   // What to do about a TLS failure, for the error message.
   std::string tls_hint(const std::string& message) const;
   std::string url(const std::string& path) const;
+  std::string upload_url(const std::string& location) const;  // an upload session's
   // Ends an upload session at `location` with one PUT of `put`'s bytes (body
   // or body_file) under `digest`; anything but 201 is an error.
   void finish_upload(HttpRequest put, const std::string& location, const std::string& digest, const std::string& scope,
                      const std::string& what);
   [[noreturn]] void fail_status(const HttpResponse& response, const std::string& what) const;
+  // A session open_upload_ahead opened for `repository`, taken out of the set.
+  std::optional<std::string> take_upload_ahead(const std::string& repository);
   // A manifest PUT with extra request headers (the conditions of put_manifest_if).
   std::string put_manifest_with(const std::string& repository, const std::string& reference, const Manifest& manifest,
                                 const std::vector<std::string>& conditions);
@@ -124,6 +139,8 @@ class Client : public Registry {
   std::unique_ptr<Pool> pool_;
   std::unique_ptr<Auth> auth_;
   bool interruptible_ = true;
+  std::mutex ahead_mutex_;                         // guards ahead_
+  std::multimap<std::string, std::string> ahead_;  // repository -> upload Location
 };
 
 // "repository:NAME:pull" / "repository:NAME:pull,push": a token's scope.

@@ -10,6 +10,8 @@
 #include <memory>
 
 #include "core/encoding.h"
+#include "core/error.h"
+#include "core/log.h"
 #include "registry/client.h"
 #include "registry/digest.h"
 
@@ -94,6 +96,18 @@ std::string Client::push_blob(const std::string& repository, const std::string& 
 std::string Client::upload_blob(const std::string& repository, const std::string& bytes) {
   std::string digest = sha256_digest(bytes);
   std::string what = fmt::format("push blob {}/{}@{}", registry_, repository, digest);
+  if (auto opened = take_upload_ahead(repository)) {
+    HttpRequest put;
+    put.body = bytes;
+    try {
+      finish_upload(std::move(put), *opened, digest, push_scope(repository), what);
+      return digest;
+    } catch (const RegistryError& e) {
+      // A session the registry no longer knows (expired, or a registry
+      // restarted with another secret): the upload starts anew below.
+      log::info(fmt::format("{}: the session opened ahead was refused ({}); opening another", what, e.what()));
+    }
+  }
   HttpRequest start;
   start.method = "POST";
   start.url = url(fmt::format("/v2/{}/blobs/uploads/", repository));
@@ -109,8 +123,8 @@ std::string Client::upload_blob(const std::string& repository, const std::string
 
 void Client::finish_upload(HttpRequest put, const std::string& location, const std::string& digest,
                            const std::string& scope, const std::string& what) {
-  // Location may be absolute or relative to the registry; the digest closes the session.
-  std::string put_url = location.rfind("http", 0) == 0 ? location : url(location);
+  // The digest closes the session.
+  std::string put_url = upload_url(location);
   put_url +=
       (put_url.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + core::percent_encode(digest);
   put.method = "PUT";
@@ -118,6 +132,57 @@ void Client::finish_upload(HttpRequest put, const std::string& location, const s
   put.headers = {"Content-Type: application/octet-stream"};
   HttpResponse done = execute(std::move(put), scope, what);
   if (done.status != 201) fail_status(done, what);
+}
+
+// A session's Location may be absolute or relative to the registry.
+std::string Client::upload_url(const std::string& location) const {
+  return location.rfind("http", 0) == 0 ? location : url(location);
+}
+
+bool Client::open_upload_ahead(const std::string& repository) {
+  const std::string what = fmt::format("open an upload session in {}/{}", registry_, repository);
+  try {
+    HttpRequest start;
+    start.method = "POST";
+    start.url = url(fmt::format("/v2/{}/blobs/uploads/", repository));
+    HttpResponse session = execute(start, push_scope(repository), what);
+    std::string location = session.header("location");
+    if (session.status != 202 || location.empty()) return false;
+    std::lock_guard lock(ahead_mutex_);
+    ahead_.emplace(repository, std::move(location));
+    return true;
+  } catch (const Interrupted&) {
+    throw;
+  } catch (const Error&) {
+    return false;  // (a token without push, a registry away: the upload itself will say)
+  }
+}
+
+std::optional<std::string> Client::take_upload_ahead(const std::string& repository) {
+  std::lock_guard lock(ahead_mutex_);
+  auto found = ahead_.find(repository);
+  if (found == ahead_.end()) return std::nullopt;
+  std::string location = std::move(found->second);
+  ahead_.erase(found);
+  return location;
+}
+
+void Client::cancel_uploads_ahead() {
+  std::multimap<std::string, std::string> unused;
+  {
+    std::lock_guard lock(ahead_mutex_);
+    unused.swap(ahead_);
+  }
+  for (const auto& [repository, location] : unused) {
+    HttpRequest cancel;
+    cancel.method = "DELETE";
+    cancel.url = upload_url(location);
+    try {
+      execute(std::move(cancel), push_scope(repository), fmt::format("cancel an upload session in {}", repository));
+    } catch (const std::exception&) {
+      // Best effort: an unused session expires in the registry anyway.
+    }
+  }
 }
 
 }  // namespace gate::registry
