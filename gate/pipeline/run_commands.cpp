@@ -119,6 +119,7 @@ void test_consumers(Session& session, const Shard& shard, const Checkouts& check
   context.cache_dir = std::filesystem::absolute(session.cache_dir());
   context.pinned_timings = pinned;
   context.after_verdict = &session.after_verdict;
+  context.on_tests_started = session.tests_started();
   // The baseline: where the first publish tag pointed when the run started.
   if (config.image.publish_tags.empty()) {
     context.baseline_unavailable = "the config has no publish tag, so there is no published image";
@@ -239,7 +240,7 @@ ExitCode run(const CommonOptions& common, const RunOptions& options) {
     }
     session.select_consumers();
     session.preflight();
-    if (!options.shard.given()) session.open_record_upload_ahead();
+    if (!options.shard.given()) session.record_upload_ahead();
     auto& registry = session.registry();
     auto watch = watch_containers(config);
     // Where the publish tags point now: compare-and-swap expects them there at the end.
@@ -360,7 +361,6 @@ ExitCode test(const CommonOptions& common, const TestOptions& options) {
     session.select_consumers(plan.versions ? &*plan.versions : nullptr, options.plan_file.string());
     if (options.job > 0) units = narrow_to_job(session, plan, options);
     session.preflight();  // before the checkouts: a missing registry fails fast, not after a fetch
-    if (!options.shard.given() && !units) session.open_record_upload_ahead();
     // The checkouts ask nothing of the registry: they go on meanwhile.
     Checkouts checkouts;
     auto checkouts_future = std::async(
@@ -378,6 +378,7 @@ ExitCode test(const CommonOptions& common, const TestOptions& options) {
             observe_tags(session.registry(), release_path(session.config), session.config.image.publish_tags);
       });
     });
+    if (!options.shard.given() && !units) session.record_upload_ahead();
     if (units && units->empty()) {
       // A job the CI started beyond the plan's: the fan-in needs its report.
       session.verdict.exit_code = ExitCode::passed;

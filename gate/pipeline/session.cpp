@@ -129,11 +129,15 @@ void Session::preflight() {
   beside(engine_check, [this] { registry().check_reachable(); });
 }
 
-void Session::open_record_upload_ahead() {
-  record_upload_ahead_ =
-      std::async(std::launch::async, [&registry = registry(), repository = repository_of(config).repository] {
-        registry.open_upload_ahead(repository);
-      });
+std::function<void()> Session::tests_started() {
+  if (!record_upload_wanted_) return {};
+  // (The registry client exists: the candidate was resolved through it.)
+  return [this, &registry = registry(), repository = repository_of(config).repository] {
+    std::call_once(record_upload_opened_, [&] {
+      record_upload_ahead_ =
+          std::async(std::launch::async, [&registry, repository] { registry.open_upload_ahead(repository); });
+    });
+  };
 }
 
 void Session::close_record_upload_ahead() {

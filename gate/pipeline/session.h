@@ -130,9 +130,14 @@ class Session {
   // when both fail).
   void preflight();
   // A passing run that tested every consumer whole attaches a record: the
-  // upload session of its blob is opened now, while the tests run
-  // (registry::Client::open_upload_ahead), not after the verdict.
-  void open_record_upload_ahead();
+  // upload session of its blob is opened while the tests run
+  // (registry::Client::open_upload_ahead), not after the verdict. Asked for
+  // here; opened once the first test process runs (tests_started), when
+  // gate and the registry have little else to do.
+  void record_upload_ahead() { record_upload_wanted_ = true; }
+  // For suite::RunContext::on_tests_started: opens the session asked for,
+  // once (any thread, any number of calls); empty when none was asked for.
+  std::function<void()> tests_started();
   // For the record's own thread: what it waits for before it uploads.
   std::future<void> take_record_upload_ahead() { return std::move(record_upload_ahead_); }
   // Waits for the session to be opened, and cancels it if no record used it.
@@ -153,6 +158,8 @@ class Session {
  private:
   std::optional<registry::Client> registry_;
   std::unique_ptr<engine::Engine> engine_;
+  bool record_upload_wanted_ = false;
+  std::once_flag record_upload_opened_;
   std::future<void> record_upload_ahead_;  // declared after registry_: ends before it
 };
 

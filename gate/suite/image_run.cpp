@@ -189,6 +189,7 @@ RunEnv ImageRun::run_env() const {
   env.deadline = deadline_;
   env.commit = commit_;
   if (!context_.cache_dir.empty()) env.listing_cache = context_.cache_dir / "listings" / consumer_.name;
+  env.on_started = context_.on_tests_started;
   return env;
 }
 

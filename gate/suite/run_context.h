@@ -2,6 +2,7 @@
 // What a consumer run is given: the images it is bound to, where its files
 // go, and the outside world it runs in.
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -53,6 +54,10 @@ struct RunContext {
   // Where a consumer's timing-store update goes, for the caller to run once
   // the verdict's first uses are under way; none: it is written at once.
   core::Deferred* after_verdict = nullptr;
+  // Called each time a test tool's process has started (from any worker
+  // thread): work that can wait for the tests goes then, off the path to
+  // their start (the record's upload session). Empty: nothing to call.
+  std::function<void()> on_tests_started;
 };
 
 }  // namespace gate::suite

@@ -27,6 +27,7 @@ process::Spec tool_spec(const RunEnv& env, const std::vector<std::string>& args)
   spec.cwd = env.worktree;
   spec.env = env.env;
   spec.log_file = env.log_file;
+  if (env.on_started) spec.on_start = [started = env.on_started](int /*pgid*/) { started(); };
   return spec;
 }
 

@@ -26,6 +26,7 @@ struct RunEnv {
       std::chrono::steady_clock::time_point::max();  // the consumer's timeout
   std::string commit;                                // the consumer's, checked out in worktree
   std::filesystem::path listing_cache;               // where a runner may keep its listings ("" = nowhere)
+  std::function<void()> on_started;                  // each time a tool_spec process starts (RunContext)
 };
 
 struct BatchResult {
