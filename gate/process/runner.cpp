@@ -259,11 +259,16 @@ class Supervision {
         ssize_t n = ::read(output_fd_, buffer, sizeof buffer);
         if (n > 0) {
           sink.add(buffer, static_cast<size_t>(n));
-          // A trickle (less than a buffer): the next read waits a quiet
-          // spell, so that a child writing a byte at a time (pytest -q's
-          // dots under PYTHONUNBUFFERED) does not wake gate for each one.
-          // A full buffer is read on at once.
-          if (static_cast<size_t>(n) < sizeof buffer && exit_fd_ >= 0) quiet_until_ = Clock::now() + kQuietSpell;
+          // A trickle (a few bytes, not the end of a full buffer's burst):
+          // the next read waits a quiet spell, so that a child writing a
+          // byte at a time (pytest -q's dots under PYTHONUNBUFFERED) does
+          // not wake gate for each one. A loud child is read on at once:
+          // after a full buffer, and after a read of more than a trickle
+          // (a spell after each burst of a child that writes megabytes at a
+          // time would hold it to a pipe's worth per spell).
+          const auto got = static_cast<size_t>(n);
+          if (got <= kTrickle && !last_read_full_ && exit_fd_ >= 0) quiet_until_ = Clock::now() + kQuietSpell;
+          last_read_full_ = got == sizeof buffer;
         } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
           output_done_ = true;
         }
@@ -346,7 +351,9 @@ class Supervision {
   // per spell instead of per write; the output, the per-test timeouts and
   // should_stop are seen at most this late.
   static constexpr std::chrono::milliseconds kQuietSpell{20};
+  static constexpr size_t kTrickle = 4096;  // at most this much in a read: a trickle
   Clock::time_point quiet_until_{};
+  bool last_read_full_ = false;
   bool child_done_ = false;
   bool output_done_ = false;
   bool terminating_ = false;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "core/error.h"
 
@@ -133,6 +134,30 @@ TEST(Process, ProgramThatCannotStartIsAnInfrastructureError) {
 // is gathered in quiet spells, and should_stop (which follows a batch's
 // events) is asked once a spell, not once a byte. 300 bytes over >= 300 ms:
 // a wakeup a byte would ask >= 300 times; spells of 20 ms ask far fewer.
+// A loud child (a megabyte a write, as test_suite_engine's test_loud) is
+// read as fast as it writes: no quiet spell after each burst, which held
+// such a child to a pipe's worth per spell (100 MB took over 2 s). Seen as
+// the gaps between the supervisor's rounds while the output flows.
+TEST(Process, LoudOutputIsReadOnWithoutQuietSpells) {
+  Spec spec;
+  spec.argv = {"/usr/bin/python3", "-c",
+               "import os\n"
+               "for i in range(40):\n"
+               "    os.write(1, b'x' * 1000000 + b'\\n')\n"};
+  spec.timeout = 60s;
+  spec.keep_tail = 1024;
+  std::vector<std::chrono::steady_clock::time_point> rounds;
+  spec.should_stop = [&] {
+    rounds.push_back(std::chrono::steady_clock::now());
+    return false;
+  };
+  auto result = run(spec);
+  ASSERT_TRUE(result.ok()) << result.describe();
+  int spells = 0;  // rounds 19 ms or more apart: a quiet spell (20 ms), or a slow machine
+  for (size_t i = 1; i < rounds.size(); ++i) spells += rounds[i] - rounds[i - 1] >= 19ms;
+  EXPECT_LT(spells, 10) << "of " << rounds.size() << " rounds";
+}
+
 TEST(Process, TrickledOutputIsGatheredNotReadAByteAtATime) {
   Spec spec;
   spec.argv = {"/usr/bin/python3", "-c",
