@@ -251,8 +251,7 @@ void write_reports(const Verdict& verdict, const std::filesystem::path& dir) {
   try {
     std::filesystem::create_directories(dir);
     // Invalid UTF-8 from a consumer's report is replaced, not a reason to write no verdict.
-    write_file(dir / "verdict.json",
-               to_json(verdict).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+    write_file(dir / "verdict.json", verdict_json_text(verdict) + "\n");
     write_lines(dir / "junit.xml", [&](const Line& line) { write_junit(verdict, line); });
     // The tests verdict.json counted but did not name, for `gate merge` (a
     // file from an earlier run in the directory is removed).

@@ -199,23 +199,24 @@ nlohmann::json test_json(const TestCase& t) {
 
 TestCase test_from_json(const nlohmann::json& json) { return test_from_fields(Fields(json, "")); }
 
+nlohmann::json to_json(const Verdict& v) {
+  return to_json(v, [](const ConsumerResult& c, const std::vector<bool>& keep) {
+    nlohmann::json tests = nlohmann::json::array();
+    for (size_t i = 0; i < c.tests.size(); ++i)
+      if (keep[i]) tests.push_back(test_json(c.tests[i]));
+    return tests;
+  });
+}
+
 // Long by design: verdict.json field by field, in the order the file lists
 // them; split up, the schema would be scattered over several functions.
-nlohmann::json to_json(const Verdict& v) {
+nlohmann::json to_json(const Verdict& v, const ListedTestsJson& listed) {
   using nlohmann::json;
   json consumers = json::array();
   for (const auto& c : v.consumers) {
-    json tests = json::array();
     const std::vector<bool> keep = listed_tests(c.tests);
-    size_t omitted = c.tests_omitted;
-    for (size_t i = 0; i < c.tests.size(); ++i) {
-      const TestCase& t = c.tests[i];
-      if (!keep[i]) {
-        ++omitted;
-        continue;
-      }
-      tests.push_back(test_json(t));
-    }
+    const size_t omitted = c.tests_omitted + static_cast<size_t>(std::count(keep.begin(), keep.end(), false));
+    json tests = listed(c, keep);
     size_t failed = 0, passed = c.tests_omitted, skipped = 0;
     for (const auto& t : c.tests) {
       if (t.status == TestStatus::passed)

@@ -2,6 +2,7 @@
 // verdict.json: the results model as JSON (what workflows, `gate publish
 // --verdict` and `gate merge` read), and back.
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,15 @@ inline constexpr size_t kListedTests = 10000;
 inline constexpr const char* kOmittedTestsFile = "omitted-tests.jsonl";
 
 nlohmann::json to_json(const Verdict& verdict);
+// The same, each consumer's "tests" made by `listed` from the consumer and
+// which of its tests are listed (listed_tests).
+using ListedTestsJson = std::function<nlohmann::json(const ConsumerResult&, const std::vector<bool>& keep)>;
+nlohmann::json to_json(const Verdict& verdict, const ListedTestsJson& listed);
+// verdict.json's text: exactly to_json(verdict).dump(2) with invalid UTF-8
+// replaced, but made a test at a time (verdict_text.cpp), never one JSON
+// tree of every test: at 5,000 tests that tree was most of a run's last
+// 100 ms, the heap growing for it most of that.
+std::string verdict_json_text(const Verdict& verdict);
 // The inverse, and gate's one reader of verdict.json (publish --verdict,
 // merge, bisect): strict, every field it reads of the type it must have and
 // the required ones present (schema, exit_code, decision.exit_code, command,

@@ -211,3 +211,40 @@ TEST(VerdictReader, AFileThatIsNotJsonIsSaidSo) {
   std::filesystem::remove(file);
   EXPECT_THROW(read_verdict_file(file), MalformedJson) << "a missing file";
 }
+
+// verdict.json's text, made a test at a time, is byte for byte the tree's
+// dump: several consumers (one without tests, one past the listing bound),
+// every optional field of a test, text that needs escaping, and invalid
+// UTF-8 (replaced in both), a consumer's text that looks like the marker.
+TEST(VerdictJson, TheTextIsTheTreesDumpByteForByte) {
+  Verdict v = verdict_with(3, {1});
+  v.reasons = {"gate-tests-0", std::string("\x01gate-tests-") + "0\x01"};
+  TestCase& odd = v.consumers[0].tests[0];
+  odd.message = "quote \" backslash \\ newline \n tab \t bell \x07 snowman \xe2\x98\x83 broken \xff\xfe";
+  odd.outcome = gate::Outcome::pre_existing;
+  odd.confirm_runs = 2;
+  odd.confirm_failures = 1;
+  odd.baseline_runs = 3;
+  odd.baseline_failures = 3;
+  odd.known_before = true;
+  odd.seconds = 1e-7;
+  ConsumerResult empty;
+  empty.name = "none";
+  empty.status = ConsumerStatus::passed;
+  v.consumers.push_back(empty);
+  Verdict big = verdict_with(kListedTests + 7, {2, kListedTests + 3});
+  v.consumers.push_back(big.consumers[0]);
+  v.consumers.back().name = "big";
+  v.consumers.back().tests[5].seconds = 12345.678901234;
+
+  const auto replace = nlohmann::json::error_handler_t::replace;
+  const std::string tree = to_json(v).dump(2, ' ', false, replace);
+  const std::string text = verdict_json_text(v);
+  ASSERT_EQ(text.size(), tree.size());
+  EXPECT_TRUE(text == tree) << "first difference at byte "
+                            << std::mismatch(text.begin(), text.end(), tree.begin()).first - text.begin();
+  EXPECT_EQ(nlohmann::json::parse(text)["consumers"][2]["tests"].size(), kListedTests);
+  Verdict none;
+  none.candidate = {"r", "", "sha256:x"};
+  EXPECT_EQ(verdict_json_text(none), to_json(none).dump(2, ' ', false, replace));
+}
