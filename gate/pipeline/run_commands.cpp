@@ -396,7 +396,7 @@ ExitCode test(const CommonOptions& common, const TestOptions& options) {
     // (a shard's is not: merge records the whole).
     if (session.verdict.exit_code == ExitCode::passed && tested_whole(session.verdict))
       record_verification_meanwhile(session);
-    session.after_verdict.run();  // while the record waits on the registry
+    // (with_reports writes the deferred timing store beside the reports.)
   });
 }
 

@@ -149,8 +149,9 @@ class Session {
   StageClock clock;
   // Work that runs while the reports are written (record_verification_meanwhile).
   std::future<void> meanwhile;
-  // The consumers' timing-store updates: run once the record is on its way
-  // (with_reports runs what is left, whatever the outcome).
+  // The consumers' timing-store updates: with_reports runs them on a thread
+  // of their own while it writes the reports (the record already on its
+  // way), whatever the outcome.
   core::Deferred after_verdict;
   // The candidate's manifest as resolved (its record points at it without asking again).
   registry::Descriptor candidate_seen;
