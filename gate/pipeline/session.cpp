@@ -298,6 +298,14 @@ long own_peak_rss_kb() {
   return usage.ru_maxrss;
 }
 
+// What the machine spent on gate itself so far (a test's own CPU is its process's, not counted).
+double own_cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 void record_verification_meanwhile(Session& session) {
   // What the requests need is taken now: the verdict is the reports' meanwhile.
   session.meanwhile = std::async(
@@ -353,6 +361,7 @@ ExitCode with_reports(Session& session, const std::function<void()>& body) {
     verdict.reasons.push_back(e.what());
     verdict.seconds = session.clock.elapsed();
     verdict.peak_rss_kb = own_peak_rss_kb();
+    verdict.cpu_seconds = own_cpu_seconds();
     write_reports_beside_deferred(session);
     finish_meanwhile(session, true);
     session.close_record_upload_ahead();
@@ -360,6 +369,7 @@ ExitCode with_reports(Session& session, const std::function<void()>& body) {
   }
   verdict.seconds = session.clock.elapsed();
   verdict.peak_rss_kb = own_peak_rss_kb();
+  verdict.cpu_seconds = own_cpu_seconds();
   write_reports_beside_deferred(session);
   try {
     finish_meanwhile(session, false);

@@ -167,7 +167,8 @@ struct Verdict {
   std::vector<PublishedTag> published;
   std::string publish_requests;  // what publishing cost on the wire
   std::vector<Stage> stages;
-  long peak_rss_kb = 0;                                  // gate's own peak memory (children not included)
+  long peak_rss_kb = 0;    // gate's own peak memory (children not included)
+  double cpu_seconds = 0;  // gate's own CPU time, user + system, all threads, up to the verdict (children not included)
   nlohmann::json containers = nlohmann::json::object();  // engine::ContainerReport of the run
   nlohmann::json coverage;  // suite::summarize_coverage, when the config asks for coverage (null otherwise)
   ExitCode exit_code = ExitCode::infrastructure;

@@ -290,6 +290,7 @@ nlohmann::json to_json(const Verdict& v, const ListedTestsJson& listed) {
       {"publish_requests", v.publish_requests},
       {"stages", std::move(stages)},
       {"peak_rss_kb", v.peak_rss_kb},
+      {"cpu_seconds", v.cpu_seconds},
       {"containers", v.containers},
       {"exit_code", static_cast<int>(v.exit_code)}};
   if (!v.error.empty()) out["error"] = v.error;

@@ -42,3 +42,12 @@ expect_eq "$stages" "['build', 'checkout:emucli', 'push', 'test:emucli']" "stage
 container_events=$(python3 -c 'import json,sys; print(sum(1 for e in map(json.loads, open(sys.argv[1])) if e["type"]=="container"))' "$scratch/r/events.jsonl")
 expect_eq "$container_events" "$(( $(count create) + $(count start) + $(count die) + $(count destroy) ))" "container events logged"
 expect_file_contains "$scratch/r/summary.md" "3 created, peak 3 running at once, 0 left behind" "summary line"
+
+# gate's own CPU time, the tests' processes not included: a consumer that
+# burns 2 s of CPU leaves gate's cpu_seconds far below that (and above 0).
+write_demo_config v1 '["/usr/bin/python3", "-c", "import time\nend = time.process_time() + 2\nwhile time.process_time() < end: pass"]'
+sed -i '/^    junit:/d' "$scratch/gate.yaml"
+"$GATE_BIN" run --dry-run --config "$scratch/gate.yaml" --report-dir "$scratch/cpu" >/dev/null 2>"$scratch/err"
+expect_eq "$?" 0 "run of the busy consumer ($(grep error "$scratch/err"))"
+expect_eq "$(json_get "$scratch/cpu/verdict.json" '0 < v["cpu_seconds"] < 1.0')" True \
+  "gate's own CPU time, not its children's ($(json_get "$scratch/cpu/verdict.json" 'v["cpu_seconds"]') s)"
