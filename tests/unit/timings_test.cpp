@@ -41,6 +41,22 @@ TEST(Hmac, RfcVectorsWholeAndInPieces) {
   EXPECT_EQ(mac.hex(), "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
 }
 
+// Updates are gathered before they are hashed: any split of the same bytes,
+// across the gathering's bound and past it, is the same MAC.
+TEST(Hmac, ManySmallAndLargeUpdatesAreTheWholeBytes) {
+  std::string bytes;
+  for (int i = 0; bytes.size() < 300 * 1024; ++i) bytes += "{\"test\": \"t::" + std::to_string(i) + "\"}\n";
+  const std::string whole = gate::registry::hmac_sha256_hex("key", bytes);
+  gate::registry::HmacSha256 small("key");
+  for (size_t at = 0; at < bytes.size(); at += 7) small.update(std::string_view(bytes).substr(at, 7));
+  EXPECT_EQ(small.hex(), whole);
+  gate::registry::HmacSha256 mixed("key");
+  mixed.update(std::string_view(bytes).substr(0, 100));
+  mixed.update(std::string_view(bytes).substr(100, 200 * 1024));  // larger than what is gathered
+  mixed.update(std::string_view(bytes).substr(100 + 200 * 1024));
+  EXPECT_EQ(mixed.hex(), whole);
+}
+
 TEST(TimingStore, RoundTripsLineByLine) {
   auto file = timings_file(scratch_dir(), "c");
   StoreUpdate update;
@@ -106,6 +122,53 @@ TEST(TimingStore, ReadsVersionTwoWithItsMac) {
   EXPECT_TRUE(store.known_flaky("t::a"));
   ASSERT_TRUE(store.last_pass);
   EXPECT_EQ(store.last_pass->tests, std::vector<std::string>{"t::a"});
+}
+
+// Lines as gate writes them are read without a JSON tree; every other line
+// (escapes, another order, spaces, numbers JSON allows) is still read as JSON,
+// to the same entries; a line JSON does not allow makes the store unreadable.
+TEST(TimingStore, ReadsItsOwnLinesAndAnyOtherJsonLineAlike) {
+  auto file = timings_file(scratch_dir(), "c");
+  StoreUpdate update;
+  update.seconds = {{"t::plain", 1.5},
+                    {"t::quote\"and\\back", 0.25},
+                    {"t::\u00e9t\u00e9", 3e-05},
+                    {"t::tab\there", 2.0},
+                    {"t::zero", 0.0}};
+  update.flaky_on_published = {"t::plain"};
+  update.last_pass = LastPass{"abc123", "sel", {"t::zero", "t::plain"}, {"t::zero"}};
+  update_store(file, update);
+  auto check = [&](const TimingStore& store) {
+    EXPECT_DOUBLE_EQ(*store.seconds_of("t::plain"), 1.5);
+    EXPECT_DOUBLE_EQ(*store.seconds_of("t::quote\"and\\back"), 0.25);
+    EXPECT_DOUBLE_EQ(*store.seconds_of("t::\u00e9t\u00e9"), 3e-05);
+    EXPECT_DOUBLE_EQ(*store.seconds_of("t::tab\there"), 2.0);
+    EXPECT_TRUE(store.known_flaky("t::plain"));
+    ASSERT_TRUE(store.last_pass);
+    EXPECT_EQ(store.last_pass->tests, (std::vector<std::string>{"t::zero", "t::plain"}));
+    EXPECT_EQ(store.last_pass->pre_existing, std::vector<std::string>{"t::zero"});
+  };
+  check(load_store(file));
+  // The same entries written otherwise (unsigned: durations only).
+  auto text = read(file);
+  text = text.substr(text.find('\n') + 1);  // without the MAC
+  auto replace = [&](const std::string& from, const std::string& to) {
+    auto at = text.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    text.replace(at, from.size(), to);
+  };
+  replace("{\"test\": \"t::plain\", \"seconds\": 1.5", "{ \"seconds\":15E-1,\"test\":\"t::pl\\u0061in\"");
+  std::ofstream(file, std::ios::binary) << text;
+  auto store = load_store(file);
+  EXPECT_DOUBLE_EQ(*store.seconds_of("t::plain"), 1.5);
+  EXPECT_DOUBLE_EQ(*store.seconds_of("t::quote\"and\\back"), 0.25);
+  EXPECT_DOUBLE_EQ(*store.seconds_of("t::zero"), 0.0);
+  // Not JSON: the store is not read at all (as before the fast reading).
+  std::ofstream(file, std::ios::binary) << "{\"version\": 3}\n{\"test\": \"t::a\", \"seconds\": inf}\n";
+  EXPECT_FALSE(load_store(file).seconds_of("t::a"));
+  std::ofstream(file, std::ios::binary)
+      << "{\"version\": 3}\n{\"test\": \"t::a\", \"seconds\": 1}\n{\"test\": \"t::b\tc\", \"seconds\": 1}\n";
+  EXPECT_FALSE(load_store(file).seconds_of("t::a"));
 }
 
 TEST(TimingStore, DurationsHandedToASinkAreNotKept) {
