@@ -355,23 +355,7 @@ bool has_omitted_tests(const Verdict& verdict) {
                      [](const auto& c) { return c.tests.size() > kListedTests; });
 }
 
-namespace {
-
-// A JSON string: plain printable ASCII as it is, anything else through the
-// JSON library (most names are plain: a million lines are written fast).
-void append_json_string(std::string& out, std::string_view text) {
-  const bool plain =
-      std::all_of(text.begin(), text.end(), [](char ch) { return ch >= 0x20 && ch < 0x7F && ch != '"' && ch != '\\'; });
-  if (plain) {
-    out += '"';
-    out += text;
-    out += '"';
-  } else {
-    out += nlohmann::json(std::string(text)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  }
-}
-
-}  // namespace
+namespace {}  // namespace
 
 void write_omitted_tests(const Verdict& verdict, const Line& line) {
   std::string text;
@@ -451,6 +435,20 @@ void restore_omitted_tests(Verdict& verdict, const std::filesystem::path& dir) {
                                    restored[c.name], c.name, c.tests_omitted));
     }
     c.tests_omitted = 0;
+  }
+}
+
+// Plain printable ASCII as it is, anything else through the JSON library
+// (most names are plain: a million lines are written fast).
+void append_json_string(std::string& out, std::string_view text) {
+  const bool plain =
+      std::all_of(text.begin(), text.end(), [](char ch) { return ch >= 0x20 && ch < 0x7F && ch != '"' && ch != '\\'; });
+  if (plain) {
+    out += '"';
+    out += text;
+    out += '"';
+  } else {
+    out += nlohmann::json(std::string(text)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
 }
 

@@ -228,6 +228,18 @@ TEST(VerdictJson, TheTextIsTheTreesDumpByteForByte) {
   odd.baseline_failures = 3;
   odd.known_before = true;
   odd.seconds = 1e-7;
+  TestCase& named = v.consumers[0].tests[1];  // names that need escaping, a blocking outcome
+  named.classname = "tests/t\xc3\xa9st \"q\".py";
+  named.name = "test_\\slash[\x7f]";
+  named.outcome = gate::Outcome::regression;
+  named.blocks = true;
+  named.attempts = 3;
+  named.seconds = 0.0001;
+  v.consumers[0].tests[2].outcome = gate::Outcome::unclassified;  // a JUnit case: no outcome fields
+  v.consumers[0].tests[2].name = "test_back\\slash";              // plain but for one character
+  v.consumers[0].tests[2].classname = "tests.\"q\"";
+  v.consumers[0].tests[3].outcome = gate::Outcome::flaky;  // excused, not known before
+  v.consumers[0].tests[3].message = "";
   ConsumerResult empty;
   empty.name = "none";
   empty.status = ConsumerStatus::passed;
