@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 namespace gate::core {
 namespace {
@@ -147,6 +148,18 @@ std::string markdown_code(std::string_view text, size_t max) {
   std::string fence(longest + 1, '`');
   bool pad = cell.front() == '`' || cell.back() == '`' || cell.front() == ' ';
   return pad ? fence + " " + cell + " " + fence : fence + cell + fence;
+}
+
+void append_json_string(std::string& out, std::string_view text) {
+  const bool plain =
+      std::all_of(text.begin(), text.end(), [](char ch) { return ch >= 0x20 && ch < 0x7F && ch != '"' && ch != '\\'; });
+  if (plain) {
+    out += '"';
+    out += text;
+    out += '"';
+  } else {
+    out += nlohmann::json(std::string(text)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
 }
 
 }  // namespace gate::core

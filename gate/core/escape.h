@@ -31,4 +31,9 @@ std::string markdown_code(std::string_view text, size_t max = 160);
 // characters marked as "\xHH".
 std::string terminal_line(std::string_view text);
 
+// JSON: `text` appended as a JSON string exactly as nlohmann's dump writes it
+// (invalid UTF-8 replaced by U+FFFD). Printable ASCII without a quote or a
+// backslash, most test names, is appended as it is, without the library.
+void append_json_string(std::string& out, std::string_view text);
+
 }  // namespace gate::core

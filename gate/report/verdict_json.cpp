@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/escape.h"
 #include "report/json_fields.h"
 
 namespace gate::report {
@@ -355,8 +356,6 @@ bool has_omitted_tests(const Verdict& verdict) {
                      [](const auto& c) { return c.tests.size() > kListedTests; });
 }
 
-namespace {}  // namespace
-
 void write_omitted_tests(const Verdict& verdict, const Line& line) {
   std::string text;
   for (const auto& c : verdict.consumers) {
@@ -374,11 +373,11 @@ void write_omitted_tests(const Verdict& verdict, const Line& line) {
       }
       // A plain pass: what test_from_json needs of it, nothing more.
       text = "{\"consumer\":";
-      append_json_string(text, c.name);
+      core::append_json_string(text, c.name);
       text += ",\"classname\":";
-      append_json_string(text, t.classname);
+      core::append_json_string(text, t.classname);
       text += ",\"name\":";
-      append_json_string(text, t.name);
+      core::append_json_string(text, t.name);
       text += fmt::format(",\"seconds\":{},\"outcome\":\"passed\"}}", t.seconds);
       line(text);
     }
@@ -435,20 +434,6 @@ void restore_omitted_tests(Verdict& verdict, const std::filesystem::path& dir) {
                                    restored[c.name], c.name, c.tests_omitted));
     }
     c.tests_omitted = 0;
-  }
-}
-
-// Plain printable ASCII as it is, anything else through the JSON library
-// (most names are plain: a million lines are written fast).
-void append_json_string(std::string& out, std::string_view text) {
-  const bool plain =
-      std::all_of(text.begin(), text.end(), [](char ch) { return ch >= 0x20 && ch < 0x7F && ch != '"' && ch != '\\'; });
-  if (plain) {
-    out += '"';
-    out += text;
-    out += '"';
-  } else {
-    out += nlohmann::json(std::string(text)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
 }
 

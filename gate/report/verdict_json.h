@@ -4,7 +4,6 @@
 #include <filesystem>
 #include <functional>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -57,9 +56,5 @@ std::vector<bool> listed_tests(const std::vector<TestCase>& tests);
 // line each, for kOmittedTestsFile.
 bool has_omitted_tests(const Verdict& verdict);
 void write_omitted_tests(const Verdict& verdict, const Line& line);
-
-// `text` as a JSON string, exactly as nlohmann's dump writes it (with
-// invalid UTF-8 replaced).
-void append_json_string(std::string& out, std::string_view text);
 
 }  // namespace gate::report

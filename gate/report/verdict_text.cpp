@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/escape.h"
 #include "core/outcome.h"
 #include "report/verdict_json.h"
 
@@ -50,28 +51,28 @@ void append_test(std::string& out, const TestCase& t, const std::string& inner) 
     out += t.blocks ? "true" : "false";
   }
   key("classname");
-  append_json_string(out, t.classname);
+  core::append_json_string(out, t.classname);
   if (t.confirm_runs > 0) evidence("confirm", t.confirm_runs, t.confirm_failures);
   key("id");
-  append_json_string(out, t.id());
+  core::append_json_string(out, t.id());
   if (excused(t.outcome)) {
     key("known_before");
     out += t.known_before ? "true" : "false";
   }
   if (!t.message.empty()) {
     key("message");
-    append_json_string(out, t.message);
+    core::append_json_string(out, t.message);
   }
   key("name");
-  append_json_string(out, t.name);
+  core::append_json_string(out, t.name);
   if (classified) {
     key("outcome");
-    append_json_string(out, outcome_name(t.outcome));
+    core::append_json_string(out, outcome_name(t.outcome));
   }
   key("seconds");
   out += nlohmann::json(t.seconds).dump();
   key("status");
-  append_json_string(out, test_status_name(t.status));
+  core::append_json_string(out, test_status_name(t.status));
   out += inner;
   out += "}";
 }

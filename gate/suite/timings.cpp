@@ -18,6 +18,7 @@
 #include <unordered_map>
 
 #include "core/error.h"
+#include "core/escape.h"
 #include "core/log.h"
 #include "registry/digest.h"
 
@@ -125,42 +126,68 @@ Entry entry_of(const nlohmann::json& line) {
   return e;
 }
 
+// The length of the JSON number `text` starts with (0: none), by JSON's
+// grammar: from_chars alone would also take "1.", ".5", "01" and "inf".
+size_t json_number_length(std::string_view text) {
+  size_t i = 0;
+  auto digits = [&] {
+    const size_t from = i;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+    return i - from;
+  };
+  if (i < text.size() && text[i] == '-') ++i;
+  if (i < text.size() && text[i] == '0') {
+    ++i;
+  } else if (digits() == 0) {
+    return 0;
+  }
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    if (digits() == 0) return 0;
+  }
+  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    if (i < text.size() && (text[i] == '+' || text[i] == '-')) ++i;
+    if (digits() == 0) return 0;
+  }
+  return i;
+}
+
 // A line exactly as line_of writes it, read without a JSON tree (~10 times
 // fewer instructions: the store is read before every run's first test and
-// merged after its last). Nothing for any other line (an escape in the
-// name, another order, spaces): entry_of reads those.
+// merged after its last), to the Entry entry_of would make of it. Nothing
+// for any other line (a name that is not plain ASCII, another order,
+// spaces, a number written otherwise): entry_of reads those.
 std::optional<Entry> canonical_entry(std::string_view line) {
   auto take = [&](std::string_view prefix) {
     if (line.substr(0, prefix.size()) != prefix) return false;
     line.remove_prefix(prefix.size());
     return true;
   };
-  auto unsigned_number = [&](long& into) {
-    const auto [end, ec] = std::from_chars(line.data(), line.data() + line.size(), into);
-    if (ec != std::errc() || end == line.data() || into < 0) return false;
-    line.remove_prefix(static_cast<size_t>(end - line.data()));
+  auto number = [&](auto& into) {
+    const size_t length = json_number_length(line);
+    if (length == 0) return false;
+    const auto [end, ec] = std::from_chars(line.data(), line.data() + length, into);
+    if (ec != std::errc() || end != line.data() + length) return false;
+    line.remove_prefix(length);
     return true;
   };
   Entry e;
   if (!take("{\"test\": \"")) return std::nullopt;
-  const size_t quote = line.find_first_of("\"\\");
-  if (quote == std::string_view::npos || line[quote] != '"') return std::nullopt;
+  const size_t quote = line.find('"');
+  if (quote == std::string_view::npos) return std::nullopt;
   e.test.assign(line.substr(0, quote));
-  if (std::any_of(e.test.begin(), e.test.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }))
+  if (!std::all_of(e.test.begin(), e.test.end(), [](char c) { return c >= 0x20 && c < 0x7f && c != '\\'; }))
     return std::nullopt;
   line.remove_prefix(quote + 1);
-  if (take(", \"seconds\": ")) {
-    const auto [end, ec] = std::from_chars(line.data(), line.data() + line.size(), e.seconds);
-    if (ec != std::errc() || end == line.data() || !std::isfinite(e.seconds) || e.seconds < 0) return std::nullopt;
-    line.remove_prefix(static_cast<size_t>(end - line.data()));
-  }
+  if (take(", \"seconds\": ") && (!number(e.seconds) || e.seconds < 0)) return std::nullopt;
   long flaky = 0;
   if (take(", \"flaky_on_published\": ")) {
-    if (!unsigned_number(flaky) || flaky > std::numeric_limits<int>::max()) return std::nullopt;
+    if (!number(flaky) || flaky < 0 || flaky > std::numeric_limits<int>::max()) return std::nullopt;
     e.flaky = static_cast<int>(flaky);
   }
-  if (take(", \"last_pass\": ") && !unsigned_number(e.last_pass)) return std::nullopt;
-  if (take(", \"pre_existing\": ") && !unsigned_number(e.pre_existing)) return std::nullopt;
+  if (take(", \"last_pass\": ") && (!number(e.last_pass) || e.last_pass < 0)) return std::nullopt;
+  if (take(", \"pre_existing\": ") && (!number(e.pre_existing) || e.pre_existing < 0)) return std::nullopt;
   if (line != "}") return std::nullopt;
   return e;
 }
@@ -171,12 +198,9 @@ Entry entry_of_line(const std::string& line) {
 }
 
 std::string json_quoted(const std::string& text) {
-  return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-// A name JSON holds as it is: printable ASCII, no quote, no backslash.
-bool plain_ascii(const std::string& text) {
-  return std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
+  std::string out;
+  core::append_json_string(out, text);
+  return out;
 }
 
 // The shortest text that reads back as the same double (a JSON number).
@@ -188,13 +212,7 @@ std::string number_text(double value) {
 
 std::string line_of(const Entry& e) {
   std::string line = "{\"test\": ";
-  if (plain_ascii(e.test)) {
-    line += '"';
-    line += e.test;
-    line += '"';
-  } else {
-    line += json_quoted(e.test);
-  }
+  core::append_json_string(line, e.test);
   if (e.seconds >= 0 && std::isfinite(e.seconds)) line += ", \"seconds\": " + number_text(e.seconds);
   if (e.flaky > 0) line += fmt::format(", \"flaky_on_published\": {}", e.flaky);
   if (e.last_pass >= 0) line += fmt::format(", \"last_pass\": {}", e.last_pass);

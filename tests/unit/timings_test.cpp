@@ -164,8 +164,13 @@ TEST(TimingStore, ReadsItsOwnLinesAndAnyOtherJsonLineAlike) {
   EXPECT_DOUBLE_EQ(*store.seconds_of("t::quote\"and\\back"), 0.25);
   EXPECT_DOUBLE_EQ(*store.seconds_of("t::zero"), 0.0);
   // Not JSON: the store is not read at all (as before the fast reading).
-  std::ofstream(file, std::ios::binary) << "{\"version\": 3}\n{\"test\": \"t::a\", \"seconds\": inf}\n";
-  EXPECT_FALSE(load_store(file).seconds_of("t::a"));
+  for (const char* number : {"inf", "1.", ".5", "01", "1e", "+1"}) {
+    std::ofstream(file, std::ios::binary) << "{\"version\": 3}\n{\"test\": \"t::a\", \"seconds\": " << number << "}\n";
+    EXPECT_FALSE(load_store(file).seconds_of("t::a")) << number;
+  }
+  std::ofstream(file, std::ios::binary)
+      << "{\"version\": 3}\n{\"test\": \"t::a\", \"seconds\": 25E-1, \"last_pass\": 1e0}\n";
+  EXPECT_DOUBLE_EQ(*load_store(file).seconds_of("t::a"), 2.5);
   std::ofstream(file, std::ios::binary)
       << "{\"version\": 3}\n{\"test\": \"t::a\", \"seconds\": 1}\n{\"test\": \"t::b\tc\", \"seconds\": 1}\n";
   EXPECT_FALSE(load_store(file).seconds_of("t::a"));
