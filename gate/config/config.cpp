@@ -1,4 +1,5 @@
 #include "config/config.h"
+#include "registry/digest.h"
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -200,6 +201,7 @@ Config parse_config(const std::string& text, const std::filesystem::path& file) 
   Config config;
   config.file = file;
   config.dir = std::filesystem::absolute(file).parent_path();
+  config.digest = registry::sha256_digest(text);
   try {
     r.check_keys(root, "the top level",
                  {"version", "image", "consumers", "insecure_registries", "paths", "policy", "coverage",

@@ -146,6 +146,9 @@ struct Coverage {
 struct Config {
   std::filesystem::path file;  // as given on the command line
   std::filesystem::path dir;   // directory relative paths are resolved against
+  // "sha256:<hex>" of the bytes read: the policy a verification record names
+  // is the file this gate ran by, not the file as it is when the run ends.
+  std::string digest;
   Image image;
   std::vector<Consumer> consumers;
   // Registries reached over plain HTTP although not on a loopback address.

@@ -20,26 +20,23 @@
 namespace gate::pipeline {
 namespace {
 
-// The policy a verdict was reached under: the config file, by its bytes.
-nlohmann::json policy_of(const report::Verdict& verdict) {
-  std::ifstream in(verdict.config_file, std::ios::binary);
-  std::stringstream bytes;
-  bytes << in.rdbuf();
-  const std::string digest = registry::sha256_digest(bytes.str());
+// The policy a verdict was reached under: the config file, by the digest of
+// the bytes the run read.
+nlohmann::json policy_of(const report::Verdict& verdict, const std::string& config_digest) {
   return {{"uri", "file:" + std::filesystem::path(verdict.config_file).filename().string()},
-          {"digest", {{"sha256", digest.substr(7)}}}};
+          {"digest", {{"sha256", config_digest.substr(config_digest.find(':') + 1)}}}};
 }
 
 // An in-toto Statement whose predicate is a SLSA Verification Summary: the
 // subject is the image digest, the policy the config, and gate's own
 // results sit in an extension field named by a URI (kConsumersField).
-nlohmann::json verification_summary(const report::Verdict& verdict, const nlohmann::json& consumers,
-                                    const std::string& baseline) {
+nlohmann::json verification_summary(const report::Verdict& verdict, const std::string& config_digest,
+                                    const nlohmann::json& consumers, const std::string& baseline) {
   const std::string digest = verdict.candidate.digest;
   nlohmann::json predicate = {{"verifier", {{"id", kVerifierId}, {"version", {{"gate", kGateVersion}}}}},
                               {"timeVerified", verdict.started_at},
                               {"resourceUri", "oci://" + verdict.candidate.repository + "@" + digest},
-                              {"policy", policy_of(verdict)},
+                              {"policy", policy_of(verdict, config_digest)},
                               {"inputAttestations", nlohmann::json::array()},
                               {"verificationResult", verdict.exit_code == ExitCode::passed ? "PASSED" : "FAILED"},
                               // Not a SLSA build level: custom results must not begin with SLSA_.
@@ -88,7 +85,8 @@ std::optional<RecordView> view_of(const nlohmann::json& record, const std::strin
 
 }  // namespace
 
-Record record_of(const report::Verdict& verdict, const registry::Descriptor& subject_seen) {
+Record record_of(const report::Verdict& verdict, const std::string& config_digest,
+                 const registry::Descriptor& subject_seen) {
   nlohmann::json consumers = nlohmann::json::array();
   for (const auto& c : verdict.consumers) {
     size_t executed = 0;
@@ -104,8 +102,8 @@ Record record_of(const report::Verdict& verdict, const registry::Descriptor& sub
   }
   std::string baseline;
   if (!verdict.tags_seen.empty()) baseline = verdict.tags_seen.begin()->second;
-  return {verdict.candidate.digest, verification_summary(verdict, consumers, baseline).dump(1), verdict.started_at,
-          subject_seen};
+  return {verdict.candidate.digest, verification_summary(verdict, config_digest, consumers, baseline).dump(1),
+          verdict.started_at, subject_seen};
 }
 
 std::string attach_record(registry::Registry& registry, const std::string& repository, const Record& record) {

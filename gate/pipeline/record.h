@@ -40,7 +40,9 @@ struct Record {
   // registry is asked, and the record refused when it has no such image).
   registry::Descriptor subject_seen;
 };
-Record record_of(const report::Verdict& verdict, const registry::Descriptor& subject_seen = {});
+// `config_digest`: of the config's bytes as the run read them (Config::digest).
+Record record_of(const report::Verdict& verdict, const std::string& config_digest,
+                 const registry::Descriptor& subject_seen = {});
 // Attaches it; returns the artifact's digest.
 std::string attach_record(registry::Registry& registry, const std::string& repository, const Record& record);
 

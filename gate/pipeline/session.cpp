@@ -278,7 +278,7 @@ void print_moved(const config::Config& config, const std::vector<report::Publish
 void record_verification(registry::Registry& registry, const config::Config& config, const report::Verdict& verdict,
                          const registry::Descriptor& subject_seen) {
   try {
-    attach_record(registry, repository_of(config).repository, record_of(verdict, subject_seen));
+    attach_record(registry, repository_of(config).repository, record_of(verdict, config.digest, subject_seen));
   } catch (const Interrupted&) {
     throw;
   } catch (const Error& e) {
@@ -308,19 +308,19 @@ double own_cpu_seconds() {
 
 void record_verification_meanwhile(Session& session) {
   // What the requests need is taken now: the verdict is the reports' meanwhile.
-  session.meanwhile = std::async(
-      std::launch::async,
-      [&registry = session.registry(), repository = repository_of(session.config).repository,
-       record = record_of(session.verdict, session.candidate_seen), upload_ahead = session.take_record_upload_ahead()] {
-        try {
-          if (upload_ahead.valid()) upload_ahead.wait();
-          attach_record(registry, repository, record);
-        } catch (const Interrupted&) {
-          throw;
-        } catch (const Error& e) {
-          log::warn(fmt::format("could not attach the verification record: {}", e.what()));
-        }
-      });
+  session.meanwhile = std::async(std::launch::async,
+                                 [&registry = session.registry(), repository = repository_of(session.config).repository,
+                                  record = record_of(session.verdict, session.config.digest, session.candidate_seen),
+                                  upload_ahead = session.take_record_upload_ahead()] {
+                                   try {
+                                     if (upload_ahead.valid()) upload_ahead.wait();
+                                     attach_record(registry, repository, record);
+                                   } catch (const Interrupted&) {
+                                     throw;
+                                   } catch (const Error& e) {
+                                     log::warn(fmt::format("could not attach the verification record: {}", e.what()));
+                                   }
+                                 });
 }
 
 namespace {

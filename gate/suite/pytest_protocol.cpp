@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <fstream>
 #include <sstream>
 #include <unordered_set>
@@ -30,8 +31,10 @@ std::string file_part(std::string_view id) {
 bool write_whole(const std::filesystem::path& path, std::string_view text) {
   std::error_code ec;
   std::filesystem::create_directories(path.parent_path(), ec);
+  // Workers of one gate may write the same file at once: a name of each's own.
+  static std::atomic<unsigned> written{0};
   auto temporary = path;
-  temporary += fmt::format(".tmp{}", ::getpid());
+  temporary += fmt::format(".tmp{}.{}", ::getpid(), written++);
   {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
     out.write(text.data(), static_cast<std::streamsize>(text.size()));
@@ -187,16 +190,30 @@ void ListingCache::forget() const {
   if (!file_.empty()) std::filesystem::remove(file_, ec);
 }
 
-void install_pytest_plugin(const std::filesystem::path& dir) {
-  const auto file = dir / "gate_pytest.py";
+namespace {
+
+bool holds(const std::filesystem::path& file, std::string_view text) {
   std::error_code ec;
-  if (std::filesystem::file_size(file, ec) == pytest_plugin_source().size()) {
-    std::ifstream in(file, std::ios::binary);
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (text == pytest_plugin_source()) return;
-  }
-  if (!write_whole(file, pytest_plugin_source())) {
-    throw InfraError(fmt::format("cannot write gate's pytest plugin to {}", file.string()));
+  if (std::filesystem::file_size(file, ec) != text.size()) return false;
+  std::ifstream in(file, std::ios::binary);
+  std::string held((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return held == text;
+}
+
+}  // namespace
+
+void install_pytest_plugin(const std::filesystem::path& dir) {
+  const std::pair<const char*, std::string_view> files[] = {{"gate_pytest.py", pytest_plugin_source()},
+                                                            {"gate_pytest_loader.py", pytest_loader_source()}};
+  for (const auto& [name, source] : files) {
+    const auto file = dir / name;
+    if (holds(file, source)) continue;
+    // The plugin keeps its bytecode in __pycache__ (written when there is
+    // none): bytecode of another gate's plugin would never be replaced.
+    std::error_code ec;
+    std::filesystem::remove_all(dir / "__pycache__", ec);
+    if (!write_whole(file, source))
+      throw InfraError(fmt::format("cannot write gate's pytest plugin to {}", file.string()));
   }
 }
 

@@ -14,10 +14,14 @@
 
 namespace gate::suite {
 
-// The plugin's source, built into gate.
+// The plugin's source, and the loader pytest is given (`-p
+// gate_pytest_loader`: a line that imports it, so that pytest compiles no
+// more than that line at each start), built into gate.
 std::string_view pytest_plugin_source();
-// Writes the plugin into `dir` (unless it is there as is): the directory to
-// put first on PYTHONPATH for `-p gate_pytest`.
+std::string_view pytest_loader_source();
+inline constexpr const char* kPytestLoader = "gate_pytest_loader";
+// Writes the plugin and its loader into `dir` (unless they are there as
+// they are): the directory to put first on PYTHONPATH.
 void install_pytest_plugin(const std::filesystem::path& dir);
 
 // The tests a selection collects, in collection order, and the directory

@@ -246,7 +246,7 @@ class PytestRunner : public Runner {
   // The arguments every plugin run starts with.
   std::vector<std::string> protocol_args(const RunEnv& env, const char* quiet) {
     install_pytest_plugin(plugin_dir(env));
-    return {quiet, "-p", "no:cacheprovider", "-p", "gate_pytest"};
+    return {quiet, "-p", "no:cacheprovider", "-p", kPytestLoader};
   }
 
   static std::filesystem::path plugin_dir(const RunEnv& env) { return env.scratch / "gate-pytest"; }

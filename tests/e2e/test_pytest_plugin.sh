@@ -1,5 +1,6 @@
 # runner: pytest through gate's plugin, on consumers that make it hard:
 #  - the listing is kept: an unchanged consumer is collected once, not per run;
+#  - the plugin's bytecode is kept beside it (PYTHONDONTWRITEBYTECODE set);
 #  - a test that appears without a new commit (parametrized from the
 #    environment) still runs: the batch's collection contradicts the kept
 #    listing, and gate lists again (never a test left out);
@@ -105,8 +106,14 @@ tests_of() {  # report
 
 # The listing is kept: the second run of an unchanged consumer lists nothing.
 write_config cases tests/test_cases.py
-run_gate cases first
+run_gate cases first PYTHONDONTWRITEBYTECODE=1
 expect_eq "$?" 0 "three cases pass"
+# pytest compiles only the loader: the plugin keeps its bytecode beside it,
+# where Python itself would write none, and the next import reads it.
+plugin_dir="$scratch/first/batches/cases/candidate/gate-pytest"
+ls "$plugin_dir"/__pycache__/gate_pytest.*.pyc >/dev/null 2>&1 || fail "the plugin's bytecode was not kept"
+imported=$(PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$plugin_dir" /usr/bin/python3 -v -c 'import gate_pytest' 2>&1)
+grep -q "code object from .*__pycache__/gate_pytest" <<<"$imported" || fail "the plugin's kept bytecode is not what Python loads"
 run_gate cases second
 expect_eq "$?" 0 "again, from the kept listing"
 expect_eq "$(wc -l <"$scratch/listings")" 1 "one listing for two runs"

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "core/error.h"
+#include "registry/digest.h"
 
 using gate::config::parse_config;
 
@@ -55,6 +56,11 @@ TEST(Config, ValidFileIsReadCompletely) {
   EXPECT_TRUE(c.setup.at(0).shell);
   EXPECT_EQ(c.timeout, std::chrono::seconds(90));
   EXPECT_EQ(*c.junit, "reports/*.xml");
+}
+
+TEST(Config, KeepsTheDigestOfTheBytesItRead) {
+  auto config = parse_config(kValid, "/cfg/gate.yaml");
+  EXPECT_EQ(config.digest, gate::registry::sha256_digest(kValid));
 }
 
 TEST(Config, PublishTagsDefaultToLatest) {

@@ -31,6 +31,30 @@ struct Tree {
 
 }  // namespace
 
+// The plugin and its loader are written as gate has them; bytecode the
+// plugin kept stays while the plugin is unchanged, and goes with a plugin
+// that differs (else another gate's bytecode would be loaded for ever).
+TEST(PytestPlugin, InstalledWithItsLoaderAndOnlyItsOwnBytecodeKept) {
+  Tree tree;
+  const auto dir = tree.root / "plugin";
+  auto text_of = [](const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  install_pytest_plugin(dir);
+  EXPECT_EQ(text_of(dir / "gate_pytest.py"), pytest_plugin_source());
+  EXPECT_EQ(text_of(dir / "gate_pytest_loader.py"), pytest_loader_source());
+  EXPECT_NE(pytest_loader_source().find("from gate_pytest import"), std::string_view::npos);
+  std::filesystem::create_directories(dir / "__pycache__");
+  std::ofstream(dir / "__pycache__/gate_pytest.cpython-311.pyc") << "bytecode";
+  install_pytest_plugin(dir);
+  EXPECT_TRUE(std::filesystem::exists(dir / "__pycache__/gate_pytest.cpython-311.pyc")) << "unchanged: kept";
+  std::ofstream(dir / "gate_pytest.py") << "# another gate's plugin\n";
+  install_pytest_plugin(dir);
+  EXPECT_EQ(text_of(dir / "gate_pytest.py"), pytest_plugin_source());
+  EXPECT_FALSE(std::filesystem::exists(dir / "__pycache__")) << "the other plugin's bytecode went with it";
+}
+
 TEST(PytestListing, DigestIsWhatThePluginComputes) {
   PytestListing listing({"t/a.py::x", "t/b.py::y"}, "");
   EXPECT_EQ(listing.digest(), digest_of({"t/a.py::x", "t/b.py::y"}));

@@ -47,6 +47,7 @@ class FailingRegistry : public gate::registry::Registry {
 gate::config::Config config() {
   gate::config::Config c;
   c.image.repository = "127.0.0.1:5000/acme/emu";
+  c.digest = "sha256:" + std::string(64, 'e');
   return c;
 }
 
@@ -156,7 +157,7 @@ TEST(RecordVerification, TheIndexListsTheNewestRecordsAndKeepsNotices) {
   auto verdict = cli_passed_on(image);
   for (int i = 0; i < 25; ++i) {
     verdict.started_at = "2026-01-02T00:00:" + std::to_string(10 + i) + "Z";
-    gate::pipeline::attach_record(registry, "acme/emu", gate::pipeline::record_of(verdict));
+    gate::pipeline::attach_record(registry, "acme/emu", gate::pipeline::record_of(verdict, config.digest));
   }
   auto index = nlohmann::json::parse(registry.get_manifest("acme/emu", gate::pipeline::referrers_tag(image))->body);
   size_t records = 0, notices = 0;
@@ -177,6 +178,18 @@ TEST(RecordVerification, TheIndexListsTheNewestRecordsAndKeepsNotices) {
   EXPECT_TRUE(seen[0].verified);
 }
 
+// The policy a record names is the config the run read (its digest, taken
+// when it was read), not whatever the file holds when the run ends: here
+// the file is not even there any more.
+TEST(RecordVerification, ThePolicyIsTheConfigAsTheRunReadIt) {
+  auto verdict = cli_passed_on("sha256:" + std::string(64, 'b'));
+  verdict.config_file = "/nonexistent/gate.yaml";
+  auto document = nlohmann::json::parse(gate::pipeline::record_of(verdict, config_with_cli().digest).document);
+  const auto& policy = document["predicate"]["policy"];
+  EXPECT_EQ(policy["digest"]["sha256"], std::string(64, 'e'));
+  EXPECT_EQ(policy["uri"], "file:gate.yaml");
+}
+
 // A record is anyone's push: a consumer entry whose shard is not a string
 // (a forged or garbled record) is not a whole run, and does not verify.
 TEST(RecordVerification, AnEntryWithAShardOfAnotherTypeDoesNotVerify) {
@@ -185,7 +198,7 @@ TEST(RecordVerification, AnEntryWithAShardOfAnotherTypeDoesNotVerify) {
   registry.manifests_[image] = {gate::registry::kOciManifest, "{\"image\":2}", image};
   const auto config = config_with_cli();
   auto verdict = cli_passed_on(image);
-  auto record = gate::pipeline::record_of(verdict);
+  auto record = gate::pipeline::record_of(verdict, config.digest);
   auto document = nlohmann::json::parse(record.document);
   auto& entry = document["predicate"][gate::pipeline::kConsumersField]["consumers"][0];
   ASSERT_EQ(entry["name"], "cli");
@@ -257,7 +270,7 @@ TEST(RecordVerification, ARecordOfAResolvedCandidateAsksOnlyWhatItMustWrite) {
   const gate::registry::Descriptor seen = gate::registry::descriptor_of(registry.manifests_[image]);
 
   // The repository's first artifact: the empty config is pushed after the registry refuses.
-  gate::pipeline::attach_record(registry, "acme/emu", gate::pipeline::record_of(verdict, seen));
+  gate::pipeline::attach_record(registry, "acme/emu", gate::pipeline::record_of(verdict, config.digest, seen));
   EXPECT_EQ(registry.gets, std::vector<std::string>{gate::pipeline::referrers_tag(image)}) << "only the index is read";
   EXPECT_EQ(registry.uploads, 1) << "the document is uploaded without asking";
   EXPECT_EQ(registry.pushes, 1) << "the empty config, once the registry said it lacks it";
@@ -267,7 +280,7 @@ TEST(RecordVerification, ARecordOfAResolvedCandidateAsksOnlyWhatItMustWrite) {
   registry.gets.clear();
   registry.puts = registry.pushes = registry.uploads = 0;
   verdict.started_at = "2026-01-03T00:00:00Z";
-  gate::pipeline::attach_record(registry, "acme/emu", gate::pipeline::record_of(verdict, seen));
+  gate::pipeline::attach_record(registry, "acme/emu", gate::pipeline::record_of(verdict, config.digest, seen));
   EXPECT_EQ(registry.gets, std::vector<std::string>{gate::pipeline::referrers_tag(image)});
   EXPECT_EQ(registry.uploads, 1);
   EXPECT_EQ(registry.pushes, 0);
@@ -291,7 +304,7 @@ TEST(RecordVerification, ARecordOfAnImageNotSeenAsksForIt) {
   CountingRegistry registry;
   auto verdict = passing();
   verdict.exit_code = gate::ExitCode::passed;
-  EXPECT_THROW(gate::pipeline::attach_record(registry, "acme/emu", gate::pipeline::record_of(verdict)),
+  EXPECT_THROW(gate::pipeline::attach_record(registry, "acme/emu", gate::pipeline::record_of(verdict, config().digest)),
                gate::InfraError);
   EXPECT_EQ(registry.gets, std::vector<std::string>{verdict.candidate.digest});
   EXPECT_EQ(registry.uploads + registry.puts, 0) << "nothing written for an image that is not there";

@@ -1,8 +1,8 @@
 """gate's pytest plugin (runner: pytest).
 
-gate writes this file next to its batch files and loads it with
-``-p gate_pytest`` from a directory it puts on PYTHONPATH: nothing is
-installed into the consumer. It lets gate
+gate writes this file next to its batch files, with gate_pytest_loader.py
+(which pytest loads for ``-p gate_pytest_loader``), in a directory it puts
+on PYTHONPATH: nothing is installed into the consumer. It lets gate
 
 - list the tests once (``--gate-collect FILE``: the node ids collected, one
   per line, after the consumer's own ``-k``/``-m`` deselection);
@@ -22,6 +22,7 @@ Standard library only; works with pytest 6 and later.
 import hashlib
 import json
 import os
+from json.encoder import encode_basestring_ascii as _json_string  # json.dumps of a str, without its dispatch
 
 import pytest
 
@@ -131,8 +132,10 @@ class GateProtocol:
 
     def _write(self, line):
         data = line.encode("ascii")
-        while data:
-            data = data[os.write(self.events, data):]
+        written = os.write(self.events, data)
+        while written < len(data):
+            data = data[written:]
+            written = os.write(self.events, data)
 
     def pytest_unconfigure(self):
         if self.events is not None:
@@ -181,15 +184,17 @@ class GateProtocol:
     def pytest_runtest_logstart(self, nodeid, location):
         self.tests[nodeid] = ["passed", 0.0, "", ""]
         if self.events is not None:
-            self._write('{"event": "start", "id": %s}\n' % json.dumps(nodeid, ensure_ascii=True))
+            self._write('{"event": "start", "id": %s}\n' % _json_string(nodeid))
 
     # A test's setup, call and teardown are reported in that order; the
     # teardown's report is its last, and ends it (one hook fewer a test than
     # pytest_runtest_logfinish: at 100,000 tests, hooks are what costs).
     def pytest_runtest_logreport(self, report):
-        state = self.tests.setdefault(report.nodeid, ["passed", 0.0, "", ""])
+        state = self.tests.get(report.nodeid)
+        if state is None:
+            state = self.tests[report.nodeid] = ["passed", 0.0, "", ""]
         state[1] += getattr(report, "duration", 0.0) or 0.0
-        if not report.passed and state[0] not in ("failed", "error"):  # the first failure of a test is its result
+        if report.outcome != "passed" and state[0] not in ("failed", "error"):  # the first failure of a test is its result
             if report.failed:
                 # A failing setup or teardown is an error; a failing call (or an
                 # unexpected pass of a strict xfail) a failure.
@@ -203,12 +208,12 @@ class GateProtocol:
             self._finish(report.nodeid)
 
     def _finish(self, nodeid):
-        outcome, seconds, message, details = self.tests.pop(nodeid, ["passed", 0.0, "", ""])
+        outcome, seconds, message, details = self.tests.pop(nodeid, None) or ("passed", 0.0, "", "")
         if self.events is None:
             return
         if not message and not details:
             self._write('{"event": "finish", "id": %s, "outcome": "%s", "seconds": %r}\n'
-                        % (json.dumps(nodeid, ensure_ascii=True), outcome, round(seconds, 6)))
+                        % (_json_string(nodeid), outcome, round(seconds, 6)))
             return
         event = {"event": "finish", "id": nodeid, "outcome": outcome, "seconds": round(seconds, 6)}
         if message:
@@ -216,3 +221,27 @@ class GateProtocol:
         if details:
             event["details"] = details
         self.emit(event)
+
+
+def _keep_bytecode():
+    """Writes this module's bytecode where the next import reads it, once.
+
+    Python writes none where PYTHONDONTWRITEBYTECODE is set. The source's
+    hash is checked at each import (not its mtime): gate rewrites this file
+    whenever it differs from gate's own.
+    """
+    cached = globals().get("__cached__")
+    if not cached or os.path.exists(cached):
+        return
+    try:
+        import py_compile
+
+        mode = getattr(py_compile, "PycInvalidationMode", None)
+        if mode is None:
+            return
+        py_compile.compile(__file__, cfile=cached, doraise=True, invalidation_mode=mode.CHECKED_HASH)
+    except Exception:  # a directory it cannot write: compiled at each start, as without this
+        pass
+
+
+_keep_bytecode()
