@@ -1,5 +1,4 @@
 #include "config/config.h"
-#include "registry/digest.h"
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -14,6 +13,7 @@
 #include "config/yaml_reader.h"
 #include "core/duration.h"
 #include "core/error.h"
+#include "registry/digest.h"
 #include "registry/reference.h"
 
 namespace gate::config {

@@ -4,16 +4,13 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <sstream>
 #include <stdexcept>
 
 #include "core/error.h"
 #include "core/log.h"
 #include "pipeline/referrers.h"
-#include "registry/digest.h"
 #include "registry/manifest.h"
 #include "version.h"
 

@@ -308,19 +308,19 @@ double own_cpu_seconds() {
 
 void record_verification_meanwhile(Session& session) {
   // What the requests need is taken now: the verdict is the reports' meanwhile.
-  session.meanwhile = std::async(std::launch::async,
-                                 [&registry = session.registry(), repository = repository_of(session.config).repository,
-                                  record = record_of(session.verdict, session.config.digest, session.candidate_seen),
-                                  upload_ahead = session.take_record_upload_ahead()] {
-                                   try {
-                                     if (upload_ahead.valid()) upload_ahead.wait();
-                                     attach_record(registry, repository, record);
-                                   } catch (const Interrupted&) {
-                                     throw;
-                                   } catch (const Error& e) {
-                                     log::warn(fmt::format("could not attach the verification record: {}", e.what()));
-                                   }
-                                 });
+  auto attach = [&registry = session.registry(), repository = repository_of(session.config).repository,
+                 record = record_of(session.verdict, session.config.digest, session.candidate_seen),
+                 upload_ahead = session.take_record_upload_ahead()] {
+    try {
+      if (upload_ahead.valid()) upload_ahead.wait();
+      attach_record(registry, repository, record);
+    } catch (const Interrupted&) {
+      throw;
+    } catch (const Error& e) {
+      log::warn(fmt::format("could not attach the verification record: {}", e.what()));
+    }
+  };
+  session.meanwhile = std::async(std::launch::async, std::move(attach));
 }
 
 namespace {
