@@ -109,6 +109,9 @@ class CtestRunner : public Runner {
       out.tests.push_back(c);
     }
     if (result.timed_out) out.error = "stopped at the consumer's timeout";
+    // ctest exits 8 when a test failed.
+    if (out.error.empty() && out.not_run.empty() && !out.tests.empty())
+      out.error = exit_contradiction("ctest", result, out.tests, 8);
     if (out.tests.empty()) {
       // Nothing of the batch ran: running the rest again would be the same.
       if (out.error.empty())

@@ -132,9 +132,12 @@ class GoRunner : public Runner {
       return;
     }
     bool hung_found = false;
+    const size_t first = out.tests.size();
+    size_t settled = 0;
     for (const auto& name : names) {
       if (auto it = finished.find(name); it != finished.end()) {
         out.tests.push_back(it->second);
+        ++settled;
       } else if (result.stopped && !hung_found) {
         hung_found = true;
         out.tests.push_back(timed_out_test("go", package + "::" + name, test_timeout));
@@ -144,6 +147,9 @@ class GoRunner : public Runner {
     }
     if (!result.stopped && out.tests.empty() && !result.ok()) {
       out.error = fmt::format("{}: {} without running a test: {}", package, result.describe(), result.output_end(400));
+    } else if (settled == names.size() && out.error.empty()) {
+      const std::vector<report::TestCase> mine(out.tests.begin() + static_cast<std::ptrdiff_t>(first), out.tests.end());
+      out.error = exit_contradiction("go test (" + package + ")", result, mine, 1);
     }
   }
 

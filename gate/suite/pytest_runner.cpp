@@ -239,6 +239,11 @@ class PytestRunner : public Runner {
       }
       return out;  // nothing settled: running the rest again would be the same
     }
+    // (A process that died under a test made that test the error.)
+    const bool died_under_a_test = !hung.empty() && !result.ok();
+    if (out.error.empty() && unfinished.empty() && !died_under_a_test) {
+      out.error = exit_contradiction("pytest", result, out.tests, 1);
+    }
     out.not_run = std::move(unfinished);
     return out;
   }

@@ -1,5 +1,7 @@
 #include "suite/runner.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace gate::suite {
@@ -67,6 +69,20 @@ report::TestCase timed_out_test(const std::string& /*runner*/, const std::string
   hung.message = fmt::format("timed out: still running after {}s (test_timeout); stopped with its process group",
                              std::chrono::duration_cast<std::chrono::seconds>(test_timeout).count());
   return hung;
+}
+
+std::string exit_contradiction(const std::string& tool, const process::Result& result,
+                               const std::vector<report::TestCase>& tests, int failed_exit) {
+  if (result.interrupted || result.timed_out || result.stopped) return "";  // said elsewhere
+  const bool one_failed = std::any_of(tests.begin(), tests.end(), [](const report::TestCase& t) {
+    return t.status == report::TestStatus::failed || t.status == report::TestStatus::error;
+  });
+  if (result.signal == 0 && (result.exit_code == 0 || (one_failed && result.exit_code == failed_exit))) return "";
+  return fmt::format(
+      "{} {} after every test of the batch had finished, where it exits 0 when they pass and {} when one fails: "
+      "run by hand, this run is red (a crash on its way out, or a failure of the run as a whole; its output is "
+      "in the consumer's log)",
+      tool, result.describe(), failed_exit);
 }
 
 }  // namespace gate::suite

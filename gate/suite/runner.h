@@ -93,4 +93,13 @@ std::chrono::milliseconds time_left(const RunEnv& env);
 report::TestCase timed_out_test(const std::string& runner, const std::string& id,
                                 std::chrono::milliseconds test_timeout);
 
+// Why a batch whose every test finished is red all the same, or "" when its
+// process ended as `tool` ends after those results: 0 when none failed,
+// `failed_exit` when one did. Anything else (killed while it tore itself
+// down, a crash on its way out, a failure of the run as a whole: a plugin's
+// coverage threshold, a TestMain's own check) makes the run red by hand,
+// where the tests' results alone would call it green.
+std::string exit_contradiction(const std::string& tool, const process::Result& result,
+                               const std::vector<report::TestCase>& tests, int failed_exit);
+
 }  // namespace gate::suite

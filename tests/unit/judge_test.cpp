@@ -1,4 +1,5 @@
 #include "suite/consumer_run.h"
+#include "suite/runner.h"
 
 #include <gtest/gtest.h>
 
@@ -38,4 +39,45 @@ TEST(Judge, NonZeroExitBlocksEvenWhenJUnitIsGreen) {
 TEST(Judge, NoExecutedTestNeverPasses) {
   EXPECT_EQ(judge(0, true, {}).status, ConsumerStatus::failed);
   EXPECT_EQ(judge(0, true, {test("s", TestStatus::skipped)}).status, ConsumerStatus::failed);
+}
+
+namespace {
+gate::process::Result ended(int exit_code, int signal = 0) {
+  gate::process::Result r;
+  r.exit_code = exit_code;
+  r.signal = signal;
+  return r;
+}
+}  // namespace
+
+// A batch whose every test finished is red when its process ended other
+// than the tool ends after those results (ctest exits 8 when a test failed).
+TEST(ExitContradiction, OnlyZeroOrTheToolsFailureExitWithAFailureAgree) {
+  using gate::suite::exit_contradiction;
+  const std::vector<TestCase> passed{test("a", TestStatus::passed), test("b", TestStatus::skipped)};
+  const std::vector<TestCase> one_failed{test("a", TestStatus::passed), test("b", TestStatus::error)};
+  EXPECT_EQ(exit_contradiction("pytest", ended(0), passed, 1), "");
+  EXPECT_EQ(exit_contradiction("pytest", ended(1), one_failed, 1), "");
+  EXPECT_EQ(exit_contradiction("ctest", ended(8), one_failed, 8), "");
+  // (Failures the tool's exit hid: the tests already block.)
+  EXPECT_EQ(exit_contradiction("pytest", ended(0), one_failed, 1), "");
+
+  EXPECT_NE(exit_contradiction("pytest", ended(1), passed, 1), "");      // a plugin failed the session
+  EXPECT_NE(exit_contradiction("pytest", ended(3), one_failed, 1), "");  // pytest's internal error
+  EXPECT_NE(exit_contradiction("ctest", ended(1), one_failed, 8), "");
+  EXPECT_NE(exit_contradiction("ctest", ended(8), passed, 8), "");
+  const std::string why = exit_contradiction("pytest", ended(-1, 6), passed, 1);
+  EXPECT_NE(why.find("pytest killed by signal 6"), std::string::npos) << why;
+  EXPECT_NE(why.find("after every test of the batch had finished"), std::string::npos) << why;
+}
+
+TEST(ExitContradiction, StoppedTimedOutOrInterruptedIsSaidElsewhere) {
+  using gate::suite::exit_contradiction;
+  const std::vector<TestCase> passed{test("a", TestStatus::passed)};
+  for (auto flag :
+       {&gate::process::Result::stopped, &gate::process::Result::timed_out, &gate::process::Result::interrupted}) {
+    gate::process::Result r = ended(-1, 15);
+    r.*flag = true;
+    EXPECT_EQ(exit_contradiction("pytest", r, passed, 1), "");
+  }
 }

@@ -15,10 +15,13 @@ on PYTHONPATH: nothing is installed into the consumer. It lets gate
   the sha256 of the ids collected, one per line; on a difference the
   collected ids are written to ``--gate-collect``);
 - follow the run as it happens (``--gate-events FILE``: one JSON object a
-  line: collected, collect-error, selected, start, finish).
+  line: collected, collect-error, selected, start, finish);
+- end the process sooner (see _collect_then_freeze).
 
 Standard library only; works with pytest 6 and later.
 """
+import atexit
+import gc
 import hashlib
 import json
 import os
@@ -223,6 +226,26 @@ class GateProtocol:
         self.emit(event)
 
 
+def _collect_then_freeze():
+    """An exit function that makes Python's own exit end sooner.
+
+    At exit Python collects the garbage of the whole session more than once
+    while it tears its modules down: ~40 of a 650 ms run of 500 trivial
+    tests, most of what gate's run took longer than pytest by hand. Here
+    the garbage is collected once, where Python's exit first collects it
+    (after the exit functions of the conftests, plugins and tests, all
+    registered after this one, which is registered when pytest loads this
+    plugin), so every finalizer that would run there runs, and one that
+    crashes the process still does (gate counts how the process ended).
+    What is alive then is frozen: the teardown's collections skip it (exit
+    ~20 ms). Only objects still alive there and held in reference cycles go
+    unfinalized, which Python does not promise to finalize anyway.
+    """
+    gc.collect()
+    if hasattr(gc, "freeze"):  # Python 3.7 and later
+        gc.freeze()
+
+
 def _keep_bytecode():
     """Writes this module's bytecode where the next import reads it, once.
 
@@ -245,3 +268,4 @@ def _keep_bytecode():
 
 
 _keep_bytecode()
+atexit.register(_collect_then_freeze)
