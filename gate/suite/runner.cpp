@@ -73,7 +73,15 @@ report::TestCase timed_out_test(const std::string& /*runner*/, const std::string
 
 std::string exit_contradiction(const std::string& tool, const process::Result& result,
                                const std::vector<report::TestCase>& tests, int failed_exit) {
-  if (result.interrupted || result.timed_out || result.stopped) return "";  // said elsewhere
+  if (result.interrupted || result.timed_out) return "";  // said elsewhere
+  if (result.stopped) {
+    // Stopped by the per-test watchdog with no test left to blame.
+    return fmt::format(
+        "{} had not ended a test_timeout after its last test finished, and was stopped with its process group: "
+        "something kept it alive (a thread, a process), and run by hand it would not have ended (a session whose "
+        "own end takes that long needs a longer test_timeout)",
+        tool);
+  }
   const bool one_failed = std::any_of(tests.begin(), tests.end(), [](const report::TestCase& t) {
     return t.status == report::TestStatus::failed || t.status == report::TestStatus::error;
   });

@@ -97,8 +97,9 @@ report::TestCase timed_out_test(const std::string& runner, const std::string& id
 // process ended as `tool` ends after those results: 0 when none failed,
 // `failed_exit` when one did. Anything else (killed while it tore itself
 // down, a crash on its way out, a failure of the run as a whole: a plugin's
-// coverage threshold, a TestMain's own check) makes the run red by hand,
-// where the tests' results alone would call it green.
+// coverage threshold, a TestMain's own check; or no end at all, stopped by
+// the per-test watchdog) makes the run red by hand, where the tests'
+// results alone would call it green.
 std::string exit_contradiction(const std::string& tool, const process::Result& result,
                                const std::vector<report::TestCase>& tests, int failed_exit);
 

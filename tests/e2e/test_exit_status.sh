@@ -4,6 +4,8 @@
 #    test left, run as Python exits);
 #  - a pytest session failed by a hook after its tests (as a plugin's
 #    coverage threshold does);
+#  - a pytest kept alive after its last test (a thread that never ends),
+#    stopped at test_timeout;
 #  - go: a TestMain that exits 3 after its tests passed (a leak check).
 # And gate's quicker exit for pytest (the garbage collected once, the rest
 # frozen) keeps what Python's exit does: the tests' exit functions run, the
@@ -23,7 +25,7 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = 3
 PY
 cat >"$consumer/tests/test_exit.py" <<'PY'
-import atexit, gc, os
+import atexit, gc, os, threading, time
 
 def _note(text, _open=open, mark=os.environ.get("MARK")):
     if mark:
@@ -46,6 +48,10 @@ def test_leaves_garbage():
 
 def test_registers_an_exit_function():
     atexit.register(_note, "exit function")
+
+def test_may_leave_a_thread():
+    if os.environ.get("HANG_AT_EXIT"):
+        threading.Thread(target=time.sleep, args=(3600,)).start()  # Python waits for it at exit
 PY
 # Registered before gate's plugin is loaded, so it runs after gate's exit function.
 cat >"$scratch/site/sitecustomize.py" <<'PY'
@@ -70,18 +76,26 @@ consumers:
     runner: pytest
     run: ["/usr/bin/python3", "-m", "pytest"]
     tests: [tests]
-    env: {MARK: "\${MARK}", CRASH_AT_EXIT: "\${CRASH_AT_EXIT}", FAIL_SESSION: "\${FAIL_SESSION}", PYTHONPATH: "$scratch/site"}
+    test_timeout: 3s
+    env: {MARK: "\${MARK}", CRASH_AT_EXIT: "\${CRASH_AT_EXIT}", FAIL_SESSION: "\${FAIL_SESSION}",
+          HANG_AT_EXIT: "\${HANG_AT_EXIT}", PYTHONPATH: "$scratch/site"}
 YAML
 run_py() {  # report [env...]
   local report=$1
   shift
   rm -f "$scratch/mark"
-  env MARK="$scratch/mark" CRASH_AT_EXIT= FAIL_SESSION= "$@" "$GATE_BIN" test --config "$scratch/py.yaml" \
+  env MARK="$scratch/mark" CRASH_AT_EXIT= FAIL_SESSION= HANG_AT_EXIT= "$@" "$GATE_BIN" test --config "$scratch/py.yaml" \
     --candidate "$repository@$candidate" --cache-dir "$scratch/cache" --report-dir "$scratch/$report" \
     >"$scratch/$report.out" 2>"$scratch/$report.err"
 }
 by_hand() {  # [env...]: pytest's exit status, run by hand in the consumer
-  (cd "$consumer" && env MARK= PYTHONPATH= "$@" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests >/dev/null 2>&1
+  by_hand_within 600 "$@"
+}
+by_hand_within() {  # seconds [env...]: the same, 124 when it has not ended by then
+  local seconds=$1
+  shift
+  (cd "$consumer" && env MARK= PYTHONPATH= "$@" timeout "$seconds" /usr/bin/python3 -m pytest -q \
+    -p no:cacheprovider tests >/dev/null 2>&1
     echo "$?") 2>/dev/null
 }
 
@@ -97,13 +111,19 @@ expect_eq "$?" 1 "a pytest killed on its way out blocks"
 expect_file_contains "$scratch/crash.err" "pytest killed by signal 6 (Aborted) after every test of the batch had finished" "says how it ended"
 expect_eq "$(json_get "$scratch/crash/verdict.json" 'v["consumers"][0]["status"]')" failed "the consumer failed"
 expect_eq "$(json_get "$scratch/crash/verdict.json" 'sorted(t["status"] for t in v["consumers"][0]["tests"])')" \
-  "['passed', 'passed']" "though each test passed"
+  "['passed', 'passed', 'passed']" "though each test passed"
 grep -q "recorded the verification" "$scratch/crash.err" && fail "a verification was recorded for a red run"
 
 expect_eq "$(by_hand FAIL_SESSION=1)" 3 "by hand, the session's hook makes pytest exit 3"
 run_py session FAIL_SESSION=1
 expect_eq "$?" 1 "a session failed after its tests blocks"
 expect_file_contains "$scratch/session.err" "pytest exit 3 after every test of the batch had finished" "says so"
+
+expect_eq "$(by_hand_within 8 HANG_AT_EXIT=1)" 124 "by hand, pytest does not end after its last test"
+run_py hang HANG_AT_EXIT=1
+expect_eq "$?" 1 "a pytest that does not end after its last test blocks"
+expect_file_contains "$scratch/hang.err" "pytest had not ended a test_timeout after its last test finished" "says so"
+pgrep -f -- "--gate-select=$scratch/hang/" >/dev/null && fail "the pytest kept alive was left behind"
 
 # --- go ---
 gomod="$scratch/go"

@@ -71,13 +71,20 @@ TEST(ExitContradiction, OnlyZeroOrTheToolsFailureExitWithAFailureAgree) {
   EXPECT_NE(why.find("after every test of the batch had finished"), std::string::npos) << why;
 }
 
-TEST(ExitContradiction, StoppedTimedOutOrInterruptedIsSaidElsewhere) {
+TEST(ExitContradiction, TimedOutOrInterruptedIsSaidElsewhere) {
   using gate::suite::exit_contradiction;
   const std::vector<TestCase> passed{test("a", TestStatus::passed)};
-  for (auto flag :
-       {&gate::process::Result::stopped, &gate::process::Result::timed_out, &gate::process::Result::interrupted}) {
+  for (auto flag : {&gate::process::Result::timed_out, &gate::process::Result::interrupted}) {
     gate::process::Result r = ended(-1, 15);
     r.*flag = true;
     EXPECT_EQ(exit_contradiction("pytest", r, passed, 1), "");
   }
+}
+
+// Stopped by the per-test watchdog after its last test: it would not have ended.
+TEST(ExitContradiction, StoppedAfterItsLastTestIsRed) {
+  gate::process::Result r = ended(-1, 15);
+  r.stopped = true;
+  const std::string why = gate::suite::exit_contradiction("pytest", r, {test("a", TestStatus::passed)}, 1);
+  EXPECT_NE(why.find("had not ended a test_timeout after its last test finished"), std::string::npos) << why;
 }
