@@ -99,8 +99,11 @@ class CtestRunner : public Runner {
           c.status = report::TestStatus::error;
           c.timed_out = true;
           c.message = fmt::format("timed out: stopped by ctest --timeout ({})", test_timeout.count() / 1000);
-        } else if (word == "Not" || word == "Disabled") {
+        } else if (word == "Skipped" || word == "Disabled") {  // (SKIP_RETURN_CODE and the like; DISABLED)
           c.status = report::TestStatus::skipped;
+        } else if (word == "Not Run") {  // by hand, ctest fails (exit 8)
+          c.status = report::TestStatus::error;
+          c.message = "ctest: not run (its program was not found, or a fixture or file it requires failed)";
         } else {
           c.status = report::TestStatus::failed;
           if (c.message.empty()) c.message = fmt::format("ctest: {}", word);

@@ -96,6 +96,9 @@ bool parse_ctest_result(std::string_view line, std::string* name, std::string* w
   if (start == std::string_view::npos) return false;
   auto end = after.find(' ', start);
   *word = std::string(after.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+  // "***Not Run (Disabled)" is a test switched off; "***Not Run" one that
+  // could not start (its program missing, a fixture or file it needs failed).
+  if (*word == "Not") *word = after.find("(Disabled)") != std::string_view::npos ? "Disabled" : "Not Run";
   return true;
 }
 

@@ -32,7 +32,8 @@ std::optional<PytestEvent> parse_pytest_event(std::string_view line);
 
 // ctest -N: "  Test  #3: name" (disabled tests are left out), and its number.
 bool parse_ctest_listing(std::string_view line, std::string* name, int* number = nullptr);
-// ctest: "3/3 Test #3: hang .......***Timeout   1.00 sec" -> (name, "Timeout").
+// ctest: "3/3 Test #3: hang .......***Timeout   1.00 sec" -> (name, "Timeout");
+// "***Not Run" -> "Not Run", "***Not Run (Disabled)" -> "Disabled".
 bool parse_ctest_result(std::string_view line, std::string* name, std::string* word);
 
 // `go test -list PATTERN pkgs...`: test names, each package's list ended by

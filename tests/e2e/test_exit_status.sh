@@ -6,7 +6,9 @@
 #    coverage threshold does);
 #  - a pytest kept alive after its last test (a thread that never ends),
 #    stopped at test_timeout;
-#  - go: a TestMain that exits 3 after its tests passed (a leak check).
+#  - go: a TestMain that exits 3 after its tests passed (a leak check);
+#  - ctest: a test whose program is missing ("Not Run", ctest exits 8) is an
+#    error, a test that skips itself (SKIP_RETURN_CODE, exit 0) is skipped.
 # And gate's quicker exit for pytest (the garbage collected once, the rest
 # frozen) keeps what Python's exit does: the tests' exit functions run, the
 # garbage's finalizers run, and the freeze comes after both.
@@ -169,4 +171,50 @@ expect_eq "$?" 1 "a TestMain that fails after its tests blocks"
 expect_file_contains "$scratch/go-red.err" "go test (example.com/leak/leak) exit 1 after every test of the batch had finished" "says so"
 expect_eq "$(json_get "$scratch/go-red/verdict.json" '[t["status"] for t in v["consumers"][0]["tests"]]')" "['passed']" \
   "though the test passed"
+
+# --- ctest ---
+native="$scratch/native"
+mkdir -p "$native"
+cat >"$native/CMakeLists.txt" <<'CMAKE'
+cmake_minimum_required(VERSION 3.20)
+project(native NONE)
+enable_testing()
+add_test(NAME fine COMMAND true)
+add_test(NAME skips COMMAND sh -c "exit 4")
+set_tests_properties(skips PROPERTIES SKIP_RETURN_CODE 4)
+if(NOT "$ENV{MISSING_PROGRAM}" STREQUAL "")
+  add_test(NAME gone COMMAND /no/such/program)
+endif()
+CMAKE
+make_repo "$native" >/dev/null 2>&1 || true
+git_quiet -C "$native" add -A && git_quiet -C "$native" commit -q -m ctest
+cat >"$scratch/ctest.yaml" <<YAML
+version: 1
+image: {repository: $repository}
+consumers:
+  - name: native
+    repo: $native
+    setup: "cmake -S . -B build >/dev/null"
+    runner: ctest
+    env: {MISSING_PROGRAM: "\${MISSING_PROGRAM}"}
+YAML
+run_ctest() {  # report [env...]
+  local report=$1
+  shift
+  env MISSING_PROGRAM= "$@" "$GATE_BIN" test --config "$scratch/ctest.yaml" --candidate "$repository@$candidate" \
+    --cache-dir "$scratch/cache-$report" --report-dir "$scratch/$report" >/dev/null 2>"$scratch/$report.err"
+}
+ctest_outcomes() {  # report
+  json_get "$scratch/$1/verdict.json" '" ".join(sorted(t["id"] + "=" + t["status"] for t in v["consumers"][0]["tests"]))'
+}
+run_ctest ctest-green
+expect_eq "$?" 0 "a test that skips itself does not block"
+expect_eq "$(ctest_outcomes ctest-green)" "fine=passed skips=skipped" "it is skipped, not failed"
+(cd "$native" && MISSING_PROGRAM=1 cmake -S . -B "$scratch/native-build" >/dev/null 2>&1 &&
+  ctest --test-dir "$scratch/native-build" >/dev/null 2>&1)
+expect_eq "$?" 8 "by hand, ctest fails on a test it could not run"
+run_ctest ctest-missing MISSING_PROGRAM=1
+expect_eq "$?" 1 "a test ctest could not run blocks"
+expect_eq "$(ctest_outcomes ctest-missing)" "fine=passed gone=error skips=skipped" "it is an error"
+expect_file_contains "$scratch/ctest-missing/summary.md" "ctest: not run" "says why"
 true

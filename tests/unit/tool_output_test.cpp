@@ -82,7 +82,11 @@ TEST(CtestOutput, ResultLinesGiveNameAndWord) {
   ASSERT_TRUE(parse_ctest_result("2/3 Test #2: broken ...........................***Failed    0.02 sec", &name, &word));
   EXPECT_EQ(word, "Failed");
   ASSERT_TRUE(parse_ctest_result("4/4 Test #4: gone .............................***Not Run   0.00 sec", &name, &word));
-  EXPECT_EQ(word, "Not");
+  EXPECT_EQ(word, "Not Run");
+  ASSERT_TRUE(parse_ctest_result("3/4 Test #3: off ..........***Not Run (Disabled)   0.00 sec", &name, &word));
+  EXPECT_EQ(word, "Disabled");
+  ASSERT_TRUE(parse_ctest_result("4/4 Test #4: skipme ...........................***Skipped   0.01 sec", &name, &word));
+  EXPECT_EQ(word, "Skipped");
   EXPECT_FALSE(parse_ctest_result("    Start 1: fast", &name, &word));
   EXPECT_FALSE(parse_ctest_result("100% tests passed, 0 tests failed out of 3", &name, &word));
 }
