@@ -13,6 +13,7 @@
 #include "git/ca_bundle.h"
 #include "git/libgit2.h"
 #include "git/stateless_git.h"
+#include "git/tcp_stream.h"
 
 namespace gate::git {
 namespace detail {
@@ -124,6 +125,12 @@ int depth_for(const std::string& url) {
   return shallow ? 1 : GIT_FETCH_DEPTH_FULL;
 }
 
+// Not ssh: libgit2's ssh transport hands libssh2 the socket it finds in
+// libgit2's own stream's private struct, which gate's stream is not.
+bool url_is_plain_tcp(const std::string& url) {
+  return url.rfind("git://", 0) == 0 || url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
+}
+
 bool has_object(git_repository* repo, const git_oid* oid) {
   git_odb* raw = nullptr;
   if (git_repository_odb(&raw, repo) != 0) return false;
@@ -195,6 +202,9 @@ FetchStatus list_tags(const git_remote_head** heads, size_t count, FetchAnswer& 
 
 FetchStatus fetch_mirror(const FetchRequest& request, FetchAnswer& answer) {
   ensure_initialised();
+  // gate's TCP stream where libgit2's transport only reads and writes it
+  // (tcp_stream.h); if refused, libgit2's own: slower, not wrong.
+  if (url_is_plain_tcp(request.url)) register_tcp_stream();
   if (request.url.rfind("https://", 0) == 0 && !load_ca_bundle()) {
     answer.problem = "cannot read the CA bundle ($SSL_CERT_FILE, or the system's) to verify the server";
     return FetchStatus::failed;

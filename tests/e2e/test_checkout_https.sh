@@ -65,10 +65,16 @@ if command -v strace >/dev/null; then
   grep -q '"/etc/ssl/certs/ca-certificates.crt"\|"'"$tls"'/ca.pem"' "$scratch/git.trace" &&
     fail "a git:// checkout read a CA bundle: $(grep -h 'ca-certificates.crt\|ca.pem' "$scratch/git.trace" | head -2)"
   write_checkout_config "$url" main
-  SSL_CERT_FILE="$tls/ca.pem" strace -f -qq -e trace=open,openat -o "$scratch/https.trace" \
+  SSL_CERT_FILE="$tls/ca.pem" strace -f -qq -e trace=open,openat,connect,setsockopt,sendto,recvfrom,close \
+    -o "$scratch/https.trace" \
     "$GATE_BIN" checkout --config "$scratch/checkout.yaml" --cache-dir "$scratch/cache-traced" >/dev/null 2>"$scratch/https.err"
   expect_eq "$?" 0 "https checkout under strace ($(cat "$scratch/https.err"))"
   expect_file_contains "$scratch/https.trace" "\"$tls/ca.pem\"" "the https checkout read the bundle it trusts"
+  # Under TLS too, the connection is gate's (tcp_stream.h, test_checkout_tcp):
+  # TCP_NODELAY before the handshake, TCP_QUICKACK before every read.
+  https_port=${url##*:} && https_port=${https_port%%/*}
+  python3 "$tools/tcp_options.py" "$scratch/https.trace" "$https_port" >"$scratch/https.options" ||
+    fail "https: $(cat "$scratch/https.options")"
 else
   fail "no strace here (scripts/bootstrap installs it)"
 fi
