@@ -72,6 +72,22 @@ void remove_partial_packs(const std::filesystem::path& mirror) {
 // A repository on this machine (a path or file://): no server to stall.
 bool is_local(const std::string& url) { return url.rfind('/', 0) == 0 || url.rfind("file://", 0) == 0; }
 
+// glibc's malloc in transparent huge pages (where the kernel offers them on
+// request), for the fetch child: libgit2's indexer fills ~18 MB of heap with
+// its delta-base cache and inflate streams, first touched one 4 KiB page
+// fault at a time, and page faults are dear on a VM. Measured on a 5,000-file
+// pack (perf stat, 3 alternating pairs): page faults 4,600 -> 1,400, CPU
+// 326-437 -> 302-366 ms. Where the kernel's THP defrag setting compacts
+// memory on such a fault, that is ~9 faults for 18 MB, not thousands. Read
+// by the dynamic loader at the child's start; a user's own setting of it
+// is kept.
+void with_huge_pages_for_malloc(process::Environment& env) {
+  constexpr std::string_view kTunable = "glibc.malloc.hugetlb";
+  std::string& tunables = env["GLIBC_TUNABLES"];
+  if (tunables.find(kTunable) != std::string::npos) return;
+  tunables += fmt::format("{}{}=1", tunables.empty() ? "" : ":", kTunable);
+}
+
 // One fetch in the `gate __fetch` child, killed at the deadline: its exit
 // status and its answer, read from its output.
 FetchStatus fetch_in_child(const CheckoutRequest& request, const FetchRequest& fetch, FetchAnswer& answer,
@@ -85,6 +101,7 @@ FetchStatus fetch_in_child(const CheckoutRequest& request, const FetchRequest& f
   spec.env = process::current_environment();
   if (!request.token_env.empty()) spec.env->erase(request.token_env);
   spec.env->erase("GATE_REGISTRY_PASSWORD");
+  with_huge_pages_for_malloc(*spec.env);
   if (!fetch.ref.empty()) spec.argv.insert(spec.argv.end(), {"--ref", fetch.ref});
   if (fetch.list_tags) spec.argv.push_back("--list-tags");
   spec.timeout = request.timeout;
