@@ -1,8 +1,10 @@
 # The fetch child's malloc in transparent huge pages (gate/git/checkout.cpp,
-# with_huge_pages_for_malloc): gate starts `gate __fetch` with
-# GLIBC_TUNABLES=glibc.malloc.hugetlb=1, so glibc asks the kernel for huge
-# pages (madvise MADV_HUGEPAGE) as the indexer's heap grows; gate's own
-# process is left as it is, and a user's own hugetlb setting is kept. Read
+# with_huge_pages_for_malloc): for a cold fetch (no mirror yet) gate starts
+# `gate __fetch` with GLIBC_TUNABLES=glibc.malloc.hugetlb=1, so glibc asks
+# the kernel for huge pages (madvise MADV_HUGEPAGE) as the indexer's heap
+# grows; not for a warm one, where the first huge page costs more than it
+# saves; gate's own process is left as it is, and a user's own hugetlb
+# setting is kept. Read
 # from the system calls, as strace shows them; what it saves is in
 # bench/README ("checkout", step 6).
 source "$(dirname "$0")/lib.sh"
@@ -38,6 +40,11 @@ fi
 traced_checkout default
 [ "$child_asks" -gt 0 ] || fail "the fetch child's malloc asked for no huge pages"
 expect_eq "$main_asks" 0 "madvise(MADV_HUGEPAGE) calls of gate's own process"
+
+# Warm, nothing new (the same cache again): no huge pages.
+cp -a "$scratch/cache-default" "$scratch/cache-warm"
+traced_checkout warm
+expect_eq "$child_asks" 0 "the fetch child's huge-page requests for a warm mirror"
 
 # A user's own setting, for this tunable, is theirs: hugetlb=0 is kept.
 traced_checkout user GLIBC_TUNABLES=glibc.malloc.hugetlb=0
