@@ -180,7 +180,7 @@ consumers:
     parallel: 2
     retries: 1
     baseline: true
-    test_timeout: 3s
+    test_timeout: 6s
     env: {IMAGE_DIGEST: "\${CANDIDATE_DIGEST}", IMAGE_REF: "\${CANDIDATE_REF}"}
 YAML
 # A candidate that can run (the demo emulator), so the hung test can start it.
