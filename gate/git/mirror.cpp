@@ -113,6 +113,13 @@ bool is_hex_id(const std::string& ref) {
   return ref.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
 }
 
+// git://, http:// or https://. Not ssh: libgit2's ssh transport hands
+// libssh2 the socket it finds in libgit2's own stream's private struct,
+// which gate's stream (tcp_stream.h) is not.
+bool url_is_plain_tcp(const std::string& url) {
+  return url.rfind("git://", 0) == 0 || url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
+}
+
 // Depth 1 where libgit2 1.8 can: smart HTTP(S), the transport of hosting
 // services, and git:// when it is spoken statelessly (stateless_git.h).
 // Over ssh, and libgit2's own git:// (stateful), it resends its wants
@@ -120,15 +127,8 @@ bool is_hex_id(const std::string& ref) {
 // #6889, git2-rs #1084); the local transport refuses depth. There the
 // wanted ref is fetched with its history (still that ref alone).
 int depth_for(const std::string& url) {
-  const bool shallow =
-      url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0 || (g_stateless_git && url.rfind("git://", 0) == 0);
+  const bool shallow = url_is_plain_tcp(url) && (g_stateless_git || url.rfind("git://", 0) != 0);
   return shallow ? 1 : GIT_FETCH_DEPTH_FULL;
-}
-
-// Not ssh: libgit2's ssh transport hands libssh2 the socket it finds in
-// libgit2's own stream's private struct, which gate's stream is not.
-bool url_is_plain_tcp(const std::string& url) {
-  return url.rfind("git://", 0) == 0 || url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
 }
 
 bool has_object(git_repository* repo, const git_oid* oid) {

@@ -72,8 +72,7 @@ if command -v strace >/dev/null; then
   expect_file_contains "$scratch/https.trace" "\"$tls/ca.pem\"" "the https checkout read the bundle it trusts"
   # Under TLS too, the connection is gate's (tcp_stream.h, test_checkout_tcp):
   # TCP_NODELAY before the handshake, TCP_QUICKACK before every read.
-  https_port=${url##*:} && https_port=${https_port%%/*}
-  python3 "$tools/tcp_options.py" "$scratch/https.trace" "$https_port" >"$scratch/https.options" ||
+  python3 "$tools/tcp_options.py" "$scratch/https.trace" "$url" >"$scratch/https.options" ||
     fail "https: $(cat "$scratch/https.options")"
 else
   fail "no strace here (scripts/bootstrap installs it)"

@@ -4,9 +4,8 @@
 # the kernel for huge pages (madvise MADV_HUGEPAGE) as the indexer's heap
 # grows; not for a warm one, where the first huge page costs more than it
 # saves; gate's own process is left as it is, and a user's own hugetlb
-# setting is kept. Read
-# from the system calls, as strace shows them; what it saves is in
-# bench/README ("checkout", step 6).
+# setting is kept. Read from the system calls, as strace shows them; what
+# it saves is in bench/README ("checkout", step 6).
 source "$(dirname "$0")/lib.sh"
 command -v strace >/dev/null || fail "no strace here (scripts/bootstrap installs it)"
 

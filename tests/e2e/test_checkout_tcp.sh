@@ -20,8 +20,7 @@ traced_checkout() {  # name url
     >"$scratch/$1.out" 2>"$scratch/$1.err"
   expect_eq "$?" 0 "$1 checkout under strace ($(cat "$scratch/$1.err"))"
   expect_eq "$(cat "$scratch/$1.out")" "app $want" "$1 checkout commit"
-  local port=${2##*:} && port=${port%%/*}
-  python3 "$tools/tcp_options.py" "$scratch/$1.trace" "$port" >"$scratch/$1.options" ||
+  python3 "$tools/tcp_options.py" "$scratch/$1.trace" "$2" >"$scratch/$1.options" ||
     fail "$1: $(cat "$scratch/$1.options")"
   cat "$scratch/$1.options"
 }

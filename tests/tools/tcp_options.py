@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
-"""tcp_options.py TRACE PORT: checks the TCP options of the connections an
+"""tcp_options.py TRACE URL: checks the TCP options of the connections an
 strace log (strace -f -e trace=connect,setsockopt,sendto,recvfrom,close) shows
-to 127.0.0.1:PORT: TCP_NODELAY set before anything is sent, and TCP_QUICKACK
+to the server of URL (127.0.0.1:PORT): TCP_NODELAY set before anything is sent, and TCP_QUICKACK
 set right before every read (gate/git/tcp_stream.h). Prints what it counted;
 exits 1 naming the first connection or read that breaks the rule, or when
 there was no such connection."""
 import re
 import sys
+from urllib.parse import urlsplit
 
-trace, port = sys.argv[1], sys.argv[2]
+trace, port = sys.argv[1], urlsplit(sys.argv[2]).port
 call = re.compile(r"^(\d+)\s+(\w+)\((\d+),(.*)$")
 open_conns = {}  # (pid, fd) -> {"nodelay": bool, "quickack": bool}
 connections = reads = 0
