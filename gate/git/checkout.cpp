@@ -319,13 +319,19 @@ std::filesystem::path trees_dir(const CheckoutRequest& request) {
 // worktree of this run's own.
 void lay_out(const CheckoutRequest& request, git_repository* repo, git_object* commit, const std::string& what,
              std::shared_ptr<WorktreeSlot> slot, Checkout& result) {
-  std::vector<TreeEntry> entries;
-  list_tree(repo, commit, "", what, entries);
-  SubmoduleMirrors submodules;
-  if (request.submodules)
-    list_submodules(request, repo, commit, request.url, "", 1, entries, result.submodules, submodules);
-  result.files_written = slot->lay_out(entries, what);
   result.worktree = slot->path();
+  // The slot's files are one tree's, named by it, only without submodules
+  // (theirs come from other repositories).
+  const std::string tree =
+      request.submodules ? std::string() : oid_hex(git_commit_tree_id(reinterpret_cast<git_commit*>(commit)));
+  if (!slot->holds(tree)) {
+    std::vector<TreeEntry> entries;
+    list_tree(repo, commit, "", what, entries);
+    SubmoduleMirrors submodules;
+    if (request.submodules)
+      list_submodules(request, repo, commit, request.url, "", 1, entries, result.submodules, submodules);
+    result.files_written = slot->lay_out(entries, tree, what);
+  }
   result.slot = std::move(slot);
 }
 

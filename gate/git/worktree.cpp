@@ -12,113 +12,20 @@
 #include <atomic>
 #include <cstring>
 #include <exception>
-#include <fstream>
 #include <thread>
 #include <unordered_map>
 
 #include "core/error.h"
 #include "core/interrupt.h"
+#include "git/tree_manifest.h"
 
 namespace gate::git::detail {
 namespace {
 
-constexpr const char* kManifestHeader = "gate-tree 1";
 constexpr int kMaxSlots = 256;
 
-int64_t nanoseconds(const struct timespec& t) { return int64_t(t.tv_sec) * 1'000'000'000 + t.tv_nsec; }
-
-// What gate left at a path, as lstat saw it right after writing it.
-struct Recorded {
-  git_oid oid{};
-  unsigned git_mode = 0;
-  unsigned st_mode = 0;
-  uint64_t ino = 0;
-  int64_t size = 0;
-  int64_t mtime = 0;
-  int64_t ctime = 0;
-};
-
-Recorded record(const TreeEntry& entry, const struct stat& st) {
-  return Recorded{entry.oid,
-                  static_cast<unsigned>(entry.mode),
-                  st.st_mode,
-                  st.st_ino,
-                  st.st_size,
-                  nanoseconds(st.st_mtim),
-                  nanoseconds(st.st_ctim)};
-}
-
-struct Manifest {
-  int64_t written_at = 0;  // ctime of the manifest file: later changes are never "unchanged"
-  std::unordered_map<std::string, Recorded> entries;
-};
-
-// An unreadable or missing manifest is an empty one: the slot is wiped.
-// Parsed by hand: it is read on every warm checkout, thousands of records.
-Manifest load_manifest(const std::filesystem::path& path) {
-  Manifest out;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return out;
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const std::string header = std::string(kManifestHeader) + " ";
-  if (text.compare(0, header.size(), header) != 0) return out;
-  const char* p = text.c_str() + header.size();
-  const char* end = text.c_str() + text.size();
-  char* next = nullptr;
-  out.written_at = std::strtoll(p, &next, 10);
-  if (*next != '\n') return Manifest{};
-  p = next + 1;
-  auto number = [&](int base) -> long long {
-    long long v = std::strtoll(p, &next, base);
-    if (next == p || *next != ' ') throw std::invalid_argument("manifest");
-    p = next + 1;
-    return v;
-  };
-  try {
-    while (p < end) {
-      // "<git mode> <oid> <st_mode> <ino> <size> <mtime> <ctime> <path>\0"
-      Recorded rec;
-      rec.git_mode = static_cast<unsigned>(number(8));
-      if (end - p < GIT_OID_HEXSZ + 1 || git_oid_fromstrn(&rec.oid, p, GIT_OID_HEXSZ) != 0) return Manifest{};
-      p += GIT_OID_HEXSZ + 1;
-      rec.st_mode = static_cast<unsigned>(number(10));
-      rec.ino = static_cast<uint64_t>(number(10));
-      rec.size = number(10);
-      rec.mtime = number(10);
-      rec.ctime = number(10);
-      const char* name_end = static_cast<const char*>(std::memchr(p, '\0', static_cast<size_t>(end - p)));
-      if (!name_end) return Manifest{};
-      out.entries.emplace(std::string(p, name_end), rec);
-      p = name_end + 1;
-    }
-  } catch (const std::invalid_argument&) {
-    return Manifest{};
-  }
-  return out;
-}
-
-void save_manifest(const std::filesystem::path& path, const std::unordered_map<std::string, Recorded>& entries) {
-  const auto temp = path.string() + ".tmp";
-  std::string body;
-  body.reserve(entries.size() * 120);
-  for (const auto& [name, rec] : entries) {
-    char oid[GIT_OID_HEXSZ + 1] = {0};
-    git_oid_tostr(oid, sizeof oid, &rec.oid);
-    body += fmt::format("{:o} {} {} {} {} {} {} {}", rec.git_mode, oid, rec.st_mode, rec.ino, rec.size, rec.mtime,
-                        rec.ctime, name);
-    body += '\0';
-  }
-  // The header's time is the file's own ctime, on the clock of every other
-  // ctime: a file changed in the same tick as the save is never trusted.
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return;  // no manifest: the next run wipes the slot, which is only slower
-  struct stat st {};
-  ::fstat(fd, &st);
-  ::close(fd);
-  std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-  out << kManifestHeader << ' ' << nanoseconds(st.st_ctim) << '\n' << body;
-  out.close();
-  if (out) std::filesystem::rename(temp, path);
+Recorded record(const TreeEntry& entry, const FileStat& stat) {
+  return Recorded{entry.oid, static_cast<unsigned>(entry.mode), stat};
 }
 
 // remove_all, also through directories a run made unwritable or unreadable.
@@ -148,14 +55,11 @@ bool scan_dir(int dir_fd, const std::string& rel, std::vector<ScannedPath>& out)
   }
   ::closedir(handle);
   for (auto& name : names) {
-    ScannedPath entry;
-    entry.path = rel.empty() ? std::move(name) : rel + "/" + name;
-    const char* base = entry.path.c_str() + (rel.empty() ? 0 : rel.size() + 1);
-    if (::fstatat(dir_fd, base, &entry.st, AT_SYMLINK_NOFOLLOW) != 0) continue;
-    const bool dir = S_ISDIR(entry.st.st_mode);
-    out.push_back(entry);
-    if (!dir) continue;
-    int sub = ::openat(dir_fd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st {};
+    if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    out.push_back(ScannedPath{rel.empty() ? name : rel + "/" + name, file_stat(st)});
+    if (!S_ISDIR(st.st_mode)) continue;
+    int sub = ::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (sub < 0) {
       out.back().unreadable = true;
       continue;
@@ -167,6 +71,29 @@ bool scan_dir(int dir_fd, const std::string& rel, std::vector<ScannedPath>& out)
     ::close(sub);
   }
   return true;
+}
+
+// Whether `path` still holds the blob `oid` (of tree mode `git_mode`).
+bool content_is(const std::filesystem::path& path, const git_oid& oid, unsigned git_mode) {
+  git_oid found;
+  if (git_mode == GIT_FILEMODE_LINK) {
+    std::error_code ec;
+    auto target = std::filesystem::read_symlink(path, ec).string();
+    if (ec || git_odb_hash(&found, target.data(), target.size(), GIT_OBJECT_BLOB) != 0) return false;
+  } else if (git_odb_hashfile(&found, path.c_str(), GIT_OBJECT_BLOB) != 0) {
+    return false;
+  }
+  return git_oid_equal(&found, &oid);
+}
+
+// A file gate wrote (as `recorded`) and nobody touched since: lstat sees it
+// as it was. Changed in the clock tick the manifest was saved in, a change
+// would not show in the times: such a file is trusted only if its content is
+// still the blob's (as git does with "racily clean" index entries).
+bool untouched_since(const std::filesystem::path& path, const Recorded& recorded, const FileStat& now,
+                     int64_t manifest_written_at) {
+  if (recorded.stat != now) return false;
+  return now.ctime < manifest_written_at || content_is(path, recorded.oid, recorded.git_mode);
 }
 
 // Decides, from a scan and the manifest, what stays: files gate wrote and
@@ -188,18 +115,18 @@ class Layout {
           entry.path.compare(0, removed.size(), removed) == 0)
         continue;
       auto wanted = target_.find(entry.path);
-      const bool dir = S_ISDIR(entry.st.st_mode);
+      const bool dir = S_ISDIR(entry.stat.mode);
       if (wanted == target_.end() || is_directory(wanted->second->mode) != dir || entry.unreadable) {
         remove(entry.path);
         if (dir) removed = entry.path;
       } else if (dir) {
         auto rec = manifest_.entries.find(entry.path);
-        if (rec != manifest_.entries.end() && rec->second.st_mode != entry.st.st_mode) {
+        if (rec != manifest_.entries.end() && rec->second.stat.mode != entry.stat.mode) {
           changing();
-          ::chmod((root_ / entry.path).c_str(), rec->second.st_mode & 07777);
+          ::chmod((root_ / entry.path).c_str(), rec->second.stat.mode & 07777);
         }
-      } else if (untouched(*wanted->second, entry.st)) {
-        kept_.emplace(entry.path, record(*wanted->second, entry.st));
+      } else if (untouched(*wanted->second, entry.stat)) {
+        kept_.emplace(entry.path, record(*wanted->second, entry.stat));
       } else {
         remove(entry.path);
       }
@@ -218,31 +145,12 @@ class Layout {
   std::unordered_map<std::string, Recorded>& kept() { return kept_; }
 
  private:
-  bool untouched(const TreeEntry& entry, const struct stat& st) const {
+  bool untouched(const TreeEntry& entry, const FileStat& now) const {
     auto it = manifest_.entries.find(entry.path);
     if (it == manifest_.entries.end()) return false;
     const Recorded& r = it->second;
-    bool same = git_oid_equal(&r.oid, &entry.oid) && r.git_mode == static_cast<unsigned>(entry.mode) &&
-                r.st_mode == st.st_mode && r.ino == st.st_ino && r.size == st.st_size &&
-                r.mtime == nanoseconds(st.st_mtim) && r.ctime == nanoseconds(st.st_ctim);
-    if (!same) return false;
-    // Changed in the clock tick the manifest was saved in, a change would
-    // not show in the times: such a file is kept only if its content is
-    // still the blob's (as git does with "racily clean" index entries).
-    return nanoseconds(st.st_ctim) < manifest_.written_at || content_is(entry);
-  }
-
-  bool content_is(const TreeEntry& entry) const {
-    const auto path = root_ / entry.path;
-    git_oid oid;
-    if (entry.mode == GIT_FILEMODE_LINK) {
-      std::error_code ec;
-      auto target = std::filesystem::read_symlink(path, ec).string();
-      if (ec || git_odb_hash(&oid, target.data(), target.size(), GIT_OBJECT_BLOB) != 0) return false;
-    } else if (git_odb_hashfile(&oid, path.c_str(), GIT_OBJECT_BLOB) != 0) {
-      return false;
-    }
-    return git_oid_equal(&oid, &entry.oid);
+    return git_oid_equal(&r.oid, &entry.oid) && r.git_mode == static_cast<unsigned>(entry.mode) &&
+           untouched_since(root_ / entry.path, r, now, manifest_.written_at);
   }
 
   void remove(const std::string& rel) {
@@ -349,7 +257,7 @@ Written write_files(const std::filesystem::path& root, const std::vector<const T
           const auto path = root / entry.path;
           write_file(path, entry, repository(entry.repo));
           struct stat st {};
-          if (::lstat(path.c_str(), &st) == 0) written[writer].emplace_back(entry.path, record(entry, st));
+          if (::lstat(path.c_str(), &st) == 0) written[writer].emplace_back(entry.path, record(entry, file_stat(st)));
         }
       }
     } catch (...) {
@@ -386,11 +294,31 @@ int on_tree_entry(const char* root, const git_tree_entry* entry, void* payload) 
   return 0;
 }
 
+// Whether the scanned `paths` under `root` are exactly the manifest's: each
+// recorded, of the kind recorded, and untouched; none missing.
+bool is_exact(const std::filesystem::path& root, const Manifest& manifest, const std::vector<ScannedPath>& paths) {
+  if (manifest.entries.empty() || paths.size() != manifest.entries.size()) return false;
+  for (const auto& path : paths) {
+    auto it = manifest.entries.find(path.path);
+    if (it == manifest.entries.end() || path.unreadable) return false;
+    const Recorded& recorded = it->second;
+    const bool dir = S_ISDIR(path.stat.mode);
+    if (dir != is_directory(static_cast<git_filemode_t>(recorded.git_mode))) return false;
+    // A directory's times change with what is in it (checked path by path):
+    // only its mode is its own.
+    if (dir ? recorded.stat.mode != path.stat.mode
+            : !untouched_since(root / path.path, recorded, path.stat, manifest.written_at))
+      return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 struct WorktreeSlot::Scan {
   Manifest manifest;
   std::vector<ScannedPath> paths;
+  bool exact = false;  // the paths are the manifest's, each untouched
 };
 
 WorktreeSlot::WorktreeSlot(std::filesystem::path files, int lock_fd) : files_(std::move(files)), lock_fd_(lock_fd) {}
@@ -446,14 +374,25 @@ void WorktreeSlot::scan() {
   }
   // A root that cannot be listed: the manifest says nothing about what is
   // there, so the slot is wiped.
+  scan_->paths.reserve(scan_->manifest.entries.size() + 64);
   if (root_fd < 0 || !scan_dir(root_fd, "", scan_->paths)) scan_->manifest.entries.clear();
   if (root_fd >= 0) ::close(root_fd);
+  scan_->exact = is_exact(files_, scan_->manifest, scan_->paths);
 }
 
-size_t WorktreeSlot::lay_out(const std::vector<TreeEntry>& entries, const std::string& what) {
+bool WorktreeSlot::holds(const std::string& tree) {
+  scan();
+  if (!scan_->exact || tree.empty() || scan_->manifest.tree != tree) return false;
+  ::chmod(files_.c_str(), 0755);  // as lay_out leaves it, whatever a run made of it
+  scan_.reset();                  // used once: the next checkout into this slot scans again
+  return true;
+}
+
+size_t WorktreeSlot::lay_out(const std::vector<TreeEntry>& entries, const std::string& tree, const std::string& what) {
   scan();
   std::unique_ptr<Scan> scan = std::move(scan_);  // used once: the slot changes now
   const bool trusted = !scan->manifest.entries.empty();
+  const bool same_tree = scan->manifest.tree == tree;
   Layout layout(files_, entries, std::move(scan->manifest), manifest_path(), what);
   if (trusted) {
     layout.clean(scan->paths);
@@ -481,7 +420,7 @@ size_t WorktreeSlot::lay_out(const std::vector<TreeEntry>& entries, const std::s
       layout.changing();
     }
     struct stat st {};
-    if (::lstat(path.c_str(), &st) == 0) now.emplace(entry.path, record(entry, st));
+    if (::lstat(path.c_str(), &st) == 0) now.emplace(entry.path, record(entry, file_stat(st)));
   }
   if (!files.empty()) layout.changing();
   try {
@@ -489,8 +428,9 @@ size_t WorktreeSlot::lay_out(const std::vector<TreeEntry>& entries, const std::s
   } catch (const DamagedMirror& e) {
     throw DamagedMirror(fmt::format("{}: {}", what, e.what()));
   }
-  // Nothing changed: the manifest on disk still says exactly this.
-  if (layout.changed()) save_manifest(manifest_path(), now);
+  // Nothing changed: the manifest on disk still says exactly this (unless
+  // it named another tree, or none, for the same files).
+  if (layout.changed() || !same_tree) save_manifest(manifest_path(), tree, now);
   return files.size();
 }
 

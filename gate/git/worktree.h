@@ -7,17 +7,17 @@
 // Layout, per consumer repository, under <cache>/trees/<name>-<url key>/:
 //   <n>/           the files of slot n
 //   <n>.lock       held (flock) by the one run using slot n; released at exit
-//   <n>.manifest   what gate wrote there: path, blob, mode and the file's stat
+//   <n>.manifest   what gate wrote there: path, blob, mode and the file's stat,
+//                  and the tree that was (tree_manifest.h)
 // A run takes the first slot nobody holds, so concurrent gates sharing a cache
 // each get a tree of their own and never wait for each other's tests.
-#include <sys/stat.h>
-
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "git/libgit2.h"
+#include "git/tree_manifest.h"
 
 namespace gate::git::detail {
 
@@ -37,7 +37,7 @@ void list_tree(git_repository* repo, git_object* commit, const std::string& pref
 // A path found in a slot, as lstat saw it.
 struct ScannedPath {
   std::string path;
-  struct stat st {};
+  FileStat stat;
   bool unreadable = false;  // a directory a run made unreadable
 };
 
@@ -51,15 +51,21 @@ class WorktreeSlot {
 
   const std::filesystem::path& path() const { return files_; }
 
-  // Reads the manifest and lstat-s every path of the slot, changing nothing:
-  // the slow part of a warm lay_out, done while the fetch runs. lay_out
-  // scans by itself when this was not called.
+  // Reads the manifest and lstat-s every path of the slot, changing nothing,
+  // and compares the two: the slow part of a warm checkout, done while the
+  // fetch runs. lay_out and holds scan by themselves when this was not called.
   void scan();
+
+  // Whether the slot holds exactly the files of `tree` (an object id) as
+  // gate laid them out: every path recorded and untouched, nothing else.
+  // Then there is nothing to lay out, nor a tree to list.
+  bool holds(const std::string& tree);
 
   // Makes the slot's files exactly `entries`: keeps what gate wrote before
   // and nobody touched since, rewrites the rest, removes everything else.
-  // Returns how many files were written.
-  size_t lay_out(const std::vector<TreeEntry>& entries, const std::string& what);
+  // `tree` names what `entries` are, when they are one tree's files (empty
+  // otherwise). Returns how many files were written.
+  size_t lay_out(const std::vector<TreeEntry>& entries, const std::string& tree, const std::string& what);
 
  private:
   WorktreeSlot(std::filesystem::path files, int lock_fd);

@@ -40,6 +40,14 @@ ln -sfn /etc/hostname docs/link.py
 ln src/pkg/m6.py hard-m6 && echo more >>hard-m6
 chmod 0500 docs
 SH
+# Damage that keeps every path: a rewrite keeping size and mtime, a chmod.
+cat >"$work/retouch.sh" <<'SH'
+set -e
+stamp=$(stat -c %y src/pkg/m4.py)
+printf 'modulE 4\n' >src/pkg/m4.py
+touch -d "$stamp" src/pkg/m4.py
+chmod +x src/pkg/m8.py
+SH
 git_quiet -C "$work" add -A
 git_quiet -C "$work" commit -q -m one
 git_quiet clone -q --bare "$work" "$base/app.git"
@@ -85,6 +93,22 @@ cmp -s "$scratch/fresh.snap" "$scratch/repaired.snap" ||
 # m2 (deleted), run.sh and readme (modes), m3 (same size and mtime), m5
 # (now a directory), link.py (retargeted), m6 (through a hard link).
 expect_eq "$(written)" 7 "only the damaged files are written again"
+
+# The same after an idle checkout, which finds the slot holding the tree it
+# recorded and lists nothing: damage that keeps every path, so only each
+# file's stat shows it, is still found and repaired.
+do_checkout
+expect_eq "$(written)" 0 "idle checkout after the repair"
+write_checkout_config "$url" main "" "sh retouch.sh"
+"$GATE_BIN" run --dry-run --config "$scratch/checkout.yaml" --cache-dir "$scratch/cache" \
+  --candidate "$GATE_REGISTRY/e2e/checkout-$$@$candidate" --report-dir "$scratch/r2" >/dev/null 2>"$scratch/run.err"
+expect_eq "$?" 0 "the retouching consumer's run ($(tail -n 3 "$scratch/run.err"))"
+[ -x "$(tree_of "$scratch/cache")/src/pkg/m8.py" ] || fail "the retouching run did not happen in the cached tree"
+do_checkout
+snapshot "$(tree_of "$scratch/cache")" >"$scratch/retouched.snap"
+cmp -s "$scratch/fresh.snap" "$scratch/retouched.snap" ||
+  fail "the retouched tree differs from a fresh checkout: $(diff "$scratch/fresh.snap" "$scratch/retouched.snap" | head -20)"
+expect_eq "$(written)" 2 "only the two retouched files are written again"
 
 # A new commit touching one file: one file written.
 echo "module 7, changed" >"$work/src/pkg/m7.py"
