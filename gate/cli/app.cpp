@@ -364,11 +364,38 @@ const std::vector<Command>& commands() {
   return table;
 }
 
+// Internal: the fetch of a consumer mirror, run as a child process so the
+// parent can stop it at its deadline (libgit2's server time-out is per
+// read: a server that trickles a byte at a time never trips it). Parsed on
+// its own: building every command's options would be most of its start.
+int fetch_child_main(int argc, char** argv) {
+  CLI::App app{"gate __fetch: internal", "gate __fetch"};
+  git::FetchRequest fetch;
+  app.add_option("--mirror", fetch.mirror)->required();
+  app.add_option("--url", fetch.url)->required();
+  app.add_option("--ref", fetch.ref);
+  app.add_flag("--list-tags", fetch.list_tags);
+  bool credentials_stdin = false;
+  app.add_flag("--credentials-stdin", credentials_stdin);
+  try {
+    app.parse(argc - 1, argv + 1);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : static_cast<int>(ExitCode::usage);
+  }
+  if (credentials_stdin) {
+    std::getline(std::cin, fetch.user);
+    std::getline(std::cin, fetch.password);
+  }
+  return git::fetch_mirror_child(fetch);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   interrupt::install_handlers();
   core::keep_private("GATE_REGISTRY_PASSWORD");
+  if (argc > 1 && std::string_view(argv[1]) == "__fetch") return fetch_child_main(argc, argv);
   CLI::App app{
       "gate: a pre-publish compatibility gate for container images.\n"
       "Builds a candidate image, runs each consumer's integration subset against it, and\n"
@@ -389,18 +416,6 @@ int main(int argc, char** argv) {
     sub->callback([&selected, &command] { selected = &command; });
   }
 
-  // Internal: the fetch of a consumer mirror, run as a child process so the
-  // parent can stop it at its deadline (libgit2's server time-out is per
-  // read: a server that trickles a byte at a time never trips it).
-  git::FetchRequest fetch;
-  CLI::App* fetch_command = app.add_subcommand("__fetch", "")->group("");
-  fetch_command->add_option("--mirror", fetch.mirror)->required();
-  fetch_command->add_option("--url", fetch.url)->required();
-  fetch_command->add_option("--ref", fetch.ref);
-  fetch_command->add_flag("--list-tags", fetch.list_tags);
-  bool credentials_stdin = false;
-  fetch_command->add_flag("--credentials-stdin", credentials_stdin);
-
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -408,13 +423,6 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : static_cast<int>(ExitCode::usage);
   }
   log::set_quiet(quiet);
-  if (fetch_command->parsed()) {
-    if (credentials_stdin) {
-      std::getline(std::cin, fetch.user);
-      std::getline(std::cin, fetch.password);
-    }
-    return git::fetch_mirror_child(fetch);
-  }
   git::set_fetch_program("/proc/self/exe");
 
   std::optional<registry::Warmup> warmup;  // overlaps reading the config
